@@ -1,0 +1,209 @@
+// Package api turns API Gateway HTTP API (payload 2.0) events into calls on
+// the webhook domain and renders the answers as JSON. It routes, checks
+// authentication, decodes bodies, maps errors to statuses in one place and
+// writes one structured log line per request.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/docproc/webhooks/internal/apikey"
+	"github.com/docproc/webhooks/internal/apperr"
+	"github.com/docproc/webhooks/internal/tenant"
+	"github.com/docproc/webhooks/internal/webhook"
+)
+
+// Handler serves the API. It is safe for concurrent use.
+type Handler struct {
+	auth     *apikey.Authenticator
+	webhooks *webhook.Service
+	log      *slog.Logger
+	routes   []route
+}
+
+// route is one path with the handlers for its methods.
+type route struct {
+	path    string
+	methods map[string]func(context.Context, *call) (events.APIGatewayV2HTTPResponse, error)
+}
+
+// call carries one request through its handler.
+type call struct {
+	req       events.APIGatewayV2HTTPRequest
+	requestID string
+	owner     tenant.Tenant
+}
+
+// New returns a Handler. log receives one line per request.
+func New(auth *apikey.Authenticator, webhooks *webhook.Service, log *slog.Logger) *Handler {
+	h := &Handler{auth: auth, webhooks: webhooks, log: log}
+	h.routes = []route{
+		{path: "/v1/webhooks", methods: map[string]func(context.Context, *call) (events.APIGatewayV2HTTPResponse, error){
+			http.MethodPost: h.createWebhook,
+		}},
+	}
+	return h
+}
+
+// Handle serves one request. It always returns a response and a nil error:
+// failures are answered as JSON errors, never as Lambda invocation errors.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	start := time.Now()
+	c := &call{req: req, requestID: requestID(ctx, req)}
+	method, path := req.RequestContext.HTTP.Method, requestPath(req)
+	resp, err := h.dispatch(ctx, c, method, path)
+	if err != nil {
+		resp = errorResponse(err, c.requestID)
+	}
+	h.logRequest(ctx, c, method, path, resp.StatusCode, time.Since(start), err)
+	return resp, nil
+}
+
+// dispatch finds the route and method, authenticates, and runs the handler.
+func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (events.APIGatewayV2HTTPResponse, error) {
+	for _, r := range h.routes {
+		if r.path != path {
+			continue
+		}
+		fn, ok := r.methods[method]
+		if !ok {
+			resp := errorResponse(apperr.New(apperr.MethodNotAllowed, "method_not_allowed",
+				method+" is not allowed on "+path), c.requestID)
+			resp.Headers["Allow"] = allow(r)
+			return resp, nil
+		}
+		key, err := apiKey(c.req)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		if c.owner, err = h.auth.Authenticate(ctx, key); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		return fn(ctx, c)
+	}
+	return events.APIGatewayV2HTTPResponse{}, apperr.New(apperr.NotFound, "route_not_found",
+		"no route matches "+method+" "+path)
+}
+
+// allow lists a route's methods for the Allow header.
+func allow(r route) string {
+	var ms []string
+	for m := range r.methods {
+		ms = append(ms, m)
+	}
+	slices.Sort(ms)
+	return strings.Join(ms, ", ")
+}
+
+// requestPath returns the path without a non-default stage prefix.
+func requestPath(req events.APIGatewayV2HTTPRequest) string {
+	p := req.RawPath
+	if p == "" {
+		p = req.RequestContext.HTTP.Path
+	}
+	if st := req.RequestContext.Stage; st != "" && st != "$default" {
+		p = strings.TrimPrefix(p, "/"+st)
+	}
+	if p == "" {
+		p = "/"
+	}
+	return p
+}
+
+// requestID returns API Gateway's request id, else Lambda's, else a new one.
+func requestID(ctx context.Context, req events.APIGatewayV2HTTPRequest) string {
+	if id := req.RequestContext.RequestID; id != "" {
+		return id
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		return lc.AwsRequestID
+	}
+	return "req_" + rand.Text()
+}
+
+// logRequest writes the one access line of a request. 5xx answers carry the
+// underlying error, which never holds a key or a secret.
+func (h *Handler) logRequest(ctx context.Context, c *call, method, path string, status int, d time.Duration, err error) {
+	attrs := []slog.Attr{
+		slog.String("request_id", c.requestID),
+		slog.String("method", method),
+		slog.String("path", path),
+		slog.Int("status", status),
+		slog.Float64("latency_ms", float64(d.Microseconds())/1000),
+	}
+	if c.owner.Account != "" {
+		attrs = append(attrs, slog.String("account", c.owner.Account), slog.String("mode", string(c.owner.Mode)))
+	}
+	level := slog.LevelInfo
+	if err != nil {
+		if e := apperr.As(err); e != nil {
+			attrs = append(attrs, slog.String("error_code", e.Code))
+		}
+		if status >= 500 {
+			level = slog.LevelError
+			attrs = append(attrs, slog.String("error", err.Error()))
+		}
+	}
+	h.log.LogAttrs(ctx, level, "request", attrs...)
+}
+
+// webhookJSON is the public JSON form of a webhook.
+type webhookJSON struct {
+	ID            string          `json:"id"`
+	Object        string          `json:"object"`
+	URL           string          `json:"url"`
+	Events        []webhook.Event `json:"events"`
+	IsActive      bool            `json:"is_active"`
+	RetryEnabled  bool            `json:"retry_enabled"`
+	MaxRetries    int             `json:"max_retries"`
+	Livemode      bool            `json:"livemode"`
+	SigningSecret string          `json:"signing_secret,omitempty"`
+	CreatedAt     string          `json:"created_at"`
+}
+
+// toJSON renders a webhook; secret is set only in the create response.
+func toJSON(w webhook.Webhook, secret string) webhookJSON {
+	return webhookJSON{
+		ID: w.ID, Object: "webhook", URL: w.URL, Events: w.Events,
+		IsActive: w.IsActive, RetryEnabled: w.RetryEnabled, MaxRetries: w.MaxRetries,
+		Livemode: w.Owner.Mode == tenant.Live, SigningSecret: secret,
+		CreatedAt: w.CreatedAt.UTC().Format(time.RFC3339),
+	}
+}
+
+// createWebhook serves POST /v1/webhooks.
+func (h *Handler) createWebhook(ctx context.Context, c *call) (events.APIGatewayV2HTTPResponse, error) {
+	b, err := body(c.req)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if len(b) > 0 {
+		if err := checkJSONContentType(c.req); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+	}
+	members, err := decodeObject(b)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	params, err := webhook.ParseCreateParams(members)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	created, err := h.webhooks.Create(ctx, c.owner, params)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	resp := jsonResponse(http.StatusCreated, toJSON(created.Webhook, created.SigningSecret), c.requestID)
+	resp.Headers["Location"] = "/v1/webhooks/" + created.Webhook.ID
+	return resp, nil
+}

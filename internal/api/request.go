@@ -1,0 +1,124 @@
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/docproc/webhooks/internal/apperr"
+)
+
+// MaxBodyBytes is the largest request body accepted (64 KiB).
+const MaxBodyBytes = 64 << 10
+
+// header returns a request header by case-insensitive name. API Gateway
+// lowercases header names in payload 2.0, but local tools may not.
+func header(req events.APIGatewayV2HTTPRequest, name string) string {
+	if v, ok := req.Headers[strings.ToLower(name)]; ok {
+		return v
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// apiKey extracts the raw key from "Authorization: Bearer <key>" or
+// "X-API-Key: <key>". An Authorization header with another scheme is
+// returned as a malformed key so that the caller gets a clear 401.
+func apiKey(req events.APIGatewayV2HTTPRequest) (string, error) {
+	if auth := strings.TrimSpace(header(req, "Authorization")); auth != "" {
+		scheme, key, ok := strings.Cut(auth, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return "", apperr.New(apperr.Unauthenticated, "api_key_invalid",
+				"the Authorization header must use the Bearer scheme: 'Authorization: Bearer <key>'")
+		}
+		return strings.TrimSpace(key), nil
+	}
+	return strings.TrimSpace(header(req, "X-API-Key")), nil
+}
+
+// body returns the request body, decoding base64 when API Gateway flagged
+// it, and enforces the size limit.
+func body(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
+	tooLarge := apperr.New(apperr.TooLarge, "body_too_large",
+		fmt.Sprintf("the request body must be at most %d bytes", MaxBodyBytes))
+	if !req.IsBase64Encoded {
+		if len(req.Body) > MaxBodyBytes {
+			return nil, tooLarge
+		}
+		return []byte(req.Body), nil
+	}
+	if base64.StdEncoding.DecodedLen(len(req.Body)) > MaxBodyBytes+3 {
+		return nil, tooLarge
+	}
+	b, err := base64.StdEncoding.DecodeString(req.Body)
+	if err != nil {
+		return nil, apperr.New(apperr.Invalid, "body_invalid", "the request body is not valid base64")
+	}
+	if len(b) > MaxBodyBytes {
+		return nil, tooLarge
+	}
+	return b, nil
+}
+
+// checkJSONContentType accepts application/json, with charset utf-8 if a
+// charset is given.
+func checkJSONContentType(req events.APIGatewayV2HTTPRequest) error {
+	unsupported := apperr.New(apperr.UnsupportedMediaType, "content_type_unsupported",
+		"the request body must be JSON; send 'Content-Type: application/json'")
+	ct := header(req, "Content-Type")
+	if ct == "" {
+		return unsupported
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return unsupported
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return unsupported
+	}
+	return nil
+}
+
+// decodeObject reads a JSON object into its raw members. It rejects empty
+// bodies, invalid JSON (trailing data included), non-objects and duplicate
+// member names with 400.
+func decodeObject(b []byte) (map[string]json.RawMessage, error) {
+	invalid := func(msg string) error { return apperr.New(apperr.Invalid, "body_invalid", msg) }
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, invalid("the request body is empty; send a JSON object")
+	}
+	if !json.Valid(b) {
+		return nil, invalid("the request body is not valid JSON")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, _ := dec.Token(); tok != json.Delim('{') {
+		return nil, invalid("the request body must be a JSON object")
+	}
+	members := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, invalid("the request body is not valid JSON")
+		}
+		name, _ := tok.(string) // json.Valid guarantees member names are strings
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, invalid("the request body is not valid JSON")
+		}
+		if _, dup := members[name]; dup {
+			return nil, &apperr.Error{Kind: apperr.Invalid, Code: "parameter_duplicated",
+				Message: fmt.Sprintf("parameter %q appears more than once", name), Param: name}
+		}
+		members[name] = raw
+	}
+	return members, nil
+}

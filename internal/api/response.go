@@ -1,0 +1,105 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/docproc/webhooks/internal/apperr"
+)
+
+// Error types in the response body, as Stripe names them.
+const (
+	typeInvalidRequest = "invalid_request_error"
+	typeAuthentication = "authentication_error"
+	typeAPI            = "api_error"
+)
+
+// retryAfterSeconds is sent with 503 answers.
+const retryAfterSeconds = "2"
+
+// errorBody is the JSON shape of every error response.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+// errorDetail is the "error" member of an error response.
+type errorDetail struct {
+	Type      string              `json:"type"`
+	Code      string              `json:"code"`
+	Message   string              `json:"message"`
+	Param     string              `json:"param,omitempty"`
+	Details   []apperr.FieldError `json:"details,omitempty"`
+	RequestID string              `json:"request_id"`
+}
+
+// statusOf maps an error kind to its HTTP status and error type. This is
+// the one place where that mapping lives.
+func statusOf(k apperr.Kind) (int, string) {
+	switch k {
+	case apperr.Invalid:
+		return http.StatusBadRequest, typeInvalidRequest
+	case apperr.Unauthenticated:
+		return http.StatusUnauthorized, typeAuthentication
+	case apperr.NotFound:
+		return http.StatusNotFound, typeInvalidRequest
+	case apperr.MethodNotAllowed:
+		return http.StatusMethodNotAllowed, typeInvalidRequest
+	case apperr.Conflict:
+		return http.StatusConflict, typeInvalidRequest
+	case apperr.TooLarge:
+		return http.StatusRequestEntityTooLarge, typeInvalidRequest
+	case apperr.UnsupportedMediaType:
+		return http.StatusUnsupportedMediaType, typeInvalidRequest
+	case apperr.Unavailable:
+		return http.StatusServiceUnavailable, typeAPI
+	default:
+		return http.StatusInternalServerError, typeAPI
+	}
+}
+
+// errorResponse renders err for the caller. An error that is not an
+// *apperr.Error is internal: the caller sees only a generic message and the
+// request id; the details stay in the log line.
+func errorResponse(err error, requestID string) events.APIGatewayV2HTTPResponse {
+	e := apperr.As(err)
+	if e == nil {
+		e = apperr.New(apperr.Internal, "internal_error",
+			"an internal error occurred; contact support with the request id")
+	}
+	status, typ := statusOf(e.Kind)
+	detail := errorDetail{Type: typ, Code: e.Code, Message: e.Message, Param: e.Param,
+		Details: e.Details, RequestID: requestID}
+	if e.Kind == apperr.Internal {
+		detail.Code, detail.Message = "internal_error", "an internal error occurred; contact support with the request id"
+		detail.Param, detail.Details = "", nil
+	}
+	resp := jsonResponse(status, errorBody{Error: detail}, requestID)
+	switch e.Kind {
+	case apperr.Unauthenticated:
+		resp.Headers["WWW-Authenticate"] = `Bearer realm="webhooks"`
+	case apperr.Unavailable:
+		resp.Headers["Retry-After"] = retryAfterSeconds
+	}
+	return resp
+}
+
+// jsonResponse renders v as a JSON response. Every response is marked
+// no-store: bodies are private to one account, and some carry secrets.
+func jsonResponse(status int, v any, requestID string) events.APIGatewayV2HTTPResponse {
+	body, err := json.Marshal(v)
+	if err != nil { // only for unencodable values, which are programming errors
+		status, body = http.StatusInternalServerError, []byte(`{"error":{"type":"api_error","code":"internal_error","message":"response encoding failed"}}`)
+	}
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: status,
+		Headers: map[string]string{
+			"Content-Type":           "application/json",
+			"Cache-Control":          "no-store",
+			"X-Content-Type-Options": "nosniff",
+			"X-Request-Id":           requestID,
+		},
+		Body: string(body),
+	}
+}

@@ -1,0 +1,48 @@
+// Package app assembles the service: it connects the domain to its AWS
+// adapters from configuration. Both the Lambda entry point and the local
+// server use it, so they run the same code.
+package app
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/docproc/webhooks/internal/api"
+	"github.com/docproc/webhooks/internal/apikey"
+	"github.com/docproc/webhooks/internal/config"
+	"github.com/docproc/webhooks/internal/dynamo"
+	"github.com/docproc/webhooks/internal/secrets"
+	"github.com/docproc/webhooks/internal/webhook"
+)
+
+// Logger returns the JSON logger every component writes to.
+func Logger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// Parts are the assembled pieces, exposed for the tools that seed data.
+type Parts struct {
+	// Handler serves the API.
+	Handler *api.Handler
+	// Store is the DynamoDB adapter (webhooks and API keys).
+	Store *dynamo.Store
+	// DynamoDB is the client the Store uses, for creating tables locally.
+	DynamoDB *dynamodb.Client
+}
+
+// New builds the handler and its adapters. It makes no network calls.
+func New(cfg config.Config, awsCfg aws.Config, log *slog.Logger) Parts {
+	db := dynamo.NewClient(awsCfg)
+	store := dynamo.New(db, cfg.TableName)
+	sec := secrets.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretPrefix, cfg.KMSKeyID)
+	svc := webhook.NewService(store, sec, log)
+	return Parts{
+		Handler:  api.New(apikey.NewAuthenticator(store), svc, log),
+		Store:    store,
+		DynamoDB: db,
+	}
+}

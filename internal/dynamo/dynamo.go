@@ -1,0 +1,191 @@
+// Package dynamo stores webhooks and API key records in one DynamoDB table.
+//
+// Key design (single table):
+//
+//	API key   pk = APIKEY#<sha256 hex>          sk = APIKEY
+//	webhook   pk = ACCOUNT#<account>#<mode>     sk = WEBHOOK#<id>
+//
+// Items never hold a raw API key or a signing secret.
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/docproc/webhooks/internal/apikey"
+	"github.com/docproc/webhooks/internal/apperr"
+	"github.com/docproc/webhooks/internal/awsconf"
+	"github.com/docproc/webhooks/internal/tenant"
+	"github.com/docproc/webhooks/internal/webhook"
+)
+
+// Compile-time checks that Store implements the domain's ports.
+var (
+	_ webhook.Store = (*Store)(nil)
+	_ apikey.Store  = (*Store)(nil)
+)
+
+// Attribute names of the table's key; template.yaml declares the same.
+const (
+	AttrPK = "pk"
+	AttrSK = "sk"
+	// AttrTTL holds an expiry time (epoch seconds) for short-lived items.
+	AttrTTL = "expires_at"
+)
+
+// Store is the DynamoDB adapter.
+type Store struct {
+	client *dynamodb.Client
+	table  string
+}
+
+// NewClient returns a DynamoDB client for cfg. Against a custom endpoint
+// (an emulator) it skips the CRC32 check of responses, which kumo does not
+// compute; against AWS the check stays on.
+func NewClient(cfg aws.Config) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.DisableValidateResponseChecksum = awsconf.CustomEndpoint(cfg)
+	})
+}
+
+// New returns a Store over table.
+func New(client *dynamodb.Client, table string) *Store {
+	return &Store{client: client, table: table}
+}
+
+// apiKeyItem is the stored form of an API key record.
+type apiKeyItem struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	Type      string `dynamodbav:"type"`
+	Account   string `dynamodbav:"account"`
+	Mode      string `dynamodbav:"mode"`
+	Hint      string `dynamodbav:"hint"`
+	Status    string `dynamodbav:"status"`
+	CreatedAt string `dynamodbav:"created_at"`
+}
+
+// webhookItem is the stored form of a webhook.
+type webhookItem struct {
+	PK           string   `dynamodbav:"pk"`
+	SK           string   `dynamodbav:"sk"`
+	Type         string   `dynamodbav:"type"`
+	ID           string   `dynamodbav:"id"`
+	Account      string   `dynamodbav:"account"`
+	Mode         string   `dynamodbav:"mode"`
+	URL          string   `dynamodbav:"url"`
+	Events       []string `dynamodbav:"events"`
+	IsActive     bool     `dynamodbav:"is_active"`
+	RetryEnabled bool     `dynamodbav:"retry_enabled"`
+	MaxRetries   int      `dynamodbav:"max_retries"`
+	SecretARN    string   `dynamodbav:"secret_arn"`
+	CreatedAt    string   `dynamodbav:"created_at"`
+	UpdatedAt    string   `dynamodbav:"updated_at"`
+	Version      int      `dynamodbav:"version"`
+}
+
+const (
+	statusActive  = "active"
+	statusRevoked = "revoked"
+)
+
+// APIKeyPK returns the partition key of the API key with the given hash.
+func APIKeyPK(hash string) string { return "APIKEY#" + hash }
+
+// TenantPK returns the partition key under which a tenant's webhooks live.
+func TenantPK(t tenant.Tenant) string { return "ACCOUNT#" + t.Account + "#" + string(t.Mode) }
+
+// WebhookSK returns the sort key of a webhook.
+func WebhookSK(id string) string { return "WEBHOOK#" + id }
+
+// LookupAPIKey implements apikey.Store with a strongly consistent read, so
+// a revocation takes effect at once.
+func (s *Store) LookupAPIKey(ctx context.Context, hash string) (apikey.Record, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(APIKeyPK(hash), "APIKEY"),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return apikey.Record{}, awsconf.Classify("dynamodb GetItem api key", err)
+	}
+	if out.Item == nil {
+		return apikey.Record{}, apikey.ErrNotFound
+	}
+	var it apiKeyItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return apikey.Record{}, fmt.Errorf("decode api key item: %w", err)
+	}
+	owner, err := tenant.New(it.Account, tenant.Mode(it.Mode))
+	if err != nil {
+		return apikey.Record{}, fmt.Errorf("decode api key item: %w", err)
+	}
+	created, err := time.Parse(time.RFC3339, it.CreatedAt)
+	if err != nil {
+		return apikey.Record{}, fmt.Errorf("decode api key item created_at: %w", err)
+	}
+	return apikey.Record{Hash: hash, Owner: owner, Hint: it.Hint, Active: it.Status == statusActive, CreatedAt: created}, nil
+}
+
+// PutAPIKey implements apikey.Store.
+func (s *Store) PutAPIKey(ctx context.Context, r apikey.Record) error {
+	status := statusRevoked
+	if r.Active {
+		status = statusActive
+	}
+	item, err := attributevalue.MarshalMap(apiKeyItem{
+		PK: APIKeyPK(r.Hash), SK: "APIKEY", Type: "api_key",
+		Account: r.Owner.Account, Mode: string(r.Owner.Mode), Hint: r.Hint,
+		Status: status, CreatedAt: r.CreatedAt.UTC().Format(time.RFC3339),
+	})
+	if err != nil {
+		return fmt.Errorf("encode api key item: %w", err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item})
+	return awsconf.Classify("dynamodb PutItem api key", err)
+}
+
+// Create implements webhook.Store. The write is conditional on the item not
+// existing, so an id collision can never overwrite a webhook.
+func (s *Store) Create(ctx context.Context, w webhook.Webhook) error {
+	events := make([]string, len(w.Events))
+	for i, e := range w.Events {
+		events[i] = string(e)
+	}
+	ts := w.CreatedAt.UTC().Format(time.RFC3339)
+	item, err := attributevalue.MarshalMap(webhookItem{
+		PK: TenantPK(w.Owner), SK: WebhookSK(w.ID), Type: "webhook", ID: w.ID,
+		Account: w.Owner.Account, Mode: string(w.Owner.Mode), URL: w.URL, Events: events,
+		IsActive: w.IsActive, RetryEnabled: w.RetryEnabled, MaxRetries: w.MaxRetries,
+		SecretARN: w.SecretRef, CreatedAt: ts, UpdatedAt: ts, Version: 1,
+	})
+	if err != nil {
+		return fmt.Errorf("encode webhook %s: %w", w.ID, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(s.table),
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return &apperr.Error{Kind: apperr.Conflict, Code: "webhook_exists",
+			Message: "a webhook with this id already exists", Cause: err}
+	}
+	return awsconf.Classify("dynamodb PutItem webhook "+w.ID, err)
+}
+
+// key builds a primary key.
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrPK: &types.AttributeValueMemberS{Value: pk},
+		AttrSK: &types.AttributeValueMemberS{Value: sk},
+	}
+}

@@ -1,0 +1,111 @@
+// Package local is what `make run` and the tests need to run the service
+// on one machine: the in-process kumo AWS emulator on a fixed port, the
+// table created from template.yaml, a seeded development API key, and a
+// bridge from plain HTTP to the API Gateway v2 events the handler takes.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/sivchari/kumo"
+)
+
+// Emulator is kumo running in this process behind a reverse proxy on a
+// fixed address, so that the AWS CLI and `sam local invoke` reach it too.
+type Emulator struct {
+	// URL is the fixed address, for AWS_ENDPOINT_URL.
+	URL string
+
+	kumo  *kumo.Server
+	proxy *http.Server
+	done  chan error
+}
+
+// StartEmulator starts kumo and a reverse proxy to it on addr
+// ("127.0.0.1:4566"). kumo picks its own random port; the proxy gives it
+// the well-known one.
+func StartEmulator(addr string) (*Emulator, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for the emulator on %s: %w", addr, err)
+	}
+	srv := kumo.NewServer()
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		srv.Close()
+		_ = ln.Close()
+		return nil, fmt.Errorf("parse kumo url %q: %w", srv.URL, err)
+	}
+	e := &Emulator{
+		URL:  "http://" + ln.Addr().String(),
+		kumo: srv,
+		proxy: &http.Server{
+			Handler:           httputil.NewSingleHostReverseProxy(target),
+			ReadHeaderTimeout: 10 * time.Second,
+		},
+		done: make(chan error, 1),
+	}
+	go func() { e.done <- e.proxy.Serve(ln) }()
+	return e, nil
+}
+
+// Close stops the proxy and the emulator. With a data directory, kumo
+// writes its snapshot at most flushDelay after the last change, so Close
+// waits that long first.
+func (e *Emulator) Close(ctx context.Context) error {
+	err := e.proxy.Shutdown(ctx)
+	if serveErr := <-e.done; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	if os.Getenv(kumoDataDirEnv) != "" {
+		select {
+		case <-time.After(flushDelay):
+		case <-ctx.Done():
+		}
+	}
+	e.kumo.Close()
+	return err
+}
+
+// kumoDataDirEnv is read by kumo's services when the process starts.
+const kumoDataDirEnv = "KUMO_DATA_DIR"
+
+// flushDelay covers kumo's snapshot interval (one second) with a margin.
+const flushDelay = 1500 * time.Millisecond
+
+// PersistTo makes kumo keep its data under dir. kumo reads KUMO_DATA_DIR
+// in package init, before main runs, so when it is not already set to dir
+// this sets it and re-executes the program; on success it does not return.
+func PersistTo(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("data dir %s: %w", dir, err)
+	}
+	if os.Getenv(kumoDataDirEnv) == abs {
+		return nil
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own executable: %w", err)
+	}
+	if err := os.Setenv(kumoDataDirEnv, abs); err != nil {
+		return fmt.Errorf("set %s: %w", kumoDataDirEnv, err)
+	}
+	if err := syscall.Exec(exe, os.Args, os.Environ()); err != nil {
+		return fmt.Errorf("re-exec with %s set: %w", kumoDataDirEnv, err)
+	}
+	return nil
+}

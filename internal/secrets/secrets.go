@@ -1,0 +1,102 @@
+// Package secrets keeps webhook signing secrets in AWS Secrets Manager.
+//
+// Each webhook has one secret named <prefix>/<mode>/<account>/<webhook id>,
+// tagged with account, mode and webhook id. Its value is JSON holding the
+// signing secret (the deliverer needs it to compute HMACs) and its SHA-256
+// (support can confirm which secret a customer holds without reading it).
+package secrets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/docproc/webhooks/internal/awsconf"
+	"github.com/docproc/webhooks/internal/webhook"
+)
+
+// Compile-time check that Store implements the domain's port.
+var _ webhook.SecretStore = (*Store)(nil)
+
+// Tag keys set on every secret.
+const (
+	TagAccount   = "account"
+	TagMode      = "mode"
+	TagWebhookID = "webhook_id"
+)
+
+// Value is the JSON stored as a secret's SecretString.
+type Value struct {
+	// SigningSecret is the "whsec_..." secret.
+	SigningSecret string `json:"signing_secret"`
+	// SigningSecretSHA256 is the hex SHA-256 of SigningSecret.
+	SigningSecretSHA256 string `json:"signing_secret_sha256"`
+}
+
+// Store is the Secrets Manager adapter.
+type Store struct {
+	client   *secretsmanager.Client
+	prefix   string
+	kmsKeyID string
+}
+
+// New returns a Store that names secrets under prefix (no trailing slash)
+// and, if kmsKeyID is not empty, encrypts them with that customer-managed
+// KMS key instead of the AWS-managed one.
+func New(client *secretsmanager.Client, prefix, kmsKeyID string) *Store {
+	return &Store{client: client, prefix: strings.TrimSuffix(prefix, "/"), kmsKeyID: kmsKeyID}
+}
+
+// Name returns the secret name for a webhook.
+func (s *Store) Name(sec webhook.NewSecret) string {
+	return fmt.Sprintf("%s/%s/%s/%s", s.prefix, sec.Owner.Mode, sec.Owner.Account, sec.WebhookID)
+}
+
+// Create implements webhook.SecretStore. The SDK fills ClientRequestToken
+// once per call and reuses it across its own retries, so a retried
+// CreateSecret whose first try succeeded does not fail or make a second
+// version.
+func (s *Store) Create(ctx context.Context, sec webhook.NewSecret) (string, error) {
+	value, err := json.Marshal(Value{SigningSecret: sec.Value, SigningSecretSHA256: sec.SHA256})
+	if err != nil {
+		return "", fmt.Errorf("encode secret value for %s: %w", sec.WebhookID, err)
+	}
+	in := &secretsmanager.CreateSecretInput{
+		Name:         aws.String(s.Name(sec)),
+		Description:  aws.String("Webhook signing secret for " + sec.WebhookID),
+		SecretString: aws.String(string(value)),
+		Tags: []types.Tag{
+			{Key: aws.String(TagAccount), Value: aws.String(sec.Owner.Account)},
+			{Key: aws.String(TagMode), Value: aws.String(string(sec.Owner.Mode))},
+			{Key: aws.String(TagWebhookID), Value: aws.String(sec.WebhookID)},
+		},
+	}
+	if s.kmsKeyID != "" {
+		in.KmsKeyId = aws.String(s.kmsKeyID)
+	}
+	out, err := s.client.CreateSecret(ctx, in)
+	if err != nil {
+		return "", awsconf.Classify("secretsmanager CreateSecret "+sec.WebhookID, err)
+	}
+	return aws.ToString(out.ARN), nil
+}
+
+// Delete implements webhook.SecretStore: it deletes at once, with no
+// recovery window, so the name is free and nothing lingers.
+func (s *Store) Delete(ctx context.Context, ref string) error {
+	_, err := s.client.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{
+		SecretId:                   aws.String(ref),
+		ForceDeleteWithoutRecovery: aws.Bool(true),
+	})
+	var nf *types.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return nil
+	}
+	return awsconf.Classify("secretsmanager DeleteSecret", err)
+}

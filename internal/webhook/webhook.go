@@ -1,0 +1,99 @@
+// Package webhook is the domain of webhook endpoint configuration: what a
+// webhook is, the rules a new one must meet, its id and signing secret, and
+// the ports (Store, SecretStore) that adapters implement to keep them.
+package webhook
+
+import (
+	"context"
+	"time"
+
+	"github.com/docproc/webhooks/internal/tenant"
+)
+
+// Event is a kind of notification a webhook can subscribe to.
+type Event string
+
+// The events a webhook may subscribe to.
+const (
+	DocumentUploaded            Event = "document.uploaded"
+	DocumentProcessingCompleted Event = "document.processing.completed"
+	DocumentProcessingFailed    Event = "document.processing.failed"
+)
+
+// Events lists every known event in its canonical order. Subscriptions are
+// returned in this order, whatever order the caller gave.
+var Events = []Event{DocumentUploaded, DocumentProcessingCompleted, DocumentProcessingFailed}
+
+// Defaults applied when a create request leaves a field out.
+var (
+	DefaultEvents = []Event{DocumentProcessingCompleted, DocumentProcessingFailed}
+)
+
+// Default values of the scalar fields of a create request.
+const (
+	DefaultIsActive     = true
+	DefaultRetryEnabled = true
+	DefaultMaxRetries   = 5
+	// MaxMaxRetries is the largest max_retries accepted.
+	MaxMaxRetries = 10
+)
+
+// Webhook is a stored endpoint configuration. It never holds the signing
+// secret itself, only a reference to where the secret is kept.
+type Webhook struct {
+	// ID is "wh_" plus a ULID: unique and sortable by creation time.
+	ID string
+	// Owner is the account and mode the webhook belongs to.
+	Owner tenant.Tenant
+	// URL is the https endpoint deliveries go to.
+	URL string
+	// Events are the subscribed events, in canonical order, without duplicates.
+	Events []Event
+	// IsActive says whether deliveries are sent.
+	IsActive bool
+	// RetryEnabled says whether failed deliveries are retried.
+	RetryEnabled bool
+	// MaxRetries is the number of retries after a failed delivery (0-10).
+	MaxRetries int
+	// SecretRef identifies the stored signing secret (a Secrets Manager ARN).
+	SecretRef string
+	// CreatedAt is when the webhook was created, in UTC.
+	CreatedAt time.Time
+}
+
+// CreateParams is a validated create request with defaults applied.
+type CreateParams struct {
+	URL          string
+	Events       []Event
+	IsActive     bool
+	RetryEnabled bool
+	MaxRetries   int
+}
+
+// NewSecret describes a signing secret to be stored for a new webhook.
+type NewSecret struct {
+	// Owner and WebhookID name and tag the stored secret.
+	Owner     tenant.Tenant
+	WebhookID string
+	// Value is the signing secret, "whsec_..." (shown to the caller once).
+	Value string
+	// SHA256 is the hex SHA-256 of Value, kept so support can confirm which
+	// secret a customer holds without seeing it.
+	SHA256 string
+}
+
+// SecretStore keeps signing secrets. Implementations must not log values.
+type SecretStore interface {
+	// Create stores the secret and returns a reference to it (an ARN).
+	Create(ctx context.Context, s NewSecret) (ref string, err error)
+	// Delete removes the secret at once, without a recovery window. Deleting
+	// a secret that does not exist is not an error.
+	Delete(ctx context.Context, ref string) error
+}
+
+// Store keeps webhook configurations.
+type Store interface {
+	// Create writes a new webhook. It fails with an apperr Conflict if a
+	// webhook with that id already exists for the owner.
+	Create(ctx context.Context, w Webhook) error
+}
