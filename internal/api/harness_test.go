@@ -1,0 +1,247 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/docproc/webhooks/internal/apikey"
+	"github.com/docproc/webhooks/internal/app"
+	"github.com/docproc/webhooks/internal/config"
+	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/samtemplate"
+	"github.com/docproc/webhooks/internal/tenant"
+	"github.com/docproc/webhooks/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// syncBuffer is a log sink safe for concurrent handlers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// stack is one test's own deployment on an emulator: its own table,
+// secret prefix, account and API key.
+type stack struct {
+	t       *testing.T
+	backend testenv.Backend
+	faults  *testenv.Injector
+	handler local.LambdaHandler
+	cfg     config.Config
+	db      *dynamodb.Client
+	sm      *secretsmanager.Client
+	logs    *syncBuffer
+	key     string
+	owner   tenant.Tenant
+}
+
+// newStack builds the real handler over b with faults injected into its
+// SDK clients. The test's own inspection clients get no faults.
+func newStack(t *testing.T, b testenv.Backend, faults ...testenv.Fault) *stack {
+	t.Helper()
+	ctx := context.Background()
+	s := &stack{t: t, backend: b, faults: testenv.NewInjector(faults...), logs: &syncBuffer{}}
+	s.cfg = config.Config{
+		TableName:    testenv.Unique("webhooks-"),
+		SecretPrefix: testenv.Unique("webhooks/t"),
+	}
+	plain := b.Config(t)
+	s.db = dynamodb.NewFromConfig(plain, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
+	s.sm = secretsmanager.NewFromConfig(plain)
+	tmpl, err := samtemplate.Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := local.EnsureTable(ctx, s.db, tmpl, s.cfg.TableName); err != nil {
+		t.Fatal(err)
+	}
+	parts := app.New(s.cfg, b.Config(t, s.faults.Middleware), app.Logger(s.logs, slog.LevelDebug))
+	s.handler = parts.Handler.Handle
+	s.owner = tenant.Tenant{Account: testenv.Unique("acct_"), Mode: tenant.Test}
+	// The key is stored through a fault-free client, so seeding never trips a fault.
+	key, err := apikey.Issue(ctx, app.New(s.cfg, plain, app.Logger(s.logs, slog.LevelDebug)).Store, s.owner, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.key = key.Raw()
+	t.Cleanup(s.assertLogsClean)
+	return s
+}
+
+// request is a payload 2.0 event for method and path.
+func request(method, path, body string, headers map[string]string) events.APIGatewayV2HTTPRequest {
+	h := map[string]string{}
+	for k, v := range headers {
+		h[strings.ToLower(k)] = v
+	}
+	return events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "$default", RawPath: path, Headers: h, Body: body,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RequestID: testenv.Unique("req-"), Stage: "$default",
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path},
+		},
+	}
+}
+
+// create posts body as JSON with the stack's key.
+func (s *stack) create(body string) events.APIGatewayV2HTTPResponse {
+	s.t.Helper()
+	return s.do(request("POST", "/v1/webhooks", body, map[string]string{
+		"Authorization": "Bearer " + s.key, "Content-Type": "application/json"}))
+}
+
+// do runs the handler with a deadline like Lambda's.
+func (s *stack) do(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	resp, err := s.handler(ctx, req)
+	if err != nil {
+		s.t.Fatalf("handler returned an invocation error: %v", err)
+	}
+	return resp
+}
+
+// webhookItems returns the webhook items in the stack's table.
+func (s *stack) webhookItems() []map[string]ddbtypes.AttributeValue {
+	s.t.Helper()
+	var items []map[string]ddbtypes.AttributeValue
+	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{TableName: aws.String(s.cfg.TableName)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(context.Background())
+		if err != nil {
+			s.t.Fatalf("scan: %v", err)
+		}
+		for _, it := range out.Items {
+			if strings.HasPrefix(attrString(it["pk"]), "ACCOUNT#") {
+				items = append(items, it)
+			}
+		}
+	}
+	return items
+}
+
+// secrets returns the secrets under the stack's prefix.
+func (s *stack) secrets() []smtypes.SecretListEntry {
+	s.t.Helper()
+	var out []smtypes.SecretListEntry
+	p := secretsmanager.NewListSecretsPaginator(s.sm, &secretsmanager.ListSecretsInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			s.t.Fatalf("list secrets: %v", err)
+		}
+		for _, e := range page.SecretList {
+			if strings.HasPrefix(aws.ToString(e.Name), s.cfg.SecretPrefix+"/") {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// assertState checks the counts of stored webhooks and secrets.
+func (s *stack) assertState(webhooks, secrets int) {
+	s.t.Helper()
+	if got := len(s.webhookItems()); got != webhooks {
+		s.t.Errorf("webhook items = %d, want %d", got, webhooks)
+	}
+	if got := len(s.secrets()); got != secrets {
+		s.t.Errorf("secrets = %d, want %d", got, secrets)
+	}
+}
+
+// assertLogsClean fails if the raw API key or any signing secret reached
+// the logs.
+func (s *stack) assertLogsClean() {
+	logs := s.logs.String()
+	if strings.Contains(logs, s.key) {
+		s.t.Errorf("logs contain the raw API key")
+	}
+	if strings.Contains(logs, "whsec_") {
+		s.t.Errorf("logs contain a signing secret")
+	}
+}
+
+// attrString returns a string attribute's value, or "".
+func attrString(v ddbtypes.AttributeValue) string {
+	if s, ok := v.(*ddbtypes.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
+
+// decode parses a JSON response body.
+func decode(t *testing.T, resp events.APIGatewayV2HTTPResponse) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
+		t.Fatalf("response body is not JSON: %v: %s", err, resp.Body)
+	}
+	return m
+}
+
+// errorOf returns the "error" member of an error response.
+func errorOf(t *testing.T, resp events.APIGatewayV2HTTPResponse) map[string]any {
+	t.Helper()
+	e, ok := decode(t, resp)["error"].(map[string]any)
+	if !ok {
+		t.Fatalf("no error object in %s", resp.Body)
+	}
+	return e
+}
+
+// rawTable returns every item in the stack's table, as stored.
+func (s *stack) rawTable() []map[string]ddbtypes.AttributeValue {
+	s.t.Helper()
+	out, err := s.db.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(s.cfg.TableName)})
+	if err != nil {
+		s.t.Fatalf("scan: %v", err)
+	}
+	return out.Items
+}
+
+// revokedKey issues a key for the stack's owner and revokes it.
+func (s *stack) revokedKey() string {
+	s.t.Helper()
+	store := app.New(s.cfg, s.backend.Config(s.t), app.Logger(s.logs, slog.LevelDebug)).Store
+	key, err := apikey.Issue(context.Background(), store, s.owner, time.Now())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	rec, err := store.LookupAPIKey(context.Background(), key.Hash())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	rec.Active = false
+	if err := store.PutAPIKey(context.Background(), rec); err != nil {
+		s.t.Fatal(err)
+	}
+	return key.Raw()
+}

@@ -1,0 +1,91 @@
+package testenv
+
+import (
+	"context"
+	"sync"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// Fault makes attempts of one AWS operation fail. It runs inside the SDK's
+// retry loop, once per attempt, so the SDK's own retry and error handling
+// see the injected error exactly as they would a real one.
+type Fault struct {
+	// Operation is the API operation name, such as "PutItem".
+	Operation string
+	// Skip lets this many attempts through before failing.
+	Skip int
+	// Times is how many attempts fail after Skip; 0 means all of them.
+	Times int
+	// Err is the error each failing attempt returns.
+	Err error
+	// AfterSend, when true, sends the request first and fails only after the
+	// response arrives: the call took effect but its answer is lost.
+	AfterSend bool
+}
+
+// Injector applies Faults and counts the attempts of every operation.
+type Injector struct {
+	mu     sync.Mutex
+	faults []Fault
+	calls  map[string]int
+}
+
+// NewInjector returns an Injector for faults.
+func NewInjector(faults ...Fault) *Injector {
+	return &Injector{faults: faults, calls: map[string]int{}}
+}
+
+// Calls returns how many attempts of operation were made.
+func (in *Injector) Calls(operation string) int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.calls[operation]
+}
+
+// Total returns how many attempts of any operation were made.
+func (in *Injector) Total() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	n := 0
+	for _, c := range in.calls {
+		n += c
+	}
+	return n
+}
+
+// Middleware adds the injector to a client's stack, after the retry step.
+func (in *Injector) Middleware(stack *middleware.Stack) error {
+	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("testenv.Injector",
+		func(ctx context.Context, input middleware.FinalizeInput, next middleware.FinalizeHandler) (
+			middleware.FinalizeOutput, middleware.Metadata, error) {
+			fault := in.attempt(awsmiddleware.GetOperationName(ctx))
+			if fault == nil {
+				return next.HandleFinalize(ctx, input)
+			}
+			if fault.AfterSend {
+				out, md, err := next.HandleFinalize(ctx, input)
+				if err != nil {
+					return out, md, err
+				}
+				return middleware.FinalizeOutput{}, md, fault.Err
+			}
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, fault.Err
+		}), middleware.After)
+}
+
+// attempt counts one attempt of op and returns the fault it must suffer.
+func (in *Injector) attempt(op string) *Fault {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.calls[op]++
+	n := in.calls[op]
+	for i := range in.faults {
+		f := &in.faults[i]
+		if f.Operation == op && n > f.Skip && (f.Times == 0 || n <= f.Skip+f.Times) {
+			return f
+		}
+	}
+	return nil
+}
