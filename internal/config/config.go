@@ -24,6 +24,11 @@ var Required = []string{EnvTableName, EnvSecretPrefix}
 // Optional lists the variables that may be absent or empty.
 var Optional = []string{EnvKMSKeyID, EnvLogLevel}
 
+// SDKVariables lists variables the template declares for the AWS SDK
+// rather than for this package: AWS_ENDPOINT_URL, empty in AWS, lets
+// `sam local invoke` point the function at a local emulator.
+var SDKVariables = []string{"AWS_ENDPOINT_URL"}
+
 // Config is the function's settings.
 type Config struct {
 	// TableName is the DynamoDB table holding webhooks and API keys.

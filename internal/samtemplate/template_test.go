@@ -88,7 +88,7 @@ func TestEnvironmentMatchesConfig(t *testing.T) {
 	for k := range fn.Environment.Variables {
 		got = append(got, k)
 	}
-	want := append(slices.Clone(config.Required), config.Optional...)
+	want := slices.Concat(config.Required, config.Optional, config.SDKVariables)
 	sort.Strings(got)
 	sort.Strings(want)
 	if !slices.Equal(got, want) {
