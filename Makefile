@@ -1,0 +1,48 @@
+# Webhook endpoint service. `make help` lists the targets.
+
+GO          ?= go
+STACK_NAME  ?= webhooks-dev
+EVENT       ?= events/create-webhook.json
+FUZZTIME    ?= 10s
+BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+# Lambda runs the function on provided.al2023 / arm64.
+LAMBDA_ENV  := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
+
+.PHONY: help build build-ApiFunction test fuzz lint run invoke deploy clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+build: ## build the Lambda bootstrap (linux/arm64) into .build/api/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(BUILD_FLAGS) -o .build/api/bootstrap ./functions/api
+
+# Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set.
+build-ApiFunction:
+	$(LAMBDA_ENV) $(GO) build $(BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
+
+test: ## unit, integration (kumo + moto_server), template and runtime tests
+	$(GO) test -race -count=1 ./...
+
+fuzz: ## run each fuzz target for FUZZTIME (default 10s)
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCreateParams$$' -fuzztime $(FUZZTIME) ./internal/webhook
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateURL$$' -fuzztime $(FUZZTIME) ./internal/webhook
+
+lint: ## gofmt, go vet, staticcheck and cfn-lint
+	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	cfn-lint template.yaml
+
+run: ## local stack: kumo on :4566 (or AWS_ENDPOINT_URL), API on :3000
+	$(GO) run ./cmd/devserver
+
+invoke: build ## sam local invoke EVENT against the local stack (needs sam and Docker)
+	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
+		sam local invoke ApiFunction --event $(EVENT) --env-vars events/env.json --docker-network host
+
+deploy: ## sam build and sam deploy with samconfig.toml (STACK_NAME to override)
+	sam build
+	sam deploy --stack-name $(STACK_NAME)
+
+clean: ## remove build output and local emulator data
+	rm -rf .build .aws-sam .local
