@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 
@@ -88,10 +89,15 @@ func errorResponse(err error, requestID string) events.APIGatewayV2HTTPResponse 
 // jsonResponse renders v as a JSON response. Every response is marked
 // no-store: bodies are private to one account, and some carry secrets.
 func jsonResponse(status int, v any, requestID string) events.APIGatewayV2HTTPResponse {
-	body, err := json.Marshal(v)
-	if err != nil { // only for unencodable values, which are programming errors
-		status, body = http.StatusInternalServerError, []byte(`{"error":{"type":"api_error","code":"internal_error","message":"response encoding failed"}}`)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)              // bodies are JSON for API clients, not HTML
+	if err := enc.Encode(v); err != nil { // only unencodable values, a programming error
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"error":{"type":"api_error","code":"internal_error","message":"response encoding failed"}}`)
 	}
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: status,
 		Headers: map[string]string{
