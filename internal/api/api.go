@@ -7,6 +7,7 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -56,15 +57,24 @@ func New(auth *apikey.Authenticator, webhooks *webhook.Service, log *slog.Logger
 
 // Handle serves one request. It always returns a response and a nil error:
 // failures are answered as JSON errors, never as Lambda invocation errors.
-func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, _ error) {
 	start := time.Now()
 	c := &call{req: req, requestID: requestID(ctx, req)}
 	method, path := req.RequestContext.HTTP.Method, requestPath(req)
-	resp, err := h.dispatch(ctx, c, method, path)
+	var err error
+	defer func() {
+		// A panic is a bug: answer with the usual JSON 500, not a failed
+		// invocation (which API Gateway would turn into a bare 500).
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+			resp = errorResponse(err, c.requestID)
+		}
+		h.logRequest(ctx, c, method, path, resp.StatusCode, time.Since(start), err)
+	}()
+	resp, err = h.dispatch(ctx, c, method, path)
 	if err != nil {
 		resp = errorResponse(err, c.requestID)
 	}
-	h.logRequest(ctx, c, method, path, resp.StatusCode, time.Since(start), err)
 	return resp, nil
 }
 

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -190,5 +192,20 @@ func TestRequestPath(t *testing.T) {
 		if got := requestPath(c.req); got != c.want {
 			t.Errorf("requestPath(%q, %q) = %q, want %q", c.req.RawPath, c.req.RequestContext.Stage, got, c.want)
 		}
+	}
+}
+
+func TestHandleTurnsAPanicIntoAJSON500(t *testing.T) {
+	var logs strings.Builder
+	h := New(nil, nil, slog.New(slog.NewJSONHandler(&logs, nil))) // a nil authenticator panics when used
+	req := events.APIGatewayV2HTTPRequest{RawPath: "/v1/webhooks", Headers: map[string]string{"x-api-key": "dk_test_" + strings.Repeat("a", 24)}}
+	req.RequestContext.HTTP.Method = "POST"
+	req.RequestContext.RequestID = "req-panic"
+	resp, err := h.Handle(context.Background(), req)
+	if err != nil || resp.StatusCode != 500 || !strings.Contains(resp.Body, `"code":"internal_error"`) {
+		t.Fatalf("Handle = %d %s, %v; want a JSON 500", resp.StatusCode, resp.Body, err)
+	}
+	if !strings.Contains(logs.String(), `"request_id":"req-panic"`) || !strings.Contains(logs.String(), "panic") {
+		t.Errorf("the panic was not logged with the request id: %s", logs.String())
 	}
 }
