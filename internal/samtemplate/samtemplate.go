@@ -62,46 +62,62 @@ func (t *Template) Decode(logicalID, typ string, v any) error {
 }
 
 // Table is the part of an AWS::DynamoDB::Table's properties that defines
-// its schema.
+// its schema. Fields carry the CloudFormation property names.
 type Table struct {
-	BillingMode          string `yaml:"BillingMode"`
+	// BillingMode is PAY_PER_REQUEST or PROVISIONED.
+	BillingMode string `yaml:"BillingMode"`
+	// AttributeDefinitions lists the key attributes and their types.
 	AttributeDefinitions []struct {
 		AttributeName string `yaml:"AttributeName"`
 		AttributeType string `yaml:"AttributeType"`
 	} `yaml:"AttributeDefinitions"`
+	// KeySchema names the partition (HASH) and sort (RANGE) keys.
 	KeySchema []struct {
 		AttributeName string `yaml:"AttributeName"`
 		KeyType       string `yaml:"KeyType"`
 	} `yaml:"KeySchema"`
+	// TimeToLiveSpecification names the expiry attribute.
 	TimeToLiveSpecification struct {
 		AttributeName string `yaml:"AttributeName"`
 		Enabled       bool   `yaml:"Enabled"`
 	} `yaml:"TimeToLiveSpecification"`
+	// PointInTimeRecoverySpecification turns on continuous backups.
 	PointInTimeRecoverySpecification struct {
 		PointInTimeRecoveryEnabled bool `yaml:"PointInTimeRecoveryEnabled"`
 	} `yaml:"PointInTimeRecoverySpecification"`
+	// SSESpecification turns on encryption at rest.
 	SSESpecification struct {
 		SSEEnabled bool `yaml:"SSEEnabled"`
 	} `yaml:"SSESpecification"`
 }
 
 // Function is the part of an AWS::Serverless::Function's properties this
-// project checks.
+// project checks. Empty fields fall back to the template's Globals.
 type Function struct {
-	CodeUri       string   `yaml:"CodeUri"`
-	Runtime       string   `yaml:"Runtime"`
-	Handler       string   `yaml:"Handler"`
+	// CodeUri is the source folder given to `sam build`.
+	CodeUri string `yaml:"CodeUri"`
+	// Runtime is the Lambda runtime, such as provided.al2023.
+	Runtime string `yaml:"Runtime"`
+	// Handler is the executable's name for custom runtimes.
+	Handler string `yaml:"Handler"`
+	// Architectures is arm64 or x86_64.
 	Architectures []string `yaml:"Architectures"`
-	Environment   struct {
+	// Environment holds the function's environment variables.
+	Environment struct {
 		Variables map[string]string `yaml:"Variables"`
 	} `yaml:"Environment"`
+	// Policies are SAM policy templates and inline policy documents.
 	Policies []yaml.Node `yaml:"Policies"`
 }
 
 // Statement is one IAM policy statement.
 type Statement struct {
-	Sid      string   `yaml:"Sid"`
-	Effect   string   `yaml:"Effect"`
-	Action   []string `yaml:"Action"`
-	Resource any      `yaml:"Resource"`
+	// Sid names the statement.
+	Sid string `yaml:"Sid"`
+	// Effect is Allow or Deny.
+	Effect string `yaml:"Effect"`
+	// Action lists the granted actions, such as dynamodb:GetItem.
+	Action []string `yaml:"Action"`
+	// Resource is one ARN or a list of them.
+	Resource any `yaml:"Resource"`
 }

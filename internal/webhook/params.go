@@ -27,7 +27,9 @@ const (
 
 // FieldProblem is a validation problem before it is tied to a field name.
 type FieldProblem struct {
-	Code    string
+	// Code is the stable reason, one of the Code* constants.
+	Code string
+	// Message is a sentence for the caller.
 	Message string
 }
 

@@ -28,7 +28,9 @@ func NewService(store Store, secrets SecretStore, log *slog.Logger) *Service {
 // Created is the result of a create: the stored webhook and its signing
 // secret, which is returned here and never again.
 type Created struct {
-	Webhook       Webhook
+	// Webhook is the stored configuration.
+	Webhook Webhook
+	// SigningSecret is the "whsec_..." secret, for the create response only.
 	SigningSecret string
 }
 

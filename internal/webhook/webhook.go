@@ -24,10 +24,8 @@ const (
 // returned in this order, whatever order the caller gave.
 var Events = []Event{DocumentUploaded, DocumentProcessingCompleted, DocumentProcessingFailed}
 
-// Defaults applied when a create request leaves a field out.
-var (
-	DefaultEvents = []Event{DocumentProcessingCompleted, DocumentProcessingFailed}
-)
+// DefaultEvents are subscribed when a create request leaves events out.
+var DefaultEvents = []Event{DocumentProcessingCompleted, DocumentProcessingFailed}
 
 // Default values of the scalar fields of a create request.
 const (
@@ -63,17 +61,23 @@ type Webhook struct {
 
 // CreateParams is a validated create request with defaults applied.
 type CreateParams struct {
-	URL          string
-	Events       []Event
-	IsActive     bool
+	// URL is the validated https endpoint.
+	URL string
+	// Events are the subscribed events, canonical order, no duplicates.
+	Events []Event
+	// IsActive says whether deliveries are sent.
+	IsActive bool
+	// RetryEnabled says whether failed deliveries are retried.
 	RetryEnabled bool
-	MaxRetries   int
+	// MaxRetries is 0-10.
+	MaxRetries int
 }
 
 // NewSecret describes a signing secret to be stored for a new webhook.
 type NewSecret struct {
-	// Owner and WebhookID name and tag the stored secret.
-	Owner     tenant.Tenant
+	// Owner is the webhook's account and mode; it names and tags the secret.
+	Owner tenant.Tenant
+	// WebhookID is the webhook the secret signs for; it names and tags the secret.
 	WebhookID string
 	// Value is the signing secret, "whsec_..." (shown to the caller once).
 	Value string
