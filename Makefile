@@ -34,7 +34,8 @@ lint: ## gofmt, go vet, staticcheck and cfn-lint
 	cfn-lint template.yaml
 
 run: ## local stack: kumo on :4566 (or AWS_ENDPOINT_URL), API on :3000
-	$(GO) run ./cmd/devserver
+	$(GO) build -o .build/devserver ./cmd/devserver
+	./.build/devserver
 
 invoke: build ## sam local invoke EVENT against the local stack (needs sam and Docker)
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
