@@ -26,6 +26,7 @@ test: ## unit, integration (kumo + moto_server), template and runtime tests
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCreateParams$$' -fuzztime $(FUZZTIME) ./internal/webhook
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateURL$$' -fuzztime $(FUZZTIME) ./internal/webhook
+	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME) ./internal/api
 
 lint: ## gofmt, go vet, staticcheck and cfn-lint
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
@@ -37,7 +38,8 @@ run: ## local stack: kumo on :4566 (or AWS_ENDPOINT_URL), API on :3000
 	$(GO) build -o .build/devserver ./cmd/devserver
 	./.build/devserver
 
-invoke: build ## sam local invoke EVENT against the local stack (needs sam and Docker)
+invoke: ## sam build, then sam local invoke EVENT against `make run` (needs sam and Docker)
+	sam build
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
 		sam local invoke ApiFunction --event $(EVENT) --env-vars events/env.json --docker-network host
 
