@@ -35,29 +35,29 @@ type errorDetail struct {
 	RequestID string              `json:"request_id"`
 }
 
-// statusOf maps an error kind to its HTTP status and error type. This is
+// statuses maps each error kind to its HTTP status and error type. This is
 // the one place where that mapping lives.
+var statuses = map[apperr.Kind]struct {
+	status int
+	typ    string
+}{
+	apperr.Invalid:              {http.StatusBadRequest, typeInvalidRequest},
+	apperr.Unauthenticated:      {http.StatusUnauthorized, typeAuthentication},
+	apperr.NotFound:             {http.StatusNotFound, typeInvalidRequest},
+	apperr.MethodNotAllowed:     {http.StatusMethodNotAllowed, typeInvalidRequest},
+	apperr.Conflict:             {http.StatusConflict, typeInvalidRequest},
+	apperr.TooLarge:             {http.StatusRequestEntityTooLarge, typeInvalidRequest},
+	apperr.UnsupportedMediaType: {http.StatusUnsupportedMediaType, typeInvalidRequest},
+	apperr.Unavailable:          {http.StatusServiceUnavailable, typeAPI},
+}
+
+// statusOf returns the HTTP status and error type of a kind; unknown kinds
+// and Internal are 500 api_error.
 func statusOf(k apperr.Kind) (int, string) {
-	switch k {
-	case apperr.Invalid:
-		return http.StatusBadRequest, typeInvalidRequest
-	case apperr.Unauthenticated:
-		return http.StatusUnauthorized, typeAuthentication
-	case apperr.NotFound:
-		return http.StatusNotFound, typeInvalidRequest
-	case apperr.MethodNotAllowed:
-		return http.StatusMethodNotAllowed, typeInvalidRequest
-	case apperr.Conflict:
-		return http.StatusConflict, typeInvalidRequest
-	case apperr.TooLarge:
-		return http.StatusRequestEntityTooLarge, typeInvalidRequest
-	case apperr.UnsupportedMediaType:
-		return http.StatusUnsupportedMediaType, typeInvalidRequest
-	case apperr.Unavailable:
-		return http.StatusServiceUnavailable, typeAPI
-	default:
-		return http.StatusInternalServerError, typeAPI
+	if s, ok := statuses[k]; ok {
+		return s.status, s.typ
 	}
+	return http.StatusInternalServerError, typeAPI
 }
 
 // errorResponse renders err for the caller. An error that is not an

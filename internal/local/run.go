@@ -48,7 +48,7 @@ type Settings struct {
 // FromEnv reads Settings from getenv, with defaults for everything.
 func FromEnv(getenv func(string) string) (Settings, error) {
 	s := Settings{
-		Addr:         net.JoinHostPort(cmp.Or(getenv("HOST"), "127.0.0.1"), cmp.Or(getenv("PORT"), "3000")),
+		Addr:         net.JoinHostPort(cmp.Or(getenv("API_HOST"), "127.0.0.1"), cmp.Or(getenv("PORT"), "3000")),
 		EmulatorAddr: net.JoinHostPort(cmp.Or(getenv("EMULATOR_HOST"), "127.0.0.1"), cmp.Or(getenv("EMULATOR_PORT"), "4566")),
 		Endpoint:     getenv("AWS_ENDPOINT_URL"),
 		DataDir:      cmp.Or(getenv("LOCAL_DATA_DIR"), ".local/data"),
