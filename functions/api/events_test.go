@@ -9,12 +9,14 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/docproc/webhooks/internal/testenv"
 )
 
 // eventFiles returns the API Gateway events in events/, by file name.
 func eventFiles(t *testing.T) map[string][]byte {
 	t.Helper()
-	paths, err := filepath.Glob("../../events/*.json")
+	paths, err := filepath.Glob(testenv.RepoFile("events/*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,10 +17,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/docproc/webhooks/internal/app"
-	"github.com/docproc/webhooks/internal/config"
+	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/local"
-	"github.com/docproc/webhooks/internal/samtemplate"
 	"github.com/docproc/webhooks/internal/testenv"
 )
 
@@ -60,7 +57,7 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 	env := functionEnv(t)
 	kumo := testenv.Kumo()
 	env["AWS_ENDPOINT_URL"] = kumo.URL
-	seedLocalStack(t, kumo, env["TABLE_NAME"], env["SECRET_PREFIX"])
+	seedLocalStack(t, kumo, env["TABLE_NAME"])
 
 	invokeAddr, runtimeAddr := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(strings.TrimSpace(string(rie)),
@@ -119,7 +116,7 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 // file `sam local invoke --env-vars` uses.
 func functionEnv(t *testing.T) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile("../../events/env.json")
+	b, err := os.ReadFile(testenv.RepoFile("events/env.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,19 +132,11 @@ func functionEnv(t *testing.T) map[string]string {
 }
 
 // seedLocalStack creates the table and seeds the dev key, as `make run` does.
-func seedLocalStack(t *testing.T, b testenv.Backend, table, prefix string) {
+func seedLocalStack(t *testing.T, b testenv.Backend, table string) {
 	t.Helper()
-	ctx := context.Background()
-	tmpl, err := samtemplate.Load("../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := b.Config(t)
-	parts := app.New(config.Config{TableName: table, SecretPrefix: prefix}, cfg, app.Logger(io.Discard, 0))
-	if err := local.EnsureTable(ctx, parts.DynamoDB, tmpl, table); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := local.SeedAPIKey(ctx, parts.Store, local.DevAPIKey, local.DevAccount); err != nil {
+	client := dynamo.NewClient(b.Config(t))
+	testenv.CreateTable(t, client, table)
+	if _, err := local.SeedAPIKey(context.Background(), dynamo.New(client, table), local.DevAPIKey, local.DevAccount); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -178,13 +167,12 @@ func invoke(t *testing.T, base string, event []byte) events.APIGatewayV2HTTPResp
 	return events.APIGatewayV2HTTPResponse{}
 }
 
-// freeAddr returns a free loopback address.
+// freeAddr returns a free loopback address or fails the test.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := testenv.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }

@@ -18,7 +18,7 @@ import (
 // paths, keys, content types and bodies, seeded from events/. No input may
 // make it panic, answer 5xx or answer anything but the JSON error shape.
 func FuzzHandle(f *testing.F) {
-	paths, _ := filepath.Glob("../../events/*.json")
+	paths, _ := filepath.Glob(testenv.RepoFile("events/*.json"))
 	for _, p := range paths {
 		raw, err := os.ReadFile(p)
 		if err != nil {

@@ -22,7 +22,6 @@ import (
 	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/local"
-	"github.com/docproc/webhooks/internal/samtemplate"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/testenv"
 )
@@ -76,15 +75,9 @@ func newStack(t testing.TB, b testenv.Backend, faults ...testenv.Fault) *stack {
 		SecretPrefix: testenv.Unique("webhooks/t"),
 	}
 	plain := b.Config(t)
-	s.db = dynamodb.NewFromConfig(plain, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
+	s.db = dynamo.NewClient(plain)
 	s.sm = secretsmanager.NewFromConfig(plain)
-	tmpl, err := samtemplate.Load("../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := local.EnsureTable(ctx, s.db, tmpl, s.cfg.TableName); err != nil {
-		t.Fatal(err)
-	}
+	testenv.CreateTable(t, s.db, s.cfg.TableName)
 	parts := app.New(s.cfg, b.Config(t, s.faults.Middleware), app.Logger(s.logs, slog.LevelDebug))
 	s.handler = parts.Handler.Handle
 	s.owner = tenant.Tenant{Account: testenv.Unique("acct_"), Mode: tenant.Test}
@@ -255,5 +248,5 @@ func (s *stack) revokedKey() string {
 
 // store returns an API key store over the stack's table without faults.
 func (s *stack) store() *dynamo.Store {
-	return app.New(s.cfg, s.backend.Config(s.t), app.Logger(s.logs, slog.LevelDebug)).Store
+	return dynamo.New(s.db, s.cfg.TableName)
 }

@@ -9,8 +9,6 @@ import (
 	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/dynamo"
-	"github.com/docproc/webhooks/internal/local"
-	"github.com/docproc/webhooks/internal/samtemplate"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/testenv"
 	"github.com/docproc/webhooks/internal/webhook"
@@ -21,15 +19,9 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // newStore returns a Store over a fresh table on b.
 func newStore(t *testing.T, b testenv.Backend) *dynamo.Store {
 	t.Helper()
-	tmpl, err := samtemplate.Load("../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	client := dynamo.NewClient(b.Config(t))
 	table := testenv.Unique("store-")
-	if err := local.EnsureTable(context.Background(), client, tmpl, table); err != nil {
-		t.Fatal(err)
-	}
+	testenv.CreateTable(t, client, table)
 	return dynamo.New(client, table)
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/local"
 	"github.com/docproc/webhooks/internal/testenv"
 )
@@ -76,8 +77,7 @@ func TestEmulatorOnFixedAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
-	if _, err := db.ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
+	if _, err := dynamo.NewClient(cfg).ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
 		t.Errorf("DynamoDB through the proxy: %v", err)
 	}
 	if err := emu.Close(context.Background()); err != nil {
@@ -100,7 +100,7 @@ func TestRunServesTheREADMEFlow(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		s, err := local.FromEnv(func(k string) string {
 			return map[string]string{
-				"PORT": "0", "AWS_ENDPOINT_URL": b.URL, "TEMPLATE": "../../template.yaml",
+				"PORT": "0", "AWS_ENDPOINT_URL": b.URL, "TEMPLATE": testenv.RepoFile("template.yaml"),
 				"TABLE_NAME": testenv.Unique("devserver-"), "SECRET_PREFIX": testenv.Unique("webhooks/dev"),
 			}[k]
 		})

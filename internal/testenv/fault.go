@@ -20,9 +20,6 @@ type Fault struct {
 	Times int
 	// Err is the error each failing attempt returns.
 	Err error
-	// AfterSend, when true, sends the request first and fails only after the
-	// response arrives: the call took effect but its answer is lost.
-	AfterSend bool
 }
 
 // Injector applies Faults and counts the attempts of every operation.
@@ -44,17 +41,6 @@ func (in *Injector) Calls(operation string) int {
 	return in.calls[operation]
 }
 
-// Total returns how many attempts of any operation were made.
-func (in *Injector) Total() int {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	n := 0
-	for _, c := range in.calls {
-		n += c
-	}
-	return n
-}
-
 // Middleware adds the injector to a client's stack, after the retry step.
 func (in *Injector) Middleware(stack *middleware.Stack) error {
 	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("testenv.Injector",
@@ -63,13 +49,6 @@ func (in *Injector) Middleware(stack *middleware.Stack) error {
 			fault := in.attempt(awsmiddleware.GetOperationName(ctx))
 			if fault == nil {
 				return next.HandleFinalize(ctx, input)
-			}
-			if fault.AfterSend {
-				out, md, err := next.HandleFinalize(ctx, input)
-				if err != nil {
-					return out, md, err
-				}
-				return middleware.FinalizeOutput{}, md, fault.Err
 			}
 			return middleware.FinalizeOutput{}, middleware.Metadata{}, fault.Err
 		}), middleware.After)

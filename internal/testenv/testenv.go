@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,10 +24,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/sivchari/kumo"
 
 	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/samtemplate"
 )
 
 // Backend is a running AWS emulator.
@@ -90,10 +94,11 @@ func startMoto() (string, *exec.Cmd, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("moto_server is not installed (pip install 'moto[server]')")
 	}
-	port, err := freePort()
+	addr, err := FreeAddr()
 	if err != nil {
 		return "", nil, err
 	}
+	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", port)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -114,15 +119,34 @@ func startMoto() (string, *exec.Cmd, error) {
 	return "", nil, fmt.Errorf("moto_server did not answer on %s within 30s", url)
 }
 
-// freePort asks the kernel for a free loopback port.
-func freePort() (string, error) {
+// FreeAddr asks the kernel for a free loopback address ("127.0.0.1:port").
+func FreeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("find a free port: %w", err)
 	}
 	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port, nil
+	return ln.Addr().String(), nil
+}
+
+// RepoFile returns the path of name relative to the repository root, so
+// tests in any package reach template.yaml and events/ the same way.
+func RepoFile(name string) string {
+	_, file, _, _ := runtime.Caller(0) // .../internal/testenv/testenv.go
+	return filepath.Join(filepath.Dir(file), "..", "..", name)
+}
+
+// CreateTable creates table name on client's endpoint from the table that
+// template.yaml defines, as `make run` does.
+func CreateTable(t testing.TB, client *dynamodb.Client, name string) {
+	t.Helper()
+	tmpl, err := samtemplate.Load(RepoFile("template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := local.EnsureTable(context.Background(), client, tmpl, name); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // ForEachBackend runs f once against kumo and once against moto_server,
