@@ -8,17 +8,21 @@ BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 # Lambda runs the function on provided.al2023 / arm64.
 LAMBDA_ENV  := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 
-.PHONY: help build build-ApiFunction test fuzz lint run invoke deploy clean
+.PHONY: help build build-ApiFunction build-JanitorFunction test fuzz lint run invoke deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-build: ## build the Lambda bootstrap (linux/arm64) into .build/api/bootstrap
+build: ## build the Lambda bootstraps (linux/arm64) into .build/{api,janitor}/bootstrap
 	$(LAMBDA_ENV) $(GO) build $(BUILD_FLAGS) -o .build/api/bootstrap ./functions/api
+	$(LAMBDA_ENV) $(GO) build $(BUILD_FLAGS) -o .build/janitor/bootstrap ./functions/janitor
 
 # Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set.
 build-ApiFunction:
 	$(LAMBDA_ENV) $(GO) build $(BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
+
+build-JanitorFunction:
+	$(LAMBDA_ENV) $(GO) build $(BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/janitor
 
 test: ## unit, integration (kumo + moto_server), template and runtime tests
 	$(GO) test -race -count=1 ./...
@@ -27,6 +31,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCreateParams$$' -fuzztime $(FUZZTIME) ./internal/webhook
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateURL$$' -fuzztime $(FUZZTIME) ./internal/webhook
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME) ./internal/api
+	$(GO) test -run '^$$' -fuzz '^FuzzEvent$$' -fuzztime $(FUZZTIME) ./internal/api
 
 lint: ## gofmt, go vet, staticcheck and cfn-lint
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi

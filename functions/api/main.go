@@ -4,28 +4,17 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/docproc/webhooks/internal/app"
-	"github.com/docproc/webhooks/internal/awsconf"
 	"github.com/docproc/webhooks/internal/config"
 )
 
 func main() {
-	cfg, err := config.Load(os.Getenv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	awsCfg, err := awsconf.Load(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	log := app.Logger(os.Stdout, cfg.LogLevel)
-	lambda.Start(app.New(cfg, awsCfg, log).Handler.Handle)
+	app.Main(config.Load, func(cfg config.Config, awsCfg aws.Config) {
+		lambda.Start(app.New(cfg, awsCfg, app.Logger(os.Stdout, cfg.LogLevel)).Handler.Handle)
+	})
 }

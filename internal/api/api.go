@@ -60,6 +60,8 @@ func New(auth *apikey.Authenticator, webhooks *webhook.Service, log *slog.Logger
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, _ error) {
 	start := time.Now()
 	c := &call{req: req, requestID: requestID(ctx, req)}
+	ctx, cancel := withDeadlineMargin(ctx)
+	defer cancel()
 	method, path := req.RequestContext.HTTP.Method, requestPath(req)
 	var err error
 	defer func() {
@@ -76,6 +78,21 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		resp = errorResponse(err, c.requestID)
 	}
 	return resp, nil
+}
+
+// DeadlineMargin is kept free before the invocation's deadline: AWS calls
+// must finish by then, so that a failed create still has time to clean up
+// (webhook.CompensationTimeout) and to answer.
+const DeadlineMargin = webhook.CompensationTimeout + 500*time.Millisecond
+
+// withDeadlineMargin returns ctx with its deadline brought forward by
+// DeadlineMargin. Without a deadline (a test, a tool) ctx is unchanged.
+func withDeadlineMargin(ctx context.Context) (context.Context, context.CancelFunc) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, d.Add(-DeadlineMargin))
 }
 
 // dispatch finds the route and method, authenticates, and runs the handler.
@@ -201,6 +218,10 @@ func (h *Handler) createWebhook(ctx context.Context, c *call) (events.APIGateway
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
 	}
+	key, err := idempotencyKey(c.req)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
 	members, err := decodeObject(b)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
@@ -209,11 +230,14 @@ func (h *Handler) createWebhook(ctx context.Context, c *call) (events.APIGateway
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	created, err := h.webhooks.Create(ctx, c.owner, params)
+	created, err := h.webhooks.Create(ctx, c.owner, params, key)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	resp := jsonResponse(http.StatusCreated, toJSON(created.Webhook, created.SigningSecret), c.requestID)
 	resp.Headers["Location"] = "/v1/webhooks/" + created.Webhook.ID
+	if created.Replayed {
+		resp.Headers["Idempotent-Replayed"] = "true"
+	}
 	return resp, nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -14,16 +15,25 @@ import (
 	"github.com/docproc/webhooks/internal/testenv"
 )
 
-// FuzzHandle drives the whole handler, against kumo, with mutated methods,
-// paths, keys, content types and bodies, seeded from events/. No input may
-// make it panic, answer 5xx or answer anything but the JSON error shape.
-func FuzzHandle(f *testing.F) {
+// eventFiles returns the contents of every file in events/.
+func eventFiles(f *testing.F) [][]byte {
 	paths, _ := filepath.Glob(testenv.RepoFile("events/*.json"))
+	var out [][]byte
 	for _, p := range paths {
 		raw, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)
 		}
+		out = append(out, raw)
+	}
+	return out
+}
+
+// FuzzHandle drives the whole handler, against kumo, with mutated methods,
+// paths, keys, content types and bodies, seeded from events/. No input may
+// make it panic, answer 5xx or answer anything but the JSON error shape.
+func FuzzHandle(f *testing.F) {
+	for _, raw := range eventFiles(f) {
 		var ev events.APIGatewayV2HTTPRequest
 		if json.Unmarshal(raw, &ev) != nil || ev.Version != "2.0" {
 			continue // env.json
@@ -54,6 +64,39 @@ func FuzzHandle(f *testing.F) {
 		}
 		if _, isErr := m["error"]; isErr != (resp.StatusCode >= 400) {
 			t.Fatalf("status %d with body %s", resp.StatusCode, resp.Body)
+		}
+	})
+}
+
+// FuzzEvent feeds raw invocation payloads, as the Lambda runtime would
+// receive them, through JSON decoding into the handler, seeded from
+// events/. Whatever decodes may not panic or answer 5xx.
+func FuzzEvent(f *testing.F) {
+	for _, raw := range eventFiles(f) {
+		f.Add(raw)
+	}
+	s := newStack(f, testenv.Kumo())
+	s.echoesInput = true
+	if _, err := local.SeedAPIKey(context.Background(), s.store(), local.DevAPIKey, s.owner.Account); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var req events.APIGatewayV2HTTPRequest
+		if json.Unmarshal(raw, &req) != nil {
+			return // the runtime rejects it before the handler runs
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		start := time.Now()
+		resp, err := s.handler(ctx, req)
+		if err != nil {
+			t.Fatalf("invocation error: %v", err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("took %v for event %q", d, raw)
+		}
+		if resp.StatusCode >= 500 || resp.StatusCode < 200 || !json.Valid([]byte(resp.Body)) {
+			t.Fatalf("status %d, body %s for event %s", resp.StatusCode, resp.Body, raw)
 		}
 	})
 }

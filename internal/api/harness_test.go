@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -65,14 +66,22 @@ type stack struct {
 }
 
 // newStack builds the real handler over b with faults injected into its
-// SDK clients. The test's own inspection clients get no faults.
+// SDK clients. The test's own inspection clients get no faults. Its
+// webhook limit is high enough not to get in the way.
 func newStack(t testing.TB, b testenv.Backend, faults ...testenv.Fault) *stack {
+	t.Helper()
+	return newLimitedStack(t, b, 100, faults...)
+}
+
+// newLimitedStack is newStack with a limit of webhooks per account.
+func newLimitedStack(t testing.TB, b testenv.Backend, limit int, faults ...testenv.Fault) *stack {
 	t.Helper()
 	ctx := context.Background()
 	s := &stack{t: t, backend: b, faults: testenv.NewInjector(faults...), logs: &syncBuffer{}}
 	s.cfg = config.Config{
 		TableName:    testenv.Unique("webhooks-"),
 		SecretPrefix: testenv.Unique("webhooks/t"),
+		MaxWebhooks:  limit,
 	}
 	plain := b.Config(t)
 	s.db = dynamo.NewClient(plain)
@@ -116,7 +125,13 @@ func (s *stack) create(body string) events.APIGatewayV2HTTPResponse {
 // do runs the handler with a deadline like Lambda's.
 func (s *stack) do(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	return s.doWithin(req, 20*time.Second)
+}
+
+// doWithin runs the handler with an invocation deadline of timeout.
+func (s *stack) doWithin(req events.APIGatewayV2HTTPRequest, timeout time.Duration) events.APIGatewayV2HTTPResponse {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	resp, err := s.handler(ctx, req)
 	if err != nil {
@@ -136,7 +151,7 @@ func (s *stack) webhookItems() []map[string]ddbtypes.AttributeValue {
 			s.t.Fatalf("scan: %v", err)
 		}
 		for _, it := range out.Items {
-			if strings.HasPrefix(attrString(it["pk"]), "ACCOUNT#") {
+			if strings.HasPrefix(attrString(it["sk"]), "WEBHOOK#") {
 				items = append(items, it)
 			}
 		}
@@ -163,7 +178,8 @@ func (s *stack) secrets() []smtypes.SecretListEntry {
 	return out
 }
 
-// assertState checks the counts of stored webhooks and secrets.
+// assertState checks the counts of stored webhooks and secrets, and that
+// the account's counter agrees with the webhooks.
 func (s *stack) assertState(webhooks, secrets int) {
 	s.t.Helper()
 	if got := len(s.webhookItems()); got != webhooks {
@@ -172,6 +188,32 @@ func (s *stack) assertState(webhooks, secrets int) {
 	if got := len(s.secrets()); got != secrets {
 		s.t.Errorf("secrets = %d, want %d", got, secrets)
 	}
+	if got := s.counter(); got != webhooks {
+		s.t.Errorf("counter = %d, want %d", got, webhooks)
+	}
+}
+
+// counter reads the account's webhook count (0 when there is no item).
+func (s *stack) counter() int {
+	s.t.Helper()
+	out, err := s.db.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String(s.cfg.TableName), ConsistentRead: aws.Bool(true),
+		Key: map[string]ddbtypes.AttributeValue{
+			"pk": &ddbtypes.AttributeValueMemberS{Value: dynamo.TenantPK(s.owner)},
+			"sk": &ddbtypes.AttributeValueMemberS{Value: dynamo.CounterSK},
+		}})
+	if err != nil {
+		s.t.Fatalf("get counter: %v", err)
+	}
+	n, ok := out.Item[dynamo.AttrWebhookCount].(*ddbtypes.AttributeValueMemberN)
+	if !ok {
+		return 0
+	}
+	v, err := strconv.Atoi(n.Value)
+	if err != nil {
+		s.t.Fatalf("counter %q: %v", n.Value, err)
+	}
+	return v
 }
 
 // assertLogsClean fails if the raw API key or any signing secret reached

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/docproc/webhooks/internal/apperr"
+	"github.com/docproc/webhooks/internal/webhook"
 )
 
 // MaxBodyBytes is the largest request body accepted (64 KiB).
@@ -19,15 +20,34 @@ const MaxBodyBytes = 64 << 10
 // header returns a request header by case-insensitive name. API Gateway
 // lowercases header names in payload 2.0, but local tools may not.
 func header(req events.APIGatewayV2HTTPRequest, name string) string {
+	v, _ := lookupHeader(req, name)
+	return v
+}
+
+// lookupHeader is header that also reports whether the header was sent.
+func lookupHeader(req events.APIGatewayV2HTTPRequest, name string) (string, bool) {
 	if v, ok := req.Headers[strings.ToLower(name)]; ok {
-		return v
+		return v, true
 	}
 	for k, v := range req.Headers {
 		if strings.EqualFold(k, name) {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
+}
+
+// idempotencyKey returns the Idempotency-Key header, "" if it was not sent,
+// or a 400 if it was sent malformed (empty included).
+func idempotencyKey(req events.APIGatewayV2HTTPRequest) (string, error) {
+	key, ok := lookupHeader(req, "Idempotency-Key")
+	if !ok {
+		return "", nil
+	}
+	if err := webhook.ValidateIdempotencyKey(key); err != nil {
+		return "", err
+	}
+	return key, nil
 }
 
 // apiKey extracts the raw key from "Authorization: Bearer <key>" or

@@ -15,9 +15,11 @@ const (
 	typeInvalidRequest = "invalid_request_error"
 	typeAuthentication = "authentication_error"
 	typeAPI            = "api_error"
+	typeIdempotency    = "idempotency_error"
 )
 
-// retryAfterSeconds is sent with 503 answers.
+// retryAfterSeconds is sent with 503 answers and with 409 answers to a
+// request whose Idempotency-Key is still in use.
 const retryAfterSeconds = "2"
 
 // errorBody is the JSON shape of every error response.
@@ -41,14 +43,16 @@ var statuses = map[apperr.Kind]struct {
 	status int
 	typ    string
 }{
-	apperr.Invalid:              {http.StatusBadRequest, typeInvalidRequest},
-	apperr.Unauthenticated:      {http.StatusUnauthorized, typeAuthentication},
-	apperr.NotFound:             {http.StatusNotFound, typeInvalidRequest},
-	apperr.MethodNotAllowed:     {http.StatusMethodNotAllowed, typeInvalidRequest},
-	apperr.Conflict:             {http.StatusConflict, typeInvalidRequest},
-	apperr.TooLarge:             {http.StatusRequestEntityTooLarge, typeInvalidRequest},
-	apperr.UnsupportedMediaType: {http.StatusUnsupportedMediaType, typeInvalidRequest},
-	apperr.Unavailable:          {http.StatusServiceUnavailable, typeAPI},
+	apperr.Invalid:               {http.StatusBadRequest, typeInvalidRequest},
+	apperr.Unauthenticated:       {http.StatusUnauthorized, typeAuthentication},
+	apperr.NotFound:              {http.StatusNotFound, typeInvalidRequest},
+	apperr.MethodNotAllowed:      {http.StatusMethodNotAllowed, typeInvalidRequest},
+	apperr.Conflict:              {http.StatusConflict, typeInvalidRequest},
+	apperr.TooLarge:              {http.StatusRequestEntityTooLarge, typeInvalidRequest},
+	apperr.UnsupportedMediaType:  {http.StatusUnsupportedMediaType, typeInvalidRequest},
+	apperr.Unavailable:           {http.StatusServiceUnavailable, typeAPI},
+	apperr.IdempotencyMismatch:   {http.StatusBadRequest, typeIdempotency},
+	apperr.IdempotencyInProgress: {http.StatusConflict, typeIdempotency},
 }
 
 // statusOf returns the HTTP status and error type of a kind; unknown kinds
@@ -80,7 +84,7 @@ func errorResponse(err error, requestID string) events.APIGatewayV2HTTPResponse 
 	switch e.Kind {
 	case apperr.Unauthenticated:
 		resp.Headers["WWW-Authenticate"] = `Bearer realm="webhooks"`
-	case apperr.Unavailable:
+	case apperr.Unavailable, apperr.IdempotencyInProgress:
 		resp.Headers["Retry-After"] = retryAfterSeconds
 	}
 	return resp

@@ -4,8 +4,11 @@
 package app
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -13,8 +16,10 @@ import (
 
 	"github.com/docproc/webhooks/internal/api"
 	"github.com/docproc/webhooks/internal/apikey"
+	"github.com/docproc/webhooks/internal/awsconf"
 	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/dynamo"
+	"github.com/docproc/webhooks/internal/janitor"
 	"github.com/docproc/webhooks/internal/secrets"
 	"github.com/docproc/webhooks/internal/webhook"
 )
@@ -39,10 +44,35 @@ func New(cfg config.Config, awsCfg aws.Config, log *slog.Logger) Parts {
 	db := dynamo.NewClient(awsCfg)
 	store := dynamo.New(db, cfg.TableName)
 	sec := secrets.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretPrefix, cfg.KMSKeyID)
-	svc := webhook.NewService(store, sec, log)
+	svc := webhook.NewService(store, store, sec, log, webhook.Options{Limit: cfg.MaxWebhooks})
 	return Parts{
 		Handler:  api.New(apikey.NewAuthenticator(store), svc, log),
 		Store:    store,
 		DynamoDB: db,
 	}
+}
+
+// NewJanitor builds the orphan-secret janitor. It makes no network calls.
+func NewJanitor(cfg config.Janitor, awsCfg aws.Config, log *slog.Logger) *janitor.Janitor {
+	store := dynamo.New(dynamo.NewClient(awsCfg), cfg.TableName)
+	sec := secrets.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretPrefix, "")
+	return janitor.New(sec, store, cfg.MinAge, log)
+}
+
+// Main is the body of a Lambda entry point: it reads the function's
+// settings with load, then the AWS configuration, and hands both to start.
+// A failure prints the reason and exits, which Lambda reports as an init
+// error naming it.
+func Main[C any](load func(getenv func(string) string) (C, error), start func(C, aws.Config)) {
+	cfg, err := load(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	awsCfg, err := awsconf.Load(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	start(cfg, awsCfg)
 }

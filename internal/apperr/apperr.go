@@ -34,6 +34,10 @@ const (
 	UnsupportedMediaType
 	// Unavailable is a dependency that is throttled, timed out or down (503).
 	Unavailable
+	// IdempotencyMismatch is an Idempotency-Key reused with other parameters (400).
+	IdempotencyMismatch
+	// IdempotencyInProgress is an Idempotency-Key whose first request is still running (409).
+	IdempotencyInProgress
 )
 
 // String returns the kind's name, for logs.
@@ -55,6 +59,10 @@ func (k Kind) String() string {
 		return "unsupported_media_type"
 	case Unavailable:
 		return "unavailable"
+	case IdempotencyMismatch:
+		return "idempotency_mismatch"
+	case IdempotencyInProgress:
+		return "idempotency_in_progress"
 	default:
 		return "internal"
 	}

@@ -1,4 +1,4 @@
-// Package config reads the API function's settings from its environment and
+// Package config reads the functions' settings from their environment and
 // fails fast, naming every missing or bad value at once.
 package config
 
@@ -6,30 +6,51 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/docproc/webhooks/internal/janitor"
+	"github.com/docproc/webhooks/internal/webhook"
 )
 
-// Environment variable names the function reads. template.yaml sets the
+// Environment variable names the functions read. template.yaml sets the
 // same names; a test checks that the two agree.
 const (
 	EnvTableName    = "TABLE_NAME"
 	EnvSecretPrefix = "SECRET_PREFIX"
 	EnvKMSKeyID     = "SECRET_KMS_KEY_ID"
 	EnvLogLevel     = "LOG_LEVEL"
+	EnvMaxWebhooks  = "MAX_WEBHOOKS_PER_ACCOUNT"
+	EnvOrphanMinAge = "ORPHAN_MIN_AGE"
 )
 
-// Required lists the variables that must be set and not empty.
+// MaxWebhooksCeiling bounds MAX_WEBHOOKS_PER_ACCOUNT: every webhook is a
+// Secrets Manager secret, billed monthly.
+const MaxWebhooksCeiling = 10000
+
+// MinOrphanAge is the smallest ORPHAN_MIN_AGE accepted: well above the
+// function timeout, so a create that is still running is never judged.
+const MinOrphanAge = time.Minute
+
+// Required lists the variables the API function needs set and not empty.
 var Required = []string{EnvTableName, EnvSecretPrefix}
 
-// Optional lists the variables that may be absent or empty.
-var Optional = []string{EnvKMSKeyID, EnvLogLevel}
+// Optional lists the variables the API function reads that may be absent.
+var Optional = []string{EnvKMSKeyID, EnvLogLevel, EnvMaxWebhooks}
+
+// JanitorRequired lists the variables the janitor needs set and not empty.
+var JanitorRequired = []string{EnvTableName, EnvSecretPrefix}
+
+// JanitorOptional lists the variables the janitor reads that may be absent.
+var JanitorOptional = []string{EnvLogLevel, EnvOrphanMinAge}
 
 // SDKVariables lists variables the template declares for the AWS SDK
 // rather than for this package: AWS_ENDPOINT_URL, empty in AWS, lets
 // `sam local invoke` point the function at a local emulator.
 var SDKVariables = []string{"AWS_ENDPOINT_URL"}
 
-// Config is the function's settings.
+// Config is the API function's settings.
 type Config struct {
 	// TableName is the DynamoDB table holding webhooks and API keys.
 	TableName string
@@ -39,36 +60,114 @@ type Config struct {
 	KMSKeyID string
 	// LogLevel is the minimum level logged.
 	LogLevel slog.Level
+	// MaxWebhooks is how many webhooks one account may hold in one mode.
+	MaxWebhooks int
 }
 
-// Load reads the settings through getenv (os.Getenv in main, a map in tests).
-func Load(getenv func(string) string) (Config, error) {
-	var problems []string
-	for _, name := range Required {
-		if strings.TrimSpace(getenv(name)) == "" {
-			problems = append(problems, name+" is not set")
+// Janitor is the janitor function's settings.
+type Janitor struct {
+	// TableName is the DynamoDB table holding webhooks.
+	TableName string
+	// SecretPrefix is the Secrets Manager name prefix for signing secrets.
+	SecretPrefix string
+	// LogLevel is the minimum level logged.
+	LogLevel slog.Level
+	// MinAge is how old an orphan secret must be before it is deleted.
+	MinAge time.Duration
+}
+
+// reader collects the problems of one environment.
+type reader struct {
+	getenv   func(string) string
+	problems []string
+}
+
+// require reads variables that must be set, reporting each missing one.
+func (r *reader) require(names []string) {
+	for _, name := range names {
+		if strings.TrimSpace(r.getenv(name)) == "" {
+			r.problems = append(r.problems, name+" is not set")
 		}
 	}
+}
+
+// prefix reads SECRET_PREFIX without a trailing slash.
+func (r *reader) prefix() string {
+	p := strings.TrimSuffix(r.getenv(EnvSecretPrefix), "/")
+	if p != "" && strings.ContainsAny(p, "*? ") {
+		r.problems = append(r.problems, EnvSecretPrefix+" must be a plain Secrets Manager name prefix")
+	}
+	return p
+}
+
+// level reads the log level. Lambda's advanced logging controls set
+// AWS_LAMBDA_LOG_LEVEL; it wins over LOG_LEVEL.
+func (r *reader) level() slog.Level {
+	var l slog.Level
+	v := r.getenv("AWS_LAMBDA_LOG_LEVEL")
+	if v == "" {
+		v = r.getenv(EnvLogLevel)
+	}
+	if v != "" {
+		if err := l.UnmarshalText([]byte(v)); err != nil {
+			r.problems = append(r.problems, fmt.Sprintf("%s %q is not one of DEBUG, INFO, WARN, ERROR", EnvLogLevel, v))
+		}
+	}
+	return l
+}
+
+// err returns the problems found, if any, as one error.
+func (r *reader) err() error {
+	if len(r.problems) == 0 {
+		return nil
+	}
+	return errors.New("configuration: " + strings.Join(r.problems, "; "))
+}
+
+// Load reads the API function's settings through getenv (os.Getenv in
+// main, a map in tests).
+func Load(getenv func(string) string) (Config, error) {
+	r := &reader{getenv: getenv}
+	r.require(Required)
 	c := Config{
 		TableName:    getenv(EnvTableName),
-		SecretPrefix: strings.TrimSuffix(getenv(EnvSecretPrefix), "/"),
+		SecretPrefix: r.prefix(),
 		KMSKeyID:     getenv(EnvKMSKeyID),
+		LogLevel:     r.level(),
+		MaxWebhooks:  webhook.DefaultLimit,
 	}
-	if c.SecretPrefix != "" && strings.ContainsAny(c.SecretPrefix, "*? ") {
-		problems = append(problems, EnvSecretPrefix+" must be a plain Secrets Manager name prefix")
-	}
-	// Lambda's advanced logging controls set AWS_LAMBDA_LOG_LEVEL; it wins.
-	level := getenv("AWS_LAMBDA_LOG_LEVEL")
-	if level == "" {
-		level = getenv(EnvLogLevel)
-	}
-	if level != "" {
-		if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
-			problems = append(problems, fmt.Sprintf("%s %q is not one of DEBUG, INFO, WARN, ERROR", EnvLogLevel, level))
+	if v := getenv(EnvMaxWebhooks); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxWebhooksCeiling {
+			r.problems = append(r.problems, fmt.Sprintf("%s %q is not a whole number from 1 to %d", EnvMaxWebhooks, v, MaxWebhooksCeiling))
 		}
+		c.MaxWebhooks = n
 	}
-	if len(problems) > 0 {
-		return Config{}, errors.New("configuration: " + strings.Join(problems, "; "))
+	if err := r.err(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// LoadJanitor reads the janitor function's settings through getenv.
+func LoadJanitor(getenv func(string) string) (Janitor, error) {
+	r := &reader{getenv: getenv}
+	r.require(JanitorRequired)
+	c := Janitor{
+		TableName:    getenv(EnvTableName),
+		SecretPrefix: r.prefix(),
+		LogLevel:     r.level(),
+		MinAge:       janitor.DefaultMinAge,
+	}
+	if v := getenv(EnvOrphanMinAge); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < MinOrphanAge {
+			r.problems = append(r.problems, fmt.Sprintf("%s %q is not a duration of at least %s, such as 1h", EnvOrphanMinAge, v, MinOrphanAge))
+		}
+		c.MinAge = d
+	}
+	if err := r.err(); err != nil {
+		return Janitor{}, err
 	}
 	return c, nil
 }

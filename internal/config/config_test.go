@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -14,7 +15,8 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.TableName != "t" || c.SecretPrefix != "webhooks/stack" || c.KMSKeyID != "arn:aws:kms:k" || c.LogLevel != slog.LevelDebug {
+	if c.TableName != "t" || c.SecretPrefix != "webhooks/stack" || c.KMSKeyID != "arn:aws:kms:k" || c.LogLevel != slog.LevelDebug ||
+		c.MaxWebhooks != 16 {
 		t.Errorf("Load = %+v", c)
 	}
 	c, err = Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvLogLevel: "DEBUG", "AWS_LAMBDA_LOG_LEVEL": "WARN"}))
@@ -24,16 +26,44 @@ func TestLoad(t *testing.T) {
 }
 
 func TestLoadFailsFastNamingEveryProblem(t *testing.T) {
-	_, err := Load(env(map[string]string{EnvSecretPrefix: " ", EnvLogLevel: "LOUD"}))
+	_, err := Load(env(map[string]string{EnvSecretPrefix: " ", EnvLogLevel: "LOUD", EnvMaxWebhooks: "0"}))
 	if err == nil {
 		t.Fatal("Load accepted a config with no table")
 	}
-	for _, want := range []string{"TABLE_NAME is not set", "SECRET_PREFIX is not set", `LOG_LEVEL "LOUD"`} {
+	for _, want := range []string{"TABLE_NAME is not set", "SECRET_PREFIX is not set", `LOG_LEVEL "LOUD"`, `MAX_WEBHOOKS_PER_ACCOUNT "0"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
 	if _, err := Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "a/*"})); err == nil {
 		t.Error("Load accepted a wildcard secret prefix")
+	}
+}
+
+func TestLoadMaxWebhooks(t *testing.T) {
+	for v, want := range map[string]int{"1": 1, "16": 16, "10000": 10000, "10001": 0, "-1": 0, "x": 0, "2.5": 0} {
+		c, err := Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvMaxWebhooks: v}))
+		if want == 0 && err == nil {
+			t.Errorf("%s=%q accepted", EnvMaxWebhooks, v)
+		}
+		if want != 0 && (err != nil || c.MaxWebhooks != want) {
+			t.Errorf("%s=%q: %d, %v; want %d", EnvMaxWebhooks, v, c.MaxWebhooks, err, want)
+		}
+	}
+}
+
+func TestLoadJanitor(t *testing.T) {
+	c, err := LoadJanitor(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p/", EnvOrphanMinAge: "2h"}))
+	if err != nil || c.TableName != "t" || c.SecretPrefix != "p" || c.MinAge != 2*time.Hour {
+		t.Fatalf("LoadJanitor = %+v, %v", c, err)
+	}
+	if c, err := LoadJanitor(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p"})); err != nil || c.MinAge != time.Hour {
+		t.Errorf("default min age = %v, %v; want 1h", c.MinAge, err)
+	}
+	_, err = LoadJanitor(env(map[string]string{EnvOrphanMinAge: "10s"}))
+	for _, want := range []string{"TABLE_NAME is not set", "SECRET_PREFIX is not set", `ORPHAN_MIN_AGE "10s"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
 	}
 }

@@ -2,15 +2,16 @@
 //
 // Key design (single table):
 //
-//	API key   pk = APIKEY#<sha256 hex>          sk = APIKEY
-//	webhook   pk = ACCOUNT#<account>#<mode>     sk = WEBHOOK#<id>
+//	API key          pk = APIKEY#<sha256 hex>          sk = APIKEY
+//	webhook          pk = ACCOUNT#<account>#<mode>     sk = WEBHOOK#<id>
+//	webhook count    pk = ACCOUNT#<account>#<mode>     sk = COUNTER
+//	idempotency key  pk = ACCOUNT#<account>#<mode>     sk = IDEMPOTENCY#<sha256 hex of the key>
 //
 // Items never hold a raw API key or a signing secret.
 package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -20,16 +21,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/docproc/webhooks/internal/apikey"
-	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/awsconf"
+	"github.com/docproc/webhooks/internal/janitor"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
 // Compile-time checks that Store implements the domain's ports.
 var (
-	_ webhook.Store = (*Store)(nil)
-	_ apikey.Store  = (*Store)(nil)
+	_ webhook.Store    = (*Store)(nil)
+	_ apikey.Store     = (*Store)(nil)
+	_ webhook.KeyStore = (*Store)(nil)
+	_ janitor.Webhooks = (*Store)(nil)
 )
 
 // Attribute names of the table's key; template.yaml declares the same.
@@ -70,25 +73,6 @@ type apiKeyItem struct {
 	Hint      string `dynamodbav:"hint"`
 	Status    string `dynamodbav:"status"`
 	CreatedAt string `dynamodbav:"created_at"`
-}
-
-// webhookItem is the stored form of a webhook.
-type webhookItem struct {
-	PK           string   `dynamodbav:"pk"`
-	SK           string   `dynamodbav:"sk"`
-	Type         string   `dynamodbav:"type"`
-	ID           string   `dynamodbav:"id"`
-	Account      string   `dynamodbav:"account"`
-	Mode         string   `dynamodbav:"mode"`
-	URL          string   `dynamodbav:"url"`
-	Events       []string `dynamodbav:"events"`
-	IsActive     bool     `dynamodbav:"is_active"`
-	RetryEnabled bool     `dynamodbav:"retry_enabled"`
-	MaxRetries   int      `dynamodbav:"max_retries"`
-	SecretARN    string   `dynamodbav:"secret_arn"`
-	CreatedAt    string   `dynamodbav:"created_at"`
-	UpdatedAt    string   `dynamodbav:"updated_at"`
-	Version      int      `dynamodbav:"version"`
 }
 
 const (
@@ -150,36 +134,6 @@ func (s *Store) PutAPIKey(ctx context.Context, r apikey.Record) error {
 	}
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item})
 	return awsconf.Classify("dynamodb PutItem api key", err)
-}
-
-// Create implements webhook.Store. The write is conditional on the item not
-// existing, so an id collision can never overwrite a webhook.
-func (s *Store) Create(ctx context.Context, w webhook.Webhook) error {
-	events := make([]string, len(w.Events))
-	for i, e := range w.Events {
-		events[i] = string(e)
-	}
-	ts := w.CreatedAt.UTC().Format(time.RFC3339)
-	item, err := attributevalue.MarshalMap(webhookItem{
-		PK: TenantPK(w.Owner), SK: WebhookSK(w.ID), Type: "webhook", ID: w.ID,
-		Account: w.Owner.Account, Mode: string(w.Owner.Mode), URL: w.URL, Events: events,
-		IsActive: w.IsActive, RetryEnabled: w.RetryEnabled, MaxRetries: w.MaxRetries,
-		SecretARN: w.SecretRef, CreatedAt: ts, UpdatedAt: ts, Version: 1,
-	})
-	if err != nil {
-		return fmt.Errorf("encode webhook %s: %w", w.ID, err)
-	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(s.table),
-		Item:                item,
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return &apperr.Error{Kind: apperr.Conflict, Code: "webhook_exists",
-			Message: "a webhook with this id already exists", Cause: err}
-	}
-	return awsconf.Classify("dynamodb PutItem webhook "+w.ID, err)
 }
 
 // key builds a primary key.

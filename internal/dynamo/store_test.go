@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -58,18 +59,103 @@ func TestCreateNeverOverwrites(t *testing.T) {
 		w := webhook.Webhook{ID: "wh_01KBDX0000000000000000000A", Owner: tenant.Tenant{Account: "a", Mode: tenant.Test},
 			URL: "https://e.com", Events: []webhook.Event{webhook.DocumentUploaded}, SecretRef: "arn:1",
 			CreatedAt: time.Now()}
-		if err := s.Create(context.Background(), w); err != nil {
+		if err := s.Create(context.Background(), w, 16, nil); err != nil {
 			t.Fatal(err)
 		}
 		w.SecretRef = "arn:2"
-		err := s.Create(context.Background(), w)
+		err := s.Create(context.Background(), w, 16, nil)
 		if e := apperr.As(err); e == nil || e.Kind != apperr.Conflict {
 			t.Fatalf("second create with the same id: %v, want a Conflict", err)
 		}
 		// The same id under another tenant is a different webhook.
 		w.Owner.Mode = tenant.Live
-		if err := s.Create(context.Background(), w); err != nil {
+		if err := s.Create(context.Background(), w, 16, nil); err != nil {
 			t.Fatalf("same id, other mode: %v", err)
+		}
+	})
+}
+
+func TestCreateCountsAgainstTheLimit(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		s := newStore(t, b)
+		owner := tenant.Tenant{Account: "a", Mode: tenant.Test}
+		for i := range 3 {
+			w := webhook.Webhook{ID: fmt.Sprintf("wh_01KBDX000000000000000000%02d", i), Owner: owner,
+				URL: "https://e.com", Events: webhook.DefaultEvents, SecretRef: "arn", CreatedAt: time.Now()}
+			err := s.Create(context.Background(), w, 2, nil)
+			if i < 2 && err != nil {
+				t.Fatalf("create %d under the limit: %v", i, err)
+			}
+			if e := apperr.As(err); i == 2 && (e == nil || e.Code != webhook.CodeLimitReached) {
+				t.Fatalf("create over the limit: %v, want %s", err, webhook.CodeLimitReached)
+			}
+		}
+		if exists, err := s.Exists(context.Background(), owner, "wh_01KBDX00000000000000000002"); err != nil || exists {
+			t.Errorf("the webhook over the limit exists=%v (%v); the transaction must write nothing", exists, err)
+		}
+		if exists, err := s.Exists(context.Background(), owner, "wh_01KBDX00000000000000000001"); err != nil || !exists {
+			t.Errorf("a webhook under the limit exists=%v (%v)", exists, err)
+		}
+	})
+}
+
+func TestIdempotencyClaims(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		s := newStore(t, b)
+		owner := tenant.Tenant{Account: "a", Mode: tenant.Live}
+		t0 := time.Now().UTC().Truncate(time.Millisecond)
+		claim := func(token string, at time.Time) webhook.Claim {
+			return webhook.Claim{Owner: owner, Key: "key #1", Fingerprint: "fp", Token: token, At: at,
+				LockedUntil: at.Add(30 * time.Second), ExpiresAt: at.Add(24 * time.Hour)}
+		}
+		first := claim("t1", t0)
+		if prior, err := s.ClaimKey(ctx, first); err != nil || prior != nil {
+			t.Fatalf("first claim: %+v, %v; want it taken", prior, err)
+		}
+		prior, err := s.ClaimKey(ctx, claim("t2", t0.Add(time.Second)))
+		if err != nil || prior == nil || prior.Completed || prior.Fingerprint != "fp" {
+			t.Fatalf("claim while locked: %+v, %v; want the in-progress record", prior, err)
+		}
+		// Another mode is another scope.
+		other := claim("t3", t0)
+		other.Owner.Mode = tenant.Test
+		if prior, err := s.ClaimKey(ctx, other); err != nil || prior != nil {
+			t.Fatalf("same key in another mode: %+v, %v; want it taken", prior, err)
+		}
+		// After the lock expires, a retry takes over; the first holder can
+		// then neither release nor complete it.
+		late := claim("t4", t0.Add(31*time.Second))
+		if prior, err := s.ClaimKey(ctx, late); err != nil || prior != nil {
+			t.Fatalf("claim after the lock expired: %+v, %v; want it taken over", prior, err)
+		}
+		if err := s.ReleaseKey(ctx, first); err != nil {
+			t.Fatalf("release by a former holder: %v", err)
+		}
+		w := webhook.Webhook{ID: "wh_01KBDX0000000000000000000B", Owner: owner, URL: "https://e.com",
+			Events: webhook.DefaultEvents, SecretRef: "arn:x", CreatedAt: t0.Truncate(time.Second)}
+		err = s.Create(ctx, w, 16, &first)
+		if e := apperr.As(err); e == nil || e.Kind != apperr.IdempotencyInProgress {
+			t.Fatalf("create under a lost claim: %v, want IdempotencyInProgress", err)
+		}
+		if err := s.Create(ctx, w, 16, &late); err != nil {
+			t.Fatalf("create under the current claim: %v", err)
+		}
+		prior, err = s.ClaimKey(ctx, claim("t5", t0.Add(time.Hour)))
+		if err != nil || prior == nil || !prior.Completed || prior.Webhook.ID != w.ID || prior.Webhook.SecretRef != "arn:x" ||
+			!prior.Webhook.CreatedAt.Equal(w.CreatedAt) || len(prior.Webhook.Events) != 2 {
+			t.Fatalf("claim after completion: %+v, %v; want the completed record with the webhook", prior, err)
+		}
+		// A record past its TTL counts as absent even before DynamoDB removes it.
+		if prior, err := s.ClaimKey(ctx, claim("t6", t0.Add(25*time.Hour))); err != nil || prior != nil {
+			t.Fatalf("claim after the TTL: %+v, %v; want it taken", prior, err)
+		}
+		// Release frees a key held in progress.
+		if err := s.ReleaseKey(ctx, claim("t6", t0)); err != nil {
+			t.Fatal(err)
+		}
+		if prior, err := s.ClaimKey(ctx, claim("t7", t0.Add(25*time.Hour))); err != nil || prior != nil {
+			t.Fatalf("claim after release: %+v, %v; want it taken", prior, err)
 		}
 	})
 }

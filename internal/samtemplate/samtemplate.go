@@ -102,6 +102,8 @@ type Function struct {
 	Handler string `yaml:"Handler"`
 	// Architectures is arm64 or x86_64.
 	Architectures []string `yaml:"Architectures"`
+	// Timeout is the function timeout in seconds (0: the Globals value).
+	Timeout int `yaml:"Timeout"`
 	// Environment holds the function's environment variables.
 	Environment struct {
 		Variables map[string]string `yaml:"Variables"`

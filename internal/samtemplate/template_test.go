@@ -1,14 +1,18 @@
 package samtemplate_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/docproc/webhooks/internal/api"
 	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/samtemplate"
 )
@@ -83,16 +87,39 @@ func TestFunctionRuntime(t *testing.T) {
 }
 
 func TestEnvironmentMatchesConfig(t *testing.T) {
-	fn := functions(t, load(t))["ApiFunction"]
-	var got []string
-	for k := range fn.Environment.Variables {
-		got = append(got, k)
+	fns := functions(t, load(t))
+	for id, want := range map[string][]string{
+		"ApiFunction":     slices.Concat(config.Required, config.Optional, config.SDKVariables),
+		"JanitorFunction": slices.Concat(config.JanitorRequired, config.JanitorOptional, config.SDKVariables),
+	} {
+		var got []string
+		for k := range fns[id].Environment.Variables {
+			got = append(got, k)
+		}
+		sort.Strings(got)
+		sort.Strings(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: template sets %v; the code reads %v", id, got, want)
+		}
 	}
-	want := slices.Concat(config.Required, config.Optional, config.SDKVariables)
-	sort.Strings(got)
-	sort.Strings(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("template sets %v; the code reads %v", got, want)
+}
+
+func TestAPITimeoutLeavesRoomForCleanUp(t *testing.T) {
+	tmpl := load(t)
+	var globals struct {
+		Timeout int `yaml:"Timeout"`
+	}
+	node := tmpl.Globals["Function"]
+	if err := node.Decode(&globals); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.Duration(globals.Timeout) * time.Second
+	if fn := functions(t, tmpl)["ApiFunction"]; fn.Timeout != 0 {
+		timeout = time.Duration(fn.Timeout) * time.Second
+	}
+	if work := timeout - api.DeadlineMargin; work < 3*time.Second {
+		t.Errorf("ApiFunction timeout %v leaves %v for AWS calls after the %v margin; want at least 3s",
+			timeout, work, api.DeadlineMargin)
 	}
 }
 
@@ -121,38 +148,49 @@ func statements(t *testing.T, fn samtemplate.Function) []samtemplate.Statement {
 }
 
 func TestIAMIsLeastPrivilege(t *testing.T) {
-	fn := functions(t, load(t))["ApiFunction"]
-	sts := statements(t, fn)
-	if len(sts) != 3 { // table, secrets, and the optional KMS key
-		t.Fatalf("found %d policy statements, want 3", len(sts))
+	// Each grant is "action on resource", with the resource named by kind.
+	want := map[string][]string{
+		"ApiFunction": {
+			"dynamodb:DeleteItem on table", "dynamodb:GetItem on table",
+			"dynamodb:PutItem on table", "dynamodb:UpdateItem on table",
+			"kms:Decrypt on kms key", "kms:GenerateDataKey on kms key",
+			"secretsmanager:CreateSecret on prefix", "secretsmanager:DeleteSecret on prefix",
+			"secretsmanager:GetSecretValue on prefix", "secretsmanager:TagResource on prefix",
+		},
+		"JanitorFunction": {
+			"dynamodb:GetItem on table", "secretsmanager:DeleteSecret on prefix",
+			"secretsmanager:ListSecrets on *", // ListSecrets has no resource-level permissions
+		},
 	}
-	services := map[string]bool{}
-	for _, st := range sts {
-		resources := fmt.Sprint(st.Resource)
-		for _, a := range st.Action {
-			svc, action, _ := strings.Cut(a, ":")
-			services[svc] = true
-			if strings.Contains(action, "*") {
-				t.Errorf("%s: wildcard action %s", st.Sid, a)
+	fns := functions(t, load(t))
+	for id, want := range want {
+		var got []string
+		for _, st := range statements(t, fns[id]) {
+			if st.Effect != "Allow" {
+				t.Errorf("%s %s: effect %q", id, st.Sid, st.Effect)
 			}
-			switch svc {
-			case "dynamodb":
-				if resources != "WebhooksTable.Arn" {
-					t.Errorf("%s: %s on %s, want the table alone", st.Sid, a, resources)
-				}
-			case "secretsmanager":
-				if !strings.HasSuffix(resources, ":secret:webhooks/${AWS::StackName}/*") {
-					t.Errorf("%s: %s on %s, want the secret name prefix only", st.Sid, a, resources)
-				}
+			for _, a := range st.Action {
+				got = append(got, a+" on "+resourceKind(fmt.Sprint(st.Resource)))
 			}
 		}
-		if resources == "*" || resources == "[*]" {
-			t.Errorf("%s: Resource is *", st.Sid)
+		sort.Strings(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s grants\n  %s\nwant\n  %s", id, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 		}
 	}
-	if !services["dynamodb"] || !services["secretsmanager"] {
-		t.Errorf("policies grant %v; want dynamodb and secretsmanager", services)
+}
+
+// resourceKind names an IAM resource of the template by what it is.
+func resourceKind(r string) string {
+	switch {
+	case r == "WebhooksTable.Arn":
+		return "table"
+	case strings.HasSuffix(r, ":secret:webhooks/${AWS::StackName}/*"):
+		return "prefix"
+	case r == "SecretsKmsKeyArn":
+		return "kms key"
 	}
+	return r
 }
 
 func TestTableIsDurable(t *testing.T) {
@@ -163,5 +201,30 @@ func TestTableIsDurable(t *testing.T) {
 	if tbl.BillingMode != "PAY_PER_REQUEST" || !tbl.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled ||
 		!tbl.SSESpecification.SSEEnabled || !tbl.TimeToLiveSpecification.Enabled || tbl.TimeToLiveSpecification.AttributeName != "expires_at" {
 		t.Errorf("table = %+v; want on-demand, PITR, SSE and TTL on expires_at", tbl)
+	}
+}
+
+func TestLocalEnvFileMatchesTemplate(t *testing.T) {
+	b, err := os.ReadFile("../../events/env.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env map[string]map[string]string
+	if err := json.Unmarshal(b, &env); err != nil {
+		t.Fatalf("events/env.json: %v", err)
+	}
+	for id, fn := range functions(t, load(t)) {
+		var want, got []string
+		for k := range fn.Environment.Variables {
+			want = append(want, k)
+		}
+		for k := range env[id] {
+			got = append(got, k)
+		}
+		sort.Strings(want)
+		sort.Strings(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("events/env.json %s sets %v; the template declares %v", id, got, want)
+		}
 	}
 }

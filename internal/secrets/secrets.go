@@ -17,12 +17,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/awsconf"
+	"github.com/docproc/webhooks/internal/janitor"
+	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
-// Compile-time check that Store implements the domain's port.
-var _ webhook.SecretStore = (*Store)(nil)
+// Compile-time checks that Store implements the ports it serves.
+var (
+	_ webhook.SecretStore = (*Store)(nil)
+	_ janitor.Secrets     = (*Store)(nil)
+)
 
 // Tag keys set on every secret.
 const (
@@ -44,13 +50,15 @@ type Store struct {
 	client   *secretsmanager.Client
 	prefix   string
 	kmsKeyID string
+	// PageSize is how many secrets List asks for at a time (1-100).
+	PageSize int32
 }
 
 // New returns a Store that names secrets under prefix (no trailing slash)
 // and, if kmsKeyID is not empty, encrypts them with that customer-managed
 // KMS key instead of the AWS-managed one.
 func New(client *secretsmanager.Client, prefix, kmsKeyID string) *Store {
-	return &Store{client: client, prefix: strings.TrimSuffix(prefix, "/"), kmsKeyID: kmsKeyID}
+	return &Store{client: client, prefix: strings.TrimSuffix(prefix, "/"), kmsKeyID: kmsKeyID, PageSize: 100}
 }
 
 // Name returns the secret name for a webhook.
@@ -87,6 +95,25 @@ func (s *Store) Create(ctx context.Context, sec webhook.NewSecret) (string, erro
 	return aws.ToString(out.ARN), nil
 }
 
+// Get implements webhook.SecretStore. A secret that does not exist (its
+// webhook was deleted) is an apperr NotFound.
+func (s *Store) Get(ctx context.Context, ref string) (string, error) {
+	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref)})
+	var nf *types.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return "", &apperr.Error{Kind: apperr.NotFound, Code: "resource_missing",
+			Message: "the webhook's signing secret no longer exists; the webhook was deleted", Cause: err}
+	}
+	if err != nil {
+		return "", awsconf.Classify("secretsmanager GetSecretValue", err)
+	}
+	var v Value
+	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &v); err != nil {
+		return "", fmt.Errorf("decode secret value: %w", err) // the error never quotes the value
+	}
+	return v.SigningSecret, nil
+}
+
 // Delete implements webhook.SecretStore: it deletes at once, with no
 // recovery window, so the name is free and nothing lingers.
 func (s *Store) Delete(ctx context.Context, ref string) error {
@@ -99,4 +126,50 @@ func (s *Store) Delete(ctx context.Context, ref string) error {
 		return nil
 	}
 	return awsconf.Classify("secretsmanager DeleteSecret", err)
+}
+
+// List implements janitor.Secrets. It asks Secrets Manager for names under
+// the prefix and checks the prefix again itself, since a name filter is a
+// prefix match on words that an emulator may not honour.
+func (s *Store) List(ctx context.Context, fn func([]janitor.Secret) error) error {
+	p := secretsmanager.NewListSecretsPaginator(s.client, &secretsmanager.ListSecretsInput{
+		MaxResults: aws.Int32(s.PageSize),
+		Filters:    []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{s.prefix + "/"}}},
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return awsconf.Classify("secretsmanager ListSecrets", err)
+		}
+		var page []janitor.Secret
+		for _, e := range out.SecretList {
+			sec, ok := s.parse(aws.ToString(e.Name))
+			if !ok {
+				continue
+			}
+			sec.Ref, sec.CreatedAt = aws.ToString(e.ARN), aws.ToTime(e.CreatedDate)
+			page = append(page, sec)
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parse reads owner and webhook id from a name made by Name.
+func (s *Store) parse(name string) (janitor.Secret, bool) {
+	rest, ok := strings.CutPrefix(name, s.prefix+"/")
+	if !ok {
+		return janitor.Secret{}, false
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 || !webhook.ValidID(parts[2]) {
+		return janitor.Secret{}, false
+	}
+	owner, err := tenant.New(parts[1], tenant.Mode(parts[0]))
+	if err != nil {
+		return janitor.Secret{}, false
+	}
+	return janitor.Secret{Name: name, Owner: owner, WebhookID: parts[2]}, true
 }

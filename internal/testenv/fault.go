@@ -18,8 +18,16 @@ type Fault struct {
 	Skip int
 	// Times is how many attempts fail after Skip; 0 means all of them.
 	Times int
-	// Err is the error each failing attempt returns.
+	// Err is the error each failing attempt returns. With Hang, the
+	// context's error is returned instead.
 	Err error
+	// AfterSend lets the attempt reach the emulator, which carries it out,
+	// and then loses the response: the caller sees Err (or, with Hang, its
+	// deadline) although the write happened.
+	AfterSend bool
+	// Hang makes the attempt wait until its context ends, as a call to a
+	// dependency that does not answer.
+	Hang bool
 }
 
 // Injector applies Faults and counts the attempts of every operation.
@@ -49,6 +57,15 @@ func (in *Injector) Middleware(stack *middleware.Stack) error {
 			fault := in.attempt(awsmiddleware.GetOperationName(ctx))
 			if fault == nil {
 				return next.HandleFinalize(ctx, input)
+			}
+			if fault.AfterSend {
+				if _, _, err := next.HandleFinalize(ctx, input); err != nil {
+					return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+				}
+			}
+			if fault.Hang {
+				<-ctx.Done()
+				return middleware.FinalizeOutput{}, middleware.Metadata{}, ctx.Err()
 			}
 			return middleware.FinalizeOutput{}, middleware.Metadata{}, fault.Err
 		}), middleware.After)

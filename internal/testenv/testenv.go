@@ -59,8 +59,10 @@ func Kumo() Backend {
 }
 
 // Moto returns a moto_server started on a free loopback port, once per test
-// binary. It skips the test, with a visible message, when moto_server is
-// not installed. Packages that call it must stop it with Main.
+// binary, serving one request at a time (see motoLauncher). It skips the
+// test, with a visible message, when moto cannot be started, unless
+// REQUIRE_MOTO is set (CI sets it); then the test fails. Packages that call
+// it must stop it with Main.
 func Moto(t testing.TB) Backend {
 	t.Helper()
 	motoMu.Lock()
@@ -69,10 +71,25 @@ func Moto(t testing.TB) Backend {
 		motoDone = true
 		motoURL, motoCmd, motoErr = startMoto()
 	}
+	if motoErr != nil && os.Getenv("REQUIRE_MOTO") != "" {
+		t.Fatalf("moto cross-check required (REQUIRE_MOTO is set): %v", motoErr)
+	}
 	if motoErr != nil {
 		t.Skipf("SKIP moto cross-check: %v", motoErr)
 	}
 	return Backend{Name: "moto", URL: motoURL}
+}
+
+// python returns a Python interpreter that can import moto's server.
+// moto_server itself may be a shim script (pyenv), so it is not asked.
+func python() (string, error) {
+	for _, name := range []string{"python3", "python"} {
+		bin, err := exec.LookPath(name)
+		if err == nil && exec.Command(bin, "-c", "import moto.server, werkzeug").Run() == nil {
+			return bin, nil
+		}
+	}
+	return "", fmt.Errorf("no python3 on PATH can import moto.server (pip install 'moto[server]')")
 }
 
 // Main runs the package's tests and then stops moto_server if it was started.
@@ -88,18 +105,29 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
+// motoLauncher runs moto_server's application on a server that handles one
+// request at a time. moto_server's own threaded server applies a
+// conditional write or a transaction without isolation, so concurrent
+// requests can both pass a condition that only one of them should;
+// DynamoDB's writes are isolated, and the concurrency tests rely on that.
+const motoLauncher = `import sys
+from werkzeug.serving import run_simple
+from moto.server import DomainDispatcherApplication, create_backend_app
+run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False)
+`
+
 // startMoto starts moto_server and waits until it answers.
 func startMoto() (string, *exec.Cmd, error) {
-	bin, err := exec.LookPath("moto_server")
+	py, err := python()
 	if err != nil {
-		return "", nil, fmt.Errorf("moto_server is not installed (pip install 'moto[server]')")
+		return "", nil, err
 	}
 	addr, err := FreeAddr()
 	if err != nil {
 		return "", nil, err
 	}
 	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", port)
+	cmd := exec.Command(py, "-c", motoLauncher, "127.0.0.1", port)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return "", nil, fmt.Errorf("start moto_server: %w", err)

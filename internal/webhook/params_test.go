@@ -46,36 +46,40 @@ func TestParseCreateParamsValid(t *testing.T) {
 	}
 }
 
+// invalidParams is the table of bad create bodies. FuzzParseCreateParams
+// starts from it too.
+var invalidParams = []struct {
+	body string
+	want []string // "param code" of each problem, in order
+}{
+	{`{}`, []string{"url parameter_missing"}},
+	{`{"url":null}`, []string{"url parameter_invalid_type"}},
+	{`{"url":5}`, []string{"url parameter_invalid_type"}},
+	{`{"url":"http://e.com"}`, []string{"url url_invalid"}},
+	{`{"url":"https://10.1.2.3"}`, []string{"url url_forbidden_host"}},
+	{`{"url":"https://e.com","events":[]}`, []string{"events events_empty"}},
+	{`{"url":"https://e.com","events":"document.uploaded"}`, []string{"events parameter_invalid_type"}},
+	{`{"url":"https://e.com","events":null}`, []string{"events parameter_invalid_type"}},
+	{`{"url":"https://e.com","events":["document.uploaded",1,"nope"]}`,
+		[]string{"events[1] parameter_invalid_type", "events[2] event_unknown"}},
+	{`{"url":"https://e.com","is_active":"true"}`, []string{"is_active parameter_invalid_type"}},
+	{`{"url":"https://e.com","is_active":1}`, []string{"is_active parameter_invalid_type"}},
+	{`{"url":"https://e.com","retry_enabled":null}`, []string{"retry_enabled parameter_invalid_type"}},
+	{`{"url":"https://e.com","max_retries":-1}`, []string{"max_retries max_retries_invalid"}},
+	{`{"url":"https://e.com","max_retries":11}`, []string{"max_retries max_retries_invalid"}},
+	{`{"url":"https://e.com","max_retries":5.5}`, []string{"max_retries max_retries_invalid"}},
+	{`{"url":"https://e.com","max_retries":5.0}`, []string{"max_retries max_retries_invalid"}},
+	{`{"url":"https://e.com","max_retries":1e1}`, []string{"max_retries max_retries_invalid"}},
+	{`{"url":"https://e.com","max_retries":99999999999999999999}`, []string{"max_retries max_retries_invalid"}},
+	{`{"url":"https://e.com","max_retries":"5"}`, []string{"max_retries parameter_invalid_type"}},
+	{`{"url":"https://e.com","zeta":1,"alpha":2}`, []string{"alpha parameter_unknown", "zeta parameter_unknown"}},
+	{`{"url":"ftp://x","events":[],"is_active":"no","retry_enabled":0,"max_retries":11,"signing_secret":"x"}`,
+		[]string{"url url_invalid", "events events_empty", "is_active parameter_invalid_type",
+			"retry_enabled parameter_invalid_type", "max_retries max_retries_invalid", "signing_secret parameter_unknown"}},
+}
+
 func TestParseCreateParamsInvalid(t *testing.T) {
-	cases := []struct {
-		body string
-		want []string // "param code" of each problem, in order
-	}{
-		{`{}`, []string{"url parameter_missing"}},
-		{`{"url":null}`, []string{"url parameter_invalid_type"}},
-		{`{"url":5}`, []string{"url parameter_invalid_type"}},
-		{`{"url":"http://e.com"}`, []string{"url url_invalid"}},
-		{`{"url":"https://10.1.2.3"}`, []string{"url url_forbidden_host"}},
-		{`{"url":"https://e.com","events":[]}`, []string{"events events_empty"}},
-		{`{"url":"https://e.com","events":"document.uploaded"}`, []string{"events parameter_invalid_type"}},
-		{`{"url":"https://e.com","events":null}`, []string{"events parameter_invalid_type"}},
-		{`{"url":"https://e.com","events":["document.uploaded",1,"nope"]}`,
-			[]string{"events[1] parameter_invalid_type", "events[2] event_unknown"}},
-		{`{"url":"https://e.com","is_active":"true"}`, []string{"is_active parameter_invalid_type"}},
-		{`{"url":"https://e.com","is_active":1}`, []string{"is_active parameter_invalid_type"}},
-		{`{"url":"https://e.com","retry_enabled":null}`, []string{"retry_enabled parameter_invalid_type"}},
-		{`{"url":"https://e.com","max_retries":-1}`, []string{"max_retries max_retries_invalid"}},
-		{`{"url":"https://e.com","max_retries":11}`, []string{"max_retries max_retries_invalid"}},
-		{`{"url":"https://e.com","max_retries":5.5}`, []string{"max_retries max_retries_invalid"}},
-		{`{"url":"https://e.com","max_retries":5.0}`, []string{"max_retries max_retries_invalid"}},
-		{`{"url":"https://e.com","max_retries":1e1}`, []string{"max_retries max_retries_invalid"}},
-		{`{"url":"https://e.com","max_retries":99999999999999999999}`, []string{"max_retries max_retries_invalid"}},
-		{`{"url":"https://e.com","max_retries":"5"}`, []string{"max_retries parameter_invalid_type"}},
-		{`{"url":"https://e.com","zeta":1,"alpha":2}`, []string{"alpha parameter_unknown", "zeta parameter_unknown"}},
-		{`{"url":"ftp://x","events":[],"is_active":"no","retry_enabled":0,"max_retries":11,"signing_secret":"x"}`,
-			[]string{"url url_invalid", "events events_empty", "is_active parameter_invalid_type",
-				"retry_enabled parameter_invalid_type", "max_retries max_retries_invalid", "signing_secret parameter_unknown"}},
-	}
+	cases := invalidParams
 	for _, c := range cases {
 		_, err := ParseCreateParams(members(t, c.body))
 		e := apperr.As(err)
@@ -100,13 +104,10 @@ func TestParseCreateParamsInvalid(t *testing.T) {
 }
 
 func FuzzParseCreateParams(f *testing.F) {
-	for _, s := range []string{
-		`{"url":"https://example.com/hooks","events":["document.uploaded"]}`,
-		`{"url":"https://127.1","max_retries":11,"is_active":"true"}`,
-		`{"events":[1,null,"document.uploaded"],"retry_enabled":null}`,
-	} {
-		f.Add(s)
+	for _, c := range invalidParams {
+		f.Add(c.body)
 	}
+	f.Add(`{"url":"https://example.com/hooks","events":["document.uploaded"],"max_retries":0}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		var m map[string]json.RawMessage
 		if json.Unmarshal([]byte(body), &m) != nil {
@@ -121,6 +122,17 @@ func FuzzParseCreateParams(f *testing.F) {
 		}
 		if ValidateURL(p.URL) != nil || len(p.Events) == 0 || p.MaxRetries < 0 || p.MaxRetries > MaxMaxRetries {
 			t.Fatalf("accepted invalid params %+v", p)
+		}
+		// The normalized form means the same request: re-encoded and parsed
+		// again, it has the same fingerprint.
+		again, err := json.Marshal(map[string]any{"url": p.URL, "events": p.Events, "is_active": p.IsActive,
+			"retry_enabled": p.RetryEnabled, "max_retries": p.MaxRetries})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := ParseCreateParams(members(t, string(again)))
+		if err != nil || q.Fingerprint() != p.Fingerprint() {
+			t.Fatalf("normalized %s parses to %+v, %v; fingerprint changed", again, q, err)
 		}
 	})
 }

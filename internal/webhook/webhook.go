@@ -5,8 +5,10 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/tenant"
 )
 
@@ -90,14 +92,44 @@ type NewSecret struct {
 type SecretStore interface {
 	// Create stores the secret and returns a reference to it (an ARN).
 	Create(ctx context.Context, s NewSecret) (ref string, err error)
+	// Get returns the current signing secret stored at ref.
+	Get(ctx context.Context, ref string) (string, error)
 	// Delete removes the secret at once, without a recovery window. Deleting
 	// a secret that does not exist is not an error.
 	Delete(ctx context.Context, ref string) error
 }
 
-// Store keeps webhook configurations.
+// Store keeps webhook configurations and the per-owner count of them.
 type Store interface {
-	// Create writes a new webhook. It fails with an apperr Conflict if a
-	// webhook with that id already exists for the owner.
-	Create(ctx context.Context, w Webhook) error
+	// Create commits in one transaction: the webhook (failing with an
+	// apperr Conflict if its id exists), the increment of its owner's
+	// webhook count (failing with LimitReached when the count is at limit)
+	// and, when claim is not nil, the completion of that idempotency claim
+	// (failing with an IdempotencyInProgress error if the claim was taken
+	// over). Either all of it is written or none of it.
+	Create(ctx context.Context, w Webhook, limit int, claim *Claim) error
+	// Exists reports, with a strongly consistent read, whether owner has
+	// the webhook id.
+	Exists(ctx context.Context, owner tenant.Tenant, id string) (bool, error)
+}
+
+// KeyStore keeps idempotency records.
+type KeyStore interface {
+	// ClaimKey stores c as in progress unless c's key already has a record
+	// that is live (completed, or in progress and locked). Then it stores
+	// nothing and returns that record.
+	ClaimKey(ctx context.Context, c Claim) (*IdempotencyRecord, error)
+	// ReleaseKey deletes c's record if c still holds it in progress, so
+	// that a retry can run at once.
+	ReleaseKey(ctx context.Context, c Claim) error
+}
+
+// CodeLimitReached is the error code of a create over the per-owner limit.
+const CodeLimitReached = "webhook_limit_reached"
+
+// LimitReached is the error of a create when the owner already has limit
+// webhooks.
+func LimitReached(limit int) error {
+	return &apperr.Error{Kind: apperr.Invalid, Code: CodeLimitReached,
+		Message: fmt.Sprintf("this account already has the maximum of %d webhooks in this mode; delete one first", limit)}
 }

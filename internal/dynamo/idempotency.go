@@ -1,0 +1,164 @@
+package dynamo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/docproc/webhooks/internal/awsconf"
+	"github.com/docproc/webhooks/internal/webhook"
+)
+
+// States of an idempotency record.
+const (
+	stateInProgress = "in_progress"
+	stateCompleted  = "completed"
+)
+
+// idempotencyItem is the stored form of an idempotency record. It holds the
+// request's fingerprint and, once completed, the webhook as created (with
+// its secret's ARN, never the secret).
+type idempotencyItem struct {
+	PK          string       `dynamodbav:"pk"`
+	SK          string       `dynamodbav:"sk"`
+	Type        string       `dynamodbav:"type"`
+	State       string       `dynamodbav:"state"`
+	Fingerprint string       `dynamodbav:"fingerprint"`
+	LockToken   string       `dynamodbav:"lock_token,omitempty"`
+	LockedUntil int64        `dynamodbav:"locked_until_ms"`
+	CreatedAt   string       `dynamodbav:"created_at"`
+	ExpiresAt   int64        `dynamodbav:"expires_at"`
+	Webhook     *webhookItem `dynamodbav:"webhook,omitempty"`
+}
+
+// IdempotencySK returns the sort key of an idempotency record. The key is
+// hashed so that any printable key makes a sort key of fixed length.
+func IdempotencySK(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "IDEMPOTENCY#" + hex.EncodeToString(sum[:])
+}
+
+// claimItem is the record of c in state.
+func claimItem(c webhook.Claim, state string) idempotencyItem {
+	return idempotencyItem{
+		PK: TenantPK(c.Owner), SK: IdempotencySK(c.Key), Type: "idempotency_key", State: state,
+		Fingerprint: c.Fingerprint, LockToken: c.Token, LockedUntil: c.LockedUntil.UnixMilli(),
+		CreatedAt: c.At.UTC().Format(time.RFC3339), ExpiresAt: c.ExpiresAt.Unix(),
+	}
+}
+
+// heldBy is the condition that the record is in progress under c's token.
+const heldBy = "#state = :in_progress AND lock_token = :token"
+
+// heldByValues are the values heldBy refers to.
+func heldByValues(c webhook.Claim) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		":in_progress": &types.AttributeValueMemberS{Value: stateInProgress},
+		":token":       &types.AttributeValueMemberS{Value: c.Token},
+	}
+}
+
+// completeClaim is the transaction item that marks c completed with w.
+func completeClaim(table string, c webhook.Claim, w webhook.Webhook) (types.TransactWriteItem, error) {
+	it := claimItem(c, stateCompleted)
+	snapshot := toWebhookItem(w)
+	it.Webhook, it.LockToken = &snapshot, ""
+	item, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("encode idempotency record: %w", err)
+	}
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName:                 aws.String(table),
+		Item:                      item,
+		ConditionExpression:       aws.String(heldBy),
+		ExpressionAttributeNames:  map[string]string{"#state": "state"},
+		ExpressionAttributeValues: heldByValues(c),
+	}}, nil
+}
+
+// ClaimKey implements webhook.KeyStore. The put succeeds when there is no
+// record, when the record has outlived its TTL (DynamoDB deletes expired
+// items lazily) or when its lock has expired; otherwise the record is read
+// back with a consistent read.
+func (s *Store) ClaimKey(ctx context.Context, c webhook.Claim) (*webhook.IdempotencyRecord, error) {
+	item, err := attributevalue.MarshalMap(claimItem(c, stateInProgress))
+	if err != nil {
+		return nil, fmt.Errorf("encode idempotency record: %w", err)
+	}
+	// A record can vanish (TTL) between a failed put and the read; then the
+	// claim is simply tried again.
+	for range 3 {
+		_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String(s.table),
+			Item:      item,
+			ConditionExpression: aws.String("attribute_not_exists(pk) OR expires_at < :now_s OR " +
+				"(#state = :in_progress AND locked_until_ms < :now_ms)"),
+			ExpressionAttributeNames: map[string]string{"#state": "state"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":now_s":       number(c.At.Unix()),
+				":now_ms":      number(c.At.UnixMilli()),
+				":in_progress": &types.AttributeValueMemberS{Value: stateInProgress},
+			},
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if !errors.As(err, &ccf) {
+			return nil, awsconf.Classify("dynamodb PutItem idempotency key", err)
+		}
+		rec, err := s.idempotencyRecord(ctx, c)
+		if err != nil || rec != nil {
+			return rec, err
+		}
+	}
+	return nil, fmt.Errorf("claim idempotency key: the record keeps changing")
+}
+
+// idempotencyRecord reads c's key's record; nil if there is none.
+func (s *Store) idempotencyRecord(ctx context.Context, c webhook.Claim) (*webhook.IdempotencyRecord, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(TenantPK(c.Owner), IdempotencySK(c.Key)),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, awsconf.Classify("dynamodb GetItem idempotency key", err)
+	}
+	if out.Item == nil {
+		return nil, nil
+	}
+	var it idempotencyItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return nil, fmt.Errorf("decode idempotency record: %w", err)
+	}
+	rec := &webhook.IdempotencyRecord{Fingerprint: it.Fingerprint, Completed: it.State == stateCompleted}
+	if rec.Completed && it.Webhook != nil {
+		if rec.Webhook, err = it.Webhook.webhook(); err != nil {
+			return nil, err
+		}
+	}
+	return rec, nil
+}
+
+// ReleaseKey implements webhook.KeyStore. A record that is no longer c's,
+// or no longer in progress, is left alone.
+func (s *Store) ReleaseKey(ctx context.Context, c webhook.Claim) error {
+	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(TenantPK(c.Owner), IdempotencySK(c.Key)),
+		ConditionExpression:       aws.String(heldBy),
+		ExpressionAttributeNames:  map[string]string{"#state": "state"},
+		ExpressionAttributeValues: heldByValues(c),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil
+	}
+	return awsconf.Classify("dynamodb DeleteItem idempotency key", err)
+}

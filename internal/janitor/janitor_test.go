@@ -1,0 +1,115 @@
+package janitor_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/docproc/webhooks/internal/dynamo"
+	"github.com/docproc/webhooks/internal/janitor"
+	"github.com/docproc/webhooks/internal/secrets"
+	"github.com/docproc/webhooks/internal/tenant"
+	"github.com/docproc/webhooks/internal/testenv"
+	"github.com/docproc/webhooks/internal/webhook"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func TestJanitorDeletesOnlyOrphans(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		cfg := b.Config(t)
+		db := dynamo.NewClient(cfg)
+		table := testenv.Unique("janitor-")
+		testenv.CreateTable(t, db, table)
+		store := dynamo.New(db, table)
+		prefix := testenv.Unique("webhooks/j")
+		sec := secrets.New(secretsmanager.NewFromConfig(cfg), prefix, "")
+		sec.PageSize = 2 // five secrets make three pages
+		bystander := secrets.New(secretsmanager.NewFromConfig(cfg), prefix+"x", "")
+
+		owner := tenant.Tenant{Account: "acct_j", Mode: tenant.Test}
+		var orphans []string
+		for i := range 5 {
+			id, _ := webhook.NewID(time.Now())
+			s := webhook.NewSecret{Owner: owner, WebhookID: id, Value: "whsec_x", SHA256: "h"}
+			ref, err := sec.Create(ctx, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i%2 == 1 { // 2 kept, 3 orphans
+				w := webhook.Webhook{ID: id, Owner: owner, URL: "https://e.com", Events: webhook.DefaultEvents,
+					SecretRef: ref, CreatedAt: time.Now()}
+				if err := store.Create(ctx, w, 16, nil); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			orphans = append(orphans, sec.Name(s))
+		}
+		// A secret under a longer prefix that merely starts the same is not ours.
+		id, _ := webhook.NewID(time.Now())
+		if _, err := bystander.Create(ctx, webhook.NewSecret{Owner: owner, WebhookID: id, Value: "whsec_y", SHA256: "h"}); err != nil {
+			t.Fatal(err)
+		}
+
+		var logs bytes.Buffer
+		log := slog.New(slog.NewJSONHandler(&logs, nil))
+		young, err := janitor.New(sec, store, time.Hour, log).Run(ctx)
+		if err != nil || young.Scanned != 5 || young.Young != 5 || len(young.Deleted) != 0 {
+			t.Fatalf("run with a min age of 1h = %+v, %v; want 5 scanned, all young", young, err)
+		}
+
+		j := janitor.New(sec, store, 0, log)
+		first, err := j.Run(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(first.Deleted)
+		if first.Scanned != 5 || first.Kept != 2 || !slices.Equal(first.Deleted, orphans) {
+			t.Errorf("first run = %+v; want 5 scanned, 2 kept, deleted %v", first, orphans)
+		}
+		second, err := j.Run(ctx)
+		if err != nil || second.Scanned != 2 || second.Kept != 2 || len(second.Deleted) != 0 {
+			t.Errorf("second run = %+v, %v; want the 2 kept and nothing deleted", second, err)
+		}
+		other, err := janitor.New(bystander, store, 0, log).Run(ctx)
+		if err != nil || other.Scanned != 1 {
+			t.Errorf("the bystander's secret is gone or unseen: %+v, %v", other, err)
+		}
+		if bytes.Contains(logs.Bytes(), []byte("whsec_")) {
+			t.Error("the janitor logged a secret value")
+		}
+	})
+}
+
+func TestJanitorReportsFailures(t *testing.T) {
+	ctx := context.Background()
+	b := testenv.Kumo()
+	db := dynamo.NewClient(b.Config(t))
+	table := testenv.Unique("janitor-")
+	testenv.CreateTable(t, db, table)
+	prefix := testenv.Unique("webhooks/j")
+	owner := tenant.Tenant{Account: "acct_j", Mode: tenant.Live}
+	id, _ := webhook.NewID(time.Now())
+	plain := secrets.New(secretsmanager.NewFromConfig(b.Config(t)), prefix, "")
+	if _, err := plain.Create(ctx, webhook.NewSecret{Owner: owner, WebhookID: id, Value: "whsec_z", SHA256: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	faults := testenv.NewInjector(testenv.Fault{Operation: "DeleteSecret", Err: errors.New("injected")})
+	failing := secrets.New(secretsmanager.NewFromConfig(b.Config(t, faults.Middleware)), prefix, "")
+	r, err := janitor.New(failing, dynamo.New(db, table), 0, slog.New(slog.DiscardHandler)).Run(ctx)
+	if err == nil || len(r.Failed) != 1 || len(r.Deleted) != 0 {
+		t.Fatalf("run with DeleteSecret failing = %+v, %v; want one failure and an error", r, err)
+	}
+	// The next run, with the fault gone, finishes the job.
+	if r, err := janitor.New(plain, dynamo.New(db, table), 0, slog.New(slog.DiscardHandler)).Run(ctx); err != nil || len(r.Deleted) != 1 {
+		t.Fatalf("retry run = %+v, %v; want the orphan deleted", r, err)
+	}
+}

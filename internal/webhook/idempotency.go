@@ -1,0 +1,98 @@
+package webhook
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+
+	"github.com/docproc/webhooks/internal/apperr"
+	"github.com/docproc/webhooks/internal/tenant"
+)
+
+// MaxIdempotencyKeyLen is the longest Idempotency-Key accepted.
+const MaxIdempotencyKeyLen = 255
+
+// Lifetimes of an idempotency record.
+const (
+	// IdempotencyTTL is how long a key is remembered after its first use.
+	IdempotencyTTL = 24 * time.Hour
+	// DefaultLockTTL is how long a key stays locked by a request that is
+	// still running. It exceeds the function timeout, so a live request
+	// never loses its lock; after it, a retry may take the key over.
+	DefaultLockTTL = 30 * time.Second
+)
+
+// CodeIdempotencyKeyInvalid is the error code of a malformed Idempotency-Key.
+const CodeIdempotencyKeyInvalid = "idempotency_key_invalid"
+
+// ValidateIdempotencyKey checks an Idempotency-Key header value: 1 to 255
+// printable ASCII characters.
+func ValidateIdempotencyKey(key string) error {
+	bad := &apperr.Error{Kind: apperr.Invalid, Code: CodeIdempotencyKeyInvalid, Param: "Idempotency-Key",
+		Message: "the Idempotency-Key header must be 1 to 255 printable ASCII characters"}
+	if len(key) == 0 || len(key) > MaxIdempotencyKeyLen {
+		return bad
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return bad
+		}
+	}
+	return nil
+}
+
+// Fingerprint returns the hex SHA-256 of the parameters in canonical form,
+// after defaults: two requests that mean the same webhook have the same
+// fingerprint however they were spelled.
+func (p CreateParams) Fingerprint() string {
+	canonical, _ := json.Marshal(struct { // fixed field order; cannot fail
+		URL          string  `json:"url"`
+		Events       []Event `json:"events"`
+		IsActive     bool    `json:"is_active"`
+		RetryEnabled bool    `json:"retry_enabled"`
+		MaxRetries   int     `json:"max_retries"`
+	}{p.URL, p.Events, p.IsActive, p.RetryEnabled, p.MaxRetries})
+	sum := sha256.Sum256(canonical)
+	return hex.EncodeToString(sum[:])
+}
+
+// Claim is one request's hold on an Idempotency-Key.
+type Claim struct {
+	// Owner scopes the key: the same key under another account or mode is
+	// another key.
+	Owner tenant.Tenant
+	// Key is the Idempotency-Key header value.
+	Key string
+	// Fingerprint identifies the request's parameters.
+	Fingerprint string
+	// Token identifies the request holding the lock; only it may complete
+	// or release the claim.
+	Token string
+	// At is when the claim was made.
+	At time.Time
+	// LockedUntil is when another request may take the key over if this one
+	// has neither completed nor released it.
+	LockedUntil time.Time
+	// ExpiresAt is when the record is forgotten (DynamoDB TTL).
+	ExpiresAt time.Time
+}
+
+// newClaim returns a claim on key made at now.
+func newClaim(owner tenant.Tenant, key, fingerprint string, now time.Time, lock time.Duration) Claim {
+	return Claim{
+		Owner: owner, Key: key, Fingerprint: fingerprint, Token: rand.Text(),
+		At: now, LockedUntil: now.Add(lock), ExpiresAt: now.Add(IdempotencyTTL),
+	}
+}
+
+// IdempotencyRecord is what is stored for a key that is already in use.
+type IdempotencyRecord struct {
+	// Fingerprint identifies the parameters of the first request.
+	Fingerprint string
+	// Completed says whether the first request created its webhook.
+	Completed bool
+	// Webhook is the webhook as created; set when Completed.
+	Webhook Webhook
+}
