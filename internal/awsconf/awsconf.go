@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -17,10 +18,15 @@ import (
 )
 
 // MaxAttempts is how many times the SDK tries one call (the first try plus
-// retries) under its standard retry mode, with jittered exponential backoff.
-// Kept low: an API caller waits for the answer, and a throttled dependency
-// is better reported as 503 with Retry-After than hidden in long retries.
-const MaxAttempts = 3
+// retries) under its standard retry mode, with jittered exponential backoff
+// of at most MaxBackoff. Kept low: an API caller waits for the answer, and a
+// throttled dependency is better reported as 503 with Retry-After than
+// hidden in long retries. The standard mode also keeps a client-side retry
+// quota, so a failing dependency is not hammered with retries.
+const (
+	MaxAttempts = 3
+	MaxBackoff  = time.Second
+)
 
 // Load reads the standard AWS configuration chain (environment, shared
 // files, the Lambda role) and fixes the retry policy. AWS_ENDPOINT_URL, when
@@ -28,8 +34,12 @@ const MaxAttempts = 3
 // extra options are applied last (tests add fault-injection middleware).
 func Load(ctx context.Context, extra ...func(*config.LoadOptions) error) (aws.Config, error) {
 	opts := append([]func(*config.LoadOptions) error{
-		config.WithRetryMode(aws.RetryModeStandard),
-		config.WithRetryMaxAttempts(MaxAttempts),
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = MaxAttempts
+				o.MaxBackoff = MaxBackoff
+			})
+		}),
 	}, extra...)
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {

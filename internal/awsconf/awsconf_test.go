@@ -49,8 +49,8 @@ func TestLoadNeedsARegion(t *testing.T) {
 	}
 	t.Setenv("AWS_REGION", "eu-west-1")
 	cfg, err := Load(context.Background())
-	if err != nil || cfg.Region != "eu-west-1" || cfg.RetryMaxAttempts != MaxAttempts {
-		t.Fatalf("Load = region %q, max attempts %d, err %v", cfg.Region, cfg.RetryMaxAttempts, err)
+	if err != nil || cfg.Region != "eu-west-1" || cfg.Retryer().MaxAttempts() != MaxAttempts {
+		t.Fatalf("Load = region %q, max attempts %d, err %v", cfg.Region, cfg.Retryer().MaxAttempts(), err)
 	}
 	if CustomEndpoint(cfg) {
 		t.Error("CustomEndpoint true without AWS_ENDPOINT_URL")
