@@ -33,11 +33,12 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME) ./internal/api
 	$(GO) test -run '^$$' -fuzz '^FuzzEvent$$' -fuzztime $(FUZZTIME) ./internal/api
 
-lint: ## gofmt, go vet, staticcheck and cfn-lint
+lint: ## gofmt, go vet, staticcheck, cfn-lint and openapi-spec-validator
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	cfn-lint template.yaml
+	openapi-spec-validator api/openapi.yaml
 
 run: ## local stack: kumo on :4566 (or AWS_ENDPOINT_URL), API on :3000
 	$(GO) build -o .build/devserver ./cmd/devserver

@@ -30,8 +30,14 @@ var wantStatus = map[string]int{
 	"create-webhook-invalid-url.json": 400,
 	"create-webhook-max-retries.json": 400,
 	"create-webhook-no-key.json":      401,
+	"create-webhook-idempotent.json":  201,
 	"webhooks-wrong-method.json":      405,
 	"unknown-route.json":              404,
+	"list-webhooks.json":              200,
+	"get-webhook-missing.json":        404,
+	"update-webhook-missing.json":     404,
+	"delete-webhook-missing.json":     404,
+	"rotate-secret-missing.json":      404,
 }
 
 // TestBootstrapUnderRuntimeEmulator builds the real bootstrap and runs it

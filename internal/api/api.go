@@ -31,10 +31,14 @@ type Handler struct {
 	routes   []route
 }
 
-// route is one path with the handlers for its methods.
+// handlerFunc serves one method of one route.
+type handlerFunc func(context.Context, *call) (events.APIGatewayV2HTTPResponse, error)
+
+// route is one path pattern with the handlers for its methods. A pattern
+// segment "{id}" matches any one non-empty segment.
 type route struct {
-	path    string
-	methods map[string]func(context.Context, *call) (events.APIGatewayV2HTTPResponse, error)
+	pattern string
+	methods map[string]handlerFunc
 }
 
 // call carries one request through its handler.
@@ -42,17 +46,45 @@ type call struct {
 	req       events.APIGatewayV2HTTPRequest
 	requestID string
 	owner     tenant.Tenant
+	// id is the path's {id} segment, if the route has one.
+	id string
 }
 
 // New returns a Handler. log receives one line per request.
 func New(auth *apikey.Authenticator, webhooks *webhook.Service, log *slog.Logger) *Handler {
 	h := &Handler{auth: auth, webhooks: webhooks, log: log}
 	h.routes = []route{
-		{path: "/v1/webhooks", methods: map[string]func(context.Context, *call) (events.APIGatewayV2HTTPResponse, error){
+		{pattern: "/v1/webhooks", methods: map[string]handlerFunc{
+			http.MethodGet:  h.listWebhooks,
 			http.MethodPost: h.createWebhook,
+		}},
+		{pattern: "/v1/webhooks/{id}", methods: map[string]handlerFunc{
+			http.MethodGet:    h.getWebhook,
+			http.MethodPatch:  h.updateWebhook,
+			http.MethodDelete: h.deleteWebhook,
+		}},
+		{pattern: "/v1/webhooks/{id}/rotate-secret", methods: map[string]handlerFunc{
+			http.MethodPost: h.rotateSecret,
 		}},
 	}
 	return h
+}
+
+// match reports whether path fits pattern, and returns its {id} segment.
+func match(pattern, path string) (id string, ok bool) {
+	want, got := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(want) != len(got) {
+		return "", false
+	}
+	for i, w := range want {
+		switch {
+		case w == "{id}" && got[i] != "":
+			id = got[i]
+		case w != got[i]:
+			return "", false
+		}
+	}
+	return id, true
 }
 
 // Handle serves one request. It always returns a response and a nil error:
@@ -98,9 +130,11 @@ func withDeadlineMargin(ctx context.Context) (context.Context, context.CancelFun
 // dispatch finds the route and method, authenticates, and runs the handler.
 func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (events.APIGatewayV2HTTPResponse, error) {
 	for _, r := range h.routes {
-		if r.path != path {
+		id, ok := match(r.pattern, path)
+		if !ok {
 			continue
 		}
+		c.id = id
 		fn, ok := r.methods[method]
 		if !ok {
 			resp := errorResponse(apperr.New(apperr.MethodNotAllowed, "method_not_allowed",
@@ -181,63 +215,4 @@ func (h *Handler) logRequest(ctx context.Context, c *call, method, path string, 
 		}
 	}
 	h.log.LogAttrs(ctx, level, "request", attrs...)
-}
-
-// webhookJSON is the public JSON form of a webhook.
-type webhookJSON struct {
-	ID            string          `json:"id"`
-	Object        string          `json:"object"`
-	URL           string          `json:"url"`
-	Events        []webhook.Event `json:"events"`
-	IsActive      bool            `json:"is_active"`
-	RetryEnabled  bool            `json:"retry_enabled"`
-	MaxRetries    int             `json:"max_retries"`
-	Livemode      bool            `json:"livemode"`
-	SigningSecret string          `json:"signing_secret,omitempty"`
-	CreatedAt     string          `json:"created_at"`
-}
-
-// toJSON renders a webhook; secret is set only in the create response.
-func toJSON(w webhook.Webhook, secret string) webhookJSON {
-	return webhookJSON{
-		ID: w.ID, Object: "webhook", URL: w.URL, Events: w.Events,
-		IsActive: w.IsActive, RetryEnabled: w.RetryEnabled, MaxRetries: w.MaxRetries,
-		Livemode: w.Owner.Mode == tenant.Live, SigningSecret: secret,
-		CreatedAt: w.CreatedAt.UTC().Format(time.RFC3339),
-	}
-}
-
-// createWebhook serves POST /v1/webhooks.
-func (h *Handler) createWebhook(ctx context.Context, c *call) (events.APIGatewayV2HTTPResponse, error) {
-	b, err := body(c.req)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	if len(b) > 0 {
-		if err := checkJSONContentType(c.req); err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-	}
-	key, err := idempotencyKey(c.req)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	members, err := decodeObject(b)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	params, err := webhook.ParseCreateParams(members)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	created, err := h.webhooks.Create(ctx, c.owner, params, key)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	resp := jsonResponse(http.StatusCreated, toJSON(created.Webhook, created.SigningSecret), c.requestID)
-	resp.Headers["Location"] = "/v1/webhooks/" + created.Webhook.ID
-	if created.Replayed {
-		resp.Headers["Idempotent-Replayed"] = "true"
-	}
-	return resp, nil
 }

@@ -225,9 +225,9 @@ func TestAuthFailures(t *testing.T) {
 
 func TestRoutesAndMethods(t *testing.T) {
 	s := newStack(t, testenv.Kumo())
-	resp := s.do(request("GET", "/v1/webhooks", "", map[string]string{"Authorization": "Bearer " + s.key}))
-	if resp.StatusCode != 405 || resp.Headers["Allow"] != "POST" {
-		t.Errorf("GET /v1/webhooks: status %d, Allow %q; want 405, POST", resp.StatusCode, resp.Headers["Allow"])
+	resp := s.do(request("PUT", "/v1/webhooks", "", map[string]string{"Authorization": "Bearer " + s.key}))
+	if resp.StatusCode != 405 || resp.Headers["Allow"] != "GET, POST" {
+		t.Errorf("PUT /v1/webhooks: status %d, Allow %q; want 405, GET, POST", resp.StatusCode, resp.Headers["Allow"])
 	}
 	for _, path := range []string{"/", "/v1/webhook", "/v1/webhooks/", "/v2/webhooks"} {
 		resp := s.do(request("POST", path, "{}", map[string]string{"Authorization": "Bearer " + s.key}))

@@ -137,6 +137,7 @@ func (s *stack) doWithin(req events.APIGatewayV2HTTPRequest, timeout time.Durati
 	if err != nil {
 		s.t.Fatalf("handler returned an invocation error: %v", err)
 	}
+	testenv.CheckContract(s.t, req, resp)
 	return resp
 }
 
@@ -237,6 +238,20 @@ func attrString(v ddbtypes.AttributeValue) string {
 		return s.Value
 	}
 	return ""
+}
+
+// attrNumber returns a number attribute's value.
+func attrNumber(t *testing.T, v ddbtypes.AttributeValue) int {
+	t.Helper()
+	n, ok := v.(*ddbtypes.AttributeValueMemberN)
+	if !ok {
+		t.Fatalf("attribute %v is not a number", v)
+	}
+	i, err := strconv.Atoi(n.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return i
 }
 
 // decode parses a JSON response body.

@@ -18,8 +18,8 @@ const (
 	typeIdempotency    = "idempotency_error"
 )
 
-// retryAfterSeconds is sent with 503 answers and with 409 answers to a
-// request whose Idempotency-Key is still in use.
+// retryAfterSeconds is sent with 503 and 409 answers: both clear up when
+// the caller tries again a little later.
 const retryAfterSeconds = "2"
 
 // errorBody is the JSON shape of every error response.
@@ -84,7 +84,7 @@ func errorResponse(err error, requestID string) events.APIGatewayV2HTTPResponse 
 	switch e.Kind {
 	case apperr.Unauthenticated:
 		resp.Headers["WWW-Authenticate"] = `Bearer realm="webhooks"`
-	case apperr.Unavailable, apperr.IdempotencyInProgress:
+	case apperr.Unavailable, apperr.IdempotencyInProgress, apperr.Conflict:
 		resp.Headers["Retry-After"] = retryAfterSeconds
 	}
 	return resp

@@ -133,6 +133,8 @@ type Record struct {
 	Active bool
 	// CreatedAt is when the key was issued.
 	CreatedAt time.Time
+	// RevokedAt is when the key was revoked; zero while it is active.
+	RevokedAt time.Time
 }
 
 // Store looks API keys up by hash and saves new ones.
@@ -141,6 +143,11 @@ type Store interface {
 	LookupAPIKey(ctx context.Context, hash string) (Record, error)
 	// PutAPIKey saves a record, replacing any with the same hash.
 	PutAPIKey(ctx context.Context, r Record) error
+	// ListAPIKeys returns every key of account, in both modes, oldest first.
+	ListAPIKeys(ctx context.Context, account string) ([]Record, error)
+	// RevokeAPIKey marks the key with hash revoked at at, or ErrNotFound.
+	// Revoking a revoked key keeps its first revocation time.
+	RevokeAPIKey(ctx context.Context, hash string, at time.Time) error
 }
 
 // Authenticator turns a raw key from a request into a tenant.

@@ -12,7 +12,9 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,6 +43,9 @@ const (
 	AttrSK = "sk"
 	// AttrTTL holds an expiry time (epoch seconds) for short-lived items.
 	AttrTTL = "expires_at"
+	// IndexByAccount is the sparse global secondary index that lists an
+	// account's API keys (gsi1pk = ACCOUNT#<account>, gsi1sk = APIKEY#<created>#<hash>).
+	IndexByAccount = "by-account"
 )
 
 // Store is the DynamoDB adapter.
@@ -73,6 +78,9 @@ type apiKeyItem struct {
 	Hint      string `dynamodbav:"hint"`
 	Status    string `dynamodbav:"status"`
 	CreatedAt string `dynamodbav:"created_at"`
+	RevokedAt string `dynamodbav:"revoked_at,omitempty"`
+	GSI1PK    string `dynamodbav:"gsi1pk"`
+	GSI1SK    string `dynamodbav:"gsi1sk"`
 }
 
 const (
@@ -103,8 +111,13 @@ func (s *Store) LookupAPIKey(ctx context.Context, hash string) (apikey.Record, e
 	if out.Item == nil {
 		return apikey.Record{}, apikey.ErrNotFound
 	}
+	return decodeAPIKey(out.Item)
+}
+
+// decodeAPIKey decodes a stored API key item.
+func decodeAPIKey(item map[string]types.AttributeValue) (apikey.Record, error) {
 	var it apiKeyItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return apikey.Record{}, fmt.Errorf("decode api key item: %w", err)
 	}
 	owner, err := tenant.New(it.Account, tenant.Mode(it.Mode))
@@ -115,7 +128,14 @@ func (s *Store) LookupAPIKey(ctx context.Context, hash string) (apikey.Record, e
 	if err != nil {
 		return apikey.Record{}, fmt.Errorf("decode api key item created_at: %w", err)
 	}
-	return apikey.Record{Hash: hash, Owner: owner, Hint: it.Hint, Active: it.Status == statusActive, CreatedAt: created}, nil
+	r := apikey.Record{Hash: strings.TrimPrefix(it.PK, "APIKEY#"), Owner: owner, Hint: it.Hint,
+		Active: it.Status == statusActive, CreatedAt: created}
+	if it.RevokedAt != "" {
+		if r.RevokedAt, err = time.Parse(time.RFC3339, it.RevokedAt); err != nil {
+			return apikey.Record{}, fmt.Errorf("decode api key item revoked_at: %w", err)
+		}
+	}
+	return r, nil
 }
 
 // PutAPIKey implements apikey.Store.
@@ -124,16 +144,70 @@ func (s *Store) PutAPIKey(ctx context.Context, r apikey.Record) error {
 	if r.Active {
 		status = statusActive
 	}
-	item, err := attributevalue.MarshalMap(apiKeyItem{
+	it := apiKeyItem{
 		PK: APIKeyPK(r.Hash), SK: "APIKEY", Type: "api_key",
 		Account: r.Owner.Account, Mode: string(r.Owner.Mode), Hint: r.Hint,
 		Status: status, CreatedAt: r.CreatedAt.UTC().Format(time.RFC3339),
-	})
+		GSI1PK: "ACCOUNT#" + r.Owner.Account,
+		GSI1SK: "APIKEY#" + r.CreatedAt.UTC().Format(time.RFC3339) + "#" + r.Hash,
+	}
+	if !r.RevokedAt.IsZero() {
+		it.RevokedAt = r.RevokedAt.UTC().Format(time.RFC3339)
+	}
+	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return fmt.Errorf("encode api key item: %w", err)
 	}
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item})
 	return awsconf.Classify("dynamodb PutItem api key", err)
+}
+
+// ListAPIKeys implements apikey.Store with a Query of the by-account index.
+func (s *Store) ListAPIKeys(ctx context.Context, account string) ([]apikey.Record, error) {
+	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		IndexName:              aws.String(IndexByAccount),
+		KeyConditionExpression: aws.String("gsi1pk = :pk AND begins_with(gsi1sk, :prefix)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":     &types.AttributeValueMemberS{Value: "ACCOUNT#" + account},
+			":prefix": &types.AttributeValueMemberS{Value: "APIKEY#"},
+		},
+	})
+	var out []apikey.Record
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, awsconf.Classify("dynamodb Query api keys", err)
+		}
+		for _, item := range page.Items {
+			r, err := decodeAPIKey(item)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// RevokeAPIKey implements apikey.Store.
+func (s *Store) RevokeAPIKey(ctx context.Context, hash string, at time.Time) error {
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      key(APIKeyPK(hash), "APIKEY"),
+		UpdateExpression:         aws.String("SET #status = :revoked, revoked_at = if_not_exists(revoked_at, :at)"),
+		ConditionExpression:      aws.String("attribute_exists(pk)"),
+		ExpressionAttributeNames: map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":revoked": &types.AttributeValueMemberS{Value: statusRevoked},
+			":at":      &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339)},
+		},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return apikey.ErrNotFound
+	}
+	return awsconf.Classify("dynamodb UpdateItem revoke api key", err)
 }
 
 // key builds a primary key.

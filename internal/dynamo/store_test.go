@@ -57,7 +57,7 @@ func TestCreateNeverOverwrites(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		s := newStore(t, b)
 		w := webhook.Webhook{ID: "wh_01KBDX0000000000000000000A", Owner: tenant.Tenant{Account: "a", Mode: tenant.Test},
-			URL: "https://e.com", Events: []webhook.Event{webhook.DocumentUploaded}, SecretRef: "arn:1",
+			Settings: webhook.Settings{URL: "https://e.com", Events: []webhook.Event{webhook.DocumentUploaded}}, SecretRef: "arn:1",
 			CreatedAt: time.Now()}
 		if err := s.Create(context.Background(), w, 16, nil); err != nil {
 			t.Fatal(err)
@@ -81,7 +81,7 @@ func TestCreateCountsAgainstTheLimit(t *testing.T) {
 		owner := tenant.Tenant{Account: "a", Mode: tenant.Test}
 		for i := range 3 {
 			w := webhook.Webhook{ID: fmt.Sprintf("wh_01KBDX000000000000000000%02d", i), Owner: owner,
-				URL: "https://e.com", Events: webhook.DefaultEvents, SecretRef: "arn", CreatedAt: time.Now()}
+				Settings: webhook.Settings{URL: "https://e.com", Events: webhook.DefaultEvents}, SecretRef: "arn", CreatedAt: time.Now()}
 			err := s.Create(context.Background(), w, 2, nil)
 			if i < 2 && err != nil {
 				t.Fatalf("create %d under the limit: %v", i, err)
@@ -132,8 +132,8 @@ func TestIdempotencyClaims(t *testing.T) {
 		if err := s.ReleaseKey(ctx, first); err != nil {
 			t.Fatalf("release by a former holder: %v", err)
 		}
-		w := webhook.Webhook{ID: "wh_01KBDX0000000000000000000B", Owner: owner, URL: "https://e.com",
-			Events: webhook.DefaultEvents, SecretRef: "arn:x", CreatedAt: t0.Truncate(time.Second)}
+		w := webhook.Webhook{ID: "wh_01KBDX0000000000000000000B", Owner: owner, Settings: webhook.Settings{URL: "https://e.com",
+			Events: webhook.DefaultEvents}, SecretRef: "arn:x", CreatedAt: t0.Truncate(time.Second)}
 		err = s.Create(ctx, w, 16, &first)
 		if e := apperr.As(err); e == nil || e.Kind != apperr.IdempotencyInProgress {
 			t.Fatalf("create under a lost claim: %v, want IdempotencyInProgress", err)
@@ -156,6 +156,43 @@ func TestIdempotencyClaims(t *testing.T) {
 		}
 		if prior, err := s.ClaimKey(ctx, claim("t7", t0.Add(25*time.Hour))); err != nil || prior != nil {
 			t.Fatalf("claim after release: %+v, %v; want it taken", prior, err)
+		}
+	})
+}
+
+func TestListAndRevokeAPIKeys(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		s := newStore(t, b)
+		t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+		live, err := apikey.Issue(ctx, s, tenant.Tenant{Account: "acct_a", Mode: tenant.Live}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		test, err := apikey.Issue(ctx, s, tenant.Tenant{Account: "acct_a", Mode: tenant.Test}, t0.Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := apikey.Issue(ctx, s, tenant.Tenant{Account: "acct_b", Mode: tenant.Test}, t0); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := s.ListAPIKeys(ctx, "acct_a")
+		if err != nil || len(recs) != 2 || recs[0].Hash != live.Hash() || recs[1].Hash != test.Hash() ||
+			recs[0].Hint != live.Redacted() || !recs[0].Active {
+			t.Fatalf("list acct_a = %+v, %v; want its live then its test key", recs, err)
+		}
+		if err := s.RevokeAPIKey(ctx, live.Hash(), t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RevokeAPIKey(ctx, live.Hash(), t0.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.LookupAPIKey(ctx, live.Hash())
+		if err != nil || got.Active || !got.RevokedAt.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("after revoke: %+v, %v; want inactive, revoked at the first revocation", got, err)
+		}
+		if err := s.RevokeAPIKey(ctx, "0000", t0); !errors.Is(err, apikey.ErrNotFound) {
+			t.Errorf("revoke unknown: %v, want ErrNotFound", err)
 		}
 	})
 }

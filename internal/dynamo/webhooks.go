@@ -45,18 +45,24 @@ type webhookItem struct {
 	Version      int      `dynamodbav:"version"`
 }
 
-// toWebhookItem returns the stored form of a new webhook, without keys.
+// toWebhookItem returns the stored form of a webhook, without keys.
 func toWebhookItem(w webhook.Webhook) webhookItem {
-	events := make([]string, len(w.Events))
-	for i, e := range w.Events {
-		events[i] = string(e)
-	}
-	ts := w.CreatedAt.UTC().Format(time.RFC3339)
 	return webhookItem{
 		Type: "webhook", ID: w.ID, Account: w.Owner.Account, Mode: string(w.Owner.Mode),
-		URL: w.URL, Events: events, IsActive: w.IsActive, RetryEnabled: w.RetryEnabled,
-		MaxRetries: w.MaxRetries, SecretARN: w.SecretRef, CreatedAt: ts, UpdatedAt: ts, Version: 1,
+		URL: w.URL, Events: eventNames(w.Events), IsActive: w.IsActive, RetryEnabled: w.RetryEnabled,
+		MaxRetries: w.MaxRetries, SecretARN: w.SecretRef,
+		CreatedAt: w.CreatedAt.UTC().Format(time.RFC3339), UpdatedAt: w.UpdatedAt.UTC().Format(time.RFC3339),
+		Version: w.Version,
 	}
+}
+
+// eventNames returns events as strings.
+func eventNames(events []webhook.Event) []string {
+	out := make([]string, len(events))
+	for i, e := range events {
+		out[i] = string(e)
+	}
+	return out
 }
 
 // webhook decodes a stored webhook.
@@ -69,14 +75,19 @@ func (it webhookItem) webhook() (webhook.Webhook, error) {
 	if err != nil {
 		return webhook.Webhook{}, fmt.Errorf("decode webhook %s created_at: %w", it.ID, err)
 	}
+	updated, err := time.Parse(time.RFC3339, it.UpdatedAt)
+	if err != nil {
+		return webhook.Webhook{}, fmt.Errorf("decode webhook %s updated_at: %w", it.ID, err)
+	}
 	events := make([]webhook.Event, len(it.Events))
 	for i, e := range it.Events {
 		events[i] = webhook.Event(e)
 	}
 	return webhook.Webhook{
-		ID: it.ID, Owner: owner, URL: it.URL, Events: events, IsActive: it.IsActive,
-		RetryEnabled: it.RetryEnabled, MaxRetries: it.MaxRetries, SecretRef: it.SecretARN,
-		CreatedAt: created,
+		ID: it.ID, Owner: owner,
+		Settings: webhook.Settings{URL: it.URL, Events: events, IsActive: it.IsActive,
+			RetryEnabled: it.RetryEnabled, MaxRetries: it.MaxRetries},
+		SecretRef: it.SecretARN, CreatedAt: created, UpdatedAt: updated, Version: it.Version,
 	}, nil
 }
 

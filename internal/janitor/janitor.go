@@ -48,6 +48,13 @@ type Webhooks interface {
 	Exists(ctx context.Context, owner tenant.Tenant, id string) (bool, error)
 }
 
+// Pruner drops the expired earlier secrets of a webhook after rotations.
+type Pruner interface {
+	// PruneSecrets drops owner's webhook id's expired earlier secrets,
+	// stored at ref, and returns how many it dropped.
+	PruneSecrets(ctx context.Context, owner tenant.Tenant, id, ref string) (int, error)
+}
+
 // Report is what one run did. Names are secret names, never values.
 type Report struct {
 	// Scanned is how many secrets were listed.
@@ -56,6 +63,8 @@ type Report struct {
 	Young int `json:"young"`
 	// Kept is how many belong to an existing webhook.
 	Kept int `json:"kept"`
+	// Pruned is how many expired earlier secrets were dropped from kept ones.
+	Pruned int `json:"pruned"`
 	// Deleted names the orphans removed.
 	Deleted []string `json:"deleted"`
 	// Failed names the orphans that could not be checked or removed.
@@ -66,14 +75,16 @@ type Report struct {
 type Janitor struct {
 	secrets  Secrets
 	webhooks Webhooks
+	pruner   Pruner
 	minAge   time.Duration
 	log      *slog.Logger
 	now      func() time.Time
 }
 
-// New returns a Janitor that deletes orphans older than minAge.
-func New(secrets Secrets, webhooks Webhooks, minAge time.Duration, log *slog.Logger) *Janitor {
-	return &Janitor{secrets: secrets, webhooks: webhooks, minAge: minAge, log: log, now: time.Now}
+// New returns a Janitor that deletes orphans older than minAge and has
+// pruner drop expired earlier secrets of the webhooks that exist.
+func New(secrets Secrets, webhooks Webhooks, pruner Pruner, minAge time.Duration, log *slog.Logger) *Janitor {
+	return &Janitor{secrets: secrets, webhooks: webhooks, pruner: pruner, minAge: minAge, log: log, now: time.Now}
 }
 
 // Run makes one pass. It lists every page first and only then deletes:
@@ -108,6 +119,12 @@ func (j *Janitor) Run(ctx context.Context) (Report, error) {
 		exists, err := j.webhooks.Exists(ctx, s.Owner, s.WebhookID)
 		if err == nil && exists {
 			r.Kept++
+			n, err := j.pruner.PruneSecrets(ctx, s.Owner, s.WebhookID, s.Ref)
+			if err != nil {
+				j.log.ErrorContext(ctx, "janitor could not prune a secret", "secret_name", s.Name, "error", err.Error())
+				r.Failed = append(r.Failed, s.Name)
+			}
+			r.Pruned += n
 			continue
 		}
 		if err == nil {
@@ -123,9 +140,9 @@ func (j *Janitor) Run(ctx context.Context) (Report, error) {
 		r.Deleted = append(r.Deleted, s.Name)
 	}
 	j.log.InfoContext(ctx, "janitor run", "scanned", r.Scanned, "young", r.Young, "kept", r.Kept,
-		"deleted", len(r.Deleted), "failed", len(r.Failed))
+		"pruned", r.Pruned, "deleted", len(r.Deleted), "failed", len(r.Failed))
 	if len(r.Failed) > 0 {
-		return r, fmt.Errorf("janitor: %d orphan secrets could not be removed", len(r.Failed))
+		return r, fmt.Errorf("janitor: %d secrets could not be handled", len(r.Failed))
 	}
 	return r, nil
 }

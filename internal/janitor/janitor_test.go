@@ -36,6 +36,7 @@ func TestJanitorDeletesOnlyOrphans(t *testing.T) {
 
 		owner := tenant.Tenant{Account: "acct_j", Mode: tenant.Test}
 		var orphans []string
+		var keptRef string
 		for i := range 5 {
 			id, _ := webhook.NewID(time.Now())
 			s := webhook.NewSecret{Owner: owner, WebhookID: id, Value: "whsec_x", SHA256: "h"}
@@ -44,11 +45,12 @@ func TestJanitorDeletesOnlyOrphans(t *testing.T) {
 				t.Fatal(err)
 			}
 			if i%2 == 1 { // 2 kept, 3 orphans
-				w := webhook.Webhook{ID: id, Owner: owner, URL: "https://e.com", Events: webhook.DefaultEvents,
+				w := webhook.Webhook{ID: id, Owner: owner, Settings: webhook.Settings{URL: "https://e.com", Events: webhook.DefaultEvents},
 					SecretRef: ref, CreatedAt: time.Now()}
 				if err := store.Create(ctx, w, 16, nil); err != nil {
 					t.Fatal(err)
 				}
+				keptRef = ref
 				continue
 			}
 			orphans = append(orphans, sec.Name(s))
@@ -61,25 +63,38 @@ func TestJanitorDeletesOnlyOrphans(t *testing.T) {
 
 		var logs bytes.Buffer
 		log := slog.New(slog.NewJSONHandler(&logs, nil))
-		young, err := janitor.New(sec, store, time.Hour, log).Run(ctx)
+		pruner := webhook.NewService(store, store, sec, log, webhook.Options{})
+		// One kept webhook was rotated: one earlier secret has expired, one has not.
+		set := webhook.NewSecretSet("whsec_now")
+		set.Previous = []webhook.OldSecret{
+			{Value: "whsec_old", SHA256: "h", ExpiresAt: time.Now().Add(-time.Minute)},
+			{Value: "whsec_recent", SHA256: "h", ExpiresAt: time.Now().Add(time.Hour)},
+		}
+		if err := sec.Put(ctx, keptRef, set); err != nil {
+			t.Fatal(err)
+		}
+		young, err := janitor.New(sec, store, pruner, time.Hour, log).Run(ctx)
 		if err != nil || young.Scanned != 5 || young.Young != 5 || len(young.Deleted) != 0 {
 			t.Fatalf("run with a min age of 1h = %+v, %v; want 5 scanned, all young", young, err)
 		}
 
-		j := janitor.New(sec, store, 0, log)
+		j := janitor.New(sec, store, pruner, 0, log)
 		first, err := j.Run(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		slices.Sort(first.Deleted)
-		if first.Scanned != 5 || first.Kept != 2 || !slices.Equal(first.Deleted, orphans) {
-			t.Errorf("first run = %+v; want 5 scanned, 2 kept, deleted %v", first, orphans)
+		if first.Scanned != 5 || first.Kept != 2 || first.Pruned != 1 || !slices.Equal(first.Deleted, orphans) {
+			t.Errorf("first run = %+v; want 5 scanned, 2 kept, 1 pruned, deleted %v", first, orphans)
+		}
+		if got, err := sec.Get(ctx, keptRef); err != nil || len(got.Previous) != 1 || got.Previous[0].Value != "whsec_recent" {
+			t.Errorf("after pruning the kept secret holds %+v, %v; want only the unexpired earlier secret", got.Previous, err)
 		}
 		second, err := j.Run(ctx)
-		if err != nil || second.Scanned != 2 || second.Kept != 2 || len(second.Deleted) != 0 {
+		if err != nil || second.Scanned != 2 || second.Kept != 2 || second.Pruned != 0 || len(second.Deleted) != 0 {
 			t.Errorf("second run = %+v, %v; want the 2 kept and nothing deleted", second, err)
 		}
-		other, err := janitor.New(bystander, store, 0, log).Run(ctx)
+		other, err := janitor.New(bystander, store, pruner, 0, log).Run(ctx)
 		if err != nil || other.Scanned != 1 {
 			t.Errorf("the bystander's secret is gone or unseen: %+v, %v", other, err)
 		}
@@ -104,12 +119,14 @@ func TestJanitorReportsFailures(t *testing.T) {
 	}
 	faults := testenv.NewInjector(testenv.Fault{Operation: "DeleteSecret", Err: errors.New("injected")})
 	failing := secrets.New(secretsmanager.NewFromConfig(b.Config(t, faults.Middleware)), prefix, "")
-	r, err := janitor.New(failing, dynamo.New(db, table), 0, slog.New(slog.DiscardHandler)).Run(ctx)
+	discard := slog.New(slog.DiscardHandler)
+	pruner := webhook.NewService(dynamo.New(db, table), dynamo.New(db, table), plain, discard, webhook.Options{})
+	r, err := janitor.New(failing, dynamo.New(db, table), pruner, 0, discard).Run(ctx)
 	if err == nil || len(r.Failed) != 1 || len(r.Deleted) != 0 {
 		t.Fatalf("run with DeleteSecret failing = %+v, %v; want one failure and an error", r, err)
 	}
 	// The next run, with the fault gone, finishes the job.
-	if r, err := janitor.New(plain, dynamo.New(db, table), 0, slog.New(slog.DiscardHandler)).Run(ctx); err != nil || len(r.Deleted) != 1 {
+	if r, err := janitor.New(plain, dynamo.New(db, table), pruner, 0, discard).Run(ctx); err != nil || len(r.Deleted) != 1 {
 		t.Fatalf("retry run = %+v, %v; want the orphan deleted", r, err)
 	}
 }

@@ -32,9 +32,13 @@ func CreateTableInput(tmpl *samtemplate.Template, name string) (*dynamodb.Create
 		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{
 			AttributeName: aws.String(a.AttributeName), AttributeType: types.ScalarAttributeType(a.AttributeType)})
 	}
-	for _, k := range t.KeySchema {
-		in.KeySchema = append(in.KeySchema, types.KeySchemaElement{
-			AttributeName: aws.String(k.AttributeName), KeyType: types.KeyType(k.KeyType)})
+	in.KeySchema = keySchema(t.KeySchema)
+	for _, g := range t.GlobalSecondaryIndexes {
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
+			IndexName:  aws.String(g.IndexName),
+			KeySchema:  keySchema(g.KeySchema),
+			Projection: &types.Projection{ProjectionType: types.ProjectionType(g.Projection.ProjectionType)},
+		})
 	}
 	if t.SSESpecification.SSEEnabled {
 		in.SSESpecification = &types.SSESpecification{Enabled: aws.Bool(true)}
@@ -44,6 +48,15 @@ func CreateTableInput(tmpl *samtemplate.Template, name string) (*dynamodb.Create
 		ttl = t.TimeToLiveSpecification.AttributeName
 	}
 	return in, ttl, nil
+}
+
+// keySchema converts a template key schema to the SDK's.
+func keySchema(elems []samtemplate.KeyElement) []types.KeySchemaElement {
+	out := make([]types.KeySchemaElement, len(elems))
+	for i, k := range elems {
+		out[i] = types.KeySchemaElement{AttributeName: aws.String(k.AttributeName), KeyType: types.KeyType(k.KeyType)}
+	}
+	return out
 }
 
 // EnsureTable creates table name as the template defines it, unless it

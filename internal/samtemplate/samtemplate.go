@@ -72,10 +72,15 @@ type Table struct {
 		AttributeType string `yaml:"AttributeType"`
 	} `yaml:"AttributeDefinitions"`
 	// KeySchema names the partition (HASH) and sort (RANGE) keys.
-	KeySchema []struct {
-		AttributeName string `yaml:"AttributeName"`
-		KeyType       string `yaml:"KeyType"`
-	} `yaml:"KeySchema"`
+	KeySchema []KeyElement `yaml:"KeySchema"`
+	// GlobalSecondaryIndexes are the table's global indexes.
+	GlobalSecondaryIndexes []struct {
+		IndexName  string       `yaml:"IndexName"`
+		KeySchema  []KeyElement `yaml:"KeySchema"`
+		Projection struct {
+			ProjectionType string `yaml:"ProjectionType"`
+		} `yaml:"Projection"`
+	} `yaml:"GlobalSecondaryIndexes"`
 	// TimeToLiveSpecification names the expiry attribute.
 	TimeToLiveSpecification struct {
 		AttributeName string `yaml:"AttributeName"`
@@ -89,6 +94,14 @@ type Table struct {
 	SSESpecification struct {
 		SSEEnabled bool `yaml:"SSEEnabled"`
 	} `yaml:"SSESpecification"`
+}
+
+// KeyElement is one attribute of a table's or an index's key.
+type KeyElement struct {
+	// AttributeName names the attribute.
+	AttributeName string `yaml:"AttributeName"`
+	// KeyType is HASH (partition) or RANGE (sort).
+	KeyType string `yaml:"KeyType"`
 }
 
 // Function is the part of an AWS::Serverless::Function's properties this

@@ -152,14 +152,17 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 	want := map[string][]string{
 		"ApiFunction": {
 			"dynamodb:DeleteItem on table", "dynamodb:GetItem on table",
-			"dynamodb:PutItem on table", "dynamodb:UpdateItem on table",
+			"dynamodb:PutItem on table", "dynamodb:Query on table", "dynamodb:UpdateItem on table",
 			"kms:Decrypt on kms key", "kms:GenerateDataKey on kms key",
 			"secretsmanager:CreateSecret on prefix", "secretsmanager:DeleteSecret on prefix",
-			"secretsmanager:GetSecretValue on prefix", "secretsmanager:TagResource on prefix",
+			"secretsmanager:GetSecretValue on prefix", "secretsmanager:PutSecretValue on prefix",
+			"secretsmanager:TagResource on prefix",
 		},
 		"JanitorFunction": {
-			"dynamodb:GetItem on table", "secretsmanager:DeleteSecret on prefix",
+			"dynamodb:GetItem on table", "dynamodb:UpdateItem on table",
+			"secretsmanager:DeleteSecret on prefix", "secretsmanager:GetSecretValue on prefix",
 			"secretsmanager:ListSecrets on *", // ListSecrets has no resource-level permissions
+			"secretsmanager:PutSecretValue on prefix",
 		},
 	}
 	fns := functions(t, load(t))
@@ -226,5 +229,55 @@ func TestLocalEnvFileMatchesTemplate(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("events/env.json %s sets %v; the template declares %v", id, got, want)
 		}
+	}
+}
+
+func TestRoutesMatchTheContract(t *testing.T) {
+	var fn struct {
+		Events map[string]struct {
+			Type       string `yaml:"Type"`
+			Properties struct {
+				Path   string `yaml:"Path"`
+				Method string `yaml:"Method"`
+			} `yaml:"Properties"`
+		} `yaml:"Events"`
+	}
+	if err := load(t).Decode("ApiFunction", "AWS::Serverless::Function", &fn); err != nil {
+		t.Fatal(err)
+	}
+	var routes []string
+	catchAll := false
+	for _, e := range fn.Events {
+		if e.Properties.Path == "" {
+			catchAll = e.Type == "HttpApi"
+			continue
+		}
+		routes = append(routes, strings.ToUpper(e.Properties.Method)+" "+e.Properties.Path)
+	}
+	b, err := os.ReadFile("../../api/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]yaml.Node `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var operations []string
+	for path, item := range doc.Paths {
+		for method := range item {
+			if method != "parameters" {
+				operations = append(operations, strings.ToUpper(method)+" "+path)
+			}
+		}
+	}
+	sort.Strings(routes)
+	sort.Strings(operations)
+	if !slices.Equal(routes, operations) {
+		t.Errorf("template routes %v\ncontract operations %v", routes, operations)
+	}
+	if !catchAll {
+		t.Error("no $default route: unknown paths would get API Gateway's own 404 instead of the API's JSON")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -39,10 +40,36 @@ const (
 
 // Value is the JSON stored as a secret's SecretString.
 type Value struct {
-	// SigningSecret is the "whsec_..." secret.
+	// SigningSecret is the current "whsec_..." secret.
 	SigningSecret string `json:"signing_secret"`
 	// SigningSecretSHA256 is the hex SHA-256 of SigningSecret.
 	SigningSecretSHA256 string `json:"signing_secret_sha256"`
+	// Previous are earlier secrets in their grace period after a rotation;
+	// deliveries are signed with these too until each expires.
+	Previous []PreviousValue `json:"previous,omitempty"`
+}
+
+// PreviousValue is an earlier secret in a Value.
+type PreviousValue struct {
+	// SigningSecret is the "whsec_..." secret.
+	SigningSecret string `json:"signing_secret"`
+	// SigningSecretSHA256 is its hex SHA-256.
+	SigningSecretSHA256 string `json:"signing_secret_sha256"`
+	// ExpiresAt is when it stops being used, RFC 3339 UTC.
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// encode returns the SecretString of set.
+func encode(set webhook.SecretSet) (string, error) {
+	v := Value{SigningSecret: set.Current, SigningSecretSHA256: set.CurrentSHA256}
+	for _, o := range set.Previous {
+		v.Previous = append(v.Previous, PreviousValue{SigningSecret: o.Value, SigningSecretSHA256: o.SHA256, ExpiresAt: o.ExpiresAt.UTC()})
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode secret value: %w", err)
+	}
+	return string(b), nil
 }
 
 // Store is the Secrets Manager adapter.
@@ -71,14 +98,14 @@ func (s *Store) Name(sec webhook.NewSecret) string {
 // CreateSecret whose first try succeeded does not fail or make a second
 // version.
 func (s *Store) Create(ctx context.Context, sec webhook.NewSecret) (string, error) {
-	value, err := json.Marshal(Value{SigningSecret: sec.Value, SigningSecretSHA256: sec.SHA256})
+	value, err := encode(webhook.SecretSet{Current: sec.Value, CurrentSHA256: sec.SHA256})
 	if err != nil {
-		return "", fmt.Errorf("encode secret value for %s: %w", sec.WebhookID, err)
+		return "", err
 	}
 	in := &secretsmanager.CreateSecretInput{
 		Name:         aws.String(s.Name(sec)),
 		Description:  aws.String("Webhook signing secret for " + sec.WebhookID),
-		SecretString: aws.String(string(value)),
+		SecretString: aws.String(value),
 		Tags: []types.Tag{
 			{Key: aws.String(TagAccount), Value: aws.String(sec.Owner.Account)},
 			{Key: aws.String(TagMode), Value: aws.String(string(sec.Owner.Mode))},
@@ -97,21 +124,39 @@ func (s *Store) Create(ctx context.Context, sec webhook.NewSecret) (string, erro
 
 // Get implements webhook.SecretStore. A secret that does not exist (its
 // webhook was deleted) is an apperr NotFound.
-func (s *Store) Get(ctx context.Context, ref string) (string, error) {
+func (s *Store) Get(ctx context.Context, ref string) (webhook.SecretSet, error) {
 	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref)})
 	var nf *types.ResourceNotFoundException
 	if errors.As(err, &nf) {
-		return "", &apperr.Error{Kind: apperr.NotFound, Code: "resource_missing",
+		return webhook.SecretSet{}, &apperr.Error{Kind: apperr.NotFound, Code: "resource_missing",
 			Message: "the webhook's signing secret no longer exists; the webhook was deleted", Cause: err}
 	}
 	if err != nil {
-		return "", awsconf.Classify("secretsmanager GetSecretValue", err)
+		return webhook.SecretSet{}, awsconf.Classify("secretsmanager GetSecretValue", err)
 	}
 	var v Value
 	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &v); err != nil {
-		return "", fmt.Errorf("decode secret value: %w", err) // the error never quotes the value
+		return webhook.SecretSet{}, fmt.Errorf("decode secret value: %w", err) // the error never quotes the value
 	}
-	return v.SigningSecret, nil
+	set := webhook.SecretSet{Current: v.SigningSecret, CurrentSHA256: v.SigningSecretSHA256}
+	for _, p := range v.Previous {
+		set.Previous = append(set.Previous, webhook.OldSecret{Value: p.SigningSecret, SHA256: p.SigningSecretSHA256, ExpiresAt: p.ExpiresAt})
+	}
+	return set, nil
+}
+
+// Put implements webhook.SecretStore with PutSecretValue: a new version
+// becomes AWSCURRENT and the old one AWSPREVIOUS.
+func (s *Store) Put(ctx context.Context, ref string, set webhook.SecretSet) error {
+	value, err := encode(set)
+	if err != nil {
+		return err
+	}
+	_, err = s.client.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+		SecretId:     aws.String(ref),
+		SecretString: aws.String(value),
+	})
+	return awsconf.Classify("secretsmanager PutSecretValue", err)
 }
 
 // Delete implements webhook.SecretStore: it deletes at once, with no

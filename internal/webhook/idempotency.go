@@ -82,10 +82,13 @@ type Claim struct {
 // newClaim returns a claim on key made at now.
 func newClaim(owner tenant.Tenant, key, fingerprint string, now time.Time, lock time.Duration) Claim {
 	return Claim{
-		Owner: owner, Key: key, Fingerprint: fingerprint, Token: rand.Text(),
+		Owner: owner, Key: key, Fingerprint: fingerprint, Token: newToken(),
 		At: now, LockedUntil: now.Add(lock), ExpiresAt: now.Add(IdempotencyTTL),
 	}
 }
+
+// newToken returns a random token that identifies one holder of a lock.
+func newToken() string { return rand.Text() }
 
 // IdempotencyRecord is what is stored for a key that is already in use.
 type IdempotencyRecord struct {

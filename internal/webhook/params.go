@@ -39,54 +39,107 @@ var integerLiteral = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
 // fields lists the create request's fields in the order problems are reported.
 var fields = []string{"url", "events", "is_active", "retry_enabled", "max_retries"}
 
+// UpdateParams is a validated update request: nil fields are left as
+// they are.
+type UpdateParams struct {
+	// URL replaces the endpoint when not nil.
+	URL *string
+	// Events replaces the subscriptions when not nil.
+	Events []Event
+	// IsActive replaces is_active when not nil.
+	IsActive *bool
+	// RetryEnabled replaces retry_enabled when not nil.
+	RetryEnabled *bool
+	// MaxRetries replaces max_retries when not nil.
+	MaxRetries *int
+}
+
+// Apply returns s with the update's fields replaced.
+func (u UpdateParams) Apply(s Settings) Settings {
+	if u.URL != nil {
+		s.URL = *u.URL
+	}
+	if u.Events != nil {
+		s.Events = u.Events
+	}
+	if u.IsActive != nil {
+		s.IsActive = *u.IsActive
+	}
+	if u.RetryEnabled != nil {
+		s.RetryEnabled = *u.RetryEnabled
+	}
+	if u.MaxRetries != nil {
+		s.MaxRetries = *u.MaxRetries
+	}
+	return s
+}
+
 // ParseCreateParams validates the fields of a create request body (a JSON
 // object already split into raw members), applies defaults and returns the
 // normalized params. It reports every problem at once as an apperr Invalid
 // error whose Details name each field.
 func ParseCreateParams(body map[string]json.RawMessage) (CreateParams, error) {
-	p := CreateParams{
+	u, problems := parseFields(body)
+	if _, ok := body["url"]; !ok {
+		problems = append([]apperr.FieldError{{Param: "url", Code: CodeParameterMissing, Message: "url is required"}}, problems...)
+	}
+	if len(problems) > 0 {
+		return CreateParams{}, apperr.Validation(problems)
+	}
+	return u.Apply(Settings{
 		Events:       slices.Clone(DefaultEvents),
 		IsActive:     DefaultIsActive,
 		RetryEnabled: DefaultRetryEnabled,
 		MaxRetries:   DefaultMaxRetries,
+	}), nil
+}
+
+// ParseUpdateParams validates the fields of an update request body by the
+// same rules as create; every field is optional.
+func ParseUpdateParams(body map[string]json.RawMessage) (UpdateParams, error) {
+	u, problems := parseFields(body)
+	if len(problems) > 0 {
+		return UpdateParams{}, apperr.Validation(problems)
 	}
+	return u, nil
+}
+
+// parseFields validates the fields present in body and reports unknown ones.
+func parseFields(body map[string]json.RawMessage) (UpdateParams, []apperr.FieldError) {
+	var u UpdateParams
 	var problems []apperr.FieldError
-	report := func(param string, fp *FieldProblem) {
+	report := func(param string, fp *FieldProblem) bool {
 		if fp != nil {
 			problems = append(problems, apperr.FieldError{Param: param, Code: fp.Code, Message: fp.Message})
 		}
+		return fp == nil
 	}
 	for _, name := range fields {
 		raw, present := body[name]
 		if !present {
-			if name == "url" {
-				report(name, &FieldProblem{CodeParameterMissing, "url is required"})
-			}
 			continue
 		}
 		switch name {
 		case "url":
-			var fp *FieldProblem
-			p.URL, fp = parseURL(raw)
-			report(name, fp)
+			if v, fp := parseURL(raw); report(name, fp) {
+				u.URL = &v
+			}
 		case "events":
 			events, eventProblems := parseEvents(raw)
 			problems = append(problems, eventProblems...)
-			if events != nil {
-				p.Events = events
-			}
+			u.Events = events
 		case "is_active":
-			var fp *FieldProblem
-			p.IsActive, fp = parseBool(name, raw)
-			report(name, fp)
+			if v, fp := parseBool(name, raw); report(name, fp) {
+				u.IsActive = &v
+			}
 		case "retry_enabled":
-			var fp *FieldProblem
-			p.RetryEnabled, fp = parseBool(name, raw)
-			report(name, fp)
+			if v, fp := parseBool(name, raw); report(name, fp) {
+				u.RetryEnabled = &v
+			}
 		case "max_retries":
-			var fp *FieldProblem
-			p.MaxRetries, fp = parseMaxRetries(raw)
-			report(name, fp)
+			if v, fp := parseMaxRetries(raw); report(name, fp) {
+				u.MaxRetries = &v
+			}
 		}
 	}
 	unknown := make([]string, 0, len(body))
@@ -99,10 +152,7 @@ func ParseCreateParams(body map[string]json.RawMessage) (CreateParams, error) {
 	for _, name := range unknown {
 		report(name, &FieldProblem{CodeParameterUnknown, fmt.Sprintf("unknown parameter %s", strconv.Quote(name))})
 	}
-	if len(problems) > 0 {
-		return CreateParams{}, apperr.Validation(problems)
-	}
-	return p, nil
+	return u, problems
 }
 
 // jsonKind returns the JSON type of a raw value, for messages.

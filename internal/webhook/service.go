@@ -113,11 +113,11 @@ func (s *Service) replay(ctx context.Context, c Claim, prior *IdempotencyRecord)
 			Param:   "Idempotency-Key",
 			Message: "a request with this Idempotency-Key is still in progress; retry after it finishes"}
 	}
-	secret, err := s.secrets.Get(ctx, prior.Webhook.SecretRef)
+	set, err := s.secrets.Get(ctx, prior.Webhook.SecretRef)
 	if err != nil {
 		return Created{}, fmt.Errorf("replay %s: read signing secret: %w", prior.Webhook.ID, err)
 	}
-	return Created{Webhook: prior.Webhook, SigningSecret: secret, Replayed: true}, nil
+	return Created{Webhook: prior.Webhook, SigningSecret: set.Current, Replayed: true}, nil
 }
 
 // create makes the secret and commits the transaction, compensating when
@@ -135,11 +135,8 @@ func (s *Service) create(ctx context.Context, owner tenant.Tenant, p CreateParam
 	if err != nil {
 		return Created{}, fmt.Errorf("create signing secret for %s: %w", id, err)
 	}
-	w := Webhook{
-		ID: id, Owner: owner, URL: p.URL, Events: p.Events,
-		IsActive: p.IsActive, RetryEnabled: p.RetryEnabled, MaxRetries: p.MaxRetries,
-		SecretRef: ref, CreatedAt: now.Truncate(time.Second),
-	}
+	ts := now.Truncate(time.Second)
+	w := Webhook{ID: id, Owner: owner, Settings: p, SecretRef: ref, CreatedAt: ts, UpdatedAt: ts, Version: 1}
 	err = s.store.Create(ctx, w, s.opts.Limit, claim)
 	if err == nil {
 		return Created{Webhook: w, SigningSecret: secret}, nil

@@ -5,6 +5,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -45,24 +46,23 @@ type Webhook struct {
 	ID string
 	// Owner is the account and mode the webhook belongs to.
 	Owner tenant.Tenant
-	// URL is the https endpoint deliveries go to.
-	URL string
-	// Events are the subscribed events, in canonical order, without duplicates.
-	Events []Event
-	// IsActive says whether deliveries are sent.
-	IsActive bool
-	// RetryEnabled says whether failed deliveries are retried.
-	RetryEnabled bool
-	// MaxRetries is the number of retries after a failed delivery (0-10).
-	MaxRetries int
+	// Settings are what the customer chose: endpoint, events, retries.
+	Settings
 	// SecretRef identifies the stored signing secret (a Secrets Manager ARN).
 	SecretRef string
 	// CreatedAt is when the webhook was created, in UTC.
 	CreatedAt time.Time
+	// UpdatedAt is when the webhook or its secret last changed, in UTC.
+	UpdatedAt time.Time
+	// Version counts the webhook's writes; an update is conditional on it.
+	Version int
 }
 
 // CreateParams is a validated create request with defaults applied.
-type CreateParams struct {
+type CreateParams = Settings
+
+// Settings are the fields of a webhook that its owner chooses.
+type Settings struct {
 	// URL is the validated https endpoint.
 	URL string
 	// Events are the subscribed events, canonical order, no duplicates.
@@ -92,8 +92,11 @@ type NewSecret struct {
 type SecretStore interface {
 	// Create stores the secret and returns a reference to it (an ARN).
 	Create(ctx context.Context, s NewSecret) (ref string, err error)
-	// Get returns the current signing secret stored at ref.
-	Get(ctx context.Context, ref string) (string, error)
+	// Get returns the signing secrets stored at ref: the current one and
+	// those still in their grace period after a rotation.
+	Get(ctx context.Context, ref string) (SecretSet, error)
+	// Put replaces the signing secrets stored at ref.
+	Put(ctx context.Context, ref string, set SecretSet) error
 	// Delete removes the secret at once, without a recovery window. Deleting
 	// a secret that does not exist is not an error.
 	Delete(ctx context.Context, ref string) error
@@ -111,6 +114,39 @@ type Store interface {
 	// Exists reports, with a strongly consistent read, whether owner has
 	// the webhook id.
 	Exists(ctx context.Context, owner tenant.Tenant, id string) (bool, error)
+	// Get reads owner's webhook id with a strongly consistent read. A
+	// webhook that does not exist, or belongs to someone else, is an apperr
+	// NotFound.
+	Get(ctx context.Context, owner tenant.Tenant, id string) (Webhook, error)
+	// List returns up to limit of owner's webhooks, newest first, after the
+	// webhook startingAfter when it is not empty.
+	List(ctx context.Context, owner tenant.Tenant, limit int, startingAfter string) (Page, error)
+	// Update writes w's settings, UpdatedAt and Version if the stored
+	// webhook is still at version w.Version-1; otherwise it returns
+	// ErrStale (or NotFound if the webhook is gone).
+	Update(ctx context.Context, w Webhook) error
+	// Delete removes w and decrements its owner's count in one transaction,
+	// if w is still at w.Version; otherwise ErrStale (or NotFound).
+	Delete(ctx context.Context, w Webhook) error
+	// LockRotation marks owner's webhook id as being rotated by token until
+	// until, and returns it. A webhook locked by another rotation is an
+	// apperr Conflict; a missing one is NotFound.
+	LockRotation(ctx context.Context, owner tenant.Tenant, id, token string, now, until time.Time) (Webhook, error)
+	// UnlockRotation ends token's rotation and returns the webhook. With
+	// changed, it also bumps the version and sets UpdatedAt to now.
+	UnlockRotation(ctx context.Context, owner tenant.Tenant, id, token string, now time.Time, changed bool) (Webhook, error)
+}
+
+// ErrStale is returned by conditional writes whose webhook changed since it
+// was read.
+var ErrStale = errors.New("webhook changed since it was read")
+
+// Page is one page of a list.
+type Page struct {
+	// Webhooks are the page's webhooks, newest first.
+	Webhooks []Webhook
+	// HasMore says whether more webhooks follow the last one.
+	HasMore bool
 }
 
 // KeyStore keeps idempotency records.

@@ -1,0 +1,44 @@
+// Command apikey issues, lists and revokes API keys in the service's table
+// (see the README). It uses the standard AWS configuration chain, so
+// AWS_ENDPOINT_URL points it at `make run`'s emulator; TABLE_NAME defaults
+// to the table `make run` uses.
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/docproc/webhooks/internal/awsconf"
+	"github.com/docproc/webhooks/internal/dynamo"
+	"github.com/docproc/webhooks/internal/keyadmin"
+	"github.com/docproc/webhooks/internal/local"
+)
+
+func main() {
+	ctx := context.Background()
+	var cfg aws.Config
+	var err error
+	if endpoint := os.Getenv("AWS_ENDPOINT_URL"); endpoint != "" {
+		cfg, err = local.AWSConfig(ctx, endpoint, cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1"))
+	} else {
+		cfg, err = awsconf.Load(ctx)
+	}
+	if err == nil {
+		store := dynamo.New(dynamo.NewClient(cfg), cmp.Or(os.Getenv("TABLE_NAME"), "webhooks-local"))
+		err = keyadmin.Run(ctx, os.Args[1:], store, os.Stdout, time.Now())
+	}
+	if errors.Is(err, keyadmin.ErrUsage) {
+		fmt.Fprintf(os.Stderr, "apikey: %v\n\n%s", err, keyadmin.Usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "apikey:", err)
+		os.Exit(1)
+	}
+}
