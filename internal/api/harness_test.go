@@ -82,6 +82,7 @@ func newLimitedStack(t testing.TB, b testenv.Backend, limit int, faults ...teste
 		TableName:    testenv.Unique("webhooks-"),
 		SecretPrefix: testenv.Unique("webhooks/t"),
 		MaxWebhooks:  limit,
+		KeyCacheTTL:  config.DefaultKeyCacheTTL,
 	}
 	plain := b.Config(t)
 	s.db = dynamo.NewClient(plain)

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docproc/webhooks/internal/apperr"
@@ -152,11 +153,11 @@ type Store interface {
 
 // Authenticator turns a raw key from a request into a tenant.
 type Authenticator struct {
-	store Store
+	store Lookup
 }
 
-// NewAuthenticator returns an Authenticator over store.
-func NewAuthenticator(store Store) *Authenticator {
+// NewAuthenticator returns an Authenticator that looks keys up in store.
+func NewAuthenticator(store Lookup) *Authenticator {
 	return &Authenticator{store: store}
 }
 
@@ -217,4 +218,64 @@ func Register(ctx context.Context, store Store, key Key, owner tenant.Tenant, no
 		return fmt.Errorf("register api key %s: %w", key.Redacted(), err)
 	}
 	return nil
+}
+
+// Lookup finds API key records by hash.
+type Lookup interface {
+	// LookupAPIKey returns the record for hash, or ErrNotFound.
+	LookupAPIKey(ctx context.Context, hash string) (Record, error)
+}
+
+// Cache remembers looked-up key records for a short time, so a warm
+// function does not read the table for every request. The trade-off: a key
+// revoked in the table keeps working on a warm instance until its entry
+// expires, at most TTL later. Only found records are cached (a revoked one
+// too, so it stays revoked), and at most MaxEntries of them.
+type Cache struct {
+	lookup Lookup
+	ttl    time.Duration
+	now    func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]cacheEntry
+}
+
+// MaxEntries bounds the number of cached keys; past it, the cache is
+// cleared rather than grown.
+const MaxEntries = 10000
+
+// cacheEntry is one cached record.
+type cacheEntry struct {
+	rec     Record
+	expires time.Time
+}
+
+// NewCache returns a Cache in front of lookup. A ttl of 0 turns caching off.
+func NewCache(lookup Lookup, ttl time.Duration) *Cache {
+	return &Cache{lookup: lookup, ttl: ttl, now: time.Now, entries: map[string]cacheEntry{}}
+}
+
+// LookupAPIKey implements Lookup.
+func (c *Cache) LookupAPIKey(ctx context.Context, hash string) (Record, error) {
+	if c.ttl <= 0 {
+		return c.lookup.LookupAPIKey(ctx, hash)
+	}
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.entries[hash]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.rec, nil
+	}
+	rec, err := c.lookup.LookupAPIKey(ctx, hash)
+	if err != nil {
+		return Record{}, err
+	}
+	c.mu.Lock()
+	if len(c.entries) >= MaxEntries {
+		clear(c.entries)
+	}
+	c.entries[hash] = cacheEntry{rec: rec, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return rec, nil
 }

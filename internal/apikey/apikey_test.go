@@ -1,10 +1,13 @@
 package apikey
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docproc/webhooks/internal/tenant"
 )
@@ -82,5 +85,61 @@ func TestHashIsSHA256Hex(t *testing.T) {
 	const want = "65eac4283bc045f6a137da2afbdd2142e14ef67eb3604bee36825bde0c641674"
 	if got := k.Hash(); got != want {
 		t.Errorf("Hash() = %s, want %s", got, want)
+	}
+}
+
+// countingLookup is a Lookup over a map that counts its calls.
+type countingLookup struct {
+	records map[string]Record
+	calls   int
+}
+
+func (l *countingLookup) LookupAPIKey(_ context.Context, hash string) (Record, error) {
+	l.calls++
+	r, ok := l.records[hash]
+	if !ok {
+		return Record{}, ErrNotFound
+	}
+	return r, nil
+}
+
+func TestCache(t *testing.T) {
+	ctx := context.Background()
+	l := &countingLookup{records: map[string]Record{"h": {Hash: "h", Active: true}}}
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	c := NewCache(l, 30*time.Second)
+	c.now = func() time.Time { return now }
+	for range 3 {
+		if r, err := c.LookupAPIKey(ctx, "h"); err != nil || !r.Active {
+			t.Fatalf("lookup: %+v, %v", r, err)
+		}
+	}
+	if l.calls != 1 {
+		t.Errorf("3 lookups within the TTL made %d store calls, want 1", l.calls)
+	}
+	// A revocation shows once the entry expires.
+	l.records["h"] = Record{Hash: "h", Active: false}
+	now = now.Add(29 * time.Second)
+	if r, _ := c.LookupAPIKey(ctx, "h"); !r.Active {
+		t.Errorf("entry dropped before its TTL")
+	}
+	now = now.Add(2 * time.Second)
+	if r, _ := c.LookupAPIKey(ctx, "h"); r.Active || l.calls != 2 {
+		t.Errorf("after the TTL: active=%v, %d calls; want the revocation seen with a second call", r.Active, l.calls)
+	}
+	// Unknown keys are not cached: each one asks the store.
+	for range 2 {
+		if _, err := c.LookupAPIKey(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown key: %v", err)
+		}
+	}
+	if l.calls != 4 {
+		t.Errorf("unknown keys made %d calls in all, want 4", l.calls)
+	}
+	off := NewCache(l, 0)
+	off.LookupAPIKey(ctx, "h")
+	off.LookupAPIKey(ctx, "h")
+	if l.calls != 6 {
+		t.Errorf("a TTL of 0 still cached (%d calls, want 6)", l.calls)
 	}
 }

@@ -46,7 +46,7 @@ func New(cfg config.Config, awsCfg aws.Config, log *slog.Logger) Parts {
 	sec := secrets.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretPrefix, cfg.KMSKeyID)
 	svc := webhook.NewService(store, store, sec, log, webhook.Options{Limit: cfg.MaxWebhooks})
 	return Parts{
-		Handler:  api.New(apikey.NewAuthenticator(store), svc, log),
+		Handler:  api.New(apikey.NewAuthenticator(apikey.NewCache(store, cfg.KeyCacheTTL)), svc, log),
 		Store:    store,
 		DynamoDB: db,
 	}

@@ -23,6 +23,14 @@ const (
 	EnvLogLevel     = "LOG_LEVEL"
 	EnvMaxWebhooks  = "MAX_WEBHOOKS_PER_ACCOUNT"
 	EnvOrphanMinAge = "ORPHAN_MIN_AGE"
+	EnvKeyCacheTTL  = "API_KEY_CACHE_TTL"
+)
+
+// DefaultKeyCacheTTL is how long a warm function trusts a looked-up API
+// key; MaxKeyCacheTTL bounds how long a revoked key can keep working.
+const (
+	DefaultKeyCacheTTL = 30 * time.Second
+	MaxKeyCacheTTL     = 5 * time.Minute
 )
 
 // MaxWebhooksCeiling bounds MAX_WEBHOOKS_PER_ACCOUNT: every webhook is a
@@ -37,7 +45,7 @@ const MinOrphanAge = time.Minute
 var Required = []string{EnvTableName, EnvSecretPrefix}
 
 // Optional lists the variables the API function reads that may be absent.
-var Optional = []string{EnvKMSKeyID, EnvLogLevel, EnvMaxWebhooks}
+var Optional = []string{EnvKMSKeyID, EnvLogLevel, EnvMaxWebhooks, EnvKeyCacheTTL}
 
 // JanitorRequired lists the variables the janitor needs set and not empty.
 var JanitorRequired = []string{EnvTableName, EnvSecretPrefix}
@@ -62,6 +70,9 @@ type Config struct {
 	LogLevel slog.Level
 	// MaxWebhooks is how many webhooks one account may hold in one mode.
 	MaxWebhooks int
+	// KeyCacheTTL is how long a looked-up API key is trusted; 0 turns the
+	// cache off.
+	KeyCacheTTL time.Duration
 }
 
 // Janitor is the janitor function's settings.
@@ -135,6 +146,14 @@ func Load(getenv func(string) string) (Config, error) {
 		KMSKeyID:     getenv(EnvKMSKeyID),
 		LogLevel:     r.level(),
 		MaxWebhooks:  webhook.DefaultLimit,
+		KeyCacheTTL:  DefaultKeyCacheTTL,
+	}
+	if v := getenv(EnvKeyCacheTTL); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > MaxKeyCacheTTL {
+			r.problems = append(r.problems, fmt.Sprintf("%s %q is not a duration from 0s to %s", EnvKeyCacheTTL, v, MaxKeyCacheTTL))
+		}
+		c.KeyCacheTTL = d
 	}
 	if v := getenv(EnvMaxWebhooks); v != "" {
 		n, err := strconv.Atoi(v)

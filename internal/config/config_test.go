@@ -16,7 +16,7 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.TableName != "t" || c.SecretPrefix != "webhooks/stack" || c.KMSKeyID != "arn:aws:kms:k" || c.LogLevel != slog.LevelDebug ||
-		c.MaxWebhooks != 16 {
+		c.MaxWebhooks != 16 || c.KeyCacheTTL != 30*time.Second {
 		t.Errorf("Load = %+v", c)
 	}
 	c, err = Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvLogLevel: "DEBUG", "AWS_LAMBDA_LOG_LEVEL": "WARN"}))
@@ -64,6 +64,18 @@ func TestLoadJanitor(t *testing.T) {
 	for _, want := range []string{"TABLE_NAME is not set", "SECRET_PREFIX is not set", `ORPHAN_MIN_AGE "10s"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+}
+
+func TestLoadKeyCacheTTL(t *testing.T) {
+	for v, ok := range map[string]bool{"0": true, "0s": true, "30s": true, "5m": true, "5m1s": false, "-1s": false, "30": false} {
+		c, err := Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvKeyCacheTTL: v}))
+		if (err == nil) != ok {
+			t.Errorf("%s=%q: %v, want ok=%v", EnvKeyCacheTTL, v, err, ok)
+		}
+		if ok && v == "0" && c.KeyCacheTTL != 0 {
+			t.Errorf("0 must turn the cache off, got %v", c.KeyCacheTTL)
 		}
 	}
 }

@@ -49,6 +49,18 @@ func (in *Injector) Calls(operation string) int {
 	return in.calls[operation]
 }
 
+// Total returns how many attempts of all operations were made, and which.
+func (in *Injector) Total() (int, map[string]int) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	n, ops := 0, map[string]int{}
+	for op, c := range in.calls {
+		n += c
+		ops[op] = c
+	}
+	return n, ops
+}
+
 // Middleware adds the injector to a client's stack, after the retry step.
 func (in *Injector) Middleware(stack *middleware.Stack) error {
 	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("testenv.Injector",
