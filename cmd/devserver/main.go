@@ -34,5 +34,5 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return local.Run(ctx, s, os.Stdout, app.Logger(os.Stderr, s.Function.LogLevel))
+	return local.Run(ctx, s, os.Stdout, app.Logger(os.Stderr, s.Function.LogLevel, s.Function.LogFormat), os.Stderr)
 }

@@ -15,6 +15,6 @@ import (
 
 func main() {
 	app.Main(config.Load, func(cfg config.Config, awsCfg aws.Config) {
-		lambda.Start(app.New(cfg, awsCfg, app.Logger(os.Stdout, cfg.LogLevel)).Handler.Handle)
+		lambda.Start(app.New(cfg, awsCfg, app.Logger(os.Stdout, cfg.LogLevel, cfg.LogFormat), os.Stdout).Handler.Handle)
 	})
 }

@@ -15,6 +15,6 @@ import (
 
 func main() {
 	app.Main(config.LoadJanitor, func(cfg config.Janitor, awsCfg aws.Config) {
-		lambda.Start(app.NewJanitor(cfg, awsCfg, app.Logger(os.Stdout, cfg.LogLevel)).Run)
+		lambda.Start(app.NewJanitor(cfg, awsCfg, app.Logger(os.Stdout, cfg.LogLevel, cfg.LogFormat)).Run)
 	})
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/apperr"
+	"github.com/docproc/webhooks/internal/metrics"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
 )
@@ -28,17 +29,25 @@ type Handler struct {
 	auth     *apikey.Authenticator
 	webhooks *webhook.Service
 	log      *slog.Logger
+	metrics  *metrics.Emitter
 	routes   []route
 }
 
 // handlerFunc serves one method of one route.
 type handlerFunc func(context.Context, *call) (events.APIGatewayV2HTTPResponse, error)
 
-// route is one path pattern with the handlers for its methods. A pattern
+// operation is one method of one route: its name (the operationId in
+// api/openapi.yaml, used in logs and metrics) and its handler.
+type operation struct {
+	name string
+	fn   handlerFunc
+}
+
+// route is one path pattern with the operations of its methods. A pattern
 // segment "{id}" matches any one non-empty segment.
 type route struct {
 	pattern string
-	methods map[string]handlerFunc
+	methods map[string]operation
 }
 
 // call carries one request through its handler.
@@ -46,25 +55,36 @@ type call struct {
 	req       events.APIGatewayV2HTTPRequest
 	requestID string
 	owner     tenant.Tenant
+	// operation names what the request asked for.
+	operation string
 	// id is the path's {id} segment, if the route has one.
 	id string
+	// allow is the Allow header of a 405 answer.
+	allow string
 }
 
-// New returns a Handler. log receives one line per request.
-func New(auth *apikey.Authenticator, webhooks *webhook.Service, log *slog.Logger) *Handler {
-	h := &Handler{auth: auth, webhooks: webhooks, log: log}
+// Operation names of requests that match no operation.
+const (
+	opRouteNotFound    = "routeNotFound"
+	opMethodNotAllowed = "methodNotAllowed"
+)
+
+// New returns a Handler. log receives one line per request and m the
+// request's metrics.
+func New(auth *apikey.Authenticator, webhooks *webhook.Service, log *slog.Logger, m *metrics.Emitter) *Handler {
+	h := &Handler{auth: auth, webhooks: webhooks, log: log, metrics: m}
 	h.routes = []route{
-		{pattern: "/v1/webhooks", methods: map[string]handlerFunc{
-			http.MethodGet:  h.listWebhooks,
-			http.MethodPost: h.createWebhook,
+		{pattern: "/v1/webhooks", methods: map[string]operation{
+			http.MethodGet:  {"listWebhooks", h.listWebhooks},
+			http.MethodPost: {"createWebhook", h.createWebhook},
 		}},
-		{pattern: "/v1/webhooks/{id}", methods: map[string]handlerFunc{
-			http.MethodGet:    h.getWebhook,
-			http.MethodPatch:  h.updateWebhook,
-			http.MethodDelete: h.deleteWebhook,
+		{pattern: "/v1/webhooks/{id}", methods: map[string]operation{
+			http.MethodGet:    {"getWebhook", h.getWebhook},
+			http.MethodPatch:  {"updateWebhook", h.updateWebhook},
+			http.MethodDelete: {"deleteWebhook", h.deleteWebhook},
 		}},
-		{pattern: "/v1/webhooks/{id}/rotate-secret", methods: map[string]handlerFunc{
-			http.MethodPost: h.rotateSecret,
+		{pattern: "/v1/webhooks/{id}/rotate-secret", methods: map[string]operation{
+			http.MethodPost: {"rotateWebhookSecret", h.rotateSecret},
 		}},
 	}
 	return h
@@ -91,9 +111,10 @@ func match(pattern, path string) (id string, ok bool) {
 // failures are answered as JSON errors, never as Lambda invocation errors.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, _ error) {
 	start := time.Now()
-	c := &call{req: req, requestID: requestID(ctx, req)}
+	c := &call{req: req, requestID: requestID(ctx, req), operation: opRouteNotFound}
 	ctx, cancel := withDeadlineMargin(ctx)
 	defer cancel()
+	ctx, m := h.metrics.Start(ctx)
 	method, path := req.RequestContext.HTTP.Method, requestPath(req)
 	var err error
 	defer func() {
@@ -103,11 +124,20 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 			err = fmt.Errorf("panic: %v", p)
 			resp = errorResponse(err, c.requestID)
 		}
-		h.logRequest(ctx, c, method, path, resp.StatusCode, time.Since(start), err)
+		latency := time.Since(start)
+		h.logRequest(ctx, c, method, path, resp.StatusCode, latency, err)
+		o := metrics.Outcome{Operation: c.operation, Status: resp.StatusCode, Latency: latency}
+		if e := apperr.As(err); e != nil {
+			o.ErrorKind, o.ErrorCode = e.Kind, e.Code
+		}
+		m.Finish(o)
 	}()
 	resp, err = h.dispatch(ctx, c, method, path)
 	if err != nil {
 		resp = errorResponse(err, c.requestID)
+		if c.allow != "" {
+			resp.Headers["Allow"] = c.allow
+		}
 	}
 	return resp, nil
 }
@@ -135,13 +165,13 @@ func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (e
 			continue
 		}
 		c.id = id
-		fn, ok := r.methods[method]
+		op, ok := r.methods[method]
 		if !ok {
-			resp := errorResponse(apperr.New(apperr.MethodNotAllowed, "method_not_allowed",
-				method+" is not allowed on "+path), c.requestID)
-			resp.Headers["Allow"] = allow(r)
-			return resp, nil
+			c.operation, c.allow = opMethodNotAllowed, allow(r)
+			return events.APIGatewayV2HTTPResponse{}, apperr.New(apperr.MethodNotAllowed, "method_not_allowed",
+				method+" is not allowed on "+path)
 		}
+		c.operation = op.name
 		key, err := apiKey(c.req)
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
@@ -149,7 +179,7 @@ func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (e
 		if c.owner, err = h.auth.Authenticate(ctx, key); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
-		return fn(ctx, c)
+		return op.fn(ctx, c)
 	}
 	return events.APIGatewayV2HTTPResponse{}, apperr.New(apperr.NotFound, "route_not_found",
 		"no route matches "+method+" "+path)
@@ -196,6 +226,7 @@ func requestID(ctx context.Context, req events.APIGatewayV2HTTPRequest) string {
 func (h *Handler) logRequest(ctx context.Context, c *call, method, path string, status int, d time.Duration, err error) {
 	attrs := []slog.Attr{
 		slog.String("request_id", c.requestID),
+		slog.String("operation", c.operation),
 		slog.String("method", method),
 		slog.String("path", path),
 		slog.Int("status", status),

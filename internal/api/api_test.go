@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/docproc/webhooks/internal/apperr"
+	"github.com/docproc/webhooks/internal/metrics"
 )
 
 func TestStatusOf(t *testing.T) {
@@ -197,7 +198,7 @@ func TestRequestPath(t *testing.T) {
 
 func TestHandleTurnsAPanicIntoAJSON500(t *testing.T) {
 	var logs strings.Builder
-	h := New(nil, nil, slog.New(slog.NewJSONHandler(&logs, nil))) // a nil authenticator panics when used
+	h := New(nil, nil, slog.New(slog.NewJSONHandler(&logs, nil)), metrics.New(&logs, "")) // a nil authenticator panics when used
 	req := events.APIGatewayV2HTTPRequest{RawPath: "/v1/webhooks", Headers: map[string]string{"x-api-key": "dk_test_" + strings.Repeat("a", 24)}}
 	req.RequestContext.HTTP.Method = "POST"
 	req.RequestContext.RequestID = "req-panic"

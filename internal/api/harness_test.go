@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,7 +89,7 @@ func newLimitedStack(t testing.TB, b testenv.Backend, limit int, faults ...teste
 	s.db = dynamo.NewClient(plain)
 	s.sm = secretsmanager.NewFromConfig(plain)
 	testenv.CreateTable(t, s.db, s.cfg.TableName)
-	parts := app.New(s.cfg, b.Config(t, s.faults.Middleware), app.Logger(s.logs, slog.LevelDebug))
+	parts := app.New(s.cfg, b.Config(t, s.faults.Middleware), app.Logger(s.logs, slog.LevelDebug, config.LogFormatJSON), s.logs)
 	s.handler = parts.Handler.Handle
 	s.owner = tenant.Tenant{Account: testenv.Unique("acct_"), Mode: tenant.Test}
 	// The key is stored through a fault-free client, so seeding never trips a fault.
@@ -218,15 +219,19 @@ func (s *stack) counter() int {
 	return v
 }
 
-// assertLogsClean fails if the raw API key or any signing secret reached
-// the logs.
+// wholeKey matches an unredacted API key.
+var wholeKey = regexp.MustCompile(`dk_(test|live)_[A-Za-z0-9]{24,}`)
+
+// assertLogsClean fails if any whole API key or any signing secret
+// reached the logs or metrics of the stack's run. Every integration test
+// runs it when it ends.
 func (s *stack) assertLogsClean() {
 	if s.echoesInput {
 		return
 	}
 	logs := s.logs.String()
-	if strings.Contains(logs, s.key) {
-		s.t.Errorf("logs contain the raw API key")
+	if wholeKey.MatchString(logs) {
+		s.t.Errorf("logs contain a whole API key")
 	}
 	if strings.Contains(logs, "whsec_") {
 		s.t.Errorf("logs contain a signing secret")

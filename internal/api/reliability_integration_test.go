@@ -50,7 +50,7 @@ func (s *stack) idempotencyStates() []string {
 func (s *stack) runJanitor(t *testing.T) []string {
 	t.Helper()
 	j := app.NewJanitor(config.Janitor{TableName: s.cfg.TableName, SecretPrefix: s.cfg.SecretPrefix},
-		s.backend.Config(t), app.Logger(s.logs, slog.LevelInfo))
+		s.backend.Config(t), app.Logger(s.logs, slog.LevelInfo, config.LogFormatJSON))
 	r, err := j.Run(context.Background())
 	if err != nil {
 		t.Fatalf("janitor: %v", err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -20,13 +21,19 @@ import (
 	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/janitor"
+	"github.com/docproc/webhooks/internal/metrics"
 	"github.com/docproc/webhooks/internal/secrets"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
-// Logger returns the JSON logger every component writes to.
-func Logger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+// Logger returns the logger every component writes to: JSON, or text
+// when format is "text" (Lambda's AWS_LAMBDA_LOG_FORMAT=Text).
+func Logger(w io.Writer, level slog.Level, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == config.LogFormatText {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 // Parts are the assembled pieces, exposed for the tools that seed data.
@@ -40,13 +47,16 @@ type Parts struct {
 }
 
 // New builds the handler and its adapters. It makes no network calls.
-func New(cfg config.Config, awsCfg aws.Config, log *slog.Logger) Parts {
+// Metrics (EMF lines) go to metricsOut, Lambda's stdout.
+func New(cfg config.Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) Parts {
+	awsCfg.APIOptions = append(slices.Clone(awsCfg.APIOptions), metrics.SDKMiddleware)
 	db := dynamo.NewClient(awsCfg)
 	store := dynamo.New(db, cfg.TableName)
 	sec := secrets.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretPrefix, cfg.KMSKeyID)
 	svc := webhook.NewService(store, store, sec, log, webhook.Options{Limit: cfg.MaxWebhooks})
 	return Parts{
-		Handler:  api.New(apikey.NewAuthenticator(apikey.NewCache(store, cfg.KeyCacheTTL)), svc, log),
+		Handler: api.New(apikey.NewAuthenticator(apikey.NewCache(store, cfg.KeyCacheTTL)), svc, log,
+			metrics.New(metricsOut, cfg.MetricsNamespace)),
 		Store:    store,
 		DynamoDB: db,
 	}

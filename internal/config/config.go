@@ -3,6 +3,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/docproc/webhooks/internal/janitor"
+	"github.com/docproc/webhooks/internal/metrics"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
@@ -24,6 +26,14 @@ const (
 	EnvMaxWebhooks  = "MAX_WEBHOOKS_PER_ACCOUNT"
 	EnvOrphanMinAge = "ORPHAN_MIN_AGE"
 	EnvKeyCacheTTL  = "API_KEY_CACHE_TTL"
+	EnvNamespace    = "METRICS_NAMESPACE"
+)
+
+// Log formats. Lambda's advanced logging controls set AWS_LAMBDA_LOG_FORMAT
+// to JSON or Text; JSON is the default.
+const (
+	LogFormatJSON = "json"
+	LogFormatText = "text"
 )
 
 // DefaultKeyCacheTTL is how long a warm function trusts a looked-up API
@@ -45,7 +55,7 @@ const MinOrphanAge = time.Minute
 var Required = []string{EnvTableName, EnvSecretPrefix}
 
 // Optional lists the variables the API function reads that may be absent.
-var Optional = []string{EnvKMSKeyID, EnvLogLevel, EnvMaxWebhooks, EnvKeyCacheTTL}
+var Optional = []string{EnvKMSKeyID, EnvLogLevel, EnvMaxWebhooks, EnvKeyCacheTTL, EnvNamespace}
 
 // JanitorRequired lists the variables the janitor needs set and not empty.
 var JanitorRequired = []string{EnvTableName, EnvSecretPrefix}
@@ -73,6 +83,10 @@ type Config struct {
 	// KeyCacheTTL is how long a looked-up API key is trusted; 0 turns the
 	// cache off.
 	KeyCacheTTL time.Duration
+	// LogFormat is LogFormatJSON or LogFormatText.
+	LogFormat string
+	// MetricsNamespace is the CloudWatch namespace of the EMF metrics.
+	MetricsNamespace string
 }
 
 // Janitor is the janitor function's settings.
@@ -83,6 +97,8 @@ type Janitor struct {
 	SecretPrefix string
 	// LogLevel is the minimum level logged.
 	LogLevel slog.Level
+	// LogFormat is LogFormatJSON or LogFormatText.
+	LogFormat string
 	// MinAge is how old an orphan secret must be before it is deleted.
 	MinAge time.Duration
 }
@@ -127,6 +143,19 @@ func (r *reader) level() slog.Level {
 	return l
 }
 
+// format reads AWS_LAMBDA_LOG_FORMAT.
+func (r *reader) format() string {
+	switch v := r.getenv("AWS_LAMBDA_LOG_FORMAT"); {
+	case v == "" || strings.EqualFold(v, "JSON"):
+		return LogFormatJSON
+	case strings.EqualFold(v, "Text"):
+		return LogFormatText
+	default:
+		r.problems = append(r.problems, fmt.Sprintf("AWS_LAMBDA_LOG_FORMAT %q is not JSON or Text", v))
+		return LogFormatJSON
+	}
+}
+
 // err returns the problems found, if any, as one error.
 func (r *reader) err() error {
 	if len(r.problems) == 0 {
@@ -141,12 +170,14 @@ func Load(getenv func(string) string) (Config, error) {
 	r := &reader{getenv: getenv}
 	r.require(Required)
 	c := Config{
-		TableName:    getenv(EnvTableName),
-		SecretPrefix: r.prefix(),
-		KMSKeyID:     getenv(EnvKMSKeyID),
-		LogLevel:     r.level(),
-		MaxWebhooks:  webhook.DefaultLimit,
-		KeyCacheTTL:  DefaultKeyCacheTTL,
+		TableName:        getenv(EnvTableName),
+		SecretPrefix:     r.prefix(),
+		KMSKeyID:         getenv(EnvKMSKeyID),
+		LogLevel:         r.level(),
+		MaxWebhooks:      webhook.DefaultLimit,
+		KeyCacheTTL:      DefaultKeyCacheTTL,
+		LogFormat:        r.format(),
+		MetricsNamespace: cmp.Or(getenv(EnvNamespace), metrics.DefaultNamespace),
 	}
 	if v := getenv(EnvKeyCacheTTL); v != "" {
 		d, err := time.ParseDuration(v)
@@ -176,6 +207,7 @@ func LoadJanitor(getenv func(string) string) (Janitor, error) {
 		TableName:    getenv(EnvTableName),
 		SecretPrefix: r.prefix(),
 		LogLevel:     r.level(),
+		LogFormat:    r.format(),
 		MinAge:       janitor.DefaultMinAge,
 	}
 	if v := getenv(EnvOrphanMinAge); v != "" {

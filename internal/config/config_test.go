@@ -79,3 +79,18 @@ func TestLoadKeyCacheTTL(t *testing.T) {
 		}
 	}
 }
+
+func TestLogFormat(t *testing.T) {
+	for v, want := range map[string]string{"": LogFormatJSON, "JSON": LogFormatJSON, "Text": LogFormatText, "text": LogFormatText, "xml": ""} {
+		c, err := Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", "AWS_LAMBDA_LOG_FORMAT": v}))
+		if want == "" {
+			if err == nil {
+				t.Errorf("AWS_LAMBDA_LOG_FORMAT=%q accepted", v)
+			}
+			continue
+		}
+		if err != nil || c.LogFormat != want {
+			t.Errorf("AWS_LAMBDA_LOG_FORMAT=%q: %q, %v; want %q", v, c.LogFormat, err, want)
+		}
+	}
+}

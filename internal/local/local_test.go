@@ -110,7 +110,7 @@ func TestRunServesTheREADMEFlow(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		out := make(lineWriter, 1)
 		done := make(chan error, 1)
-		go func() { done <- local.Run(ctx, s, out, slog.New(slog.DiscardHandler)) }()
+		go func() { done <- local.Run(ctx, s, out, slog.New(slog.DiscardHandler), io.Discard) }()
 		var banner string
 		select {
 		case banner = <-out:

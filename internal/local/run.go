@@ -89,8 +89,9 @@ func AWSConfig(ctx context.Context, endpoint, region string, extra ...func(*conf
 
 // Run starts the local stack and serves until ctx is done: kumo (unless
 // s.Endpoint is set), the table, the dev key and the API. It prints the
-// key and a ready-to-paste curl line to out.
-func Run(ctx context.Context, s Settings, out io.Writer, log *slog.Logger) (err error) {
+// key and a ready-to-paste curl line to out; the handler's metrics (EMF
+// lines) go to metricsOut.
+func Run(ctx context.Context, s Settings, out io.Writer, log *slog.Logger, metricsOut io.Writer) (err error) {
 	endpoint := s.Endpoint
 	if endpoint == "" {
 		emu, err := StartEmulator(s.EmulatorAddr)
@@ -112,7 +113,7 @@ func Run(ctx context.Context, s Settings, out io.Writer, log *slog.Logger) (err 
 	if err != nil {
 		return err
 	}
-	parts := app.New(s.Function, awsCfg, log)
+	parts := app.New(s.Function, awsCfg, log, metricsOut)
 	if err := EnsureTable(ctx, parts.DynamoDB, tmpl, s.Function.TableName); err != nil {
 		return err
 	}

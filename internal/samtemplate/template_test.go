@@ -281,3 +281,54 @@ func TestRoutesMatchTheContract(t *testing.T) {
 		t.Error("no $default route: unknown paths would get API Gateway's own 404 instead of the API's JSON")
 	}
 }
+
+func TestObservability(t *testing.T) {
+	tmpl := load(t)
+	var globals struct {
+		Tracing       string `yaml:"Tracing"`
+		LoggingConfig struct {
+			LogFormat string `yaml:"LogFormat"`
+		} `yaml:"LoggingConfig"`
+	}
+	node := tmpl.Globals["Function"]
+	if err := node.Decode(&globals); err != nil {
+		t.Fatal(err)
+	}
+	if globals.Tracing != "Active" || globals.LoggingConfig.LogFormat != "JSON" {
+		t.Errorf("functions: tracing %q, log format %q; want Active and JSON", globals.Tracing, globals.LoggingConfig.LogFormat)
+	}
+	watched := map[string]bool{}
+	for id, r := range tmpl.Resources {
+		if r.Type != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		var alarm struct {
+			MetricName        string    `yaml:"MetricName"`
+			ExtendedStatistic string    `yaml:"ExtendedStatistic"`
+			AlarmActions      yaml.Node `yaml:"AlarmActions"`
+			Metrics           []struct {
+				MetricStat struct {
+					Metric struct {
+						MetricName string `yaml:"MetricName"`
+					} `yaml:"Metric"`
+				} `yaml:"MetricStat"`
+			} `yaml:"Metrics"`
+		}
+		if err := tmpl.Decode(id, r.Type, &alarm); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := yaml.Marshal(&alarm.AlarmActions)
+		if !strings.Contains(string(b), "AlarmTopicArn") {
+			t.Errorf("%s does not notify AlarmTopicArn", id)
+		}
+		watched[alarm.MetricName+alarm.ExtendedStatistic] = true
+		for _, m := range alarm.Metrics {
+			watched[m.MetricStat.Metric.MetricName] = true
+		}
+	}
+	for _, want := range []string{"5xx", "Errors", "Throttles", "Latencyp99"} {
+		if !watched[want] {
+			t.Errorf("no alarm on %s; alarms watch %v", want, watched)
+		}
+	}
+}
