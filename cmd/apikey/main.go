@@ -14,7 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/docproc/webhooks/internal/awsconf"
+	"github.com/docproc/webhooks/internal/awsconf/chain"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/keyadmin"
 	"github.com/docproc/webhooks/internal/local"
@@ -27,7 +27,7 @@ func main() {
 	if endpoint := os.Getenv("AWS_ENDPOINT_URL"); endpoint != "" {
 		cfg, err = local.AWSConfig(ctx, endpoint, cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1"))
 	} else {
-		cfg, err = awsconf.Load(ctx)
+		cfg, err = chain.Load(ctx)
 	}
 	if err == nil {
 		store := dynamo.New(dynamo.NewClient(cfg), cmp.Or(os.Getenv("TABLE_NAME"), "webhooks-local"))

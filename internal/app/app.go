@@ -4,7 +4,6 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -79,7 +78,7 @@ func Main[C any](load func(getenv func(string) string) (C, error), start func(C,
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	awsCfg, err := awsconf.Load(context.Background())
+	awsCfg, err := awsconf.FromEnv(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

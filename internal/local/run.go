@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/docproc/webhooks/internal/app"
-	"github.com/docproc/webhooks/internal/awsconf"
+	"github.com/docproc/webhooks/internal/awsconf/chain"
 	appconfig "github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/samtemplate"
 )
@@ -84,7 +84,7 @@ func AWSConfig(ctx context.Context, endpoint, region string, extra ...func(*conf
 	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
 	}
-	return awsconf.Load(ctx, append(opts, extra...)...)
+	return chain.Load(ctx, append(opts, extra...)...)
 }
 
 // Run starts the local stack and serves until ctx is done: kumo (unless

@@ -19,6 +19,8 @@ func TestNew(t *testing.T) {
 		{"acct/other", Test, false}, // would escape the secret name prefix
 		{"acct#x", Test, false},     // would forge a DynamoDB key
 		{"acct", "prod", false},
+		{"acct.x", Test, false},
+		{"accté", Test, false},
 	} {
 		_, err := New(c.account, c.mode)
 		if (err == nil) != c.ok {

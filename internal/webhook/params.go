@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -33,8 +32,20 @@ type FieldProblem struct {
 	Message string
 }
 
-// integerLiteral matches a JSON number with no fraction and no exponent.
-var integerLiteral = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
+// integerLiteral reports whether lit is a JSON number with no fraction and
+// no exponent: an optional minus, then 0 or digits without a leading zero.
+func integerLiteral(lit string) bool {
+	digits := strings.TrimPrefix(lit, "-")
+	if digits == "" || (len(digits) > 1 && digits[0] == '0') {
+		return false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // fields lists the create request's fields in the order problems are reported.
 var fields = []string{"url", "events", "is_active", "retry_enabled", "max_retries"}
@@ -206,7 +217,7 @@ func parseMaxRetries(raw json.RawMessage) (int, *FieldProblem) {
 		return 0, wrongType("max_retries", "an integer", raw)
 	}
 	lit := string(bytes.TrimSpace(raw))
-	if !integerLiteral.MatchString(lit) {
+	if !integerLiteral(lit) {
 		return 0, &FieldProblem{CodeMaxRetriesInvalid, "max_retries must be a whole number from 0 to 10"}
 	}
 	n, err := strconv.Atoi(lit)

@@ -97,7 +97,7 @@ func ParseRotateParams(body map[string]json.RawMessage) (time.Duration, error) {
 		}
 		lit := string(bytes.TrimSpace(raw))
 		n, err := strconv.Atoi(lit)
-		if !integerLiteral.MatchString(lit) || err != nil || n < 0 || time.Duration(n)*time.Second > MaxGracePeriod {
+		if !integerLiteral(lit) || err != nil || n < 0 || time.Duration(n)*time.Second > MaxGracePeriod {
 			problems = append(problems, apperr.FieldError{Param: name, Code: "grace_period_invalid",
 				Message: fmt.Sprintf("grace_period_seconds must be a whole number from 0 to %d", int(MaxGracePeriod/time.Second))})
 			continue
