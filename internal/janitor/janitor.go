@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/docproc/webhooks/internal/tenant"
+	"github.com/docproc/webhooks/internal/webhook"
 )
 
 // DefaultMinAge is how old a secret must be before the janitor may delete
@@ -31,6 +32,20 @@ type Secret struct {
 	WebhookID string
 	// CreatedAt is when the secret was created.
 	CreatedAt time.Time
+	// ChangedAt is when its value last changed (zero if unknown).
+	ChangedAt time.Time
+}
+
+// pruneWindow is how long after a secret's last change it may hold earlier
+// secrets to prune: the longest grace period plus a day for missed runs.
+// Secrets whose value last changed longer ago are not read at all, so a
+// run costs one GetSecretValue only per webhook created or rotated in that
+// window.
+const pruneWindow = webhook.MaxGracePeriod + 24*time.Hour
+
+// mayHoldExpired reports whether s can hold expired earlier secrets.
+func (s Secret) mayHoldExpired(now time.Time) bool {
+	return !s.ChangedAt.IsZero() && now.Sub(s.ChangedAt) <= pruneWindow
 }
 
 // Secrets lists and deletes the service's signing secrets.
@@ -119,6 +134,9 @@ func (j *Janitor) Run(ctx context.Context) (Report, error) {
 		exists, err := j.webhooks.Exists(ctx, s.Owner, s.WebhookID)
 		if err == nil && exists {
 			r.Kept++
+			if !s.mayHoldExpired(j.now()) {
+				continue
+			}
 			n, err := j.pruner.PruneSecrets(ctx, s.Owner, s.WebhookID, s.Ref)
 			if err != nil {
 				j.log.ErrorContext(ctx, "janitor could not prune a secret", "secret_name", s.Name, "error", err.Error())

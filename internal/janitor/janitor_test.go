@@ -130,3 +130,21 @@ func TestJanitorReportsFailures(t *testing.T) {
 		t.Fatalf("retry run = %+v, %v; want the orphan deleted", r, err)
 	}
 }
+
+func TestOnlyRecentlyChangedSecretsAreRead(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		changed time.Time
+		want    bool
+	}{
+		{time.Time{}, false},
+		{now.Add(-time.Hour), true},
+		{now.Add(-8 * 24 * time.Hour), true},
+		{now.Add(-8*24*time.Hour - time.Second), false},
+	} {
+		s := janitor.Secret{CreatedAt: now.Add(-30 * 24 * time.Hour), ChangedAt: c.changed}
+		if got := janitor.MayHoldExpired(s, now); got != c.want {
+			t.Errorf("changed %v: read = %v, want %v", c.changed, got, c.want)
+		}
+	}
+}

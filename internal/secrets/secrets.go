@@ -192,7 +192,7 @@ func (s *Store) List(ctx context.Context, fn func([]janitor.Secret) error) error
 			if !ok {
 				continue
 			}
-			sec.Ref, sec.CreatedAt = aws.ToString(e.ARN), aws.ToTime(e.CreatedDate)
+			sec.Ref, sec.CreatedAt, sec.ChangedAt = aws.ToString(e.ARN), aws.ToTime(e.CreatedDate), aws.ToTime(e.LastChangedDate)
 			page = append(page, sec)
 		}
 		if err := fn(page); err != nil {

@@ -1,0 +1,4 @@
+package janitor
+
+// MayHoldExpired exposes Secret.mayHoldExpired to the tests.
+var MayHoldExpired = Secret.mayHoldExpired
