@@ -8,7 +8,7 @@ BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 # Lambda runs the function on provided.al2023 / arm64.
 LAMBDA_ENV  := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 
-.PHONY: help build build-ApiFunction build-JanitorFunction test fuzz lint run invoke deploy clean
+.PHONY: help build build-ApiFunction build-JanitorFunction test bench fuzz lint run invoke deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -26,6 +26,10 @@ build-JanitorFunction:
 
 test: ## unit, integration (kumo + moto_server), template and runtime tests
 	$(GO) test -race -count=1 ./...
+
+bench: ## Go benchmarks, then cold start, sizes and memory under the Runtime Interface Emulator
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/webhook ./internal/api
+	$(GO) run ./cmd/bench
 
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCreateParams$$' -fuzztime $(FUZZTIME) ./internal/webhook

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +14,7 @@ import (
 
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/rie"
 	"github.com/docproc/webhooks/internal/testenv"
 )
 
@@ -48,47 +44,29 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the bootstrap; skipped with -short")
 	}
-	dir := t.TempDir()
-	bootstrap := filepath.Join(dir, "bootstrap")
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", bootstrap, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build bootstrap: %v\n%s", err, out)
+	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
+	if err := rie.Build(".", bootstrap, runtime.GOARCH); err != nil {
+		t.Fatal(err)
 	}
-	rie, err := exec.Command("go", "tool", "-n", "aws-lambda-rie").Output()
+	tool, err := rie.Tool()
 	if err != nil {
-		t.Fatalf("find aws-lambda-rie (a tool in go.mod): %v", err)
+		t.Fatal(err)
 	}
-
 	env := functionEnv(t)
 	kumo := testenv.Kumo()
 	env["AWS_ENDPOINT_URL"] = kumo.URL
+	env["AWS_REGION"], env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "us-east-1", "local", "local"
 	seedLocalStack(t, kumo, env["TABLE_NAME"])
-
-	invokeAddr, runtimeAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(strings.TrimSpace(string(rie)),
-		"--runtime-interface-emulator-address", invokeAddr, "--runtime-api-address", runtimeAddr, bootstrap)
-	cmd.Env = append(os.Environ(), "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local")
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+	emu, err := rie.Start(tool, bootstrap, env)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start rie: %v", err)
-	}
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			_ = cmd.Wait() // after Wait, logs is no longer written to
-			if t.Failed() {
-				t.Logf("emulator and function output:\n%s", logs.String())
-			}
-		})
-	}
-	t.Cleanup(stop)
+	t.Cleanup(func() {
+		emu.Stop()
+		if t.Failed() {
+			t.Logf("emulator and function output:\n%s", emu.Logs())
+		}
+	})
 
 	files := eventFiles(t)
 	for name := range files {
@@ -102,7 +80,14 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 			t.Errorf("events/%s is missing", name)
 			continue
 		}
-		resp := invoke(t, "http://"+invokeAddr, raw)
+		body, err := emu.Invoke(raw, 20*time.Second)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var resp events.APIGatewayV2HTTPResponse
+		if err := json.Unmarshal(body, &resp); err != nil {
+			t.Fatalf("%s: the function returned %s: %v", name, body, err)
+		}
 		if resp.StatusCode != want {
 			t.Errorf("%s: status %d, want %d: %s", name, resp.StatusCode, want, resp.Body)
 			continue
@@ -112,8 +97,11 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 			t.Errorf("%s: 201 without a secret or no-store: %v %s", name, resp.Headers, resp.Body)
 		}
 	}
-	stop()
-	if strings.Contains(logs.String(), local.DevAPIKey) || strings.Contains(logs.String(), "whsec_") {
+	if d, ok := emu.InitDuration(); ok {
+		t.Logf("init duration reported by the emulator: %v", d)
+	}
+	emu.Stop()
+	if strings.Contains(emu.Logs(), local.DevAPIKey) || strings.Contains(emu.Logs(), "whsec_") {
 		t.Error("function output contains the API key or a signing secret")
 	}
 }
@@ -145,40 +133,4 @@ func seedLocalStack(t *testing.T, b testenv.Backend, table string) {
 	if _, err := local.SeedAPIKey(context.Background(), dynamo.New(client, table), local.DevAPIKey, local.DevAccount); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// invoke sends one event through the emulator's invoke endpoint.
-func invoke(t *testing.T, base string, event []byte) events.APIGatewayV2HTTPResponse {
-	t.Helper()
-	url := base + "/2015-03-31/functions/function/invocations"
-	var lastErr error
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		resp, err := http.Post(url, "application/json", bytes.NewReader(event))
-		if err != nil {
-			lastErr = err // the emulator may still be starting
-			continue
-		}
-		body, err := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("invoke: HTTP %d %v: %s", resp.StatusCode, err, body)
-		}
-		var out events.APIGatewayV2HTTPResponse
-		if err := json.Unmarshal(body, &out); err != nil {
-			t.Fatalf("invoke returned %s: %v", body, err)
-		}
-		return out
-	}
-	t.Fatalf("runtime emulator did not answer: %v", lastErr)
-	return events.APIGatewayV2HTTPResponse{}
-}
-
-// freeAddr returns a free loopback address or fails the test.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	addr, err := testenv.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/sivchari/kumo"
 
 	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/rie"
 	"github.com/docproc/webhooks/internal/samtemplate"
 )
 
@@ -122,7 +123,7 @@ func startMoto() (string, *exec.Cmd, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	addr, err := FreeAddr()
+	addr, err := rie.FreeAddr()
 	if err != nil {
 		return "", nil, err
 	}
@@ -145,16 +146,6 @@ func startMoto() (string, *exec.Cmd, error) {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	_ = cmd.Wait()
 	return "", nil, fmt.Errorf("moto_server did not answer on %s within 30s", url)
-}
-
-// FreeAddr asks the kernel for a free loopback address ("127.0.0.1:port").
-func FreeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // RepoFile returns the path of name relative to the repository root, so

@@ -1,0 +1,349 @@
+// Package bench measures what `make bench` reports beyond the Go
+// benchmarks: the cold start of the real bootstrap against a hello-world
+// aws-lambda-go bootstrap under the Lambda Runtime Interface Emulator, the
+// bootstraps' sizes, and the function's peak memory and CPU time over many
+// warm invocations. It runs against kumo in this process.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/docproc/webhooks/internal/dynamo"
+	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/rie"
+	"github.com/docproc/webhooks/internal/samtemplate"
+)
+
+// Options tune a run.
+type Options struct {
+	// Root is the repository root.
+	Root string
+	// ColdStarts is how many cold starts of each bootstrap are timed.
+	ColdStarts int
+	// Invocations is how many warm creates the memory run makes.
+	Invocations int
+}
+
+// Result holds the measured figures.
+type Result struct {
+	// ColdOurs and ColdHello are the times from sending the first
+	// invocation (which starts the function process) to its successful
+	// response, one per run.
+	ColdOurs, ColdHello []time.Duration
+	// WholeOurs and WholeHello are the times from starting the emulator
+	// process to the same response.
+	WholeOurs, WholeHello []time.Duration
+	// InitOurs and InitHello are the init durations the emulator reported.
+	InitOurs, InitHello []time.Duration
+	// SizeOurs and SizeHello are the linux/arm64 bootstrap sizes in bytes.
+	SizeOurs, SizeHello int64
+	// PeakRSS is the function's peak resident set size over the warm run.
+	PeakRSS int64
+	// CPUPerInvocation is the function's CPU time per warm create.
+	CPUPerInvocation time.Duration
+	// CPUToFirstResponse is the function's CPU time from its start through
+	// its first create (init included).
+	CPUToFirstResponse time.Duration
+	// Warm are the warm create latencies through the emulator.
+	Warm []time.Duration
+	// LogBytesPerCreate is what the function writes to CloudWatch Logs per
+	// warm create: its access line and its EMF lines.
+	LogBytesPerCreate int
+}
+
+// Run measures everything and writes the report to out.
+func Run(ctx context.Context, o Options, out io.Writer) (Result, error) {
+	var r Result
+	tmp, err := os.MkdirTemp("", "webhooks-bench-")
+	if err != nil {
+		return r, err
+	}
+	defer os.RemoveAll(tmp)
+
+	fmt.Fprintln(out, "building bootstraps ...")
+	bins := map[string]string{}
+	for name, dir := range map[string]string{"api": "functions/api", "hello": "internal/bench/hello"} {
+		for _, arch := range []string{runtime.GOARCH, "arm64"} {
+			p := filepath.Join(tmp, name+"-"+arch)
+			if err := rie.Build(filepath.Join(o.Root, dir), p, arch); err != nil {
+				return r, err
+			}
+			bins[name+"-"+arch] = p
+		}
+	}
+	if r.SizeOurs, err = size(bins["api-arm64"]); err != nil {
+		return r, err
+	}
+	if r.SizeHello, err = size(bins["hello-arm64"]); err != nil {
+		return r, err
+	}
+
+	env, events, err := stack(ctx, o.Root)
+	if err != nil {
+		return r, err
+	}
+	tool, err := rie.Tool()
+	if err != nil {
+		return r, err
+	}
+	fmt.Fprintf(out, "timing %d cold starts of each bootstrap ...\n", o.ColdStarts)
+	for range o.ColdStarts {
+		for _, c := range []struct {
+			bin               string
+			cold, whole, init *[]time.Duration
+		}{
+			{bins["api-"+runtime.GOARCH], &r.ColdOurs, &r.WholeOurs, &r.InitOurs},
+			{bins["hello-"+runtime.GOARCH], &r.ColdHello, &r.WholeHello, &r.InitHello},
+		} {
+			m, err := coldStart(tool, c.bin, env, events["list-webhooks.json"])
+			if err != nil {
+				return r, err
+			}
+			*c.cold, *c.whole, *c.init = append(*c.cold, m.function), append(*c.whole, m.whole), append(*c.init, m.init)
+		}
+	}
+
+	fmt.Fprintf(out, "making %d warm creates ...\n", o.Invocations)
+	if err := warm(tool, bins["api-"+runtime.GOARCH], env, events["create-webhook.json"], o.Invocations, &r); err != nil {
+		return r, err
+	}
+	report(out, r)
+	return r, nil
+}
+
+// stack starts kumo, creates the table from the template and seeds the dev
+// key, as `make run` does. It returns the function's environment and the
+// events in events/.
+func stack(ctx context.Context, root string) (map[string]string, map[string][]byte, error) {
+	addr, err := rie.FreeAddr()
+	if err != nil {
+		return nil, nil, err
+	}
+	emu, err := local.StartEmulator(addr) // lives until the process ends
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "events/env.json"))
+	if err != nil {
+		return nil, nil, err
+	}
+	var all map[string]map[string]string
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return nil, nil, fmt.Errorf("events/env.json: %w", err)
+	}
+	env := all["ApiFunction"]
+	env["AWS_ENDPOINT_URL"], env["AWS_REGION"] = emu.URL, "us-east-1"
+	env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "local", "local"
+	env["MAX_WEBHOOKS_PER_ACCOUNT"] = "10000"
+	env["LOG_LEVEL"] = "INFO" // as deployed; the emulator reads it too, and reports init at INFO
+
+	awsCfg, err := local.AWSConfig(ctx, emu.URL, "us-east-1")
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return nil, nil, err
+	}
+	client := dynamo.NewClient(awsCfg)
+	if err := local.EnsureTable(ctx, client, tmpl, env["TABLE_NAME"]); err != nil {
+		return nil, nil, err
+	}
+	if _, err := local.SeedAPIKey(ctx, dynamo.New(client, env["TABLE_NAME"]), local.DevAPIKey, local.DevAccount); err != nil {
+		return nil, nil, err
+	}
+	files, err := filepath.Glob(filepath.Join(root, "events/*.json"))
+	if err != nil {
+		return nil, nil, err
+	}
+	evs := map[string][]byte{}
+	for _, f := range files {
+		if evs[filepath.Base(f)], err = os.ReadFile(f); err != nil {
+			return nil, nil, err
+		}
+	}
+	return env, evs, nil
+}
+
+// coldStart starts the emulator with bin, waits until it listens, and
+// times the first invocation: the emulator starts the function process
+// when that invocation arrives, so the time runs from the process's start
+// (plus the emulator's dispatch) to the first successful response.
+func coldStart(tool, bin string, env map[string]string, event []byte) (coldTimes, error) {
+	var m coldTimes
+	begin := time.Now()
+	emu, err := rie.Start(tool, bin, env)
+	if err != nil {
+		return m, err
+	}
+	defer emu.Stop()
+	if err := emu.WaitReady(10 * time.Second); err != nil {
+		return m, err
+	}
+	start := time.Now()
+	body, err := emu.Invoke(event, 30*time.Second)
+	m.function, m.whole = time.Since(start), time.Since(begin)
+	if err != nil {
+		return m, err
+	}
+	if err := ok(body, 200); err != nil {
+		return m, fmt.Errorf("%s: %w\n%s", filepath.Base(bin), err, emu.Logs())
+	}
+	m.init, _ = emu.InitDuration()
+	return m, nil
+}
+
+// coldTimes are one cold start's figures.
+type coldTimes struct {
+	function, whole, init time.Duration
+}
+
+// warm runs n creates against one warm function and records latency, peak
+// memory and CPU time per invocation.
+func warm(tool, bin string, env map[string]string, event []byte, n int, r *Result) error {
+	emu, err := rie.Start(tool, bin, env)
+	if err != nil {
+		return err
+	}
+	defer emu.Stop()
+	if _, err := emu.Invoke(event, 30*time.Second); err != nil { // start it
+		return err
+	}
+	pid, err := emu.FunctionPID()
+	if err != nil {
+		return err
+	}
+	cpu0, err := rie.CPUTime(pid)
+	if err != nil {
+		return err
+	}
+	r.CPUToFirstResponse = cpu0
+	logs0 := functionBytes(emu.Logs())
+	for range n {
+		start := time.Now()
+		body, err := emu.Invoke(event, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		r.Warm = append(r.Warm, time.Since(start))
+		if err := ok(body, 201); err != nil {
+			return err
+		}
+	}
+	cpu1, err := rie.CPUTime(pid)
+	if err != nil {
+		return err
+	}
+	r.CPUPerInvocation = (cpu1 - cpu0) / time.Duration(n)
+	r.LogBytesPerCreate = (functionBytes(emu.Logs()) - logs0) / n
+	r.PeakRSS, err = rie.PeakRSS(pid)
+	return err
+}
+
+// functionBytes counts the bytes of the function's own lines in the
+// emulator's output: they are JSON (the emulator's are not).
+func functionBytes(logs string) int {
+	n := 0
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.HasPrefix(line, "{") {
+			n += len(line) + 1
+		}
+	}
+	return n
+}
+
+// ok checks that body is an API Gateway response with status want.
+func ok(body []byte, want int) error {
+	var resp events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(body, &resp); err != nil || resp.StatusCode != want {
+		return fmt.Errorf("response %s, want status %d", body, want)
+	}
+	return nil
+}
+
+// size returns a file's size.
+func size(path string) (int64, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// Median returns the median of ds (the mean of the middle two for an even
+// count).
+func Median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// percentile returns the p-th percentile (nearest rank) of ds.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(float64(len(s))*p/100+0.999999) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+// report prints the figures.
+func report(out io.Writer, r Result) {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+	mb := func(b int64) string { return fmt.Sprintf("%.1f MB (%d bytes)", float64(b)/1e6, b) }
+	ours, hello := Median(r.ColdOurs), Median(r.ColdHello)
+	fmt.Fprintf(out, "\nmachine: %s\n\n", machine())
+	fmt.Fprintln(out, "| figure | ours | hello world | ratio |")
+	fmt.Fprintln(out, "|---|---|---|---|")
+	fmt.Fprintf(out, "| cold start: process start to first successful response, median of %d | %s | %s | %.2f |\n",
+		len(r.ColdOurs), ms(ours), ms(hello), float64(ours)/float64(hello))
+	fmt.Fprintf(out, "| the same from starting the emulator process, median | %s | %s | %.2f |\n",
+		ms(Median(r.WholeOurs)), ms(Median(r.WholeHello)), float64(Median(r.WholeOurs))/float64(Median(r.WholeHello)))
+	fmt.Fprintf(out, "| init duration reported by the emulator, median | %s | %s | %.2f |\n",
+		ms(Median(r.InitOurs)), ms(Median(r.InitHello)), float64(Median(r.InitOurs))/float64(Median(r.InitHello)))
+	fmt.Fprintf(out, "| bootstrap size, linux/arm64 | %s | %s | %.2f |\n",
+		mb(r.SizeOurs), mb(r.SizeHello), float64(r.SizeOurs)/float64(r.SizeHello))
+	fmt.Fprintf(out, "\nwarm creates through the emulator (n=%d): median %s, p99 %s\n",
+		len(r.Warm), ms(Median(r.Warm)), ms(percentile(r.Warm, 99)))
+	fmt.Fprintf(out, "function peak RSS (VmHWM) after %d warm creates: %s\n", len(r.Warm), mb(r.PeakRSS))
+	fmt.Fprintf(out, "function CPU time: %s per warm create, %s from process start through the first create\n",
+		ms(r.CPUPerInvocation), ms(r.CPUToFirstResponse))
+	fmt.Fprintf(out, "function log output per warm create (access line and EMF lines): %d bytes\n", r.LogBytesPerCreate)
+	fmt.Fprintln(out, "\nthat CPU time at Lambda's CPU share (1 vCPU at 1,769 MB, proportional below it):")
+	fmt.Fprintln(out, "| MemorySize | per warm create | start through first create |")
+	fmt.Fprintln(out, "|---|---|---|")
+	for _, mem := range []int{128, 256, 512, 1024} {
+		scale := func(d time.Duration) time.Duration { return d * 1769 / time.Duration(mem) }
+		fmt.Fprintf(out, "| %d MB | %s | %s |\n", mem, ms(scale(r.CPUPerInvocation)), ms(scale(r.CPUToFirstResponse)))
+	}
+}
+
+// machine describes this computer.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s/%s, %d cores, %s, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), model, runtime.Version())
+}
