@@ -393,3 +393,17 @@ func TestConcurrentRotationsAreSerialized(t *testing.T) {
 		}
 	})
 }
+
+func TestReplayAfterDeleteIs404(t *testing.T) {
+	s := newStack(t, testenv.Kumo())
+	first := s.createWithKey(`{"url":"https://example.com/gone"}`, "k-gone")
+	id, _ := decode(t, first)["id"].(string)
+	if r := s.call("DELETE", "/v1/webhooks/"+id, ""); r.StatusCode != 200 {
+		t.Fatalf("delete: %d %s", r.StatusCode, r.Body)
+	}
+	r := s.createWithKey(`{"url":"https://example.com/gone"}`, "k-gone")
+	if r.StatusCode != 404 || errorOf(t, r)["code"] != "resource_missing" || strings.Contains(r.Body, "whsec_") {
+		t.Errorf("replay of a deleted webhook: %d %s; want 404 without a secret", r.StatusCode, r.Body)
+	}
+	s.assertState(0, 0)
+}

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -50,13 +51,26 @@ func StartEmulator(addr string) (*Emulator, error) {
 		URL:  "http://" + ln.Addr().String(),
 		kumo: srv,
 		proxy: &http.Server{
-			Handler:           httputil.NewSingleHostReverseProxy(target),
+			Handler:           serialized(httputil.NewSingleHostReverseProxy(target)),
 			ReadHeaderTimeout: 10 * time.Second,
 		},
 		done: make(chan error, 1),
 	}
 	go func() { e.done <- e.proxy.Serve(ln) }()
 	return e, nil
+}
+
+// serialized passes one request at a time to h. kumo's storage is not
+// safe for every concurrent use (a concurrent GetSecretValue of one secret
+// races on its last-accessed date), and DynamoDB's writes are isolated, so
+// the emulator takes requests one by one, as moto does in the tests.
+func serialized(h http.Handler) http.Handler {
+	var mu sync.Mutex
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Close stops the proxy and the emulator. With a data directory, kumo

@@ -26,7 +26,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
-	"github.com/sivchari/kumo"
 
 	"github.com/docproc/webhooks/internal/local"
 	"github.com/docproc/webhooks/internal/rie"
@@ -43,7 +42,7 @@ type Backend struct {
 
 var (
 	kumoOnce sync.Once
-	kumoSrv  *kumo.Server
+	kumoSrv  *local.Emulator
 
 	motoMu   sync.Mutex
 	motoCmd  *exec.Cmd
@@ -52,10 +51,20 @@ var (
 	motoDone bool
 )
 
-// Kumo returns the process-wide in-process kumo. kumo keeps its state per
-// process, so tests must use their own table names and accounts.
+// Kumo returns the process-wide in-process kumo, behind the same
+// one-request-at-a-time proxy `make run` uses (local.StartEmulator). kumo
+// keeps its state per process, so tests must use their own table names and
+// accounts.
 func Kumo() Backend {
-	kumoOnce.Do(func() { kumoSrv = kumo.NewServer() })
+	kumoOnce.Do(func() {
+		addr, err := rie.FreeAddr()
+		if err == nil {
+			kumoSrv, err = local.StartEmulator(addr)
+		}
+		if err != nil {
+			panic(fmt.Sprintf("start kumo: %v", err))
+		}
+	})
 	return Backend{Name: "kumo", URL: kumoSrv.URL}
 }
 
