@@ -281,9 +281,9 @@ func size(path string) (int64, error) {
 	return fi.Size(), nil
 }
 
-// Median returns the median of ds (the mean of the middle two for an even
+// median returns the median of ds (the mean of the middle two for an even
 // count).
-func Median(ds []time.Duration) time.Duration {
+func median(ds []time.Duration) time.Duration {
 	if len(ds) == 0 {
 		return 0
 	}
@@ -307,20 +307,20 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 func report(out io.Writer, r Result) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 	mb := func(b int64) string { return fmt.Sprintf("%.1f MB (%d bytes)", float64(b)/1e6, b) }
-	ours, hello := Median(r.ColdOurs), Median(r.ColdHello)
+	ours, hello := median(r.ColdOurs), median(r.ColdHello)
 	fmt.Fprintf(out, "\nmachine: %s\n\n", machine())
 	fmt.Fprintln(out, "| figure | ours | hello world | ratio |")
 	fmt.Fprintln(out, "|---|---|---|---|")
 	fmt.Fprintf(out, "| cold start: process start to first successful response, median of %d | %s | %s | %.2f |\n",
 		len(r.ColdOurs), ms(ours), ms(hello), float64(ours)/float64(hello))
 	fmt.Fprintf(out, "| the same from starting the emulator process, median | %s | %s | %.2f |\n",
-		ms(Median(r.WholeOurs)), ms(Median(r.WholeHello)), float64(Median(r.WholeOurs))/float64(Median(r.WholeHello)))
+		ms(median(r.WholeOurs)), ms(median(r.WholeHello)), float64(median(r.WholeOurs))/float64(median(r.WholeHello)))
 	fmt.Fprintf(out, "| init duration reported by the emulator, median | %s | %s | %.2f |\n",
-		ms(Median(r.InitOurs)), ms(Median(r.InitHello)), float64(Median(r.InitOurs))/float64(Median(r.InitHello)))
+		ms(median(r.InitOurs)), ms(median(r.InitHello)), float64(median(r.InitOurs))/float64(median(r.InitHello)))
 	fmt.Fprintf(out, "| bootstrap size, linux/arm64 | %s | %s | %.2f |\n",
 		mb(r.SizeOurs), mb(r.SizeHello), float64(r.SizeOurs)/float64(r.SizeHello))
 	fmt.Fprintf(out, "\nwarm creates through the emulator (n=%d): median %s, p99 %s\n",
-		len(r.Warm), ms(Median(r.Warm)), ms(percentile(r.Warm, 99)))
+		len(r.Warm), ms(median(r.Warm)), ms(percentile(r.Warm, 99)))
 	fmt.Fprintf(out, "function peak RSS (VmHWM) after %d warm creates: %s\n", len(r.Warm), mb(r.PeakRSS))
 	fmt.Fprintf(out, "function CPU time: %s per warm create, %s from process start through the first create\n",
 		ms(r.CPUPerInvocation), ms(r.CPUToFirstResponse))
