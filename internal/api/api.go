@@ -57,6 +57,8 @@ type call struct {
 	owner     tenant.Tenant
 	// operation names what the request asked for.
 	operation string
+	// route is the matched method and path pattern, "GET /v1/webhooks/{id}".
+	route string
 	// id is the path's {id} segment, if the route has one.
 	id string
 	// allow is the Allow header of a 405 answer.
@@ -164,7 +166,7 @@ func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (e
 		if !ok {
 			continue
 		}
-		c.id = id
+		c.id, c.route = id, method+" "+r.pattern
 		op, ok := r.methods[method]
 		if !ok {
 			c.operation, c.allow = opMethodNotAllowed, allow(r)
@@ -227,6 +229,7 @@ func (h *Handler) logRequest(ctx context.Context, c *call, method, path string, 
 	attrs := []slog.Attr{
 		slog.String("request_id", c.requestID),
 		slog.String("operation", c.operation),
+		slog.String("route", c.route),
 		slog.String("method", method),
 		slog.String("path", path),
 		slog.Int("status", status),

@@ -46,7 +46,8 @@ func TestLogsAndMetrics(t *testing.T) {
 		status float64
 	}{{"createWebhook", 201}, {"createWebhook", 400}, {"listWebhooks", 401}, {"getWebhook", 503}} {
 		a := access[i]
-		if a["operation"] != want.op || a["status"] != want.status || a["request_id"] == "" || a["latency_ms"] == nil {
+		if a["operation"] != want.op || a["status"] != want.status || a["request_id"] == "" || a["latency_ms"] == nil ||
+			!strings.HasPrefix(a["route"].(string), a["method"].(string)+" /v1/webhooks") {
 			t.Errorf("access line %d = %v, want operation %s status %v with request id and latency", i, a, want.op, want.status)
 		}
 		if want.status != 401 && (a["account"] != s.owner.Account || a["mode"] != "test") {
