@@ -3,6 +3,7 @@
 GO          ?= go
 STACK_NAME  ?= webhooks-dev
 EVENT       ?= events/create-webhook.json
+FUNCTION    ?= ApiFunction
 FUZZTIME    ?= 10s
 BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 # Lambda runs the function on provided.al2023 / arm64.
@@ -48,10 +49,10 @@ run: ## local stack: kumo on :4566 (or AWS_ENDPOINT_URL), API on :3000
 	$(GO) build -o .build/devserver ./cmd/devserver
 	./.build/devserver
 
-invoke: ## sam build, then sam local invoke EVENT against `make run` (needs sam and Docker)
+invoke: ## sam build, then sam local invoke FUNCTION with EVENT against `make run` (needs sam and Docker)
 	sam build
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
-		sam local invoke ApiFunction --event $(EVENT) --env-vars events/env.json --docker-network host
+		sam local invoke $(FUNCTION) --event $(EVENT) --env-vars events/env.json --docker-network host
 
 deploy: ## sam build and sam deploy with samconfig.toml (STACK_NAME to override)
 	sam build

@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +11,6 @@ import (
 
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/local"
-	"github.com/docproc/webhooks/internal/rie"
 	"github.com/docproc/webhooks/internal/testenv"
 )
 
@@ -41,32 +37,8 @@ var wantStatus = map[string]int{
 // in its container, with the environment from events/env.json pointed at
 // kumo. Every event in events/ is invoked and its status checked.
 func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the bootstrap; skipped with -short")
-	}
-	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
-	if err := rie.Build(".", bootstrap, runtime.GOARCH); err != nil {
-		t.Fatal(err)
-	}
-	tool, err := rie.Tool()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := functionEnv(t)
-	kumo := testenv.Kumo()
-	env["AWS_ENDPOINT_URL"] = kumo.URL
-	env["AWS_REGION"], env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "us-east-1", "local", "local"
-	seedLocalStack(t, kumo, env["TABLE_NAME"])
-	emu, err := rie.Start(tool, bootstrap, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		emu.Stop()
-		if t.Failed() {
-			t.Logf("emulator and function output:\n%s", emu.Logs())
-		}
-	})
+	emu, env := testenv.StartFunction(t, "ApiFunction")
+	seedLocalStack(t, testenv.Kumo(), env["TABLE_NAME"])
 
 	files := eventFiles(t)
 	for name := range files {
@@ -104,25 +76,6 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 	if strings.Contains(emu.Logs(), local.DevAPIKey) || strings.Contains(emu.Logs(), "whsec_") {
 		t.Error("function output contains the API key or a signing secret")
 	}
-}
-
-// functionEnv reads the function's variables from events/env.json, the
-// file `sam local invoke --env-vars` uses.
-func functionEnv(t *testing.T) map[string]string {
-	t.Helper()
-	b, err := os.ReadFile(testenv.RepoFile("events/env.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var all map[string]map[string]string
-	if err := json.Unmarshal(b, &all); err != nil {
-		t.Fatalf("events/env.json: %v", err)
-	}
-	env, ok := all["ApiFunction"]
-	if !ok {
-		t.Fatal("events/env.json has no ApiFunction section")
-	}
-	return env
 }
 
 // seedLocalStack creates the table and seeds the dev key, as `make run` does.

@@ -134,17 +134,10 @@ func stack(ctx context.Context, root string) (map[string]string, map[string][]by
 	if err != nil {
 		return nil, nil, err
 	}
-	raw, err := os.ReadFile(filepath.Join(root, "events/env.json"))
+	env, err := rie.FunctionEnv(root, "ApiFunction", emu.URL)
 	if err != nil {
 		return nil, nil, err
 	}
-	var all map[string]map[string]string
-	if err := json.Unmarshal(raw, &all); err != nil {
-		return nil, nil, fmt.Errorf("events/env.json: %w", err)
-	}
-	env := all["ApiFunction"]
-	env["AWS_ENDPOINT_URL"], env["AWS_REGION"] = emu.URL, "us-east-1"
-	env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "local", "local"
 	env["MAX_WEBHOOKS_PER_ACCOUNT"] = "10000"
 	env["LOG_LEVEL"] = "INFO" // as deployed; the emulator reads it too, and reports init at INFO
 

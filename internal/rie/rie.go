@@ -7,6 +7,7 @@ package rie
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,28 @@ func Tool() (string, error) {
 		return "", fmt.Errorf("find aws-lambda-rie (a tool in go.mod): %w", err)
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// FunctionEnv returns the environment `sam local invoke --env-vars
+// events/env.json` gives function id (its logical id in template.yaml),
+// pointed at endpoint with the region and dummy credentials an emulator
+// accepts. root is the repository root.
+func FunctionEnv(root, id, endpoint string) (map[string]string, error) {
+	b, err := os.ReadFile(filepath.Join(root, "events", "env.json"))
+	if err != nil {
+		return nil, err
+	}
+	var all map[string]map[string]string
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, fmt.Errorf("events/env.json: %w", err)
+	}
+	env, ok := all[id]
+	if !ok {
+		return nil, fmt.Errorf("events/env.json has no %s section", id)
+	}
+	env["AWS_ENDPOINT_URL"], env["AWS_REGION"] = endpoint, "us-east-1"
+	env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "local", "local"
+	return env, nil
 }
 
 // Emulator is one running emulator with one function.

@@ -209,3 +209,39 @@ func (b Backend) Config(t testing.TB, mw ...func(*middleware.Stack) error) aws.C
 func Unique(prefix string) string {
 	return prefix + strings.ToLower(rand.Text()[:12])
 }
+
+// StartFunction builds the Lambda entry point in the test's own package
+// and starts it under the Runtime Interface Emulator, as `sam local invoke`
+// would, with the section for id (a logical id in template.yaml) of
+// events/env.json pointed at kumo. It returns the emulator and that
+// environment. The emulator stops when the test ends; if the test failed,
+// its output is logged.
+func StartFunction(t *testing.T, id string) (*rie.Emulator, map[string]string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the bootstrap; skipped with -short")
+	}
+	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
+	if err := rie.Build(".", bootstrap, runtime.GOARCH); err != nil {
+		t.Fatal(err)
+	}
+	tool, err := rie.Tool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := rie.FunctionEnv(RepoFile(""), id, Kumo().URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu, err := rie.Start(tool, bootstrap, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		emu.Stop()
+		if t.Failed() {
+			t.Logf("emulator and function output:\n%s", emu.Logs())
+		}
+	})
+	return emu, env
+}
