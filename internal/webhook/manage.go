@@ -69,56 +69,54 @@ func (s *Service) List(ctx context.Context, owner tenant.Tenant, limit int, star
 // Update applies u to owner's webhook id with an optimistic version check,
 // re-reading and re-applying when another write got in first.
 func (s *Service) Update(ctx context.Context, owner tenant.Tenant, id string, u UpdateParams) (Webhook, error) {
-	for try := 1; try <= updateTries; try++ {
-		w, err := s.Get(ctx, owner, id)
-		if err != nil {
-			return Webhook{}, err
-		}
+	return s.writeFresh(ctx, owner, id, "update", func(w Webhook) (Webhook, error) {
 		w.Settings = u.Apply(w.Settings)
 		w.UpdatedAt = s.opts.Now().UTC().Truncate(time.Second)
 		w.Version++
-		err = s.store.Update(ctx, w)
-		if errors.Is(err, ErrStale) {
-			if err := backoff(ctx, try); err != nil {
-				return Webhook{}, fmt.Errorf("update webhook %s: %w", id, err)
-			}
-			continue
-		}
-		if err != nil {
-			return Webhook{}, fmt.Errorf("update webhook %s: %w", id, err)
-		}
-		return w, nil
-	}
-	return Webhook{}, &apperr.Error{Kind: apperr.Conflict, Code: "webhook_busy",
-		Message: "the webhook is being changed by other requests; retry"}
+		return w, s.store.Update(ctx, w)
+	})
 }
 
 // Delete removes owner's webhook id and its count, then its signing secret.
 // If the secret cannot be deleted, the webhook is still gone: the secret's
 // ARN is logged and the janitor removes it.
 func (s *Service) Delete(ctx context.Context, owner tenant.Tenant, id string) (Webhook, error) {
+	w, err := s.writeFresh(ctx, owner, id, "delete", func(w Webhook) (Webhook, error) {
+		return w, s.store.Delete(ctx, w)
+	})
+	if err != nil {
+		return Webhook{}, err
+	}
+	cctx, cancel := compensationContext(ctx)
+	defer cancel()
+	if derr := s.secrets.Delete(cctx, w.SecretRef); derr != nil {
+		s.log.ErrorContext(ctx, "webhook deleted but its signing secret was not; left for the janitor",
+			"webhook_id", id, "secret_arn", w.SecretRef, "error", derr.Error())
+	}
+	return w, nil
+}
+
+// writeFresh reads owner's webhook id with a consistent read and passes it
+// to write, which writes conditionally on the version read. While write
+// reports ErrStale it reads and tries again, with jittered backoff, up to
+// updateTries times.
+func (s *Service) writeFresh(ctx context.Context, owner tenant.Tenant, id, verb string,
+	write func(Webhook) (Webhook, error)) (Webhook, error) {
 	for try := 1; try <= updateTries; try++ {
 		w, err := s.Get(ctx, owner, id)
 		if err != nil {
 			return Webhook{}, err
 		}
-		err = s.store.Delete(ctx, w)
-		if errors.Is(err, ErrStale) {
-			if err := backoff(ctx, try); err != nil {
-				return Webhook{}, fmt.Errorf("delete webhook %s: %w", id, err)
-			}
-			continue
+		w, err = write(w)
+		if err == nil {
+			return w, nil
 		}
-		if err != nil {
-			return Webhook{}, fmt.Errorf("delete webhook %s: %w", id, err)
+		if !errors.Is(err, ErrStale) {
+			return Webhook{}, fmt.Errorf("%s webhook %s: %w", verb, id, err)
 		}
-		cctx, cancel := compensationContext(ctx)
-		defer cancel()
-		if derr := s.secrets.Delete(cctx, w.SecretRef); derr != nil {
-			s.log.ErrorContext(ctx, "webhook deleted but its signing secret was not; left for the janitor",
-				"webhook_id", id, "secret_arn", w.SecretRef, "error", derr.Error())
+		if err := backoff(ctx, try); err != nil {
+			return Webhook{}, fmt.Errorf("%s webhook %s: %w", verb, id, err)
 		}
-		return w, nil
 	}
 	return Webhook{}, &apperr.Error{Kind: apperr.Conflict, Code: "webhook_busy",
 		Message: "the webhook is being changed by other requests; retry"}
