@@ -156,6 +156,23 @@ func (r *reader) format() string {
 	}
 }
 
+// duration reads the Go duration in name, def when it is unset. It must
+// lie from least to most; a most of 0 means no upper bound.
+func (r *reader) duration(name string, def, least, most time.Duration) time.Duration {
+	v := r.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	switch {
+	case most > 0 && (err != nil || d < least || d > most):
+		r.problems = append(r.problems, fmt.Sprintf("%s %q is not a duration from %s to %s", name, v, least, most))
+	case err != nil || d < least:
+		r.problems = append(r.problems, fmt.Sprintf("%s %q is not a duration of at least %s, such as 1h", name, v, least))
+	}
+	return d
+}
+
 // err returns the problems found, if any, as one error.
 func (r *reader) err() error {
 	if len(r.problems) == 0 {
@@ -175,16 +192,9 @@ func Load(getenv func(string) string) (Config, error) {
 		KMSKeyID:         getenv(EnvKMSKeyID),
 		LogLevel:         r.level(),
 		MaxWebhooks:      webhook.DefaultLimit,
-		KeyCacheTTL:      DefaultKeyCacheTTL,
 		LogFormat:        r.format(),
 		MetricsNamespace: cmp.Or(getenv(EnvNamespace), metrics.DefaultNamespace),
-	}
-	if v := getenv(EnvKeyCacheTTL); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > MaxKeyCacheTTL {
-			r.problems = append(r.problems, fmt.Sprintf("%s %q is not a duration from 0s to %s", EnvKeyCacheTTL, v, MaxKeyCacheTTL))
-		}
-		c.KeyCacheTTL = d
+		KeyCacheTTL:      r.duration(EnvKeyCacheTTL, DefaultKeyCacheTTL, 0, MaxKeyCacheTTL),
 	}
 	if v := getenv(EnvMaxWebhooks); v != "" {
 		n, err := strconv.Atoi(v)
@@ -208,14 +218,7 @@ func LoadJanitor(getenv func(string) string) (Janitor, error) {
 		SecretPrefix: r.prefix(),
 		LogLevel:     r.level(),
 		LogFormat:    r.format(),
-		MinAge:       janitor.DefaultMinAge,
-	}
-	if v := getenv(EnvOrphanMinAge); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < MinOrphanAge {
-			r.problems = append(r.problems, fmt.Sprintf("%s %q is not a duration of at least %s, such as 1h", EnvOrphanMinAge, v, MinOrphanAge))
-		}
-		c.MinAge = d
+		MinAge:       r.duration(EnvOrphanMinAge, janitor.DefaultMinAge, MinOrphanAge, 0),
 	}
 	if err := r.err(); err != nil {
 		return Janitor{}, err
