@@ -140,8 +140,7 @@ type Record struct {
 
 // Store looks API keys up by hash and saves new ones.
 type Store interface {
-	// LookupAPIKey returns the record for hash, or ErrNotFound.
-	LookupAPIKey(ctx context.Context, hash string) (Record, error)
+	Lookup
 	// PutAPIKey saves a record, replacing any with the same hash.
 	PutAPIKey(ctx context.Context, r Record) error
 	// ListAPIKeys returns every key of account, in both modes, oldest first.
