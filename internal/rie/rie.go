@@ -73,10 +73,11 @@ func FunctionEnv(root, id, endpoint string) (map[string]string, error) {
 
 // Emulator is one running emulator with one function.
 type Emulator struct {
-	cmd       *exec.Cmd
-	invokeURL string
-	logs      *buffer
-	once      sync.Once
+	cmd *exec.Cmd
+	// addr is where the emulator takes invocations.
+	addr string
+	logs *buffer
+	once sync.Once
 }
 
 // buffer is a log sink safe for concurrent writers.
@@ -121,17 +122,16 @@ func Start(tool, bootstrap string, env map[string]string) (*Emulator, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start aws-lambda-rie: %w", err)
 	}
-	return &Emulator{cmd: cmd, logs: logs, invokeURL: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations"}, nil
+	return &Emulator{cmd: cmd, logs: logs, addr: invokeAddr}, nil
 }
 
 // WaitReady waits until the emulator accepts connections. The function
 // itself starts only with the first invocation.
 func (e *Emulator) WaitReady(timeout time.Duration) error {
-	addr := strings.TrimPrefix(strings.SplitN(e.invokeURL, "/2015-03-31", 2)[0], "http://")
 	var err error
 	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		var c net.Conn
-		if c, err = net.Dial("tcp", addr); err == nil {
+		if c, err = net.Dial("tcp", e.addr); err == nil {
 			return c.Close()
 		}
 	}
@@ -143,7 +143,7 @@ func (e *Emulator) WaitReady(timeout time.Duration) error {
 func (e *Emulator) Invoke(event []byte, timeout time.Duration) ([]byte, error) {
 	var lastErr error
 	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		resp, err := http.Post(e.invokeURL, "application/json", bytes.NewReader(event))
+		resp, err := http.Post("http://"+e.addr+"/2015-03-31/functions/function/invocations", "application/json", bytes.NewReader(event))
 		if err != nil {
 			lastErr = err // not listening yet
 			continue

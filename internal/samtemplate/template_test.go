@@ -3,6 +3,7 @@ package samtemplate_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -92,11 +93,7 @@ func TestEnvironmentMatchesConfig(t *testing.T) {
 		"ApiFunction":     slices.Concat(config.Required, config.Optional, config.SDKVariables),
 		"JanitorFunction": slices.Concat(config.JanitorRequired, config.JanitorOptional, config.SDKVariables),
 	} {
-		var got []string
-		for k := range fns[id].Environment.Variables {
-			got = append(got, k)
-		}
-		sort.Strings(got)
+		got := slices.Sorted(maps.Keys(fns[id].Environment.Variables))
 		sort.Strings(want)
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: template sets %v; the code reads %v", id, got, want)
@@ -217,15 +214,7 @@ func TestLocalEnvFileMatchesTemplate(t *testing.T) {
 		t.Fatalf("events/env.json: %v", err)
 	}
 	for id, fn := range functions(t, load(t)) {
-		var want, got []string
-		for k := range fn.Environment.Variables {
-			want = append(want, k)
-		}
-		for k := range env[id] {
-			got = append(got, k)
-		}
-		sort.Strings(want)
-		sort.Strings(got)
+		want, got := slices.Sorted(maps.Keys(fn.Environment.Variables)), slices.Sorted(maps.Keys(env[id]))
 		if !slices.Equal(got, want) {
 			t.Errorf("events/env.json %s sets %v; the template declares %v", id, got, want)
 		}
