@@ -25,7 +25,7 @@ func BenchmarkParseCreateParams(b *testing.B) {
 
 func BenchmarkValidateURL(b *testing.B) {
 	for b.Loop() {
-		if fp := ValidateURL("https://hooks.example.com/docproc/events?tenant=42"); fp != nil {
+		if _, fp := ValidateURL("https://hooks.example.com/docproc/events?tenant=42"); fp != nil {
 			b.Fatal(fp.Message)
 		}
 	}

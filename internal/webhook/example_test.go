@@ -7,23 +7,37 @@ import (
 )
 
 // A URL that points back into the platform's own network is refused,
-// whatever notation it uses.
+// whatever notation it uses; an accepted one is stored in the form a
+// client dials.
 func ExampleValidateURL() {
 	for _, u := range []string{
-		"https://hooks.example.com/docs",
+		"https://Hooks.Example.com/docs",
+		"https://ｈｏｏｋｓ.example.com/docs",
 		"https://0x7f.1/admin",
+		"https://１６９.２５４.１６９.２５４/latest/meta-data",
 		"https://[::ffff:169.254.169.254]/latest/meta-data",
+		"https://billing.internal/hooks",
 		"http://hooks.example.com/docs",
 	} {
-		if p := webhook.ValidateURL(u); p != nil {
-			fmt.Printf("%-50s %s\n", u, p.Code)
+		if stored, p := webhook.ValidateURL(u); p != nil {
+			fmt.Printf("%s\n  %s\n", u, p.Code)
 		} else {
-			fmt.Printf("%-50s ok\n", u)
+			fmt.Printf("%s\n  ok: %s\n", u, stored)
 		}
 	}
 	// Output:
-	// https://hooks.example.com/docs                     ok
-	// https://0x7f.1/admin                               url_forbidden_host
-	// https://[::ffff:169.254.169.254]/latest/meta-data  url_forbidden_host
-	// http://hooks.example.com/docs                      url_invalid
+	// https://Hooks.Example.com/docs
+	//   ok: https://hooks.example.com/docs
+	// https://ｈｏｏｋｓ.example.com/docs
+	//   ok: https://hooks.example.com/docs
+	// https://0x7f.1/admin
+	//   url_forbidden_host
+	// https://１６９.２５４.１６９.２５４/latest/meta-data
+	//   url_forbidden_host
+	// https://[::ffff:169.254.169.254]/latest/meta-data
+	//   url_forbidden_host
+	// https://billing.internal/hooks
+	//   url_forbidden_host
+	// http://hooks.example.com/docs
+	//   url_invalid
 }

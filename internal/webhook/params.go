@@ -199,7 +199,7 @@ func parseURL(raw json.RawMessage) (string, *FieldProblem) {
 	if jsonKind(raw) != "a string" || json.Unmarshal(raw, &s) != nil {
 		return "", wrongType("url", "a string", raw)
 	}
-	return s, ValidateURL(s)
+	return ValidateURL(s)
 }
 
 func parseBool(param string, raw json.RawMessage) (bool, *FieldProblem) {

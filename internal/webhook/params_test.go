@@ -120,7 +120,7 @@ func FuzzParseCreateParams(f *testing.F) {
 			}
 			return
 		}
-		if ValidateURL(p.URL) != nil || len(p.Events) == 0 || p.MaxRetries < 0 || p.MaxRetries > MaxMaxRetries {
+		if stored, fp := ValidateURL(p.URL); fp != nil || stored != p.URL || len(p.Events) == 0 || p.MaxRetries < 0 || p.MaxRetries > MaxMaxRetries {
 			t.Fatalf("accepted invalid params %+v", p)
 		}
 		// The normalized form means the same request: re-encoded and parsed
