@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -92,17 +93,24 @@ func New(auth *apikey.Authenticator, webhooks *webhook.Service, log *slog.Logger
 	return h
 }
 
-// match reports whether path fits pattern, and returns its {id} segment.
+// match reports whether path, as sent, fits pattern, and returns its {id}
+// segment. The path is split on "/" before each segment is percent-decoded,
+// so an encoded slash ("%2F") stays inside its segment instead of making a
+// new one: "/v1/webhooks%2Fwh_1" is one segment "webhooks/wh_1", which no
+// route has.
 func match(pattern, path string) (id string, ok bool) {
 	want, got := strings.Split(pattern, "/"), strings.Split(path, "/")
 	if len(want) != len(got) {
 		return "", false
 	}
 	for i, w := range want {
+		seg, err := url.PathUnescape(got[i])
 		switch {
-		case w == "{id}" && got[i] != "":
-			id = got[i]
-		case w != got[i]:
+		case err != nil:
+			return "", false
+		case w == "{id}" && seg != "":
+			id = seg
+		case w != seg:
 			return "", false
 		}
 	}

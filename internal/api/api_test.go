@@ -94,7 +94,14 @@ func TestDecodeObject(t *testing.T) {
 		{`{"a":1}{"b":2}`, "body_invalid"},
 		{`{"a":1,}`, "body_invalid"},
 		{`{"a":1,"a":2}`, "parameter_duplicated"},
-		{"{\"a\":\"\xff\"}", ""}, // json.Valid accepts invalid UTF-8 in strings
+		{`{"a":"\u00e9\ud83d\ude00 \\ud800"}`, ""},              // é, a surrogate pair, and an escaped backslash before "ud800"
+		{"{\"a\":\"\xff\"}", "parameter_invalid_encoding"},      // json.Valid accepts invalid UTF-8 in strings
+		{`{"a":"\ud800"}`, "parameter_invalid_encoding"},        // a lone high surrogate
+		{`{"a":"\udc00x"}`, "parameter_invalid_encoding"},       // a lone low surrogate
+		{`{"a":"\ud800\u0041"}`, "parameter_invalid_encoding"},  // a high surrogate, then no low one
+		{`{"a":["ok","\ud800"]}`, "parameter_invalid_encoding"}, // nested
+		{`{"a":"x\ud800"}`, "parameter_invalid_encoding"},       // at the end of the string
+		{"{\"\xff\":1}", "body_invalid"},                        // in a member name
 	}
 	for _, c := range cases {
 		_, err := decodeObject([]byte(c.body))
@@ -162,7 +169,8 @@ func TestAPIKeyHeaders(t *testing.T) {
 		{map[string]string{"authorization": "bearer  k1 "}, "k1", false},
 		{map[string]string{"x-api-key": "k2"}, "k2", false},
 		{map[string]string{"X-Api-Key": "k3"}, "k3", false},
-		{map[string]string{"authorization": "Bearer k1", "x-api-key": "k2"}, "k1", false},
+		{map[string]string{"authorization": "Bearer k1", "x-api-key": "k1"}, "k1", false},
+		{map[string]string{"authorization": "Bearer k1", "x-api-key": "k2"}, "", true},
 		{map[string]string{"authorization": "Basic abc"}, "", true},
 		{map[string]string{"authorization": "k1"}, "", true},
 		{map[string]string{}, "", false},

@@ -145,6 +145,13 @@ func TestBadInputWritesNothing(t *testing.T) {
 		}{
 			{"http url", `{"url":"http://example.com"}`, "", 400, "url_invalid", "url"},
 			{"loopback url", `{"url":"https://127.0.0.1/x"}`, "", 400, "url_forbidden_host", "url"},
+			{"full-width loopback url", `{"url":"https://１２７.０.０.１/x"}`, "", 400, "url_forbidden_host", "url"},
+			{"full-width localhost", `{"url":"https://ｌｏｃａｌｈｏｓｔ/x"}`, "", 400, "url_forbidden_host", "url"},
+			{"internal name", `{"url":"https://billing.internal/x"}`, "", 400, "url_forbidden_host", "url"},
+			{"legacy public address", `{"url":"https://1.65536/x"}`, "", 400, "url_invalid", "url"},
+			{"invalid UTF-8 in url", "{\"url\":\"https://example.com/\xff\"}", "", 400, "parameter_invalid_encoding", "url"},
+			{"lone surrogate in url", `{"url":"https://example.com/\ud800"}`, "", 400, "parameter_invalid_encoding", "url"},
+			{"lone surrogate in an event", `{"url":"https://example.com","events":["\udc00"]}`, "", 400, "parameter_invalid_encoding", "events"},
 			{"max_retries 11", `{"url":"https://example.com","max_retries":11}`, "", 400, "max_retries_invalid", "max_retries"},
 			{"unknown event", `{"url":"https://example.com","events":["document.deleted"]}`, "", 400, "event_unknown", "events[0]"},
 			{"unknown field", `{"url":"https://example.com","secret":"x"}`, "", 400, "parameter_unknown", "secret"},
@@ -197,6 +204,7 @@ func TestAuthFailures(t *testing.T) {
 			{"basic scheme", map[string]string{"Authorization": "Basic " + s.key}, "api_key_invalid", 0},
 			{"unknown key", map[string]string{"Authorization": "Bearer dk_live_" + strings.Repeat("Z", 32)}, "api_key_invalid", 1},
 			{"revoked key", map[string]string{"Authorization": "Bearer " + revoked}, "api_key_revoked", 1},
+			{"two different keys", map[string]string{"Authorization": "Bearer " + s.key, "X-API-Key": revoked}, "api_key_invalid", 0},
 		}
 		for _, c := range cases {
 			c.headers["Content-Type"] = "application/json"
@@ -229,11 +237,22 @@ func TestRoutesAndMethods(t *testing.T) {
 	if resp.StatusCode != 405 || resp.Headers["Allow"] != "GET, POST" {
 		t.Errorf("PUT /v1/webhooks: status %d, Allow %q; want 405, GET, POST", resp.StatusCode, resp.Headers["Allow"])
 	}
-	for _, path := range []string{"/", "/v1/webhook", "/v1/webhooks/", "/v2/webhooks"} {
+	for _, path := range []string{"/", "/v1/webhook", "/v1/webhooks/", "/v2/webhooks",
+		"/v1/webhooks%2Fwh_01M8E489BDY4F8F1VPT4Q8QZXW", "/v1%2Fwebhooks", "/v1/webhooks/%zz"} {
 		resp := s.do(request("POST", path, "{}", map[string]string{"Authorization": "Bearer " + s.key}))
 		if resp.StatusCode != 404 || errorOf(t, resp)["code"] != "route_not_found" {
 			t.Errorf("POST %s: status %d, want 404: %s", path, resp.StatusCode, resp.Body)
 		}
+	}
+	// An encoded slash is part of its segment: this is the webhook route
+	// with an id that holds a slash, not the rotation route.
+	encoded := "/v1/webhooks/wh_01M8E489BDY4F8F1VPT4Q8QZXW%2Frotate-secret"
+	if r := s.do(request("POST", encoded, "", map[string]string{"Authorization": "Bearer " + s.key})); r.StatusCode != 405 {
+		t.Errorf("POST %s: status %d, want 405 (no rotation): %s", encoded, r.StatusCode, r.Body)
+	}
+	if r := s.do(request("GET", encoded, "", map[string]string{"Authorization": "Bearer " + s.key})); r.StatusCode != 404 ||
+		errorOf(t, r)["code"] != "resource_missing" {
+		t.Errorf("GET %s: status %d, want 404 resource_missing: %s", encoded, r.StatusCode, r.Body)
 	}
 	staged := request("POST", "/prod/v1/webhooks", `{"url":"https://example.com"}`, map[string]string{
 		"Authorization": "Bearer " + s.key, "Content-Type": "application/json"})

@@ -31,7 +31,9 @@ func eventFiles(f *testing.F) [][]byte {
 
 // FuzzHandle drives the whole handler, against kumo, with mutated methods,
 // paths, keys, content types and bodies, seeded from events/. No input may
-// make it panic, answer 5xx or answer anything but the JSON error shape.
+// make it panic, answer 5xx or answer anything but the JSON error shape,
+// and whatever a path or body spells, no whole API key or signing secret
+// may reach the logs.
 func FuzzHandle(f *testing.F) {
 	for _, raw := range eventFiles(f) {
 		var ev events.APIGatewayV2HTTPRequest
@@ -42,9 +44,9 @@ func FuzzHandle(f *testing.F) {
 	}
 	f.Add("POST", "/v1/webhooks", "Bearer "+local.DevAPIKey, "application/json", `{"url":"https://[::ffff:7f00:1]","events":[null]}`, false)
 	f.Add("POST", "/v1/webhooks", "Bearer "+local.DevAPIKey, "application/json", base64.StdEncoding.EncodeToString([]byte(`[]`)), true)
+	f.Add("GET", "/v1/"+local.DevAPIKey+"/whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "Bearer "+local.DevAPIKey, "", "", false)
 
 	s := newStack(f, testenv.Kumo())
-	s.echoesInput = true
 	if _, err := local.SeedAPIKey(context.Background(), s.store(), local.DevAPIKey, s.owner.Account); err != nil {
 		f.Fatal(err)
 	}
@@ -65,6 +67,7 @@ func FuzzHandle(f *testing.F) {
 		if _, isErr := m["error"]; isErr != (resp.StatusCode >= 400) {
 			t.Fatalf("status %d with body %s", resp.StatusCode, resp.Body)
 		}
+		checkLogs(t, s.drainLogs())
 	})
 }
 
@@ -76,7 +79,6 @@ func FuzzEvent(f *testing.F) {
 		f.Add(raw)
 	}
 	s := newStack(f, testenv.Kumo())
-	s.echoesInput = true
 	if _, err := local.SeedAPIKey(context.Background(), s.store(), local.DevAPIKey, s.owner.Account); err != nil {
 		f.Fatal(err)
 	}
@@ -98,5 +100,6 @@ func FuzzEvent(f *testing.F) {
 		if resp.StatusCode >= 500 || resp.StatusCode < 200 || !json.Valid([]byte(resp.Body)) {
 			t.Fatalf("status %d, body %s for event %s", resp.StatusCode, resp.Body, raw)
 		}
+		checkLogs(t, s.drainLogs())
 	})
 }

@@ -131,7 +131,7 @@ func TestListPagesNewestFirst(t *testing.T) {
 		}
 		for _, q := range []map[string]string{
 			{"limit": "0"}, {"limit": "101"}, {"limit": "ten"}, {"limit": "05"},
-			{"starting_after": "wh_01M8E489BDY4F8F1VPT4Q8QZXW"}, {"starting_after": "nope"}, {"colour": "red"},
+			{"starting_after": "wh_01M8E489BDY4F8F1VPT4Q8QZXW"}, {"starting_after": "nope"}, {"starting_after": ""}, {"colour": "red"},
 		} {
 			resp := s.list(q)
 			var param string
@@ -406,4 +406,48 @@ func TestReplayAfterDeleteIs404(t *testing.T) {
 		t.Errorf("replay of a deleted webhook: %d %s; want 404 without a secret", r.StatusCode, r.Body)
 	}
 	s.assertState(0, 0)
+}
+
+func TestURLsAreStoredAsTheyAreDialled(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		s := newStack(t, b)
+		resp := s.create(`{"url":"https://ＨＯＯＫＳ.Example.com:8443/in?x=1"}`)
+		if resp.StatusCode != 201 || decode(t, resp)["url"] != "https://hooks.example.com:8443/in?x=1" {
+			t.Fatalf("create: %d %s; want the host in ASCII lower case", resp.StatusCode, resp.Body)
+		}
+		id := decode(t, resp)["id"].(string)
+		if u := attrString(s.webhookItems()[0]["url"]); u != "https://hooks.example.com:8443/in?x=1" {
+			t.Errorf("stored url = %q", u)
+		}
+		for _, bad := range []string{"https://１２７.０.０.１/", "https://ⓛⓞⓒⓐⓛⓗⓞⓢⓣ/", "https://[64:ff9b:1::a9fe:a9fe]/", "https://nas.lan/"} {
+			r := s.call("PATCH", "/v1/webhooks/"+id, `{"url":"`+bad+`"}`)
+			if e := errorOf(t, r); r.StatusCode != 400 || e["code"] != "url_forbidden_host" || e["param"] != "url" {
+				t.Errorf("PATCH url %s: %d %s; want 400 url_forbidden_host", bad, r.StatusCode, r.Body)
+			}
+		}
+		if r := s.call("PATCH", "/v1/webhooks/"+id, "{\"url\":\"https://example.com/\xff\"}"); r.StatusCode != 400 ||
+			errorOf(t, r)["code"] != "parameter_invalid_encoding" {
+			t.Errorf("PATCH with invalid UTF-8: %d %s", r.StatusCode, r.Body)
+		}
+		if u := attrString(s.webhookItems()[0]["url"]); u != "https://hooks.example.com:8443/in?x=1" {
+			t.Errorf("a refused PATCH changed the url to %q", u)
+		}
+	})
+}
+
+func TestCredentialsInPathsAreRedactedInLogs(t *testing.T) {
+	s := newStack(t, testenv.Kumo())
+	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	s.call("GET", "/v1/webhooks/"+s.key, "")
+	s.call("GET", "/v1/"+secret+"/"+s.key, "")
+	req := request("GET", "/v1/webhooks", "", map[string]string{"Authorization": "Bearer " + s.key})
+	req.QueryStringParameters = map[string]string{"starting_after": s.key}
+	if r := s.do(req); r.StatusCode != 400 {
+		t.Fatalf("list with a key as cursor: %d %s", r.StatusCode, r.Body)
+	}
+	logs := s.logs.String()
+	if strings.Count(logs, "_test_..."+s.key[len(s.key)-4:]) < 2 || !strings.Contains(logs, "[redacted signing secret]") {
+		t.Errorf("the access lines do not show the redacted forms:\n%s", logs)
+	}
+	// assertLogsClean, run when the test ends, fails if a whole key or secret is there.
 }

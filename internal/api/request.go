@@ -5,8 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"mime"
+	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -51,18 +56,26 @@ func idempotencyKey(req events.APIGatewayV2HTTPRequest) (string, error) {
 }
 
 // apiKey extracts the raw key from "Authorization: Bearer <key>" or
-// "X-API-Key: <key>". An Authorization header with another scheme is
-// returned as a malformed key so that the caller gets a clear 401.
+// "X-API-Key: <key>". An Authorization header with another scheme, or the
+// two headers carrying different keys, is a clear 401: the request must
+// not silently act as one of them.
 func apiKey(req events.APIGatewayV2HTTPRequest) (string, error) {
-	if auth := strings.TrimSpace(header(req, "Authorization")); auth != "" {
-		scheme, key, ok := strings.Cut(auth, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return "", apperr.New(apperr.Unauthenticated, "api_key_invalid",
-				"the Authorization header must use the Bearer scheme: 'Authorization: Bearer <key>'")
-		}
-		return strings.TrimSpace(key), nil
+	xKey := strings.TrimSpace(header(req, "X-API-Key"))
+	auth := strings.TrimSpace(header(req, "Authorization"))
+	if auth == "" {
+		return xKey, nil
 	}
-	return strings.TrimSpace(header(req, "X-API-Key")), nil
+	scheme, key, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", apperr.New(apperr.Unauthenticated, "api_key_invalid",
+			"the Authorization header must use the Bearer scheme: 'Authorization: Bearer <key>'")
+	}
+	key = strings.TrimSpace(key)
+	if xKey != "" && xKey != key {
+		return "", apperr.New(apperr.Unauthenticated, "api_key_invalid",
+			"the Authorization and X-API-Key headers carry different keys; send one key")
+	}
+	return key, nil
 }
 
 // body returns the request body, decoding base64 when API Gateway flagged
@@ -140,5 +153,65 @@ func decodeObject(b []byte) (map[string]json.RawMessage, error) {
 		}
 		members[name] = raw
 	}
-	return members, nil
+	return members, checkText(b, members)
+}
+
+// checkText refuses text that encoding/json would silently repair: invalid
+// UTF-8 and unpaired UTF-16 surrogates (such as "\ud800"), which it turns
+// into U+FFFD. It names every member whose value holds such text; if only a
+// member name does, the body as a whole is refused.
+func checkText(b []byte, members map[string]json.RawMessage) error {
+	if validText(b) {
+		return nil
+	}
+	var problems []apperr.FieldError
+	for _, name := range slices.Sorted(maps.Keys(members)) {
+		if !validText(members[name]) {
+			problems = append(problems, apperr.FieldError{Param: name, Code: "parameter_invalid_encoding",
+				Message: name + " must be valid UTF-8 text without unpaired surrogates"})
+		}
+	}
+	if len(problems) == 0 {
+		return apperr.New(apperr.Invalid, "body_invalid", "a parameter name is not valid UTF-8 text")
+	}
+	return apperr.Validation(problems)
+}
+
+// validText reports whether b, JSON that json.Valid accepted, is valid
+// UTF-8 and escapes no unpaired surrogate. Backslashes only occur inside
+// strings there, and each \u is followed by four hex digits.
+func validText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character
+		if b[i] != 'u' {
+			continue
+		}
+		r := hex4(b[i+1:])
+		i += 4
+		switch {
+		case utf16.IsSurrogate(r) && r >= 0xdc00: // a low surrogate first
+			return false
+		case utf16.IsSurrogate(r): // a high surrogate needs a low one next
+			if i+6 >= len(b) || b[i+1] != '\\' || b[i+2] != 'u' {
+				return false
+			}
+			if low := hex4(b[i+3:]); !utf16.IsSurrogate(low) || low < 0xdc00 {
+				return false
+			}
+			i += 6
+		}
+	}
+	return true
+}
+
+// hex4 reads the four hex digits at the start of b.
+func hex4(b []byte) rune {
+	n, _ := strconv.ParseUint(string(b[:4]), 16, 32) // json.Valid checked the digits
+	return rune(n)
 }

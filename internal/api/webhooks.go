@@ -115,6 +115,11 @@ func (h *Handler) listWebhooks(ctx context.Context, c *call) (events.APIGatewayV
 			}
 			limit = n
 		case "starting_after":
+			if v == "" {
+				problems = append(problems, apperr.FieldError{Param: "starting_after", Code: "starting_after_invalid",
+					Message: "starting_after must be the id of one of your webhooks; leave it out for the first page"})
+				continue
+			}
 			startingAfter = v
 		default:
 			problems = append(problems, apperr.FieldError{Param: name, Code: webhook.CodeParameterUnknown,

@@ -21,13 +21,17 @@ import (
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/janitor"
 	"github.com/docproc/webhooks/internal/metrics"
+	"github.com/docproc/webhooks/internal/redact"
 	"github.com/docproc/webhooks/internal/secrets"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
 // Logger returns the logger every component writes to: JSON, or text
-// when format is "text" (Lambda's AWS_LAMBDA_LOG_FORMAT=Text).
+// when format is "text" (Lambda's AWS_LAMBDA_LOG_FORMAT=Text). Every line
+// passes through redact first, so an API key or a signing secret that a
+// caller put in a path or a query string is never written whole.
 func Logger(w io.Writer, level slog.Level, format string) *slog.Logger {
+	w = redact.Writer(w)
 	opts := &slog.HandlerOptions{Level: level}
 	if format == config.LogFormatText {
 		return slog.New(slog.NewTextHandler(w, opts))

@@ -74,7 +74,7 @@ func ToEvent(r *http.Request, body []byte, now time.Time) events.APIGatewayV2HTT
 	ev := events.APIGatewayV2HTTPRequest{
 		Version:               "2.0",
 		RouteKey:              "$default",
-		RawPath:               r.URL.Path,
+		RawPath:               pathAsSent(r),
 		RawQueryString:        r.URL.RawQuery,
 		Cookies:               cookies,
 		Headers:               headers,
@@ -106,6 +106,16 @@ func ToEvent(r *http.Request, body []byte, now time.Time) events.APIGatewayV2HTT
 		}
 	}
 	return ev
+}
+
+// pathAsSent returns r's path as the client sent it, still percent-encoded,
+// so that the handler can tell an encoded slash ("%2F", part of a segment)
+// from a real one.
+func pathAsSent(r *http.Request) string {
+	if p, _, _ := strings.Cut(r.RequestURI, "?"); strings.HasPrefix(p, "/") {
+		return p
+	}
+	return r.URL.EscapedPath()
 }
 
 // writeResponse writes a payload 2.0 response.

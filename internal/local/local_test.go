@@ -45,6 +45,11 @@ func TestToEvent(t *testing.T) {
 	if bin := local.ToEvent(r, []byte{0xff, 0x00}, now); !bin.IsBase64Encoded || bin.Body != "/wA=" {
 		t.Errorf("binary body = %q (base64 %v)", bin.Body, bin.IsBase64Encoded)
 	}
+	// The path goes to the handler as it was sent: an encoded slash stays encoded.
+	enc := httptest.NewRequest("GET", "http://localhost:3000/v1/webhooks%2Fwh_1/%7Ex?q=%2F", nil)
+	if ev := local.ToEvent(enc, nil, now); ev.RawPath != "/v1/webhooks%2Fwh_1/%7Ex" || ev.RawQueryString != "q=%2F" {
+		t.Errorf("raw path = %q, query %q; want them as sent", ev.RawPath, ev.RawQueryString)
+	}
 }
 
 func TestBridgeWritesTheHandlersResponse(t *testing.T) {
