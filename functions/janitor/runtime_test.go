@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,23 +24,34 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // TestJanitorUnderRuntimeEmulator builds the janitor's bootstrap and invokes
 // it under the Lambda Runtime Interface Emulator with
 // events/janitor/schedule.json and the JanitorFunction section of
-// events/env.json, as `sam local invoke JanitorFunction` would. A new
-// orphan secret is too young to delete: the report must count it as such.
+// events/env.json, as `sam local invoke JanitorFunction` would. Of two
+// orphan secrets with checks, the one noted three hours ago is deleted and
+// the one noted now is too young to judge.
 func TestJanitorUnderRuntimeEmulator(t *testing.T) {
 	emu, env := testenv.StartFunction(t, "JanitorFunction")
+	ctx := context.Background()
 	kumo := testenv.Kumo()
-	testenv.CreateTable(t, dynamo.NewClient(kumo.Config(t)), env["TABLE_NAME"])
-	id, _ := webhook.NewID(time.Now())
+	db := dynamo.NewClient(kumo.Config(t))
+	testenv.CreateTable(t, db, env["TABLE_NAME"])
+	store := dynamo.New(db, env["TABLE_NAME"])
 	sec := secrets.New(secretsmanager.NewFromConfig(kumo.Config(t)), env["SECRET_PREFIX"], "")
-	orphan := webhook.NewSecret{Owner: tenant.Tenant{Account: "acct_local", Mode: tenant.Test}, WebhookID: id, Value: "whsec_x", SHA256: "h"}
-	if _, err := sec.Create(context.Background(), orphan); err != nil {
-		t.Fatal(err)
+	owner := tenant.Tenant{Account: testenv.Unique("acct_"), Mode: tenant.Test}
+	orphan := func(at time.Time) string {
+		id, _ := webhook.NewID(at)
+		if _, err := sec.Create(ctx, webhook.NewSecret{Owner: owner, WebhookID: id, Value: "whsec_x", SHA256: "h"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.NoteCheck(ctx, webhook.SecretCheck{Kind: webhook.CheckOrphan, Owner: owner, WebhookID: id, At: at}); err != nil {
+			t.Fatal(err)
+		}
+		return sec.Ref(owner, id)
 	}
+	old, young := orphan(time.Now().Add(-3*time.Hour)), orphan(time.Now())
 	event, err := os.ReadFile(testenv.RepoFile("events/janitor/schedule.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, err := emu.Invoke(event, 20*time.Second)
+	body, err := emu.Invoke(event, 60*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,8 +59,11 @@ func TestJanitorUnderRuntimeEmulator(t *testing.T) {
 	if err := json.Unmarshal(body, &r); err != nil {
 		t.Fatalf("the janitor returned %s: %v", body, err)
 	}
-	if r.Scanned < 1 || r.Young < 1 || len(r.Deleted) != 0 || len(r.Failed) != 0 {
-		t.Errorf("report %+v: want the new orphan scanned, young and kept", r)
+	if !slices.Contains(r.Deleted, old) || slices.Contains(r.Deleted, young) || len(r.Failed) != 0 || !r.Complete {
+		t.Errorf("report %+v: want %s deleted, %s kept, nothing failed", r, old, young)
+	}
+	if _, err := sec.Get(ctx, young); err != nil {
+		t.Errorf("the young orphan's secret: %v", err)
 	}
 	if !strings.Contains(emu.Logs(), `"msg":"janitor run"`) {
 		t.Error("the run was not logged")

@@ -86,8 +86,7 @@ func newLimitedStack(t testing.TB, b testenv.Backend, limit int, faults ...teste
 	s.db = dynamo.NewClient(plain)
 	s.sm = secretsmanager.NewFromConfig(plain)
 	testenv.CreateTable(t, s.db, s.cfg.TableName)
-	parts := app.New(s.cfg, b.Config(t, s.faults.Middleware), app.Logger(s.logs, slog.LevelDebug, config.LogFormatJSON), s.logs)
-	s.handler = parts.Handler.Handle
+	s.handler = s.newHandler()
 	s.owner = tenant.Tenant{Account: testenv.Unique("acct_"), Mode: tenant.Test}
 	// The key is stored through a fault-free client, so seeding never trips a fault.
 	key, err := apikey.Issue(ctx, s.store(), s.owner, time.Now())
@@ -97,6 +96,23 @@ func newLimitedStack(t testing.TB, b testenv.Backend, limit int, faults ...teste
 	s.key = key.Raw()
 	t.Cleanup(s.assertLogsClean)
 	return s
+}
+
+// newHandler builds the real handler over the stack's table and prefix,
+// with the stack's faults injected into its SDK clients.
+func (s *stack) newHandler() local.LambdaHandler {
+	parts := app.New(s.cfg, s.backend.Config(s.t, s.faults.Middleware), app.Logger(s.logs, slog.LevelDebug, config.LogFormatJSON), s.logs)
+	return parts.Handler.Handle
+}
+
+// withFaults returns a stack over s's table, secrets and account whose
+// handler suffers faults, for a request that must fail where the set-up
+// must not.
+func (s *stack) withFaults(faults ...testenv.Fault) *stack {
+	c := *s
+	c.faults = testenv.NewInjector(faults...)
+	c.handler = c.newHandler()
+	return &c
 }
 
 // request is a payload 2.0 event for method and path.
@@ -220,9 +236,20 @@ func (s *stack) counter() int {
 var wholeKey = regexp.MustCompile(`dk_(test|live)_[A-Za-z0-9]{24,}`)
 
 // assertLogsClean fails if any whole API key or any signing secret
-// reached the logs or metrics of the stack's run. Every integration test
-// runs it when it ends.
-func (s *stack) assertLogsClean() { checkLogs(s.t, s.logs.String()) }
+// reached the logs or metrics of the stack's run, and shows the warnings
+// and errors logged if the test failed. Every integration test runs it
+// when it ends.
+func (s *stack) assertLogsClean() {
+	logs := s.logs.String()
+	checkLogs(s.t, logs)
+	if s.t.Failed() { // show what went wrong inside the handler
+		for line := range strings.Lines(logs) {
+			if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"level":"WARN"`) {
+				s.t.Log(strings.TrimSpace(line))
+			}
+		}
+	}
+}
 
 // checkLogs fails t if logs hold a whole API key or a signing secret.
 func checkLogs(t testing.TB, logs string) {

@@ -32,7 +32,7 @@ func (s *stack) records() (access, emf []map[string]any) {
 
 func TestLogsAndMetrics(t *testing.T) {
 	s := newStack(t, testenv.Kumo(), testenv.Fault{Operation: "GetItem", Skip: 1, Err: apiError("ThrottlingException")})
-	s.create(`{"url":"https://example.com/a"}`)                     // 201: GetItem (key), CreateSecret, TransactWriteItems
+	s.create(`{"url":"https://example.com/a"}`)                     // 201: GetItem (key), PutItem (check), CreateSecret, TransactWriteItems
 	s.create(`{"url":"http://example.com/a"}`)                      // 400 url_invalid, key cached
 	s.do(request("GET", "/v1/webhooks", "", nil))                   // 401 api_key_missing
 	s.call("GET", "/v1/webhooks/wh_01M8E489BDY4F8F1VPT4Q8QZXW", "") // GetItem throttled on all 3 tries: 503
@@ -81,8 +81,8 @@ func TestLogsAndMetrics(t *testing.T) {
 	for _, m := range byOp["service Secrets Manager"] {
 		smCalls += m["DependencyCalls"].(float64)
 	}
-	if ddbCalls != 3 || ddbErrors != 1 || smCalls != 1 {
-		t.Errorf("DynamoDB calls %v (errors %v), Secrets Manager calls %v; want 3 (1), 1", ddbCalls, ddbErrors, smCalls)
+	if ddbCalls != 4 || ddbErrors != 1 || smCalls != 1 {
+		t.Errorf("DynamoDB calls %v (errors %v), Secrets Manager calls %v; want 4 (1), 1", ddbCalls, ddbErrors, smCalls)
 	}
 	s.create(`{"url":"https://example.com/b"}`)
 	s.call("GET", "/v1/webhooks/nope", "")

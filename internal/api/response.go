@@ -53,6 +53,7 @@ var statuses = map[apperr.Kind]struct {
 	apperr.Unavailable:           {http.StatusServiceUnavailable, typeAPI},
 	apperr.IdempotencyMismatch:   {http.StatusBadRequest, typeIdempotency},
 	apperr.IdempotencyInProgress: {http.StatusConflict, typeIdempotency},
+	apperr.IdempotencyGone:       {http.StatusGone, typeIdempotency},
 }
 
 // statusOf returns the HTTP status and error type of a kind; unknown kinds

@@ -9,8 +9,9 @@ import (
 )
 
 // TestRoundTripsPerRequest counts the AWS calls each request makes once
-// the function is warm (its API key cached). A warm create makes two
-// sequential calls: CreateSecret, then the one TransactWriteItems.
+// the function is warm (its API key cached). A warm create makes three
+// sequential calls: PutItem of the janitor's secret check, CreateSecret,
+// then the one TransactWriteItems.
 func TestRoundTripsPerRequest(t *testing.T) {
 	s := newStack(t, testenv.Kumo())
 	id, _ := s.mustCreate(`{"url":"https://example.com/warm-up"}`) // caches the key
@@ -20,9 +21,9 @@ func TestRoundTripsPerRequest(t *testing.T) {
 		calls map[string]int
 	}{
 		{"create", func() { s.create(`{"url":"https://example.com/a"}`) },
-			map[string]int{"CreateSecret": 1, "TransactWriteItems": 1}},
-		{"create with an Idempotency-Key", func() { s.createWithKey(`{"url":"https://example.com/b"}`, "rt-1") },
 			map[string]int{"PutItem": 1, "CreateSecret": 1, "TransactWriteItems": 1}},
+		{"create with an Idempotency-Key", func() { s.createWithKey(`{"url":"https://example.com/b"}`, "rt-1") },
+			map[string]int{"PutItem": 2, "CreateSecret": 1, "TransactWriteItems": 1}},
 		{"replay", func() { s.createWithKey(`{"url":"https://example.com/b"}`, "rt-1") },
 			map[string]int{"PutItem": 1, "GetItem": 1, "GetSecretValue": 1}},
 		{"list", func() { s.list(nil) }, map[string]int{"Query": 1}},

@@ -177,6 +177,10 @@ func (h *Handler) deleteWebhook(ctx context.Context, c *call) (events.APIGateway
 
 // rotateSecret serves POST /v1/webhooks/{id}/rotate-secret.
 func (h *Handler) rotateSecret(ctx context.Context, c *call) (events.APIGatewayV2HTTPResponse, error) {
+	key, err := idempotencyKey(c.req)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
 	members, err := jsonObject(c.req, true)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
@@ -185,9 +189,13 @@ func (h *Handler) rotateSecret(ctx context.Context, c *call) (events.APIGatewayV
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	r, err := h.webhooks.RotateSecret(ctx, c.owner, c.id, grace)
+	r, err := h.webhooks.RotateSecret(ctx, c.owner, c.id, grace, key)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	return jsonResponse(http.StatusOK, toJSON(r.Webhook, r.SigningSecret), c.requestID), nil
+	resp := jsonResponse(http.StatusOK, toJSON(r.Webhook, r.SigningSecret), c.requestID)
+	if r.Replayed {
+		resp.Headers["Idempotent-Replayed"] = "true"
+	}
+	return resp, nil
 }

@@ -69,7 +69,7 @@ func New(cfg config.Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.W
 func NewJanitor(cfg config.Janitor, awsCfg aws.Config, log *slog.Logger) *janitor.Janitor {
 	store := dynamo.New(dynamo.NewClient(awsCfg), cfg.TableName)
 	sec := secrets.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretPrefix, "")
-	return janitor.New(sec, store, webhook.NewService(store, store, sec, log, webhook.Options{}), cfg.MinAge, log)
+	return janitor.New(store, sec, store, webhook.NewService(store, store, sec, log, webhook.Options{}), cfg.MinAge, log)
 }
 
 // Main is the body of a Lambda entry point: it reads the function's

@@ -38,6 +38,9 @@ const (
 	IdempotencyMismatch
 	// IdempotencyInProgress is an Idempotency-Key whose first request is still running (409).
 	IdempotencyInProgress
+	// IdempotencyGone is an Idempotency-Key whose first response can no
+	// longer be given, because the secret it carried is no longer held (410).
+	IdempotencyGone
 )
 
 // String returns the kind's name, for logs.
@@ -63,6 +66,8 @@ func (k Kind) String() string {
 		return "idempotency_mismatch"
 	case IdempotencyInProgress:
 		return "idempotency_in_progress"
+	case IdempotencyGone:
+		return "idempotency_gone"
 	default:
 		return "internal"
 	}

@@ -29,6 +29,24 @@ const (
 	MaxBackoff  = time.Second
 )
 
+// Per-attempt limits of every AWS call. A request's own deadline bounds
+// the call as a whole; these bound each try inside it, so that one stalled
+// connection costs one try, not the whole budget, and the SDK retries on a
+// fresh connection. DynamoDB and Secrets Manager answer in milliseconds to
+// a few hundred; two seconds leaves a wide margin.
+const (
+	AttemptTimeout = 2 * time.Second
+	DialTimeout    = time.Second
+)
+
+// HTTPClient returns the HTTP client of the SDK clients: each attempt may
+// take at most attempt, its TCP connect at most DialTimeout.
+func HTTPClient(attempt time.Duration) aws.HTTPClient {
+	return awshttp.NewBuildableClient().WithTimeout(attempt).WithDialerOptions(func(d *net.Dialer) {
+		d.Timeout = DialTimeout
+	})
+}
+
 // Retryer returns the retry policy every client uses: the standard mode
 // with MaxAttempts and MaxBackoff.
 func Retryer() aws.Retryer {
@@ -73,7 +91,7 @@ func FromEnv(getenv func(string) string) (aws.Config, error) {
 			return creds, nil
 		}),
 		Retryer:    Retryer,
-		HTTPClient: awshttp.NewBuildableClient(),
+		HTTPClient: HTTPClient(AttemptTimeout),
 	}
 	if ep := getenv("AWS_ENDPOINT_URL"); ep != "" {
 		cfg.BaseEndpoint = aws.String(ep)

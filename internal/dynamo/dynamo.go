@@ -35,6 +35,7 @@ var (
 	_ apikey.Store     = (*Store)(nil)
 	_ webhook.KeyStore = (*Store)(nil)
 	_ janitor.Webhooks = (*Store)(nil)
+	_ janitor.Checks   = (*Store)(nil)
 )
 
 // Attribute names of the table's key; template.yaml declares the same.

@@ -27,16 +27,20 @@ const (
 // request's fingerprint and, once completed, the webhook as created (with
 // its secret's ARN, never the secret).
 type idempotencyItem struct {
-	PK          string       `dynamodbav:"pk"`
-	SK          string       `dynamodbav:"sk"`
-	Type        string       `dynamodbav:"type"`
-	State       string       `dynamodbav:"state"`
-	Fingerprint string       `dynamodbav:"fingerprint"`
+	PK          string `dynamodbav:"pk"`
+	SK          string `dynamodbav:"sk"`
+	Type        string `dynamodbav:"type"`
+	State       string `dynamodbav:"state"`
+	Fingerprint string `dynamodbav:"fingerprint"`
+	// LockToken is the token of the request that holds or completed the
+	// key, so that a retry of its own write can recognise it.
 	LockToken   string       `dynamodbav:"lock_token,omitempty"`
 	LockedUntil int64        `dynamodbav:"locked_until_ms"`
 	CreatedAt   string       `dynamodbav:"created_at"`
 	ExpiresAt   int64        `dynamodbav:"expires_at"`
 	Webhook     *webhookItem `dynamodbav:"webhook,omitempty"`
+	// SecretSHA256 is the hash of the secret the first response carried.
+	SecretSHA256 string `dynamodbav:"secret_sha256,omitempty"`
 }
 
 // IdempotencySK returns the sort key of an idempotency record. The key is
@@ -66,11 +70,11 @@ func heldByValues(c webhook.Claim) map[string]types.AttributeValue {
 	}
 }
 
-// completeClaim is the transaction item that marks c completed with w.
-func completeClaim(table string, c webhook.Claim, w webhook.Webhook) (types.TransactWriteItem, error) {
+// completeClaim is the transaction item that marks c completed with rec.
+func completeClaim(table string, c webhook.Claim, rec webhook.IdempotencyRecord) (types.TransactWriteItem, error) {
 	it := claimItem(c, stateCompleted)
-	snapshot := toWebhookItem(w)
-	it.Webhook, it.LockToken = &snapshot, ""
+	snapshot := toWebhookItem(rec.Webhook)
+	it.Webhook, it.SecretSHA256 = &snapshot, rec.SecretSHA256
 	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return types.TransactWriteItem{}, fmt.Errorf("encode idempotency record: %w", err)
@@ -87,7 +91,8 @@ func completeClaim(table string, c webhook.Claim, w webhook.Webhook) (types.Tran
 // ClaimKey implements webhook.KeyStore. The put succeeds when there is no
 // record, when the record has outlived its TTL (DynamoDB deletes expired
 // items lazily) or when its lock has expired; otherwise the record is read
-// back with a consistent read.
+// back with a consistent read. A record that c itself holds (a retried put
+// whose first try committed) is c's claim.
 func (s *Store) ClaimKey(ctx context.Context, c webhook.Claim) (*webhook.IdempotencyRecord, error) {
 	item, err := attributevalue.MarshalMap(claimItem(c, stateInProgress))
 	if err != nil {
@@ -112,16 +117,49 @@ func (s *Store) ClaimKey(ctx context.Context, c webhook.Claim) (*webhook.Idempot
 		if !errors.As(err, &ccf) {
 			return nil, awsconf.Classify("dynamodb PutItem idempotency key", err)
 		}
-		rec, err := s.idempotencyRecord(ctx, c)
-		if err != nil || rec != nil {
-			return rec, err
+		it, err := s.idempotencyItem(ctx, c)
+		switch {
+		case err != nil:
+			return nil, err
+		case it == nil:
+			continue
+		case it.State == stateInProgress && it.LockToken == c.Token:
+			return nil, nil // this claim's first try committed; its answer was lost
 		}
+		return it.record()
 	}
 	return nil, fmt.Errorf("claim idempotency key: the record keeps changing")
 }
 
-// idempotencyRecord reads c's key's record; nil if there is none.
-func (s *Store) idempotencyRecord(ctx context.Context, c webhook.Claim) (*webhook.IdempotencyRecord, error) {
+// CompleteKey implements webhook.KeyStore.
+func (s *Store) CompleteKey(ctx context.Context, c webhook.Claim, rec webhook.IdempotencyRecord) error {
+	complete, err := completeClaim(s.table, c, rec)
+	if err != nil {
+		return err
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 complete.Put.TableName,
+		Item:                      complete.Put.Item,
+		ConditionExpression:       complete.Put.ConditionExpression,
+		ExpressionAttributeNames:  complete.Put.ExpressionAttributeNames,
+		ExpressionAttributeValues: complete.Put.ExpressionAttributeValues,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return awsconf.Classify("dynamodb PutItem complete idempotency key", err)
+	}
+	it, err := s.idempotencyItem(ctx, c)
+	switch {
+	case err != nil:
+		return err
+	case it != nil && it.State == stateCompleted && it.LockToken == c.Token:
+		return nil // this completion's first try committed; its answer was lost
+	}
+	return webhook.ErrClaimLost
+}
+
+// idempotencyItem reads c's key's record as stored; nil if there is none.
+func (s *Store) idempotencyItem(ctx context.Context, c webhook.Claim) (*idempotencyItem, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            key(TenantPK(c.Owner), IdempotencySK(c.Key)),
@@ -137,11 +175,18 @@ func (s *Store) idempotencyRecord(ctx context.Context, c webhook.Claim) (*webhoo
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
 		return nil, fmt.Errorf("decode idempotency record: %w", err)
 	}
-	rec := &webhook.IdempotencyRecord{Fingerprint: it.Fingerprint, Completed: it.State == stateCompleted}
+	return &it, nil
+}
+
+// record returns the domain's view of a stored record.
+func (it *idempotencyItem) record() (*webhook.IdempotencyRecord, error) {
+	rec := &webhook.IdempotencyRecord{Fingerprint: it.Fingerprint, Completed: it.State == stateCompleted, SecretSHA256: it.SecretSHA256}
 	if rec.Completed && it.Webhook != nil {
-		if rec.Webhook, err = it.Webhook.webhook(); err != nil {
+		w, err := it.Webhook.webhook()
+		if err != nil {
 			return nil, err
 		}
+		rec.Webhook = w
 	}
 	return rec, nil
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/awsconf"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
@@ -28,7 +27,7 @@ func (s *Store) Get(ctx context.Context, owner tenant.Tenant, id string) (webhoo
 		return webhook.Webhook{}, awsconf.Classify("dynamodb GetItem webhook "+id, err)
 	}
 	if out.Item == nil {
-		return webhook.Webhook{}, webhook.NotFound(id)
+		return webhook.Webhook{}, webhook.ErrNotFound
 	}
 	return decodeWebhook(out.Item)
 }
@@ -80,6 +79,12 @@ func (s *Store) List(ctx context.Context, owner tenant.Tenant, limit int, starti
 // versionIs is the condition that the webhook exists at version :v.
 const versionIs = "attribute_exists(pk) AND version = :v"
 
+// writeToken is the attribute in which a conditional write of a webhook
+// leaves its token. When a retry of the write fails its condition, the
+// token read back tells whether it was the write's own first try that
+// changed the item (its answer lost) rather than another request.
+const writeToken = "write_token"
+
 // Update implements webhook.Store with an UpdateItem of the settings,
 // conditional on the version read.
 func (s *Store) Update(ctx context.Context, w webhook.Webhook) error {
@@ -87,13 +92,14 @@ func (s *Store) Update(ctx context.Context, w webhook.Webhook) error {
 	if err != nil {
 		return fmt.Errorf("encode events: %w", err)
 	}
+	token := newToken()
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table),
 		Key:       key(TenantPK(w.Owner), WebhookSK(w.ID)),
 		UpdateExpression: aws.String("SET #url = :url, events = :events, is_active = :active, " +
-			"retry_enabled = :retry, max_retries = :max, updated_at = :updated, version = :next"),
+			"retry_enabled = :retry, max_retries = :max, updated_at = :updated, version = :next, #token = :token"),
 		ConditionExpression:      aws.String(versionIs),
-		ExpressionAttributeNames: map[string]string{"#url": "url"},
+		ExpressionAttributeNames: map[string]string{"#url": "url", "#token": writeToken},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":url":     &types.AttributeValueMemberS{Value: w.URL},
 			":events":  events,
@@ -103,45 +109,120 @@ func (s *Store) Update(ctx context.Context, w webhook.Webhook) error {
 			":updated": &types.AttributeValueMemberS{Value: w.UpdatedAt.UTC().Format(time.RFC3339)},
 			":next":    number(int64(w.Version)),
 			":v":       number(int64(w.Version - 1)),
+			":token":   &types.AttributeValueMemberS{Value: token},
 		},
 	})
 	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return webhook.ErrStale
+	if !errors.As(err, &ccf) {
+		return awsconf.Classify("dynamodb UpdateItem webhook "+w.ID, err)
 	}
-	return awsconf.Classify("dynamodb UpdateItem webhook "+w.ID, err)
+	item, err := s.webhookItem(ctx, w.Owner, w.ID)
+	switch {
+	case err != nil:
+		return err
+	case item != nil && attrS(item, writeToken) == token:
+		return nil // this write's first try committed; its answer was lost
+	}
+	return webhook.ErrStale
 }
 
-// Delete implements webhook.Store: one transaction deletes the item (if
-// still at the version read) and decrements the owner's count, so the
-// count stays exact.
-func (s *Store) Delete(ctx context.Context, w webhook.Webhook) error {
-	_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Delete: &types.Delete{
-			TableName:                 aws.String(s.table),
-			Key:                       key(TenantPK(w.Owner), WebhookSK(w.ID)),
-			ConditionExpression:       aws.String(versionIs),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": number(int64(w.Version))},
-		}},
-		{Update: &types.Update{
-			TableName:                 aws.String(s.table),
-			Key:                       key(TenantPK(w.Owner), CounterSK),
-			UpdateExpression:          aws.String("ADD #n :minus"),
-			ConditionExpression:       aws.String("#n > :zero"),
-			ExpressionAttributeNames:  map[string]string{"#n": AttrWebhookCount},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":minus": number(-1), ":zero": number(0)},
-		}},
-	}})
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
-		for _, r := range tce.CancellationReasons {
-			switch aws.ToString(r.Code) {
-			case "ConditionalCheckFailed", "TransactionConflict":
-				return webhook.ErrStale
-			}
-		}
+// webhookItem reads a webhook's item as stored, nil if there is none.
+func (s *Store) webhookItem(ctx context.Context, owner tenant.Tenant, id string) (map[string]types.AttributeValue, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(TenantPK(owner), WebhookSK(id)),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, awsconf.Classify("dynamodb GetItem webhook "+id, err)
 	}
-	return awsconf.Classify("dynamodb TransactWriteItems delete webhook "+w.ID, err)
+	return out.Item, nil
+}
+
+// attrS returns the string attribute name of item, or "".
+func attrS(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+// Positions of the delete transaction's items.
+const (
+	deleteWebhookItem = iota
+	deleteCheckItem
+	deleteCounterItem
+)
+
+// Delete implements webhook.Store: one transaction deletes the item (if
+// still at the version read), notes the secret check with this write's
+// token and decrements the owner's count, so the count stays exact. A
+// count that is missing or zero (damaged) cannot be decremented; the
+// delete then runs again without it, leaving the count at zero.
+func (s *Store) Delete(ctx context.Context, w webhook.Webhook, now time.Time) error {
+	op := "dynamodb TransactWriteItems delete webhook " + w.ID
+	withCount := true
+	for {
+		token := newToken()
+		check, err := checkItem(webhook.SecretCheck{Kind: webhook.CheckOrphan, Owner: w.Owner, WebhookID: w.ID, At: now}, token)
+		if err != nil {
+			return err
+		}
+		items := []types.TransactWriteItem{
+			deleteWebhookItem: {Delete: &types.Delete{
+				TableName:                 aws.String(s.table),
+				Key:                       key(TenantPK(w.Owner), WebhookSK(w.ID)),
+				ConditionExpression:       aws.String(versionIs),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":v": number(int64(w.Version))},
+			}},
+			deleteCheckItem: {Put: &types.Put{TableName: aws.String(s.table), Item: check}},
+		}
+		if withCount {
+			items = append(items, types.TransactWriteItem{Update: &types.Update{
+				TableName:                 aws.String(s.table),
+				Key:                       key(TenantPK(w.Owner), CounterSK),
+				UpdateExpression:          aws.String("ADD #n :minus"),
+				ConditionExpression:       aws.String("#n > :zero"),
+				ExpressionAttributeNames:  map[string]string{"#n": AttrWebhookCount},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":minus": number(-1), ":zero": number(0)},
+			}})
+		}
+		_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+			TransactItems: items, ClientRequestToken: aws.String(token),
+		})
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) {
+			return awsconf.Classify(op, err)
+		}
+		codes := reasons(tce, len(items))
+		switch failed := "ConditionalCheckFailed"; {
+		case codes[deleteWebhookItem] == failed:
+			return s.deleteOutcome(ctx, w, now, token)
+		case withCount && codes[deleteCounterItem] == failed:
+			withCount = false // the count is damaged; delete without it
+			continue
+		}
+		if err := cancelled(op, tce, codes); !errors.Is(err, errConflicted) {
+			return err
+		}
+		return webhook.ErrStale // a concurrent write: read again and retry
+	}
+}
+
+// deleteOutcome tells a delete whose condition failed whether its own
+// first try committed (its check carries the token) or the webhook changed.
+func (s *Store) deleteOutcome(ctx context.Context, w webhook.Webhook, now time.Time, token string) error {
+	c := webhook.SecretCheck{Kind: webhook.CheckOrphan, Owner: w.Owner, WebhookID: w.ID, At: now}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: checkKey(c), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return awsconf.Classify("dynamodb GetItem secret check "+w.ID, err)
+	}
+	if attrS(out.Item, writeToken) == token {
+		return nil
+	}
+	return webhook.ErrStale
 }
 
 // LockRotation implements webhook.Store.
@@ -159,41 +240,58 @@ func (s *Store) LockRotation(ctx context.Context, owner tenant.Tenant, id, token
 		ReturnValues: types.ReturnValueAllNew,
 	})
 	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		if _, gerr := s.Get(ctx, owner, id); gerr != nil {
-			return webhook.Webhook{}, gerr // NotFound, or the read failed
+	if !errors.As(err, &ccf) {
+		if err != nil {
+			return webhook.Webhook{}, awsconf.Classify("dynamodb UpdateItem lock rotation "+id, err)
 		}
-		return webhook.Webhook{}, &apperr.Error{Kind: apperr.Conflict, Code: "rotation_in_progress",
-			Message: "the webhook's secret is being rotated by another request; retry"}
+		return decodeWebhook(out.Attributes)
 	}
-	if err != nil {
-		return webhook.Webhook{}, awsconf.Classify("dynamodb UpdateItem lock rotation "+id, err)
+	item, err := s.webhookItem(ctx, owner, id)
+	switch {
+	case err != nil:
+		return webhook.Webhook{}, err
+	case item == nil:
+		return webhook.Webhook{}, webhook.ErrNotFound
+	case attrS(item, "rotation_lock") == token:
+		return decodeWebhook(item) // this lock's first try took it; its answer was lost
 	}
-	return decodeWebhook(out.Attributes)
+	return webhook.Webhook{}, webhook.ErrLocked
 }
 
-// UnlockRotation implements webhook.Store.
+// UnlockRotation implements webhook.Store. The unlock leaves the
+// rotation's token as the item's write token, so that a retry of it can
+// tell its own success from a lost lock.
 func (s *Store) UnlockRotation(ctx context.Context, owner tenant.Tenant, id, token string, now time.Time, changed bool) (webhook.Webhook, error) {
 	in := &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       key(TenantPK(owner), WebhookSK(id)),
-		UpdateExpression:          aws.String("REMOVE rotation_lock, rotation_locked_until_ms"),
+		UpdateExpression:          aws.String("SET #token = :token REMOVE rotation_lock, rotation_locked_until_ms"),
 		ConditionExpression:       aws.String("rotation_lock = :token"),
+		ExpressionAttributeNames:  map[string]string{"#token": writeToken},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":token": &types.AttributeValueMemberS{Value: token}},
 		ReturnValues:              types.ReturnValueAllNew,
 	}
 	if changed {
-		in.UpdateExpression = aws.String("SET updated_at = :now, version = version + :one REMOVE rotation_lock, rotation_locked_until_ms")
+		in.UpdateExpression = aws.String("SET #token = :token, updated_at = :now, version = version + :one REMOVE rotation_lock, rotation_locked_until_ms")
 		in.ExpressionAttributeValues[":now"] = &types.AttributeValueMemberS{Value: now.UTC().Truncate(time.Second).Format(time.RFC3339)}
 		in.ExpressionAttributeValues[":one"] = number(1)
 	}
 	out, err := s.client.UpdateItem(ctx, in)
 	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return webhook.Webhook{}, fmt.Errorf("unlock rotation of %s: the lock expired and was taken", id)
+	if !errors.As(err, &ccf) {
+		if err != nil {
+			return webhook.Webhook{}, awsconf.Classify("dynamodb UpdateItem unlock rotation "+id, err)
+		}
+		return decodeWebhook(out.Attributes)
 	}
-	if err != nil {
-		return webhook.Webhook{}, awsconf.Classify("dynamodb UpdateItem unlock rotation "+id, err)
+	item, err := s.webhookItem(ctx, owner, id)
+	switch {
+	case err != nil:
+		return webhook.Webhook{}, err
+	case item == nil:
+		return webhook.Webhook{}, webhook.ErrNotFound
+	case attrS(item, writeToken) == token:
+		return decodeWebhook(item) // this unlock's first try committed; its answer was lost
 	}
-	return decodeWebhook(out.Attributes)
+	return webhook.Webhook{}, fmt.Errorf("unlock rotation of %s: %w", id, webhook.ErrLockLost)
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/docproc/webhooks/internal/apikey"
-	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/testenv"
@@ -59,17 +58,17 @@ func TestCreateNeverOverwrites(t *testing.T) {
 		w := webhook.Webhook{ID: "wh_01KBDX0000000000000000000A", Owner: tenant.Tenant{Account: "a", Mode: tenant.Test},
 			Settings: webhook.Settings{URL: "https://e.com", Events: []webhook.Event{webhook.DocumentUploaded}}, SecretRef: "arn:1",
 			CreatedAt: time.Now()}
-		if err := s.Create(context.Background(), w, 16, nil); err != nil {
+		if err := s.Create(context.Background(), w, 16, nil, ""); err != nil {
 			t.Fatal(err)
 		}
 		w.SecretRef = "arn:2"
-		err := s.Create(context.Background(), w, 16, nil)
-		if e := apperr.As(err); e == nil || e.Kind != apperr.Conflict {
-			t.Fatalf("second create with the same id: %v, want a Conflict", err)
+		err := s.Create(context.Background(), w, 16, nil, "")
+		if !errors.Is(err, webhook.ErrConflict) {
+			t.Fatalf("second create with the same id: %v, want ErrConflict", err)
 		}
 		// The same id under another tenant is a different webhook.
 		w.Owner.Mode = tenant.Live
-		if err := s.Create(context.Background(), w, 16, nil); err != nil {
+		if err := s.Create(context.Background(), w, 16, nil, ""); err != nil {
 			t.Fatalf("same id, other mode: %v", err)
 		}
 	})
@@ -82,12 +81,12 @@ func TestCreateCountsAgainstTheLimit(t *testing.T) {
 		for i := range 3 {
 			w := webhook.Webhook{ID: fmt.Sprintf("wh_01KBDX000000000000000000%02d", i), Owner: owner,
 				Settings: webhook.Settings{URL: "https://e.com", Events: webhook.DefaultEvents}, SecretRef: "arn", CreatedAt: time.Now()}
-			err := s.Create(context.Background(), w, 2, nil)
+			err := s.Create(context.Background(), w, 2, nil, "")
 			if i < 2 && err != nil {
 				t.Fatalf("create %d under the limit: %v", i, err)
 			}
-			if e := apperr.As(err); i == 2 && (e == nil || e.Code != webhook.CodeLimitReached) {
-				t.Fatalf("create over the limit: %v, want %s", err, webhook.CodeLimitReached)
+			if i == 2 && !errors.Is(err, webhook.ErrLimit) {
+				t.Fatalf("create over the limit: %v, want ErrLimit", err)
 			}
 		}
 		if exists, err := s.Exists(context.Background(), owner, "wh_01KBDX00000000000000000002"); err != nil || exists {
@@ -134,16 +133,16 @@ func TestIdempotencyClaims(t *testing.T) {
 		}
 		w := webhook.Webhook{ID: "wh_01KBDX0000000000000000000B", Owner: owner, Settings: webhook.Settings{URL: "https://e.com",
 			Events: webhook.DefaultEvents}, SecretRef: "arn:x", CreatedAt: t0.Truncate(time.Second)}
-		err = s.Create(ctx, w, 16, &first)
-		if e := apperr.As(err); e == nil || e.Kind != apperr.IdempotencyInProgress {
-			t.Fatalf("create under a lost claim: %v, want IdempotencyInProgress", err)
+		err = s.Create(ctx, w, 16, &first, "sha")
+		if !errors.Is(err, webhook.ErrClaimLost) {
+			t.Fatalf("create under a lost claim: %v, want ErrClaimLost", err)
 		}
-		if err := s.Create(ctx, w, 16, &late); err != nil {
+		if err := s.Create(ctx, w, 16, &late, "sha"); err != nil {
 			t.Fatalf("create under the current claim: %v", err)
 		}
 		prior, err = s.ClaimKey(ctx, claim("t5", t0.Add(time.Hour)))
 		if err != nil || prior == nil || !prior.Completed || prior.Webhook.ID != w.ID || prior.Webhook.SecretRef != "arn:x" ||
-			!prior.Webhook.CreatedAt.Equal(w.CreatedAt) || len(prior.Webhook.Events) != 2 {
+			!prior.Webhook.CreatedAt.Equal(w.CreatedAt) || len(prior.Webhook.Events) != 2 || prior.SecretSHA256 != "sha" {
 			t.Fatalf("claim after completion: %+v, %v; want the completed record with the webhook", prior, err)
 		}
 		// A record past its TTL counts as absent even before DynamoDB removes it.
@@ -195,4 +194,86 @@ func TestListAndRevokeAPIKeys(t *testing.T) {
 			t.Errorf("revoke unknown: %v, want ErrNotFound", err)
 		}
 	})
+}
+
+// TestConditionalWritesRecogniseTheirOwnSuccess makes the first try of each
+// conditional write commit and then lose its answer; the SDK retries it,
+// the retry fails its condition against the first try's effect, and the
+// write must report success rather than a conflict with itself.
+func TestConditionalWritesRecogniseTheirOwnSuccess(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		owner := tenant.Tenant{Account: testenv.Unique("acct_"), Mode: tenant.Test}
+		plainClient := dynamo.NewClient(b.Config(t))
+		table := testenv.Unique("own-")
+		testenv.CreateTable(t, plainClient, table)
+		plain := dynamo.New(plainClient, table)
+		// lossy returns a store whose first try of op commits and loses its answer.
+		lossy := func(op string) *dynamo.Store {
+			in := testenv.NewInjector(testenv.Fault{Operation: op, Times: 1, AfterSend: true, Err: testenv.ConnectionReset{}})
+			return dynamo.New(dynamo.NewClient(b.Config(t, in.Middleware)), table)
+		}
+		now := time.Now().UTC()
+		newWebhook := func() webhook.Webhook {
+			id, _ := webhook.NewID(now)
+			return webhook.Webhook{ID: id, Owner: owner, Settings: webhook.Settings{URL: "https://e.com", Events: webhook.DefaultEvents},
+				SecretRef: "arn:x", CreatedAt: now.Truncate(time.Second), UpdatedAt: now.Truncate(time.Second), Version: 1}
+		}
+		claim := func(key string) webhook.Claim {
+			return webhook.Claim{Owner: owner, Key: key, Fingerprint: "fp", Token: testenv.Unique("t"), At: now,
+				LockedUntil: now.Add(30 * time.Second), ExpiresAt: now.Add(24 * time.Hour)}
+		}
+
+		c := claim("claim")
+		if prior, err := lossy("PutItem").ClaimKey(ctx, c); err != nil || prior != nil {
+			t.Errorf("ClaimKey after a lost answer: %+v, %v; want the claim taken", prior, err)
+		}
+		w := newWebhook()
+		if err := lossy("TransactWriteItems").Create(ctx, w, 16, &c, "sha"); err != nil {
+			t.Errorf("Create after a lost answer: %v", err)
+		}
+		c2 := claim("complete")
+		if _, err := plain.ClaimKey(ctx, c2); err != nil {
+			t.Fatal(err)
+		}
+		if err := lossy("PutItem").CompleteKey(ctx, c2, webhook.IdempotencyRecord{Webhook: w, SecretSHA256: "sha"}); err != nil {
+			t.Errorf("CompleteKey after a lost answer: %v", err)
+		}
+		if prior, err := plain.ClaimKey(ctx, claim("complete")); err != nil || prior == nil || !prior.Completed {
+			t.Errorf("the completed key reads as %+v, %v", prior, err)
+		}
+		w.Version, w.MaxRetries = 2, 1
+		if err := lossy("UpdateItem").Update(ctx, w); err != nil {
+			t.Errorf("Update after a lost answer: %v", err)
+		}
+		if got, err := plain.Get(ctx, owner, w.ID); err != nil || got.Version != 2 || got.MaxRetries != 1 {
+			t.Errorf("after the update: %+v, %v", got, err)
+		}
+		if _, err := lossy("UpdateItem").LockRotation(ctx, owner, w.ID, "rot", now, now.Add(15*time.Second)); err != nil {
+			t.Errorf("LockRotation after a lost answer: %v", err)
+		}
+		if got, err := lossy("UpdateItem").UnlockRotation(ctx, owner, w.ID, "rot", now, true); err != nil || got.Version != 3 {
+			t.Errorf("UnlockRotation after a lost answer: %+v, %v; want version 3", got, err)
+		}
+		w.Version = 3
+		if err := lossy("TransactWriteItems").Delete(ctx, w, now); err != nil {
+			t.Errorf("Delete after a lost answer: %v", err)
+		}
+		if exists, err := plain.Exists(ctx, owner, w.ID); err != nil || exists {
+			t.Errorf("after the delete the webhook exists=%v, %v", exists, err)
+		}
+		// Another request's write is still a conflict.
+		if _, err := plain.LockRotation(ctx, owner, newWebhookStored(t, plain, newWebhook()), "a", now, now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// newWebhookStored stores w and returns its id.
+func newWebhookStored(t *testing.T, s *dynamo.Store, w webhook.Webhook) string {
+	t.Helper()
+	if err := s.Create(context.Background(), w, 16, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	return w.ID
 }

@@ -2,9 +2,10 @@ package dynamo
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	mathrand "math/rand/v2"
 	"strconv"
 	"time"
 
@@ -43,6 +44,8 @@ type webhookItem struct {
 	CreatedAt    string   `dynamodbav:"created_at"`
 	UpdatedAt    string   `dynamodbav:"updated_at"`
 	Version      int      `dynamodbav:"version"`
+	// WriteToken is the token of the last conditional write (see writeToken).
+	WriteToken string `dynamodbav:"write_token,omitempty"`
 }
 
 // toWebhookItem returns the stored form of a webhook, without keys.
@@ -97,26 +100,32 @@ func (it webhookItem) webhook() (webhook.Webhook, error) {
 // the SDK does not retry a cancelled transaction.
 const transactionTries = 4
 
+// Positions of the create transaction's items, which its cancellation
+// reasons follow.
+const (
+	createWebhookItem = iota
+	createCounterItem
+	createCheckItem
+	createClaimItem
+)
+
 // Create implements webhook.Store with one TransactWriteItems: the webhook
-// (condition: no such item), the count increment (condition: below limit)
-// and, with a claim, the completed idempotency record (condition: the claim
-// still holds the key). The SDK sets a ClientRequestToken per call and keeps
-// it across its own retries, so a retry after a lost response succeeds
-// without writing twice, as long as it comes within DynamoDB's ten minutes.
-func (s *Store) Create(ctx context.Context, w webhook.Webhook, limit int, claim *webhook.Claim) error {
-	it := toWebhookItem(w)
-	it.PK, it.SK = TenantPK(w.Owner), WebhookSK(w.ID)
-	item, err := attributevalue.MarshalMap(it)
-	if err != nil {
-		return fmt.Errorf("encode webhook %s: %w", w.ID, err)
-	}
-	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{
+// (condition: no such item), the count increment (condition: below limit),
+// the removal of the create's secret check and, with a claim, the completed
+// idempotency record (condition: the claim still holds the key). Each try
+// carries its own token, as ClientRequestToken and on the webhook item; the
+// SDK keeps it across its own retries of that try. DynamoDB answers a retry
+// after a lost response with success (within ten minutes); where it does
+// not (an emulator), the retry fails on the webhook item, whose token shows
+// that the try committed. A try after a cancellation is a new transaction.
+func (s *Store) Create(ctx context.Context, w webhook.Webhook, limit int, claim *webhook.Claim, secretSHA256 string) error {
+	check := webhook.SecretCheck{Kind: webhook.CheckOrphan, Owner: w.Owner, WebhookID: w.ID, At: w.CreatedAt}
+	items := []types.TransactWriteItem{
+		createWebhookItem: {Put: &types.Put{
 			TableName:           aws.String(s.table),
-			Item:                item,
 			ConditionExpression: aws.String("attribute_not_exists(pk)"),
 		}},
-		{Update: &types.Update{
+		createCounterItem: {Update: &types.Update{
 			TableName:                aws.String(s.table),
 			Key:                      key(TenantPK(w.Owner), CounterSK),
 			UpdateExpression:         aws.String("ADD #n :one"),
@@ -127,70 +136,95 @@ func (s *Store) Create(ctx context.Context, w webhook.Webhook, limit int, claim 
 				":limit": number(int64(limit)),
 			},
 		}},
-	}}
+		createCheckItem: {Delete: &types.Delete{TableName: aws.String(s.table), Key: checkKey(check)}},
+	}
 	if claim != nil {
-		complete, err := completeClaim(s.table, *claim, w)
+		complete, err := completeClaim(s.table, *claim, webhook.IdempotencyRecord{Webhook: w, SecretSHA256: secretSHA256})
 		if err != nil {
 			return err
 		}
-		in.TransactItems = append(in.TransactItems, complete)
+		items = append(items, complete)
 	}
+	op := "dynamodb TransactWriteItems webhook " + w.ID
 	for try := 1; ; try++ {
-		_, err = s.client.TransactWriteItems(ctx, in)
+		token := newToken()
+		it := toWebhookItem(w)
+		it.PK, it.SK, it.WriteToken = TenantPK(w.Owner), WebhookSK(w.ID), token
+		item, err := attributevalue.MarshalMap(it)
+		if err != nil {
+			return fmt.Errorf("encode webhook %s: %w", w.ID, err)
+		}
+		items[createWebhookItem].Put.Item = item
+		_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+			TransactItems: items, ClientRequestToken: aws.String(token),
+		})
 		var tce *types.TransactionCanceledException
 		if !errors.As(err, &tce) {
-			return awsconf.Classify("dynamodb TransactWriteItems webhook "+w.ID, err)
+			return awsconf.Classify(op, err)
 		}
-		conflict, cerr := cancellation(tce, w.ID, limit)
-		if !conflict {
-			return cerr
+		codes := reasons(tce, len(items))
+		switch failed := "ConditionalCheckFailed"; {
+		case codes[createWebhookItem] == failed:
+			stored, err := s.webhookItem(ctx, w.Owner, w.ID)
+			if err == nil && attrS(stored, writeToken) == token {
+				return nil // this try's first attempt committed; its answer was lost
+			}
+			return errors.Join(fmt.Errorf("%s: %w", op, webhook.ErrConflict), err)
+		case codes[createCounterItem] == failed:
+			return fmt.Errorf("%s: %w", op, webhook.ErrLimit)
+		case claim != nil && codes[createClaimItem] == failed:
+			return fmt.Errorf("%s: %w", op, webhook.ErrClaimLost)
 		}
-		if try == transactionTries {
-			return apperr.Dependency("dynamodb TransactWriteItems webhook "+w.ID, err)
+		if err := cancelled(op, tce, codes); !errors.Is(err, errConflicted) || try == transactionTries {
+			return err
 		}
 		select {
 		case <-ctx.Done():
-			return awsconf.Classify("dynamodb TransactWriteItems webhook "+w.ID, ctx.Err())
-		case <-time.After(time.Duration(try*(10+rand.IntN(40))) * time.Millisecond):
+			return awsconf.Classify(op, ctx.Err())
+		case <-time.After(time.Duration(try*(10+mathrand.IntN(40))) * time.Millisecond):
 		}
 	}
 }
 
-// cancellation maps the reasons of a cancelled create transaction, in the
-// order of its items, to the domain's errors. conflict reports a
-// cancellation caused only by concurrent transactions, which is worth a retry.
-func cancellation(tce *types.TransactionCanceledException, id string, limit int) (conflict bool, err error) {
-	codes := make([]string, 3)
+// reasons returns the cancellation codes of a transaction of n items, in
+// the order of its items ("None" for an item that did not fail).
+func reasons(tce *types.TransactionCanceledException, n int) []string {
+	codes := make([]string, n)
 	for i, r := range tce.CancellationReasons {
-		if i < len(codes) {
+		if i < n {
 			codes[i] = aws.ToString(r.Code)
 		}
 	}
-	const failed = "ConditionalCheckFailed"
-	switch {
-	case codes[0] == failed:
-		return false, &apperr.Error{Kind: apperr.Conflict, Code: "webhook_exists",
-			Message: "a webhook with this id already exists", Cause: tce}
-	case codes[1] == failed:
-		return false, webhook.LimitReached(limit)
-	case codes[2] == failed:
-		return false, &apperr.Error{Kind: apperr.IdempotencyInProgress, Code: "idempotency_key_in_use",
-			Param:   "Idempotency-Key",
-			Message: "another request took over this Idempotency-Key; retry to get its result", Cause: tce}
-	}
+	return codes
+}
+
+// errConflicted marks a transaction cancelled only because a concurrent
+// transaction touched the same items; trying again is worth it.
+var errConflicted = errors.New("cancelled by a concurrent transaction")
+
+// cancelled maps the reasons of a cancelled transaction that are not a
+// failed condition: throttling is a 503 (apperr Unavailable), a conflict
+// with another transaction is errConflicted wrapped as a 503 (the caller
+// may try again), anything else is an internal error.
+func cancelled(op string, tce *types.TransactionCanceledException, codes []string) error {
+	conflict := false
 	for _, c := range codes {
 		switch c {
 		case "TransactionConflict":
 			conflict = true
 		case "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
-			return false, apperr.Dependency("dynamodb TransactWriteItems webhook "+id, tce)
+			return apperr.Dependency(op, tce)
 		}
 	}
 	if conflict {
-		return true, apperr.Dependency("dynamodb TransactWriteItems webhook "+id, tce)
+		return apperr.Dependency(op, errors.Join(errConflicted, tce))
 	}
-	return false, fmt.Errorf("dynamodb TransactWriteItems webhook %s: %w", id, tce)
+	return fmt.Errorf("%s: %w", op, tce)
 }
+
+// newToken returns a random token that identifies one write, for
+// ClientRequestToken and for recognising the write's own earlier success.
+func newToken() string { return rand.Text() }
 
 // Exists implements webhook.Store with a strongly consistent read.
 func (s *Store) Exists(ctx context.Context, owner tenant.Tenant, id string) (bool, error) {

@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
-	"slices"
+	"maps"
 	"testing"
 	"time"
 
@@ -21,130 +22,228 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-func TestJanitorDeletesOnlyOrphans(t *testing.T) {
+// fixture is a table, a secret prefix and the janitor's parts over them,
+// all behind one fault injector.
+type fixture struct {
+	t       *testing.T
+	store   *dynamo.Store
+	sec     *secrets.Store
+	service *webhook.Service
+	faults  *testenv.Injector
+	logs    *bytes.Buffer
+	owner   tenant.Tenant
+}
+
+func newFixture(t *testing.T, b testenv.Backend, faults ...testenv.Fault) *fixture {
+	t.Helper()
+	f := &fixture{t: t, faults: testenv.NewInjector(faults...), logs: &bytes.Buffer{},
+		owner: tenant.Tenant{Account: testenv.Unique("acct_"), Mode: tenant.Test}}
+	cfg := b.Config(t, f.faults.Middleware)
+	db := dynamo.NewClient(cfg)
+	table := testenv.Unique("janitor-")
+	testenv.CreateTable(t, dynamo.NewClient(b.Config(t)), table)
+	f.store = dynamo.New(db, table)
+	f.sec = secrets.New(secretsmanager.NewFromConfig(cfg), testenv.Unique("webhooks/j"), "")
+	f.service = webhook.NewService(f.store, f.store, f.sec, slog.New(slog.NewJSONHandler(f.logs, nil)), webhook.Options{})
+	return f
+}
+
+// janitor returns a janitor over the fixture with minAge.
+func (f *fixture) janitor(minAge time.Duration) *janitor.Janitor {
+	return janitor.New(f.store, f.sec, f.store, f.service, minAge, slog.New(slog.NewJSONHandler(f.logs, nil)))
+}
+
+// secret stores a signing secret for a new webhook id and returns the id.
+func (f *fixture) secret(set webhook.SecretSet) string {
+	f.t.Helper()
+	id, _ := webhook.NewID(time.Now())
+	ref, err := f.sec.Create(context.Background(), webhook.NewSecret{Owner: f.owner, WebhookID: id, Value: set.Current, SHA256: set.CurrentSHA256})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if len(set.Previous) > 0 {
+		if err := f.sec.Put(context.Background(), ref, set); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	return id
+}
+
+// webhook stores a webhook holding id's secret.
+func (f *fixture) webhook(id string) {
+	f.t.Helper()
+	w := webhook.Webhook{ID: id, Owner: f.owner, Settings: webhook.Settings{URL: "https://e.com", Events: webhook.DefaultEvents},
+		SecretRef: f.sec.Ref(f.owner, id), CreatedAt: time.Now().UTC().Truncate(time.Second), Version: 1}
+	if err := f.store.Create(context.Background(), w, 10000, nil, ""); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// note records a check of kind for id at at.
+func (f *fixture) note(kind webhook.CheckKind, id string, at time.Time) webhook.SecretCheck {
+	f.t.Helper()
+	c := webhook.SecretCheck{Kind: kind, Owner: f.owner, WebhookID: id, At: at}
+	if err := f.store.NoteCheck(context.Background(), c); err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+// exists reports whether id's secret exists.
+func (f *fixture) exists(id string) bool {
+	_, err := f.sec.Get(context.Background(), f.sec.Ref(f.owner, id))
+	if err != nil && !errors.Is(err, webhook.ErrNotFound) {
+		f.t.Fatal(err)
+	}
+	return err == nil
+}
+
+// pending returns the checks left in the hour of at.
+func (f *fixture) pending(at time.Time) int {
+	f.t.Helper()
+	checks, err := f.store.DueChecks(context.Background(), at.Truncate(time.Hour))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return len(checks)
+}
+
+func TestJanitorSettlesDueChecks(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		ctx := context.Background()
-		cfg := b.Config(t)
-		db := dynamo.NewClient(cfg)
-		table := testenv.Unique("janitor-")
-		testenv.CreateTable(t, db, table)
-		store := dynamo.New(db, table)
-		prefix := testenv.Unique("webhooks/j")
-		sec := secrets.New(secretsmanager.NewFromConfig(cfg), prefix, "")
-		sec.PageSize = 2 // five secrets make three pages
-		bystander := secrets.New(secretsmanager.NewFromConfig(cfg), prefix+"x", "")
+		f := newFixture(t, b)
+		now := time.Now().UTC()
+		due := now.Add(-3 * time.Hour) // its hour ended over an hour ago
 
-		owner := tenant.Tenant{Account: "acct_j", Mode: tenant.Test}
-		var orphans []string
-		var keptRef string
-		for i := range 5 {
-			id, _ := webhook.NewID(time.Now())
-			s := webhook.NewSecret{Owner: owner, WebhookID: id, Value: "whsec_x", SHA256: "h"}
-			ref, err := sec.Create(ctx, s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if i%2 == 1 { // 2 kept, 3 orphans
-				w := webhook.Webhook{ID: id, Owner: owner, Settings: webhook.Settings{URL: "https://e.com", Events: webhook.DefaultEvents},
-					SecretRef: ref, CreatedAt: time.Now()}
-				if err := store.Create(ctx, w, 16, nil); err != nil {
-					t.Fatal(err)
-				}
-				keptRef = ref
-				continue
-			}
-			orphans = append(orphans, sec.Name(s))
+		orphan := f.secret(webhook.NewSecretSet("whsec_orphan"))
+		f.note(webhook.CheckOrphan, orphan, due)
+		kept := f.secret(webhook.NewSecretSet("whsec_kept"))
+		f.webhook(kept)
+		f.note(webhook.CheckOrphan, kept, due)
+		young := f.secret(webhook.NewSecretSet("whsec_young"))
+		f.note(webhook.CheckOrphan, young, now)
+		rotated := webhook.NewSecretSet("whsec_now")
+		rotated.Previous = []webhook.OldSecret{
+			{Value: "whsec_old", SHA256: "h", ExpiresAt: due},
+			{Value: "whsec_recent", SHA256: "h", ExpiresAt: now.Add(time.Hour)},
 		}
-		// A secret under a longer prefix that merely starts the same is not ours.
-		id, _ := webhook.NewID(time.Now())
-		if _, err := bystander.Create(ctx, webhook.NewSecret{Owner: owner, WebhookID: id, Value: "whsec_y", SHA256: "h"}); err != nil {
-			t.Fatal(err)
-		}
+		pruned := f.secret(rotated)
+		f.webhook(pruned)
+		f.note(webhook.CheckPrune, pruned, due)
+		f.note(webhook.CheckPrune, "wh_01KBDX0000000000000000000G", due) // a webhook deleted since
 
-		var logs bytes.Buffer
-		log := slog.New(slog.NewJSONHandler(&logs, nil))
-		pruner := webhook.NewService(store, store, sec, log, webhook.Options{})
-		// One kept webhook was rotated: one earlier secret has expired, one has not.
-		set := webhook.NewSecretSet("whsec_now")
-		set.Previous = []webhook.OldSecret{
-			{Value: "whsec_old", SHA256: "h", ExpiresAt: time.Now().Add(-time.Minute)},
-			{Value: "whsec_recent", SHA256: "h", ExpiresAt: time.Now().Add(time.Hour)},
-		}
-		if err := sec.Put(ctx, keptRef, set); err != nil {
-			t.Fatal(err)
-		}
-		young, err := janitor.New(sec, store, pruner, time.Hour, log).Run(ctx)
-		if err != nil || young.Scanned != 5 || young.Young != 5 || len(young.Deleted) != 0 {
-			t.Fatalf("run with a min age of 1h = %+v, %v; want 5 scanned, all young", young, err)
-		}
-
-		j := janitor.New(sec, store, pruner, 0, log)
-		first, err := j.Run(ctx)
+		r, err := f.janitor(time.Hour).Run(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		slices.Sort(first.Deleted)
-		if first.Scanned != 5 || first.Kept != 2 || first.Pruned != 1 || !slices.Equal(first.Deleted, orphans) {
-			t.Errorf("first run = %+v; want 5 scanned, 2 kept, 1 pruned, deleted %v", first, orphans)
+		want := []string{f.sec.Ref(f.owner, orphan)}
+		if r.Checks != 4 || r.Kept != 1 || r.Pruned != 1 || fmt.Sprint(r.Deleted) != fmt.Sprint(want) || !r.Complete {
+			t.Errorf("report = %+v; want 4 due checks, 1 kept, 1 pruned, deleted %v, complete", r, want)
 		}
-		if got, err := sec.Get(ctx, keptRef); err != nil || len(got.Previous) != 1 || got.Previous[0].Value != "whsec_recent" {
-			t.Errorf("after pruning the kept secret holds %+v, %v; want only the unexpired earlier secret", got.Previous, err)
+		if f.exists(orphan) || !f.exists(kept) || !f.exists(young) || !f.exists(pruned) {
+			t.Errorf("secrets after the run: orphan %v kept %v young %v pruned %v; want only the orphan gone",
+				f.exists(orphan), f.exists(kept), f.exists(young), f.exists(pruned))
 		}
-		second, err := j.Run(ctx)
-		if err != nil || second.Scanned != 2 || second.Kept != 2 || second.Pruned != 0 || len(second.Deleted) != 0 {
-			t.Errorf("second run = %+v, %v; want the 2 kept and nothing deleted", second, err)
+		if set, err := f.sec.Get(ctx, f.sec.Ref(f.owner, pruned)); err != nil || len(set.Previous) != 1 || set.Previous[0].Value != "whsec_recent" {
+			t.Errorf("after pruning the secret holds %+v, %v; want only the unexpired earlier secret", set.Previous, err)
 		}
-		other, err := janitor.New(bystander, store, pruner, 0, log).Run(ctx)
-		if err != nil || other.Scanned != 1 {
-			t.Errorf("the bystander's secret is gone or unseen: %+v, %v", other, err)
+		if n := f.pending(due); n != 0 {
+			t.Errorf("%d settled checks left in their hour", n)
 		}
-		if bytes.Contains(logs.Bytes(), []byte("whsec_")) {
+		if n := f.pending(now); n != 1 {
+			t.Errorf("%d young checks, want the young one left", n)
+		}
+		// The last hour whose checks are all an hour old is the one before
+		// last (or, if the clock crossed an hour since now, the last).
+		if wantNext := now.Add(-time.Hour).Truncate(time.Hour); !r.Next.Equal(wantNext) && !r.Next.Equal(wantNext.Add(time.Hour)) {
+			t.Errorf("checkpoint %v, want %v", r.Next, wantNext)
+		}
+
+		// The next run starts at the checkpoint: it reads at most the hours
+		// since and settles nothing, and a check in an hour before the
+		// checkpoint (which no request notes) is not even read.
+		f.note(webhook.CheckOrphan, f.secret(webhook.NewSecretSet("whsec_behind")), r.Next.Add(-2*time.Hour))
+		second, err := f.janitor(time.Hour).Run(ctx)
+		if err != nil || second.Hours > 1 || second.Checks != 0 || len(second.Deleted) != 0 || !second.From.Equal(r.Next) {
+			t.Errorf("second run = %+v, %v; want it to start at %v and find nothing", second, err, r.Next)
+		}
+		if bytes.Contains(f.logs.Bytes(), []byte("whsec_")) {
 			t.Error("the janitor logged a secret value")
 		}
 	})
 }
 
-func TestJanitorReportsFailures(t *testing.T) {
+func TestJanitorRetriesFailedChecks(t *testing.T) {
 	ctx := context.Background()
-	b := testenv.Kumo()
-	db := dynamo.NewClient(b.Config(t))
-	table := testenv.Unique("janitor-")
-	testenv.CreateTable(t, db, table)
-	prefix := testenv.Unique("webhooks/j")
-	owner := tenant.Tenant{Account: "acct_j", Mode: tenant.Live}
-	id, _ := webhook.NewID(time.Now())
-	plain := secrets.New(secretsmanager.NewFromConfig(b.Config(t)), prefix, "")
-	if _, err := plain.Create(ctx, webhook.NewSecret{Owner: owner, WebhookID: id, Value: "whsec_z", SHA256: "h"}); err != nil {
-		t.Fatal(err)
+	f := newFixture(t, testenv.Kumo(), testenv.Fault{Operation: "DeleteSecret", Times: 1, Err: errors.New("injected")})
+	due := time.Now().UTC().Add(-3 * time.Hour)
+	orphan := f.secret(webhook.NewSecretSet("whsec_z"))
+	f.note(webhook.CheckOrphan, orphan, due)
+	r, err := f.janitor(time.Hour).Run(ctx)
+	if err == nil || len(r.Failed) != 1 || len(r.Deleted) != 0 || r.Next.After(due) {
+		t.Fatalf("run with DeleteSecret failing = %+v, %v; want one failure, an error, and the checkpoint held at the failed hour", r, err)
 	}
-	faults := testenv.NewInjector(testenv.Fault{Operation: "DeleteSecret", Err: errors.New("injected")})
-	failing := secrets.New(secretsmanager.NewFromConfig(b.Config(t, faults.Middleware)), prefix, "")
-	discard := slog.New(slog.DiscardHandler)
-	pruner := webhook.NewService(dynamo.New(db, table), dynamo.New(db, table), plain, discard, webhook.Options{})
-	r, err := janitor.New(failing, dynamo.New(db, table), pruner, 0, discard).Run(ctx)
-	if err == nil || len(r.Failed) != 1 || len(r.Deleted) != 0 {
-		t.Fatalf("run with DeleteSecret failing = %+v, %v; want one failure and an error", r, err)
+	if f.pending(due) != 1 || !f.exists(orphan) {
+		t.Fatal("the failed check or its secret is gone")
 	}
 	// The next run, with the fault gone, finishes the job.
-	if r, err := janitor.New(plain, dynamo.New(db, table), pruner, 0, discard).Run(ctx); err != nil || len(r.Deleted) != 1 {
-		t.Fatalf("retry run = %+v, %v; want the orphan deleted", r, err)
+	r, err = f.janitor(time.Hour).Run(ctx)
+	if err != nil || len(r.Deleted) != 1 || f.exists(orphan) || f.pending(due) != 0 {
+		t.Fatalf("retry run = %+v, %v; want the orphan deleted and its check cleared", r, err)
 	}
 }
 
-func TestOnlyRecentlyChangedSecretsAreRead(t *testing.T) {
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	for _, c := range []struct {
-		changed time.Time
-		want    bool
-	}{
-		{time.Time{}, false},
-		{now.Add(-time.Hour), true},
-		{now.Add(-8 * 24 * time.Hour), true},
-		{now.Add(-8*24*time.Hour - time.Second), false},
-	} {
-		s := janitor.Secret{CreatedAt: now.Add(-30 * 24 * time.Hour), ChangedAt: c.changed}
-		if got := janitor.MayHoldExpired(s, now); got != c.want {
-			t.Errorf("changed %v: read = %v, want %v", c.changed, got, c.want)
+func TestJanitorStopsBeforeItsDeadline(t *testing.T) {
+	f := newFixture(t, testenv.Kumo())
+	due := time.Now().UTC().Add(-3 * time.Hour)
+	orphan := f.secret(webhook.NewSecretSet("whsec_d"))
+	f.note(webhook.CheckOrphan, orphan, due)
+	// Less than StopMargin left: the run starts nothing and keeps its place.
+	ctx, cancel := context.WithTimeout(context.Background(), janitor.StopMargin-time.Second)
+	defer cancel()
+	r, err := f.janitor(time.Hour).Run(ctx)
+	if err != nil || r.Complete || r.Checks != 0 || !f.exists(orphan) {
+		t.Fatalf("run near its deadline = %+v, %v; want it incomplete, with nothing done", r, err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if r2, err := f.janitor(time.Hour).Run(ctx); err != nil || !r2.Complete || !r2.From.Equal(r.Next) || len(r2.Deleted) != 1 {
+		t.Fatalf("next run = %+v, %v; want it to continue from %v and delete the orphan", r2, err, r.Next)
+	}
+}
+
+// TestJanitorWorkDoesNotGrowWithWebhooks runs the janitor over a table
+// with 10 webhooks and one with 400, each with the same three due checks,
+// and counts the AWS calls of each run: they must be the same.
+func TestJanitorWorkDoesNotGrowWithWebhooks(t *testing.T) {
+	calls := map[int]map[string]int{}
+	for _, n := range []int{10, 400} {
+		f := newFixture(t, testenv.Kumo())
+		for range n {
+			id, _ := webhook.NewID(time.Now())
+			f.webhook(id)
 		}
+		due := time.Now().UTC().Add(-3 * time.Hour)
+		for range 3 {
+			f.note(webhook.CheckOrphan, f.secret(webhook.NewSecretSet("whsec_n")), due)
+		}
+		_, before := f.faults.Total()
+		r, err := f.janitor(time.Hour).Run(context.Background())
+		if err != nil || len(r.Deleted) != 3 {
+			t.Fatalf("%d webhooks: %+v, %v", n, r, err)
+		}
+		_, after := f.faults.Total()
+		calls[n] = map[string]int{}
+		for op, c := range after {
+			if d := c - before[op]; d > 0 {
+				calls[n][op] = d
+			}
+		}
+	}
+	if !maps.Equal(calls[10], calls[400]) {
+		t.Errorf("calls with 10 webhooks %v, with 400 %v; want the same", calls[10], calls[400])
+	}
+	if calls[10]["ListSecrets"] != 0 || calls[10]["DeleteSecret"] != 3 {
+		t.Errorf("calls = %v; want no listing and one DeleteSecret per orphan", calls[10])
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/docproc/webhooks/internal/app"
+	"github.com/docproc/webhooks/internal/awsconf"
 	"github.com/docproc/webhooks/internal/awsconf/chain"
 	appconfig "github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/samtemplate"
@@ -74,12 +75,19 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 	return s, nil
 }
 
+// AttemptTimeout bounds each AWS call's attempt against a local emulator.
+// It is longer than in Lambda (awsconf.AttemptTimeout): an emulator serves
+// one request at a time, and under a concurrent test a request waits in
+// its queue.
+const AttemptTimeout = 15 * time.Second
+
 // AWSConfig returns SDK configuration for a local endpoint. Emulators
 // accept any credentials; dummy ones are used when none are configured.
 func AWSConfig(ctx context.Context, endpoint, region string, extra ...func(*config.LoadOptions) error) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{
 		config.WithBaseEndpoint(endpoint),
 		config.WithRegion(region),
+		config.WithHTTPClient(awsconf.HTTPClient(AttemptTimeout)),
 	}
 	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))

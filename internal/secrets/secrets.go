@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
-	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/awsconf"
 	"github.com/docproc/webhooks/internal/janitor"
 	"github.com/docproc/webhooks/internal/tenant"
@@ -77,20 +76,22 @@ type Store struct {
 	client   *secretsmanager.Client
 	prefix   string
 	kmsKeyID string
-	// PageSize is how many secrets List asks for at a time (1-100).
-	PageSize int32
 }
 
 // New returns a Store that names secrets under prefix (no trailing slash)
 // and, if kmsKeyID is not empty, encrypts them with that customer-managed
 // KMS key instead of the AWS-managed one.
 func New(client *secretsmanager.Client, prefix, kmsKeyID string) *Store {
-	return &Store{client: client, prefix: strings.TrimSuffix(prefix, "/"), kmsKeyID: kmsKeyID, PageSize: 100}
+	return &Store{client: client, prefix: strings.TrimSuffix(prefix, "/"), kmsKeyID: kmsKeyID}
 }
 
 // Name returns the secret name for a webhook.
-func (s *Store) Name(sec webhook.NewSecret) string {
-	return fmt.Sprintf("%s/%s/%s/%s", s.prefix, sec.Owner.Mode, sec.Owner.Account, sec.WebhookID)
+func (s *Store) Name(sec webhook.NewSecret) string { return s.Ref(sec.Owner, sec.WebhookID) }
+
+// Ref implements janitor.Secrets: the name of owner's webhook id's secret,
+// which Secrets Manager takes wherever it takes an ARN.
+func (s *Store) Ref(owner tenant.Tenant, id string) string {
+	return fmt.Sprintf("%s/%s/%s/%s", s.prefix, owner.Mode, owner.Account, id)
 }
 
 // Create implements webhook.SecretStore. The SDK fills ClientRequestToken
@@ -116,20 +117,37 @@ func (s *Store) Create(ctx context.Context, sec webhook.NewSecret) (string, erro
 		in.KmsKeyId = aws.String(s.kmsKeyID)
 	}
 	out, err := s.client.CreateSecret(ctx, in)
+	var exists *types.ResourceExistsException
+	if errors.As(err, &exists) {
+		return s.ownSecret(ctx, sec)
+	}
 	if err != nil {
 		return "", awsconf.Classify("secretsmanager CreateSecret "+sec.WebhookID, err)
 	}
 	return aws.ToString(out.ARN), nil
 }
 
-// Get implements webhook.SecretStore. A secret that does not exist (its
-// webhook was deleted) is an apperr NotFound.
+// ownSecret answers a create whose name is taken. Names are unique per
+// webhook id, so the secret is almost surely the call's own first try,
+// whose answer was lost and which Secrets Manager did not recognise from
+// the ClientRequestToken (emulators do not). The stored hash tells.
+func (s *Store) ownSecret(ctx context.Context, sec webhook.NewSecret) (string, error) {
+	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.Name(sec))})
+	if err != nil {
+		return "", awsconf.Classify("secretsmanager GetSecretValue "+sec.WebhookID, err)
+	}
+	var v Value
+	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &v); err != nil || v.SigningSecretSHA256 != sec.SHA256 {
+		return "", fmt.Errorf("secretsmanager CreateSecret %s: another secret has its name", sec.WebhookID)
+	}
+	return aws.ToString(out.ARN), nil
+}
+
+// Get implements webhook.SecretStore.
 func (s *Store) Get(ctx context.Context, ref string) (webhook.SecretSet, error) {
 	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref)})
-	var nf *types.ResourceNotFoundException
-	if errors.As(err, &nf) {
-		return webhook.SecretSet{}, &apperr.Error{Kind: apperr.NotFound, Code: "resource_missing",
-			Message: "the webhook's signing secret no longer exists; the webhook was deleted", Cause: err}
+	if gone(err) {
+		return webhook.SecretSet{}, webhook.ErrNotFound
 	}
 	if err != nil {
 		return webhook.SecretSet{}, awsconf.Classify("secretsmanager GetSecretValue", err)
@@ -145,8 +163,19 @@ func (s *Store) Get(ctx context.Context, ref string) (webhook.SecretSet, error) 
 	return set, nil
 }
 
+// gone reports whether err says the secret does not exist or is being
+// deleted: a force-deleted secret can answer InvalidRequestException
+// ("marked for deletion") for a short while before it is gone.
+func gone(err error) bool {
+	var nf *types.ResourceNotFoundException
+	var ir *types.InvalidRequestException
+	return errors.As(err, &nf) || errors.As(err, &ir) && strings.Contains(ir.ErrorMessage(), "deletion")
+}
+
 // Put implements webhook.SecretStore with PutSecretValue: a new version
-// becomes AWSCURRENT and the old one AWSPREVIOUS.
+// becomes AWSCURRENT and the old one AWSPREVIOUS. The SDK fills
+// ClientRequestToken once per call and keeps it across its retries, so a
+// retry after a lost answer does not store a second version.
 func (s *Store) Put(ctx context.Context, ref string, set webhook.SecretSet) error {
 	value, err := encode(set)
 	if err != nil {
@@ -156,6 +185,9 @@ func (s *Store) Put(ctx context.Context, ref string, set webhook.SecretSet) erro
 		SecretId:     aws.String(ref),
 		SecretString: aws.String(value),
 	})
+	if gone(err) {
+		return webhook.ErrNotFound
+	}
 	return awsconf.Classify("secretsmanager PutSecretValue", err)
 }
 
@@ -171,50 +203,4 @@ func (s *Store) Delete(ctx context.Context, ref string) error {
 		return nil
 	}
 	return awsconf.Classify("secretsmanager DeleteSecret", err)
-}
-
-// List implements janitor.Secrets. It asks Secrets Manager for names under
-// the prefix and checks the prefix again itself, since a name filter is a
-// prefix match on words that an emulator may not honour.
-func (s *Store) List(ctx context.Context, fn func([]janitor.Secret) error) error {
-	p := secretsmanager.NewListSecretsPaginator(s.client, &secretsmanager.ListSecretsInput{
-		MaxResults: aws.Int32(s.PageSize),
-		Filters:    []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{s.prefix + "/"}}},
-	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return awsconf.Classify("secretsmanager ListSecrets", err)
-		}
-		var page []janitor.Secret
-		for _, e := range out.SecretList {
-			sec, ok := s.parse(aws.ToString(e.Name))
-			if !ok {
-				continue
-			}
-			sec.Ref, sec.CreatedAt, sec.ChangedAt = aws.ToString(e.ARN), aws.ToTime(e.CreatedDate), aws.ToTime(e.LastChangedDate)
-			page = append(page, sec)
-		}
-		if err := fn(page); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// parse reads owner and webhook id from a name made by Name.
-func (s *Store) parse(name string) (janitor.Secret, bool) {
-	rest, ok := strings.CutPrefix(name, s.prefix+"/")
-	if !ok {
-		return janitor.Secret{}, false
-	}
-	parts := strings.Split(rest, "/")
-	if len(parts) != 3 || !webhook.ValidID(parts[2]) {
-		return janitor.Secret{}, false
-	}
-	owner, err := tenant.New(parts[1], tenant.Mode(parts[0]))
-	if err != nil {
-		return janitor.Secret{}, false
-	}
-	return janitor.Secret{Name: name, Owner: owner, WebhookID: parts[2]}, true
 }

@@ -39,7 +39,14 @@ func TestCreateAndDelete(t *testing.T) {
 		if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &v); err != nil || v.SigningSecret != "whsec_abc" || v.SigningSecretSHA256 != sec.SHA256 {
 			t.Errorf("stored value = %+v, %v", v, err)
 		}
-		if _, err := s.Create(ctx, sec); err == nil {
+		// A retry of the same create (its answer lost) gets the same secret;
+		// another secret under the name is refused.
+		if again, err := s.Create(ctx, sec); err != nil || again != arn {
+			t.Errorf("the same create again: %q, %v; want %q", again, err, arn)
+		}
+		other := sec
+		other.Value, other.SHA256 = "whsec_other", webhook.HashSecret("whsec_other")
+		if _, err := s.Create(ctx, other); err == nil {
 			t.Error("a second secret with the same name was created")
 		}
 		if err := s.Delete(ctx, arn); err != nil {

@@ -30,6 +30,15 @@ type Fault struct {
 	Hang bool
 }
 
+// ConnectionReset is an error as the SDK reports a dropped connection. It
+// is temporary, so the SDK's retryer tries the call again: with AfterSend,
+// that retry meets the effect of its own first try.
+type ConnectionReset struct{}
+
+func (ConnectionReset) Error() string   { return "injected: connection reset by peer" }
+func (ConnectionReset) Timeout() bool   { return false }
+func (ConnectionReset) Temporary() bool { return true }
+
 // Injector applies Faults and counts the attempts of every operation.
 type Injector struct {
 	mu     sync.Mutex

@@ -58,6 +58,19 @@ func (p CreateParams) Fingerprint() string {
 	return hex.EncodeToString(sum[:])
 }
 
+// rotateFingerprint identifies a rotation request: the webhook and the
+// grace period. Its canonical form has other members than a create's, so
+// the same key used for a create and a rotation is a reuse.
+func rotateFingerprint(id string, grace time.Duration) string {
+	canonical, _ := json.Marshal(struct { // fixed field order; cannot fail
+		Operation   string `json:"operation"`
+		WebhookID   string `json:"webhook_id"`
+		GraceSecond int64  `json:"grace_period_seconds"`
+	}{"rotate_secret", id, int64(grace / time.Second)})
+	sum := sha256.Sum256(canonical)
+	return hex.EncodeToString(sum[:])
+}
+
 // Claim is one request's hold on an Idempotency-Key.
 type Claim struct {
 	// Owner scopes the key: the same key under another account or mode is
@@ -91,11 +104,17 @@ func newClaim(owner tenant.Tenant, key, fingerprint string, now time.Time, lock 
 func newToken() string { return rand.Text() }
 
 // IdempotencyRecord is what is stored for a key that is already in use.
+// It never holds a secret: a replay finds the secret its first response
+// carried by its hash, among those the webhook still holds.
 type IdempotencyRecord struct {
 	// Fingerprint identifies the parameters of the first request.
 	Fingerprint string
-	// Completed says whether the first request created its webhook.
+	// Completed says whether the first request committed its result.
 	Completed bool
-	// Webhook is the webhook as created; set when Completed.
+	// Webhook is the webhook as the first response showed it; set when
+	// Completed.
 	Webhook Webhook
+	// SecretSHA256 is the hash of the signing secret the first response
+	// carried; set when Completed.
+	SecretSHA256 string
 }

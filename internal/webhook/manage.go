@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/docproc/webhooks/internal/apperr"
@@ -36,6 +37,8 @@ func backoff(ctx context.Context, try int) error {
 }
 
 // rotationLockTTL bounds how long a crashed rotation blocks the next one.
+// It exceeds the longest a rotation can run (the function timeout), so a
+// live rotation never loses its lock.
 const rotationLockTTL = 15 * time.Second
 
 // Get returns owner's webhook id. Another owner's webhook is NotFound.
@@ -43,7 +46,11 @@ func (s *Service) Get(ctx context.Context, owner tenant.Tenant, id string) (Webh
 	if !ValidID(id) {
 		return Webhook{}, NotFound(id)
 	}
-	return s.store.Get(ctx, owner, id)
+	w, err := s.store.Get(ctx, owner, id)
+	if errors.Is(err, ErrNotFound) {
+		return Webhook{}, NotFound(id)
+	}
+	return w, err
 }
 
 // List returns a page of owner's webhooks, newest first. startingAfter,
@@ -67,31 +74,69 @@ func (s *Service) List(ctx context.Context, owner tenant.Tenant, limit int, star
 }
 
 // Update applies u to owner's webhook id with an optimistic version check,
-// re-reading and re-applying when another write got in first.
+// re-reading and re-applying when another write got in first. When the
+// write's outcome is unknown, it reads the webhook back: if it holds this
+// update, the update committed and is answered as such.
 func (s *Service) Update(ctx context.Context, owner tenant.Tenant, id string, u UpdateParams) (Webhook, error) {
-	return s.writeFresh(ctx, owner, id, "update", func(w Webhook) (Webhook, error) {
+	var wrote Webhook
+	w, err := s.writeFresh(ctx, owner, id, "update", func(w Webhook) (Webhook, error) {
 		w.Settings = u.Apply(w.Settings)
 		w.UpdatedAt = s.opts.Now().UTC().Truncate(time.Second)
 		w.Version++
+		wrote = w
 		return w, s.store.Update(ctx, w)
 	})
+	if err == nil || !outcomeUnknown(err) || wrote.ID == "" {
+		return w, err
+	}
+	cleanup := newBudget(ctx)
+	defer cleanup.stop()
+	got, gerr := s.store.Get(cleanup.context(), owner, id)
+	if gerr == nil && got.Version == wrote.Version && got.UpdatedAt.Equal(wrote.UpdatedAt) && sameSettings(got.Settings, wrote.Settings) {
+		s.log.WarnContext(ctx, "update committed although its write reported an error", "webhook_id", id, "error", err.Error())
+		return got, nil
+	}
+	return Webhook{}, err
 }
 
-// Delete removes owner's webhook id and its count, then its signing secret.
-// If the secret cannot be deleted, the webhook is still gone: the secret's
-// ARN is logged and the janitor removes it.
+// sameSettings reports whether a and b are the same settings.
+func sameSettings(a, b Settings) bool {
+	return a.URL == b.URL && slices.Equal(a.Events, b.Events) && a.IsActive == b.IsActive &&
+		a.RetryEnabled == b.RetryEnabled && a.MaxRetries == b.MaxRetries
+}
+
+// Delete removes owner's webhook id and its count, noting a SecretCheck in
+// the same transaction, then deletes its signing secret and clears the
+// check. If the secret cannot be deleted, the webhook is still gone: the
+// check stays and the janitor removes the secret. When the delete's outcome
+// is unknown and the webhook is gone, it is answered as done.
 func (s *Service) Delete(ctx context.Context, owner tenant.Tenant, id string) (Webhook, error) {
+	now := s.opts.Now().UTC()
+	var read Webhook
 	w, err := s.writeFresh(ctx, owner, id, "delete", func(w Webhook) (Webhook, error) {
-		return w, s.store.Delete(ctx, w)
+		read = w
+		return w, s.store.Delete(ctx, w, now)
 	})
+	cleanup := newBudget(ctx)
+	defer cleanup.stop()
 	if err != nil {
-		return Webhook{}, err
+		if !outcomeUnknown(err) || read.ID == "" {
+			return Webhook{}, err
+		}
+		if exists, xerr := s.store.Exists(cleanup.context(), owner, id); xerr != nil || exists {
+			return Webhook{}, err
+		}
+		s.log.WarnContext(ctx, "delete committed although its write reported an error", "webhook_id", id, "error", err.Error())
+		w = read
 	}
-	cctx, cancel := compensationContext(ctx)
-	defer cancel()
+	cctx := cleanup.context()
 	if derr := s.secrets.Delete(cctx, w.SecretRef); derr != nil {
 		s.log.ErrorContext(ctx, "webhook deleted but its signing secret was not; left for the janitor",
 			"webhook_id", id, "secret_arn", w.SecretRef, "error", derr.Error())
+		return w, nil
+	}
+	if cerr := s.store.ClearCheck(cctx, SecretCheck{Kind: CheckOrphan, Owner: owner, WebhookID: id, At: now}); cerr != nil {
+		s.log.WarnContext(ctx, "secret check not cleared; the janitor clears it", "webhook_id", id, "error", cerr.Error())
 	}
 	return w, nil
 }
@@ -120,101 +165,6 @@ func (s *Service) writeFresh(ctx context.Context, owner tenant.Tenant, id, verb 
 	}
 	return Webhook{}, &apperr.Error{Kind: apperr.Conflict, Code: "webhook_busy",
 		Message: "the webhook is being changed by other requests; retry"}
-}
-
-// Rotated is the result of a rotation: the webhook and its new secret,
-// which is returned here and never again.
-type Rotated struct {
-	// Webhook is the webhook after the rotation.
-	Webhook Webhook
-	// SigningSecret is the new current secret.
-	SigningSecret string
-}
-
-// RotateSecret gives owner's webhook id a new signing secret. The previous
-// one stays valid for grace. Rotations of one webhook are serialized by a
-// lock on its item, so two at once cannot lose each other's secrets.
-func (s *Service) RotateSecret(ctx context.Context, owner tenant.Tenant, id string, grace time.Duration) (Rotated, error) {
-	if !ValidID(id) {
-		return Rotated{}, NotFound(id)
-	}
-	now := s.opts.Now().UTC()
-	token := newToken()
-	w, err := s.store.LockRotation(ctx, owner, id, token, now, now.Add(rotationLockTTL))
-	if err != nil {
-		return Rotated{}, err
-	}
-	next, err := NewSigningSecret()
-	if err == nil {
-		err = s.rotate(ctx, w.SecretRef, next, grace, now)
-	}
-	// The lock is released either way; the version moves on so that a
-	// concurrent update reads the webhook again.
-	cctx, cancel := compensationContext(ctx)
-	defer cancel()
-	w, uerr := s.store.UnlockRotation(cctx, owner, id, token, now, err == nil)
-	if err != nil {
-		if uerr != nil {
-			s.log.WarnContext(ctx, "rotation lock not released; it expires on its own", "webhook_id", id, "error", uerr.Error())
-		}
-		return Rotated{}, err
-	}
-	if uerr != nil {
-		return Rotated{}, fmt.Errorf("finish rotation of %s: %w", id, uerr)
-	}
-	return Rotated{Webhook: w, SigningSecret: next}, nil
-}
-
-// rotate stores next as the current secret at ref.
-func (s *Service) rotate(ctx context.Context, ref, next string, grace time.Duration, now time.Time) error {
-	set, err := s.secrets.Get(ctx, ref)
-	if err != nil {
-		return fmt.Errorf("read signing secrets: %w", err)
-	}
-	rotated, err := set.Rotate(next, grace, now)
-	if err != nil {
-		return err
-	}
-	if err := s.secrets.Put(ctx, ref, rotated); err != nil {
-		return fmt.Errorf("store rotated signing secrets: %w", err)
-	}
-	return nil
-}
-
-// PruneSecrets drops the expired earlier secrets of owner's webhook id,
-// whose secret is at ref, and returns how many it dropped. It reads without
-// a lock and takes the rotation lock only when there is something to drop,
-// so that it cannot undo a rotation running at the same time. A webhook
-// being rotated is skipped (the rotation prunes too).
-func (s *Service) PruneSecrets(ctx context.Context, owner tenant.Tenant, id, ref string) (int, error) {
-	now := s.opts.Now().UTC()
-	set, err := s.secrets.Get(ctx, ref)
-	if err != nil || len(set.Unexpired(now)) == len(set.Previous) {
-		return 0, err
-	}
-	token := newToken()
-	if _, err := s.store.LockRotation(ctx, owner, id, token, now, now.Add(rotationLockTTL)); err != nil {
-		if apperr.KindOf(err) == apperr.Conflict {
-			return 0, nil
-		}
-		return 0, err
-	}
-	pruned := 0
-	if set, err = s.secrets.Get(ctx, ref); err == nil {
-		kept := set.Unexpired(now)
-		pruned = len(set.Previous) - len(kept)
-		set.Previous = kept
-		err = s.secrets.Put(ctx, ref, set)
-	}
-	cctx, cancel := compensationContext(ctx)
-	defer cancel()
-	if _, uerr := s.store.UnlockRotation(cctx, owner, id, token, now, false); uerr != nil && err == nil {
-		err = uerr
-	}
-	if err != nil {
-		return 0, fmt.Errorf("prune signing secrets of %s: %w", id, err)
-	}
-	return pruned, nil
 }
 
 // NotFound is the error for a webhook id the caller does not have. It is

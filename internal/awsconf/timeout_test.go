@@ -1,0 +1,49 @@
+package awsconf_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/docproc/webhooks/internal/awsconf"
+)
+
+// TestAStalledAttemptIsRetried serves a real SDK client from a server that
+// never answers its first request: the attempt times out, the SDK retries
+// on a fresh connection, and the call succeeds well inside its deadline.
+// Without a per-attempt timeout the first attempt would hold the call
+// until the context ended, and the call would fail.
+func TestAStalledAttemptIsRetried(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // so that the server notices the client leave
+		if requests.Add(1) == 1 {
+			<-r.Context().Done() // a connection that never answers
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	cfg, err := awsconf.FromEnv(func(name string) string {
+		return map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+			"AWS_ENDPOINT_URL": srv.URL}[name]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*awsconf.AttemptTimeout)
+	defer cancel()
+	_, err = dynamodb.NewFromConfig(cfg).GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("t"),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "x"}}})
+	if err != nil || requests.Load() != 2 {
+		t.Fatalf("GetItem = %v after %d requests; want success on the second", err, requests.Load())
+	}
+}

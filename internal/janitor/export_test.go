@@ -1,4 +1,0 @@
-package janitor
-
-// MayHoldExpired exposes Secret.mayHoldExpired to the tests.
-var MayHoldExpired = Secret.mayHoldExpired
