@@ -135,4 +135,22 @@ type Statement struct {
 	Action []string `yaml:"Action"`
 	// Resource is one ARN or a list of them.
 	Resource any `yaml:"Resource"`
+	// Condition maps operators (ForAllValues:StringLike) to condition keys
+	// (dynamodb:LeadingKeys) and their values.
+	Condition map[string]map[string]any `yaml:"Condition"`
+}
+
+// LeadingKeys returns the dynamodb:LeadingKeys patterns the statement's
+// ForAllValues:StringLike condition allows, nil if it has none.
+func (s Statement) LeadingKeys() []string {
+	var out []string
+	switch v := s.Condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"].(type) {
+	case string:
+		out = append(out, v)
+	case []any:
+		for _, p := range v {
+			out = append(out, fmt.Sprint(p))
+		}
+	}
+	return out
 }

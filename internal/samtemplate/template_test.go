@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -145,20 +146,26 @@ func statements(t *testing.T, fn samtemplate.Function) []samtemplate.Statement {
 }
 
 func TestIAMIsLeastPrivilege(t *testing.T) {
-	// Each grant is "action on resource", with the resource named by kind.
+	// Each grant is "action on resource", with the resource named by kind
+	// and, for DynamoDB, the partition key prefixes it is limited to.
 	want := map[string][]string{
 		"ApiFunction": {
-			"dynamodb:DeleteItem on table", "dynamodb:GetItem on table",
-			"dynamodb:PutItem on table", "dynamodb:Query on table", "dynamodb:UpdateItem on table",
+			"dynamodb:DeleteItem on table keys ACCOUNT#* CHECK#*", "dynamodb:GetItem on table",
+			"dynamodb:PutItem on table keys ACCOUNT#* CHECK#*", "dynamodb:Query on table",
+			"dynamodb:UpdateItem on table keys ACCOUNT#* CHECK#*",
 			"kms:Decrypt on kms key", "kms:GenerateDataKey on kms key",
 			"secretsmanager:CreateSecret on prefix", "secretsmanager:DeleteSecret on prefix",
 			"secretsmanager:GetSecretValue on prefix", "secretsmanager:PutSecretValue on prefix",
 			"secretsmanager:TagResource on prefix",
 		},
 		"JanitorFunction": {
-			"dynamodb:GetItem on table", "dynamodb:UpdateItem on table",
+			"dynamodb:DeleteItem on table keys CHECK#*", "dynamodb:GetItem on table keys ACCOUNT#* CHECK#*",
+			"dynamodb:PutItem on table keys CHECK#*", "dynamodb:Query on table keys ACCOUNT#* CHECK#*",
+			"dynamodb:UpdateItem on table keys ACCOUNT#*",
+			// Pruning reads and writes secret values: with a customer-managed
+			// key the janitor needs it as the API does.
+			"kms:Decrypt on kms key", "kms:GenerateDataKey on kms key",
 			"secretsmanager:DeleteSecret on prefix", "secretsmanager:GetSecretValue on prefix",
-			"secretsmanager:ListSecrets on *", // ListSecrets has no resource-level permissions
 			"secretsmanager:PutSecretValue on prefix",
 		},
 	}
@@ -169,14 +176,82 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			if st.Effect != "Allow" {
 				t.Errorf("%s %s: effect %q", id, st.Sid, st.Effect)
 			}
+			keys := ""
+			if lk := st.LeadingKeys(); lk != nil {
+				sort.Strings(lk)
+				keys = " keys " + strings.Join(lk, " ")
+			}
 			for _, a := range st.Action {
-				got = append(got, a+" on "+resourceKind(fmt.Sprint(st.Resource)))
+				got = append(got, a+" on "+resourceKind(fmt.Sprint(st.Resource))+keys)
 			}
 		}
 		sort.Strings(got)
 		if !slices.Equal(got, want) {
 			t.Errorf("%s grants\n  %s\nwant\n  %s", id, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 		}
+	}
+}
+
+// TestNoFunctionCanWriteAPIKeys: every DynamoDB write any function may make
+// is limited to partition key prefixes, and none of them covers API keys,
+// so a compromised function cannot mint or revoke one.
+func TestNoFunctionCanWriteAPIKeys(t *testing.T) {
+	writes := []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:*"}
+	for id, fn := range functions(t, load(t)) {
+		for _, st := range statements(t, fn) {
+			for _, a := range st.Action {
+				if !slices.Contains(writes, a) {
+					continue
+				}
+				keys := st.LeadingKeys()
+				if len(keys) == 0 {
+					t.Errorf("%s %s: %s is not limited by dynamodb:LeadingKeys", id, st.Sid, a)
+				}
+				for _, k := range keys {
+					if ok, _ := path.Match(k, "APIKEY#0123abcd"); ok || k == "*" {
+						t.Errorf("%s %s: %s may write API keys (%s)", id, st.Sid, a, k)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestAccessLog: the HTTP API writes a JSON access line per request, with
+// the request id the API answers with, to a log group with a retention
+// period, and never the path or query, where a caller may put a key.
+func TestAccessLog(t *testing.T) {
+	tmpl := load(t)
+	var api struct {
+		AccessLogSettings struct {
+			DestinationArn string `yaml:"DestinationArn"`
+			Format         string `yaml:"Format"`
+		} `yaml:"AccessLogSettings"`
+	}
+	if err := tmpl.Decode("HttpApi", "AWS::Serverless::HttpApi", &api); err != nil {
+		t.Fatal(err)
+	}
+	var line map[string]string
+	if err := json.Unmarshal([]byte(api.AccessLogSettings.Format), &line); err != nil {
+		t.Fatalf("access log format is not JSON: %v", err)
+	}
+	for _, v := range []string{"$context.requestId", "$context.identity.sourceIp", "$context.routeKey", "$context.status",
+		"$context.responseLatency", "$context.integrationErrorMessage"} {
+		if !slices.Contains(slices.Collect(maps.Values(line)), v) {
+			t.Errorf("access log line lacks %s", v)
+		}
+	}
+	for _, v := range line {
+		if strings.Contains(v, "path") || strings.Contains(v, "querystring") || strings.Contains(v, "userAgent") {
+			t.Errorf("access log line has %s, where a caller may put a key", v)
+		}
+	}
+	group, _, _ := strings.Cut(api.AccessLogSettings.DestinationArn, ".")
+	var lg struct {
+		RetentionInDays string `yaml:"RetentionInDays"`
+	}
+	if err := tmpl.Decode(group, "AWS::Logs::LogGroup", &lg); err != nil || lg.RetentionInDays == "" {
+		t.Errorf("access log group %q: %v, retention %q; want a log group with a retention period", group, err, lg.RetentionInDays)
 	}
 }
 
