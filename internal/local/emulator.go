@@ -5,15 +5,18 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -47,17 +50,37 @@ func StartEmulator(addr string) (*Emulator, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("parse kumo url %q: %w", srv.URL, err)
 	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	proxy.ModifyResponse = buffer
 	e := &Emulator{
 		URL:  "http://" + ln.Addr().String(),
 		kumo: srv,
 		proxy: &http.Server{
-			Handler:           serialized(httputil.NewSingleHostReverseProxy(target)),
+			Handler:           serialized(proxy),
 			ReadHeaderTimeout: 10 * time.Second,
 		},
 		done: make(chan error, 1),
 	}
 	go func() { e.done <- e.proxy.Serve(ln) }()
 	return e, nil
+}
+
+// buffer reads kumo's whole answer before the proxy sends any of it. If
+// reading it fails, the proxy answers 502, which the SDK retries, instead
+// of a 200 with a cut-off body, which the SDK cannot decode (seen under
+// load: "deserialization failed, unexpected EOF").
+func buffer(resp *http.Response) error {
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("read the emulator's answer: %w", err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	resp.Header.Del("Transfer-Encoding")
+	return nil
 }
 
 // serialized passes one request at a time to h. kumo's storage is not
