@@ -50,6 +50,9 @@ func TestCommittedRotationIsASuccess(t *testing.T) {
 		{"the unlock commits and its answer is lost once", []testenv.Fault{lost("UpdateItem", 1, 1)}},
 		{"the lock commits and its answer is lost once", []testenv.Fault{lost("UpdateItem", 0, 1)}},
 		{"the secret's write commits and its answer is lost once", []testenv.Fault{lost("PutSecretValue", 0, 1)}},
+		{"the secret's write commits and every answer is lost", []testenv.Fault{lost("PutSecretValue", 0, 0)}},
+		{"the secret's write commits and its answer is an unexpected error",
+			[]testenv.Fault{{Operation: "PutSecretValue", Times: 1, AfterSend: true, Err: apiError("ValidationException")}}},
 	}
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		for _, c := range cases {
@@ -91,12 +94,28 @@ func TestLostAnswersAreNotConflicts(t *testing.T) {
 		if n := attrNumber(t, s.webhookItems()[0]["version"]); n != 2 {
 			t.Errorf("version %d after one update, want 2: the update was applied twice", n)
 		}
-		// A DELETE.
+		// The same, when the answer is replaced by an error the SDK does not
+		// retry: the outcome is unknown, and a read-back finds the write.
+		unexpected := func(op string) testenv.Fault {
+			return testenv.Fault{Operation: op, Times: 1, AfterSend: true, Err: apiError("ValidationException")}
+		}
+		if r := s.withFaults(unexpected("UpdateItem")).call("PATCH", "/v1/webhooks/"+id, `{"max_retries":3}`); r.StatusCode != 200 ||
+			decode(t, r)["max_retries"] != float64(3) {
+			t.Errorf("PATCH whose answer was an unexpected error: %d %s; want 200", r.StatusCode, r.Body)
+		}
+		// A DELETE, both ways.
 		deleter := s.withFaults(lost("TransactWriteItems", 0, 1))
 		if r := deleter.call("DELETE", "/v1/webhooks/"+id, ""); r.StatusCode != 200 {
 			t.Errorf("DELETE whose transaction lost its answer: %d %s; want 200", r.StatusCode, r.Body)
 		}
+		other, _ := s.mustCreate(`{"url":"https://example.com/q"}`)
+		if r := s.withFaults(unexpected("TransactWriteItems")).call("DELETE", "/v1/webhooks/"+other, ""); r.StatusCode != 200 {
+			t.Errorf("DELETE whose answer was an unexpected error: %d %s; want 200", r.StatusCode, r.Body)
+		}
 		s.assertState(0, 0)
+		if got := len(s.secretChecks()); got != 0 {
+			t.Errorf("%d secret checks left after the deletes", got)
+		}
 	})
 }
 

@@ -247,3 +247,28 @@ func TestJanitorWorkDoesNotGrowWithWebhooks(t *testing.T) {
 		t.Errorf("calls = %v; want no listing and one DeleteSecret per orphan", calls[10])
 	}
 }
+
+// TestJanitorJudgesOnlyChecksOldEnough runs at a fixed time within an
+// hour: of two checks in the hour before, the one older than minAge is
+// settled, the younger is left and counted, and the checkpoint stays at
+// that hour, which is not over by the cutoff.
+func TestJanitorJudgesOnlyChecksOldEnough(t *testing.T) {
+	f := newFixture(t, testenv.Kumo())
+	now := time.Now().UTC().Truncate(time.Hour).Add(30 * time.Minute) // hh:30
+	old := f.secret(webhook.NewSecretSet("whsec_old"))
+	f.note(webhook.CheckOrphan, old, now.Add(-80*time.Minute)) // (hh-1):10, due at (hh-1):10 + 1h
+	young := f.secret(webhook.NewSecretSet("whsec_young"))
+	f.note(webhook.CheckOrphan, young, now.Add(-50*time.Minute)) // (hh-1):40, not yet an hour old
+	j := f.janitor(time.Hour)
+	janitor.SetClock(j, func() time.Time { return now })
+	r, err := j.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Checks != 1 || r.Young != 1 || len(r.Deleted) != 1 || f.exists(old) || !f.exists(young) {
+		t.Errorf("report %+v; want the old check settled and the young one left", r)
+	}
+	if want := now.Add(-time.Hour).Truncate(time.Hour); !r.Next.Equal(want) {
+		t.Errorf("checkpoint %v, want %v: the hour holding the cutoff is not over", r.Next, want)
+	}
+}
