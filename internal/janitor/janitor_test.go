@@ -45,6 +45,12 @@ func newFixture(t *testing.T, b testenv.Backend, faults ...testenv.Fault) *fixtu
 	f.store = dynamo.New(db, table)
 	f.sec = secrets.New(secretsmanager.NewFromConfig(cfg), testenv.Unique("webhooks/j"), "")
 	f.service = webhook.NewService(f.store, f.store, f.sec, slog.New(slog.NewJSONHandler(f.logs, nil)), webhook.Options{})
+	// As a scheduled janitor finds it: a checkpoint a day back. (A first run
+	// without one reads every hour of janitor.Lookback; the runtime test in
+	// functions/janitor makes one.)
+	if err := f.store.SaveCheckpoint(context.Background(), time.Now().Add(-24*time.Hour).Truncate(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 
