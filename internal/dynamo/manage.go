@@ -93,7 +93,7 @@ func (s *Store) Update(ctx context.Context, w webhook.Webhook) error {
 		return fmt.Errorf("encode events: %w", err)
 	}
 	token := newToken()
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err = s.conditionalUpdate(ctx, w.Owner, w.ID, "dynamodb UpdateItem webhook "+w.ID, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table),
 		Key:       key(TenantPK(w.Owner), WebhookSK(w.ID)),
 		UpdateExpression: aws.String("SET #url = :url, events = :events, is_active = :active, " +
@@ -111,19 +111,36 @@ func (s *Store) Update(ctx context.Context, w webhook.Webhook) error {
 			":v":       number(int64(w.Version - 1)),
 			":token":   &types.AttributeValueMemberS{Value: token},
 		},
-	})
+	}, writeToken, token, webhook.ErrStale, webhook.ErrStale)
+	return err
+}
+
+// conditionalUpdate runs in, a conditional UpdateItem of owner's webhook id
+// that returns the item as written. When the condition fails it reads the
+// item back: a missing item is the error missing; one whose attribute attr
+// holds token is this write's own success (its first try committed and its
+// answer was lost), and is returned as such; anything else is other.
+func (s *Store) conditionalUpdate(ctx context.Context, owner tenant.Tenant, id, op string, in *dynamodb.UpdateItemInput,
+	attr, token string, missing, other error) (webhook.Webhook, error) {
+	in.ReturnValues = types.ReturnValueAllNew
+	out, err := s.client.UpdateItem(ctx, in)
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
-		return awsconf.Classify("dynamodb UpdateItem webhook "+w.ID, err)
+		if err != nil {
+			return webhook.Webhook{}, awsconf.Classify(op, err)
+		}
+		return decodeWebhook(out.Attributes)
 	}
-	item, err := s.webhookItem(ctx, w.Owner, w.ID)
+	item, err := s.webhookItem(ctx, owner, id)
 	switch {
 	case err != nil:
-		return err
-	case item != nil && attrS(item, writeToken) == token:
-		return nil // this write's first try committed; its answer was lost
+		return webhook.Webhook{}, err
+	case item == nil:
+		return webhook.Webhook{}, missing
+	case attrS(item, attr) == token:
+		return decodeWebhook(item)
 	}
-	return webhook.ErrStale
+	return webhook.Webhook{}, other
 }
 
 // webhookItem reads a webhook's item as stored, nil if there is none.
@@ -187,14 +204,10 @@ func (s *Store) Delete(ctx context.Context, w webhook.Webhook, now time.Time) er
 				ExpressionAttributeValues: map[string]types.AttributeValue{":minus": number(-1), ":zero": number(0)},
 			}})
 		}
-		_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-			TransactItems: items, ClientRequestToken: aws.String(token),
-		})
-		var tce *types.TransactionCanceledException
-		if !errors.As(err, &tce) {
-			return awsconf.Classify(op, err)
+		codes, tce, err := s.transact(ctx, op, items, token)
+		if codes == nil {
+			return err
 		}
-		codes := reasons(tce, len(items))
 		switch failed := "ConditionalCheckFailed"; {
 		case codes[deleteWebhookItem] == failed:
 			return s.deleteOutcome(ctx, w, now, token)
@@ -227,7 +240,7 @@ func (s *Store) deleteOutcome(ctx context.Context, w webhook.Webhook, now time.T
 
 // LockRotation implements webhook.Store.
 func (s *Store) LockRotation(ctx context.Context, owner tenant.Tenant, id, token string, now, until time.Time) (webhook.Webhook, error) {
-	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	return s.conditionalUpdate(ctx, owner, id, "dynamodb UpdateItem lock rotation "+id, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(s.table),
 		Key:                 key(TenantPK(owner), WebhookSK(id)),
 		UpdateExpression:    aws.String("SET rotation_lock = :token, rotation_locked_until_ms = :until"),
@@ -237,25 +250,7 @@ func (s *Store) LockRotation(ctx context.Context, owner tenant.Tenant, id, token
 			":until": number(until.UnixMilli()),
 			":now":   number(now.UnixMilli()),
 		},
-		ReturnValues: types.ReturnValueAllNew,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		if err != nil {
-			return webhook.Webhook{}, awsconf.Classify("dynamodb UpdateItem lock rotation "+id, err)
-		}
-		return decodeWebhook(out.Attributes)
-	}
-	item, err := s.webhookItem(ctx, owner, id)
-	switch {
-	case err != nil:
-		return webhook.Webhook{}, err
-	case item == nil:
-		return webhook.Webhook{}, webhook.ErrNotFound
-	case attrS(item, "rotation_lock") == token:
-		return decodeWebhook(item) // this lock's first try took it; its answer was lost
-	}
-	return webhook.Webhook{}, webhook.ErrLocked
+	}, "rotation_lock", token, webhook.ErrNotFound, webhook.ErrLocked)
 }
 
 // UnlockRotation implements webhook.Store. The unlock leaves the
@@ -269,29 +264,12 @@ func (s *Store) UnlockRotation(ctx context.Context, owner tenant.Tenant, id, tok
 		ConditionExpression:       aws.String("rotation_lock = :token"),
 		ExpressionAttributeNames:  map[string]string{"#token": writeToken},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":token": &types.AttributeValueMemberS{Value: token}},
-		ReturnValues:              types.ReturnValueAllNew,
 	}
 	if changed {
 		in.UpdateExpression = aws.String("SET #token = :token, updated_at = :now, version = version + :one REMOVE rotation_lock, rotation_locked_until_ms")
 		in.ExpressionAttributeValues[":now"] = &types.AttributeValueMemberS{Value: now.UTC().Truncate(time.Second).Format(time.RFC3339)}
 		in.ExpressionAttributeValues[":one"] = number(1)
 	}
-	out, err := s.client.UpdateItem(ctx, in)
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		if err != nil {
-			return webhook.Webhook{}, awsconf.Classify("dynamodb UpdateItem unlock rotation "+id, err)
-		}
-		return decodeWebhook(out.Attributes)
-	}
-	item, err := s.webhookItem(ctx, owner, id)
-	switch {
-	case err != nil:
-		return webhook.Webhook{}, err
-	case item == nil:
-		return webhook.Webhook{}, webhook.ErrNotFound
-	case attrS(item, writeToken) == token:
-		return decodeWebhook(item) // this unlock's first try committed; its answer was lost
-	}
-	return webhook.Webhook{}, fmt.Errorf("unlock rotation of %s: %w", id, webhook.ErrLockLost)
+	return s.conditionalUpdate(ctx, owner, id, "dynamodb UpdateItem unlock rotation "+id, in, writeToken, token,
+		webhook.ErrNotFound, fmt.Errorf("unlock rotation of %s: %w", id, webhook.ErrLockLost))
 }

@@ -155,14 +155,10 @@ func (s *Store) Create(ctx context.Context, w webhook.Webhook, limit int, claim 
 			return fmt.Errorf("encode webhook %s: %w", w.ID, err)
 		}
 		items[createWebhookItem].Put.Item = item
-		_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-			TransactItems: items, ClientRequestToken: aws.String(token),
-		})
-		var tce *types.TransactionCanceledException
-		if !errors.As(err, &tce) {
-			return awsconf.Classify(op, err)
+		codes, tce, err := s.transact(ctx, op, items, token)
+		if codes == nil {
+			return err
 		}
-		codes := reasons(tce, len(items))
 		switch failed := "ConditionalCheckFailed"; {
 		case codes[createWebhookItem] == failed:
 			stored, err := s.webhookItem(ctx, w.Owner, w.ID)
@@ -186,16 +182,26 @@ func (s *Store) Create(ctx context.Context, w webhook.Webhook, limit int, claim 
 	}
 }
 
-// reasons returns the cancellation codes of a transaction of n items, in
-// the order of its items ("None" for an item that did not fail).
-func reasons(tce *types.TransactionCanceledException, n int) []string {
-	codes := make([]string, n)
+// transact runs items as one TransactWriteItems with token as its
+// ClientRequestToken. If the transaction was cancelled it returns the
+// cancellation codes, in the order of the items ("None", or empty on an
+// emulator, for an item that did not fail), and the cancellation;
+// otherwise nil codes and the call's error, if any, classified.
+func (s *Store) transact(ctx context.Context, op string, items []types.TransactWriteItem, token string) ([]string, *types.TransactionCanceledException, error) {
+	_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: items, ClientRequestToken: aws.String(token),
+	})
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return nil, nil, awsconf.Classify(op, err)
+	}
+	codes := make([]string, len(items))
 	for i, r := range tce.CancellationReasons {
-		if i < n {
+		if i < len(items) {
 			codes[i] = aws.ToString(r.Code)
 		}
 	}
-	return codes
+	return codes, tce, nil
 }
 
 // errConflicted marks a transaction cancelled only because a concurrent
