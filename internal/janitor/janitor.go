@@ -118,10 +118,10 @@ func New(checks Checks, secrets Secrets, webhooks Webhooks, pruner Pruner, minAg
 // holds the cutoff (now less minAge), acting on the checks at or before
 // the cutoff, and saves the new checkpoint: past every hour it finished,
 // but not past an hour with a failed check, which the next run tries
-// again, nor past one that is not over by the cutoff. A run is idempotent: each action is, and a check
-// is cleared only after its action succeeded. It returns an error, after
-// the pass, if any check failed, so that the failure shows in the
-// function's error metric.
+// again, nor past one that is not over by the cutoff. A run is idempotent:
+// each action is, and a check is cleared only after its action succeeded.
+// It returns an error, after the pass, if any check failed, so that the
+// failure shows in the function's error metric.
 func (j *Janitor) Run(ctx context.Context) (Report, error) {
 	now := j.now().UTC()
 	next, err := j.checks.Checkpoint(ctx)

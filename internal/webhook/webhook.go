@@ -1,6 +1,8 @@
 // Package webhook is the domain of webhook endpoint configuration: what a
-// webhook is, the rules a new one must meet, its id and signing secret, and
-// the ports (Store, SecretStore) that adapters implement to keep them.
+// webhook is, the rules a new one must meet, its id and signing secret, the
+// Service that runs the operations on it, and the ports (Store, KeyStore,
+// SecretStore) that adapters implement to keep them, with the sentinel
+// errors they return.
 package webhook
 
 import (
