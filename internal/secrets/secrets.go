@@ -85,9 +85,6 @@ func New(client *secretsmanager.Client, prefix, kmsKeyID string) *Store {
 	return &Store{client: client, prefix: strings.TrimSuffix(prefix, "/"), kmsKeyID: kmsKeyID}
 }
 
-// Name returns the secret name for a webhook.
-func (s *Store) Name(sec webhook.NewSecret) string { return s.Ref(sec.Owner, sec.WebhookID) }
-
 // Ref implements janitor.Secrets: the name of owner's webhook id's secret,
 // which Secrets Manager takes wherever it takes an ARN.
 func (s *Store) Ref(owner tenant.Tenant, id string) string {
@@ -104,7 +101,7 @@ func (s *Store) Create(ctx context.Context, sec webhook.NewSecret) (string, erro
 		return "", err
 	}
 	in := &secretsmanager.CreateSecretInput{
-		Name:         aws.String(s.Name(sec)),
+		Name:         aws.String(s.Ref(sec.Owner, sec.WebhookID)),
 		Description:  aws.String("Webhook signing secret for " + sec.WebhookID),
 		SecretString: aws.String(value),
 		Tags: []types.Tag{
@@ -132,7 +129,7 @@ func (s *Store) Create(ctx context.Context, sec webhook.NewSecret) (string, erro
 // whose answer was lost and which Secrets Manager did not recognise from
 // the ClientRequestToken (emulators do not). The stored hash tells.
 func (s *Store) ownSecret(ctx context.Context, sec webhook.NewSecret) (string, error) {
-	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.Name(sec))})
+	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.Ref(sec.Owner, sec.WebhookID))})
 	if err != nil {
 		return "", awsconf.Classify("secretsmanager GetSecretValue "+sec.WebhookID, err)
 	}

@@ -24,8 +24,8 @@ func TestCreateAndDelete(t *testing.T) {
 		s := secrets.New(client, prefix+"/", "")
 		sec := webhook.NewSecret{Owner: tenant.Tenant{Account: "acct_9", Mode: tenant.Live},
 			WebhookID: "wh_01KBDX0000000000000000000B", Value: "whsec_abc", SHA256: webhook.HashSecret("whsec_abc")}
-		if got, want := s.Name(sec), prefix+"/live/acct_9/wh_01KBDX0000000000000000000B"; got != want {
-			t.Errorf("Name = %q, want %q (one slash after the prefix)", got, want)
+		if got, want := s.Ref(sec.Owner, sec.WebhookID), prefix+"/live/acct_9/wh_01KBDX0000000000000000000B"; got != want {
+			t.Errorf("Ref = %q, want %q (one slash after the prefix)", got, want)
 		}
 		arn, err := s.Create(ctx, sec)
 		if err != nil {

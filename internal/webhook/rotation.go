@@ -130,18 +130,6 @@ func ParseRotateParams(body map[string]json.RawMessage) (time.Duration, error) {
 	return grace, nil
 }
 
-// Rotated is the result of a rotation: the webhook and its new secret,
-// which is returned here and, for a replay, again.
-type Rotated struct {
-	// Webhook is the webhook after the rotation.
-	Webhook Webhook
-	// SigningSecret is the new current secret.
-	SigningSecret string
-	// Replayed says the result is that of an earlier request with the same
-	// Idempotency-Key; nothing was rotated now.
-	Replayed bool
-}
-
 // RotateSecret gives owner's webhook id a new signing secret. The previous
 // one stays valid for grace. Rotations of one webhook are serialized by a
 // lock on its item, so two at once cannot lose each other's secrets. With
@@ -151,9 +139,9 @@ type Rotated struct {
 // A rotation commits when its new secret is stored. From then on it is
 // answered as a success with that secret, whatever fails after (releasing
 // the lock, recording the key); before, it changes nothing.
-func (s *Service) RotateSecret(ctx context.Context, owner tenant.Tenant, id string, grace time.Duration, idempotencyKey string) (Rotated, error) {
+func (s *Service) RotateSecret(ctx context.Context, owner tenant.Tenant, id string, grace time.Duration, idempotencyKey string) (WithSecret, error) {
 	if !ValidID(id) {
-		return Rotated{}, NotFound(id)
+		return WithSecret{}, NotFound(id)
 	}
 	now := s.opts.Now().UTC()
 	cleanup := newBudget(ctx)
@@ -161,22 +149,17 @@ func (s *Service) RotateSecret(ctx context.Context, owner tenant.Tenant, id stri
 	if idempotencyKey == "" {
 		return s.rotate(ctx, cleanup, owner, id, grace, now)
 	}
-	claim := newClaim(owner, idempotencyKey, rotateFingerprint(id, grace), now, s.opts.LockTTL)
-	prior, err := s.keys.ClaimKey(ctx, claim)
+	claim, replay, err := s.claimKey(ctx, owner, idempotencyKey, rotateFingerprint(id, grace), now)
 	if err != nil {
-		return Rotated{}, fmt.Errorf("claim idempotency key: %w", err)
+		return WithSecret{}, err
 	}
-	if prior != nil {
-		w, secret, err := s.replay(ctx, claim, prior)
-		if err != nil {
-			return Rotated{}, err
-		}
-		return Rotated{Webhook: w, SigningSecret: secret, Replayed: true}, nil
+	if replay != nil {
+		return *replay, nil
 	}
 	r, err := s.rotate(ctx, cleanup, owner, id, grace, now)
 	if err != nil {
 		s.release(cleanup, claim)
-		return Rotated{}, err
+		return WithSecret{}, err
 	}
 	rec := IdempotencyRecord{Fingerprint: claim.Fingerprint, Completed: true, Webhook: r.Webhook, SecretSHA256: HashSecret(r.SigningSecret)}
 	if err := s.keys.CompleteKey(cleanup.context(), claim, rec); err != nil {
@@ -188,11 +171,11 @@ func (s *Service) RotateSecret(ctx context.Context, owner tenant.Tenant, id stri
 
 // rotate takes the rotation lock, stores the rotated secrets and releases
 // the lock. Once the new secret is stored it answers success.
-func (s *Service) rotate(ctx context.Context, cleanup *budget, owner tenant.Tenant, id string, grace time.Duration, now time.Time) (Rotated, error) {
+func (s *Service) rotate(ctx context.Context, cleanup *budget, owner tenant.Tenant, id string, grace time.Duration, now time.Time) (WithSecret, error) {
 	token := newToken()
 	w, err := s.store.LockRotation(ctx, owner, id, token, now, now.Add(rotationLockTTL))
 	if err != nil {
-		return Rotated{}, rotationError(id, err)
+		return WithSecret{}, rotationError(id, err)
 	}
 	next, err := NewSigningSecret()
 	if err == nil {
@@ -205,7 +188,7 @@ func (s *Service) rotate(ctx context.Context, cleanup *budget, owner tenant.Tena
 		if uerr != nil {
 			s.log.WarnContext(ctx, "rotation lock not released; it expires on its own", "webhook_id", id, "error", uerr.Error())
 		}
-		return Rotated{}, rotationError(id, err)
+		return WithSecret{}, rotationError(id, err)
 	}
 	if uerr != nil {
 		s.log.WarnContext(ctx, "rotation committed; its lock was not released and expires on its own",
@@ -220,7 +203,7 @@ func (s *Service) rotate(ctx context.Context, cleanup *budget, owner tenant.Tena
 				"webhook_id", id, "error", err.Error())
 		}
 	}
-	return Rotated{Webhook: unlocked, SigningSecret: next}, nil
+	return WithSecret{Webhook: unlocked, SigningSecret: next}, nil
 }
 
 // storeRotated stores next as the current secret at ref. It returns nil

@@ -85,15 +85,16 @@ func (b *budget) stop() {
 	}
 }
 
-// Created is the result of a create: the stored webhook and its signing
-// secret, which is returned here and, for a replay, again.
-type Created struct {
-	// Webhook is the stored configuration.
+// WithSecret is the result of a create or a rotation: the webhook and the
+// signing secret made for it, which is returned here and, for a replay,
+// again.
+type WithSecret struct {
+	// Webhook is the webhook as stored after the request.
 	Webhook Webhook
-	// SigningSecret is the "whsec_..." secret, for the create response only.
+	// SigningSecret is the "whsec_..." secret, for this response only.
 	SigningSecret string
 	// Replayed says the result is that of an earlier request with the same
-	// Idempotency-Key; nothing new was created.
+	// Idempotency-Key; nothing was done now.
 	Replayed bool
 }
 
@@ -104,24 +105,19 @@ type Created struct {
 // the first request's result is returned instead (or an error if it had
 // other parameters, is still running, or returned a secret that is no
 // longer held).
-func (s *Service) Create(ctx context.Context, owner tenant.Tenant, p CreateParams, idempotencyKey string) (Created, error) {
+func (s *Service) Create(ctx context.Context, owner tenant.Tenant, p CreateParams, idempotencyKey string) (WithSecret, error) {
 	now := s.opts.Now().UTC()
 	cleanup := newBudget(ctx)
 	defer cleanup.stop()
 	if idempotencyKey == "" {
 		return s.create(ctx, cleanup, owner, p, now, nil)
 	}
-	claim := newClaim(owner, idempotencyKey, p.Fingerprint(), now, s.opts.LockTTL)
-	prior, err := s.keys.ClaimKey(ctx, claim)
+	claim, replay, err := s.claimKey(ctx, owner, idempotencyKey, p.Fingerprint(), now)
 	if err != nil {
-		return Created{}, fmt.Errorf("claim idempotency key: %w", err)
+		return WithSecret{}, err
 	}
-	if prior != nil {
-		w, secret, err := s.replay(ctx, claim, prior)
-		if err != nil {
-			return Created{}, err
-		}
-		return Created{Webhook: w, SigningSecret: secret, Replayed: true}, nil
+	if replay != nil {
+		return *replay, nil
 	}
 	created, err := s.create(ctx, cleanup, owner, p, now, &claim)
 	if err != nil {
@@ -141,66 +137,83 @@ func (s *Service) release(cleanup *budget, c Claim) {
 	}
 }
 
+// claimKey takes idempotencyKey for a request whose parameters have
+// fingerprint. When the key was used before it returns the first
+// response as replay instead, or the error that says why it cannot be
+// given.
+func (s *Service) claimKey(ctx context.Context, owner tenant.Tenant, key, fingerprint string, now time.Time) (c Claim, replay *WithSecret, err error) {
+	c = newClaim(owner, key, fingerprint, now, s.opts.LockTTL)
+	prior, err := s.keys.ClaimKey(ctx, c)
+	if err != nil {
+		return c, nil, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	if prior == nil {
+		return c, nil, nil
+	}
+	replay, err = s.replay(ctx, c, prior)
+	return c, replay, err
+}
+
 // replay answers a request whose key has a record already: exactly the
 // first response, its secret found by hash among the secrets the webhook
 // still holds. A secret no longer held is an error, never another secret.
-func (s *Service) replay(ctx context.Context, c Claim, prior *IdempotencyRecord) (Webhook, string, error) {
+func (s *Service) replay(ctx context.Context, c Claim, prior *IdempotencyRecord) (*WithSecret, error) {
 	if prior.Fingerprint != c.Fingerprint {
-		return Webhook{}, "", &apperr.Error{Kind: apperr.IdempotencyMismatch, Code: "idempotency_key_reused",
+		return nil, &apperr.Error{Kind: apperr.IdempotencyMismatch, Code: "idempotency_key_reused",
 			Param:   "Idempotency-Key",
 			Message: "this Idempotency-Key was already used with other parameters; use a new key for a new request"}
 	}
 	if !prior.Completed {
-		return Webhook{}, "", &apperr.Error{Kind: apperr.IdempotencyInProgress, Code: "idempotency_key_in_use",
+		return nil, &apperr.Error{Kind: apperr.IdempotencyInProgress, Code: "idempotency_key_in_use",
 			Param:   "Idempotency-Key",
 			Message: "a request with this Idempotency-Key is still in progress; retry after it finishes"}
 	}
 	set, err := s.secrets.Get(ctx, prior.Webhook.SecretRef)
 	if errors.Is(err, ErrNotFound) {
-		return Webhook{}, "", NotFound(prior.Webhook.ID)
+		return nil, NotFound(prior.Webhook.ID)
 	}
 	if err != nil {
-		return Webhook{}, "", fmt.Errorf("replay %s: read signing secret: %w", prior.Webhook.ID, err)
+		return nil, fmt.Errorf("replay %s: read signing secret: %w", prior.Webhook.ID, err)
 	}
 	secret, ok := set.Find(prior.SecretSHA256, s.opts.Now())
 	if !ok {
-		return Webhook{}, "", &apperr.Error{Kind: apperr.IdempotencyGone, Code: "idempotency_replay_unavailable",
+		return nil, &apperr.Error{Kind: apperr.IdempotencyGone, Code: "idempotency_replay_unavailable",
 			Param: "Idempotency-Key",
 			Message: "the signing secret the first request with this Idempotency-Key returned has since been replaced " +
 				"and is no longer valid, so that response cannot be shown again; use a new key"}
 	}
-	return prior.Webhook, secret, nil
+	return &WithSecret{Webhook: prior.Webhook, SigningSecret: secret, Replayed: true}, nil
 }
 
 // create notes a SecretCheck, makes the secret and commits the
 // transaction. When the transaction reports an error it finds out with a
 // read whether it committed anyway, and compensates only if it did not.
-func (s *Service) create(ctx context.Context, cleanup *budget, owner tenant.Tenant, p CreateParams, now time.Time, claim *Claim) (Created, error) {
+func (s *Service) create(ctx context.Context, cleanup *budget, owner tenant.Tenant, p CreateParams, now time.Time, claim *Claim) (WithSecret, error) {
 	id, err := NewID(now)
 	if err != nil {
-		return Created{}, err
+		return WithSecret{}, err
 	}
 	secret, err := NewSigningSecret()
 	if err != nil {
-		return Created{}, err
+		return WithSecret{}, err
 	}
 	// The check is noted before the secret exists, so that no crash, lost
 	// response or failed clean-up can leave a secret the janitor does not
 	// know of.
 	check := SecretCheck{Kind: CheckOrphan, Owner: owner, WebhookID: id, At: now}
 	if err := s.store.NoteCheck(ctx, check); err != nil {
-		return Created{}, fmt.Errorf("note secret check for %s: %w", id, err)
+		return WithSecret{}, fmt.Errorf("note secret check for %s: %w", id, err)
 	}
 	ref, err := s.secrets.Create(ctx, NewSecret{Owner: owner, WebhookID: id, Value: secret, SHA256: HashSecret(secret)})
 	if err != nil {
 		// A lost response may hide a created secret: the check stays for the janitor.
-		return Created{}, fmt.Errorf("create signing secret for %s: %w", id, err)
+		return WithSecret{}, fmt.Errorf("create signing secret for %s: %w", id, err)
 	}
 	ts := now.Truncate(time.Second)
 	w := Webhook{ID: id, Owner: owner, Settings: p, SecretRef: ref, CreatedAt: ts, UpdatedAt: ts, Version: 1}
 	err = s.store.Create(ctx, w, s.opts.Limit, claim, HashSecret(secret))
 	if err == nil {
-		return Created{Webhook: w, SigningSecret: secret}, nil
+		return WithSecret{Webhook: w, SigningSecret: secret}, nil
 	}
 	err = s.createError(id, err)
 	// A timeout or a lost response can hide a commit, and a retry by the SDK
@@ -214,21 +227,21 @@ func (s *Service) create(ctx context.Context, cleanup *budget, owner tenant.Tena
 	case xerr != nil:
 		s.log.ErrorContext(ctx, "create outcome unknown: signing secret left for the janitor",
 			"webhook_id", id, "secret_arn", ref, "error", xerr.Error())
-		return Created{}, errors.Join(err, fmt.Errorf("re-read webhook %s: %w", id, xerr))
+		return WithSecret{}, errors.Join(err, fmt.Errorf("re-read webhook %s: %w", id, xerr))
 	case exists:
 		s.log.WarnContext(ctx, "create committed although its write reported an error",
 			"webhook_id", id, "error", err.Error())
-		return Created{Webhook: w, SigningSecret: secret}, nil
+		return WithSecret{Webhook: w, SigningSecret: secret}, nil
 	}
 	if derr := s.secrets.Delete(cctx, ref); derr != nil {
 		s.log.ErrorContext(ctx, "compensation failed: orphan signing secret left for the janitor",
 			"webhook_id", id, "secret_arn", ref, "error", derr.Error())
-		return Created{}, errors.Join(err, fmt.Errorf("delete secret %s: %w", ref, derr))
+		return WithSecret{}, errors.Join(err, fmt.Errorf("delete secret %s: %w", ref, derr))
 	}
 	if cerr := s.store.ClearCheck(cctx, check); cerr != nil {
 		s.log.WarnContext(ctx, "secret check not cleared; the janitor clears it", "webhook_id", id, "error", cerr.Error())
 	}
-	return Created{}, err
+	return WithSecret{}, err
 }
 
 // createError says what a failed create transaction means for the caller.
