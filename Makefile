@@ -35,7 +35,7 @@ bench: ## Go benchmarks; cold start, sizes and memory under the Runtime Interfac
 	$(GO) run ./cmd/bench
 
 fuzz: ## run each fuzz target for FUZZTIME executions (default 5000x)
-	$(GO) test -run '^$$' -fuzz '^FuzzParseCreateParams$$' -fuzztime $(FUZZTIME) ./internal/webhook
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCreate$$' -fuzztime $(FUZZTIME) ./internal/api
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateURL$$' -fuzztime $(FUZZTIME) ./internal/webhook
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME) ./internal/api
 	$(GO) test -run '^$$' -fuzz '^FuzzEvent$$' -fuzztime $(FUZZTIME) ./internal/api

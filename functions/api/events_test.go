@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -13,34 +11,10 @@ import (
 	"github.com/docproc/webhooks/internal/testenv"
 )
 
-// eventFiles returns the API Gateway events in events/, by file name.
-func eventFiles(t *testing.T) map[string][]byte {
-	t.Helper()
-	paths, err := filepath.Glob(testenv.RepoFile("events/*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
-	for _, p := range paths {
-		if filepath.Base(p) == "env.json" {
-			continue
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[filepath.Base(p)] = b
-	}
-	if len(files) == 0 {
-		t.Fatal("no events in events/")
-	}
-	return files
-}
-
 // TestEventsRoundTrip checks that every fixture is a payload 2.0 event with
 // no misspelt or stray fields: decoding and re-encoding keeps every field.
 func TestEventsRoundTrip(t *testing.T) {
-	for name, raw := range eventFiles(t) {
+	for name, raw := range testenv.EventFiles(t) {
 		var ev events.APIGatewayV2HTTPRequest
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()

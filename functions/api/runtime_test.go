@@ -38,9 +38,9 @@ var wantStatus = map[string]int{
 // kumo. Every event in events/ is invoked and its status checked.
 func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 	emu, env := testenv.StartFunction(t, "ApiFunction")
-	seedLocalStack(t, testenv.Kumo(), env["TABLE_NAME"])
+	seedLocalStack(t, testenv.Kumo(t), env["TABLE_NAME"])
 
-	files := eventFiles(t)
+	files := testenv.EventFiles(t)
 	for name := range files {
 		if _, ok := wantStatus[name]; !ok {
 			t.Errorf("events/%s has no expected status in wantStatus", name)

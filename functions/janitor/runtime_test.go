@@ -30,7 +30,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func TestJanitorUnderRuntimeEmulator(t *testing.T) {
 	emu, env := testenv.StartFunction(t, "JanitorFunction")
 	ctx := context.Background()
-	kumo := testenv.Kumo()
+	kumo := testenv.Kumo(t)
 	db := dynamo.NewClient(kumo.Config(t))
 	testenv.CreateTable(t, db, env["TABLE_NAME"])
 	store := dynamo.New(db, env["TABLE_NAME"])
@@ -38,7 +38,7 @@ func TestJanitorUnderRuntimeEmulator(t *testing.T) {
 	owner := tenant.Tenant{Account: testenv.Unique("acct_"), Mode: tenant.Test}
 	orphan := func(at time.Time) string {
 		id, _ := webhook.NewID(at)
-		if _, err := sec.Create(ctx, webhook.NewSecret{Owner: owner, WebhookID: id, Value: "whsec_x", SHA256: "h"}); err != nil {
+		if _, err := sec.Create(ctx, webhook.NewSecret{Owner: owner, WebhookID: id, Value: webhook.SigningSecretOf("whsec_x"), SHA256: "h"}); err != nil {
 			t.Fatal(err)
 		}
 		if err := store.NoteCheck(ctx, webhook.SecretCheck{Kind: webhook.CheckOrphan, Owner: owner, WebhookID: id, At: at}); err != nil {

@@ -137,7 +137,8 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		latency := time.Since(start)
 		h.logRequest(ctx, c, method, path, resp.StatusCode, latency, err)
 		o := metrics.Outcome{Operation: c.operation, Status: resp.StatusCode, Latency: latency}
-		if e := apperr.As(err); e != nil {
+		if err != nil {
+			e := apperr.Public(err)
 			o.ErrorKind, o.ErrorCode = e.Kind, e.Code
 		}
 		m.Finish(o)
@@ -178,7 +179,7 @@ func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (e
 		op, ok := r.methods[method]
 		if !ok {
 			c.operation, c.allow = opMethodNotAllowed, allow(r)
-			return events.APIGatewayV2HTTPResponse{}, apperr.New(apperr.MethodNotAllowed, "method_not_allowed",
+			return events.APIGatewayV2HTTPResponse{}, apperr.New(apperr.MethodNotAllowed, apperr.CodeMethodNotAllowed,
 				method+" is not allowed on "+path)
 		}
 		c.operation = op.name
@@ -191,7 +192,7 @@ func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (e
 		}
 		return op.fn(ctx, c)
 	}
-	return events.APIGatewayV2HTTPResponse{}, apperr.New(apperr.NotFound, "route_not_found",
+	return events.APIGatewayV2HTTPResponse{}, apperr.New(apperr.NotFound, apperr.CodeRouteNotFound,
 		"no route matches "+method+" "+path)
 }
 
@@ -248,9 +249,7 @@ func (h *Handler) logRequest(ctx context.Context, c *call, method, path string, 
 	}
 	level := slog.LevelInfo
 	if err != nil {
-		if e := apperr.As(err); e != nil {
-			attrs = append(attrs, slog.String("error_code", e.Code))
-		}
+		attrs = append(attrs, slog.String("error_code", apperr.Public(err).Code))
 		if status >= 500 {
 			level = slog.LevelError
 			attrs = append(attrs, slog.String("error", err.Error()))

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/docproc/webhooks/internal/apperr"
+	"github.com/docproc/webhooks/internal/awserr"
 	"github.com/docproc/webhooks/internal/metrics"
 )
 
@@ -41,7 +42,7 @@ func TestStatusOf(t *testing.T) {
 func TestErrorResponseHidesInternals(t *testing.T) {
 	internal := fmt.Errorf("put item arn:aws:dynamodb:eu-west-1:123456789012:table/x: %w", errors.New("boom"))
 	wrapped := &apperr.Error{Kind: apperr.Internal, Code: "db_broke", Message: "table x is gone", Cause: internal}
-	dep := apperr.Dependency("dynamodb PutItem", internal)
+	dep := awserr.Unavailable("dynamodb PutItem", internal)
 	for _, err := range []error{internal, wrapped, fmt.Errorf("ctx: %w", dep)} {
 		resp := errorResponse(err, "req-1")
 		for _, leak := range []string{"arn:", "boom", "table x", "db_broke", "dynamodb"} {

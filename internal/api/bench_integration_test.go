@@ -11,7 +11,7 @@ import (
 // SDK against kumo in this process: a warm create (key cached) is one
 // CreateSecret and one TransactWriteItems over local HTTP.
 func BenchmarkCreateEndToEnd(b *testing.B) {
-	s := newLimitedStack(b, testenv.Kumo(), 1<<30)
+	s := newLimitedStack(b, testenv.Kumo(b), 1<<30)
 	s.mustCreate(`{"url":"https://example.com/warm-up"}`)
 	i := 0
 	for b.Loop() {

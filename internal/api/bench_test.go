@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
-// The request path without I/O: body decoding and response rendering.
+// The request path without I/O: body decoding, settings rules and response rendering.
 
 func BenchmarkDecodeBody(b *testing.B) {
 	req := events.APIGatewayV2HTTPRequest{
@@ -25,13 +26,27 @@ func BenchmarkDecodeBody(b *testing.B) {
 	}
 }
 
+func BenchmarkDecodeCreate(b *testing.B) {
+	members := map[string]json.RawMessage{
+		"url":         json.RawMessage(`"https://hooks.example.com/docproc/events?tenant=42"`),
+		"events":      json.RawMessage(`["document.uploaded","document.processing.failed"]`),
+		"is_active":   json.RawMessage(`true`),
+		"max_retries": json.RawMessage(`7`),
+	}
+	for b.Loop() {
+		if _, err := decodeCreate(members); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkRenderCreated(b *testing.B) {
 	w := webhook.Webhook{ID: "wh_01M8E489BDY4F8F1VPT4Q8QZXW", Owner: tenant.Tenant{Account: "acct_1", Mode: tenant.Live},
 		Settings: webhook.Settings{URL: "https://hooks.example.com/docproc/events", Events: webhook.DefaultEvents,
 			IsActive: true, RetryEnabled: true, MaxRetries: 5},
 		CreatedAt: time.Now(), UpdatedAt: time.Now()}
 	for b.Loop() {
-		_ = jsonResponse(201, toJSON(w, "whsec_W4yf2gXGBJcdWAFH+xeow27OObjwhRL/s1DEQijh160="), "req-1")
+		_ = jsonResponse(201, toJSON(w, webhook.SigningSecretOf("whsec_W4yf2gXGBJcdWAFH+xeow27OObjwhRL/s1DEQijh160=")), "req-1")
 	}
 }
 

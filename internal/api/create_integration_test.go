@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 
-	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/secrets"
 	"github.com/docproc/webhooks/internal/testenv"
 	"github.com/docproc/webhooks/internal/webhook"
@@ -69,10 +68,10 @@ func TestCreateStoresConfigAndSecret(t *testing.T) {
 			t.Fatalf("webhook items = %d, want 1", len(items))
 		}
 		item := items[0]
-		if got := attrString(item["pk"]); got != dynamo.TenantPK(s.owner) {
-			t.Errorf("pk = %q, want %q", got, dynamo.TenantPK(s.owner))
+		if got := attrString(item["pk"]); got != tenantPK(s.owner) {
+			t.Errorf("pk = %q, want %q", got, tenantPK(s.owner))
 		}
-		if got := attrString(item["sk"]); got != dynamo.WebhookSK(id) {
+		if got := attrString(item["sk"]); got != webhookSK(id) {
 			t.Errorf("sk = %q", got)
 		}
 		arn := attrString(item["secret_arn"])
@@ -97,7 +96,7 @@ func TestCreateStoresConfigAndSecret(t *testing.T) {
 		if v.SigningSecret != secret || v.SigningSecretSHA256 != webhook.HashSecret(secret) {
 			t.Errorf("stored secret does not match the one returned, or its hash is wrong")
 		}
-		wantName := fmt.Sprintf("%s/test/%s/%s", s.cfg.SecretPrefix, s.owner.Account, id)
+		wantName := fmt.Sprintf("%s/test/%s/%s", s.cfg.SecretNamePrefix, s.owner.Account, id)
 		if got := aws.ToString(out.Name); got != wantName {
 			t.Errorf("secret name = %q, want %q", got, wantName)
 		}
@@ -232,7 +231,7 @@ func TestAuthFailures(t *testing.T) {
 }
 
 func TestRoutesAndMethods(t *testing.T) {
-	s := newStack(t, testenv.Kumo())
+	s := newStack(t, testenv.Kumo(t))
 	resp := s.do(request("PUT", "/v1/webhooks", "", map[string]string{"Authorization": "Bearer " + s.key}))
 	if resp.StatusCode != 405 || resp.Headers["Allow"] != "GET, POST" {
 		t.Errorf("PUT /v1/webhooks: status %d, Allow %q; want 405, GET, POST", resp.StatusCode, resp.Headers["Allow"])
@@ -268,7 +267,7 @@ func apiError(code string) error {
 }
 
 func TestFaultInjectionRunsInsideSDKRetries(t *testing.T) {
-	s := newStack(t, testenv.Kumo(), testenv.Fault{Operation: "TransactWriteItems", Err: apiError("ThrottlingException")})
+	s := newStack(t, testenv.Kumo(t), testenv.Fault{Operation: "TransactWriteItems", Err: apiError("ThrottlingException")})
 	if resp := s.create(`{"url":"https://example.com"}`); resp.StatusCode != 503 {
 		t.Fatalf("status = %d, want 503", resp.StatusCode)
 	}

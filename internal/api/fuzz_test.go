@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,30 +13,16 @@ import (
 	"github.com/docproc/webhooks/internal/testenv"
 )
 
-// eventFiles returns the contents of every file in events/.
-func eventFiles(f *testing.F) [][]byte {
-	paths, _ := filepath.Glob(testenv.RepoFile("events/*.json"))
-	var out [][]byte
-	for _, p := range paths {
-		raw, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		out = append(out, raw)
-	}
-	return out
-}
-
 // FuzzHandle drives the whole handler, against kumo, with mutated methods,
 // paths, keys, content types and bodies, seeded from events/. No input may
 // make it panic, answer 5xx or answer anything but the JSON error shape,
 // and whatever a path or body spells, no whole API key or signing secret
 // may reach the logs.
 func FuzzHandle(f *testing.F) {
-	for _, raw := range eventFiles(f) {
+	for _, raw := range testenv.EventFiles(f) {
 		var ev events.APIGatewayV2HTTPRequest
-		if json.Unmarshal(raw, &ev) != nil || ev.Version != "2.0" {
-			continue // env.json
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			f.Fatal(err)
 		}
 		f.Add(ev.RequestContext.HTTP.Method, ev.RawPath, ev.Headers["authorization"], ev.Headers["content-type"], ev.Body, ev.IsBase64Encoded)
 	}
@@ -46,7 +30,7 @@ func FuzzHandle(f *testing.F) {
 	f.Add("POST", "/v1/webhooks", "Bearer "+local.DevAPIKey, "application/json", base64.StdEncoding.EncodeToString([]byte(`[]`)), true)
 	f.Add("GET", "/v1/"+local.DevAPIKey+"/whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "Bearer "+local.DevAPIKey, "", "", false)
 
-	s := newStack(f, testenv.Kumo())
+	s := newStack(f, testenv.Kumo(f))
 	if _, err := local.SeedAPIKey(context.Background(), s.store(), local.DevAPIKey, s.owner.Account); err != nil {
 		f.Fatal(err)
 	}
@@ -75,10 +59,10 @@ func FuzzHandle(f *testing.F) {
 // receive them, through JSON decoding into the handler, seeded from
 // events/. Whatever decodes may not panic or answer 5xx.
 func FuzzEvent(f *testing.F) {
-	for _, raw := range eventFiles(f) {
+	for _, raw := range testenv.EventFiles(f) {
 		f.Add(raw)
 	}
-	s := newStack(f, testenv.Kumo())
+	s := newStack(f, testenv.Kumo(f))
 	if _, err := local.SeedAPIKey(context.Background(), s.store(), local.DevAPIKey, s.owner.Account); err != nil {
 		f.Fatal(err)
 	}

@@ -77,10 +77,10 @@ func newLimitedStack(t testing.TB, b testenv.Backend, limit int, faults ...teste
 	ctx := context.Background()
 	s := &stack{t: t, backend: b, faults: testenv.NewInjector(faults...), logs: &syncBuffer{}}
 	s.cfg = config.Config{
-		TableName:    testenv.Unique("webhooks-"),
-		SecretPrefix: testenv.Unique("webhooks/t"),
-		MaxWebhooks:  limit,
-		KeyCacheTTL:  config.DefaultKeyCacheTTL,
+		TableName:        testenv.Unique("webhooks-"),
+		SecretNamePrefix: testenv.Unique("webhooks/t"),
+		MaxWebhooks:      limit,
+		KeyCacheTTL:      config.DefaultKeyCacheTTL,
 	}
 	plain := b.Config(t)
 	s.db = dynamo.NewClient(plain)
@@ -152,7 +152,7 @@ func (s *stack) doWithin(req events.APIGatewayV2HTTPRequest, timeout time.Durati
 	if err != nil {
 		s.t.Fatalf("handler returned an invocation error: %v", err)
 	}
-	testenv.CheckContract(s.t, req, resp)
+	checkContract(s.t, req, resp)
 	return resp
 }
 
@@ -186,7 +186,7 @@ func (s *stack) secrets() []smtypes.SecretListEntry {
 			s.t.Fatalf("list secrets: %v", err)
 		}
 		for _, e := range page.SecretList {
-			if strings.HasPrefix(aws.ToString(e.Name), s.cfg.SecretPrefix+"/") {
+			if strings.HasPrefix(aws.ToString(e.Name), s.cfg.SecretNamePrefix+"/") {
 				out = append(out, e)
 			}
 		}
@@ -215,13 +215,13 @@ func (s *stack) counter() int {
 	out, err := s.db.GetItem(context.Background(), &dynamodb.GetItemInput{
 		TableName: aws.String(s.cfg.TableName), ConsistentRead: aws.Bool(true),
 		Key: map[string]ddbtypes.AttributeValue{
-			"pk": &ddbtypes.AttributeValueMemberS{Value: dynamo.TenantPK(s.owner)},
-			"sk": &ddbtypes.AttributeValueMemberS{Value: dynamo.CounterSK},
+			"pk": &ddbtypes.AttributeValueMemberS{Value: tenantPK(s.owner)},
+			"sk": &ddbtypes.AttributeValueMemberS{Value: counterSK},
 		}})
 	if err != nil {
 		s.t.Fatalf("get counter: %v", err)
 	}
-	n, ok := out.Item[dynamo.AttrWebhookCount].(*ddbtypes.AttributeValueMemberN)
+	n, ok := out.Item[attrWebhookCount].(*ddbtypes.AttributeValueMemberN)
 	if !ok {
 		return 0
 	}
@@ -347,3 +347,18 @@ func (s *stack) revokedKey() string {
 func (s *stack) store() *dynamo.Store {
 	return dynamo.New(s.db, s.cfg.TableName)
 }
+
+// The table's layout, written out here independently of the dynamo
+// package, so that a change to it shows up in these tests.
+const (
+	counterSK        = "COUNTER"
+	attrWebhookCount = "webhook_count"
+)
+
+// tenantPK is the partition key of an owner's items.
+func tenantPK(owner tenant.Tenant) string {
+	return "ACCOUNT#" + owner.Account + "#" + string(owner.Mode)
+}
+
+// webhookSK is the sort key of a webhook.
+func webhookSK(id string) string { return "WEBHOOK#" + id }

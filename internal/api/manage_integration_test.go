@@ -71,7 +71,7 @@ func (s *stack) mustCreate(body string) (id, secret string) {
 // storedSecrets reads a webhook's Secrets Manager value.
 func (s *stack) storedSecrets(id string) secrets.Value {
 	s.t.Helper()
-	name := fmt.Sprintf("%s/%s/%s/%s", s.cfg.SecretPrefix, s.owner.Mode, s.owner.Account, id)
+	name := fmt.Sprintf("%s/%s/%s/%s", s.cfg.SecretNamePrefix, s.owner.Mode, s.owner.Account, id)
 	out, err := s.sm.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
 	if err != nil {
 		s.t.Fatalf("get secret %s: %v", name, err)
@@ -395,7 +395,7 @@ func TestConcurrentRotationsAreSerialized(t *testing.T) {
 }
 
 func TestReplayAfterDeleteIs404(t *testing.T) {
-	s := newStack(t, testenv.Kumo())
+	s := newStack(t, testenv.Kumo(t))
 	first := s.createWithKey(`{"url":"https://example.com/gone"}`, "k-gone")
 	id, _ := decode(t, first)["id"].(string)
 	if r := s.call("DELETE", "/v1/webhooks/"+id, ""); r.StatusCode != 200 {
@@ -436,7 +436,7 @@ func TestURLsAreStoredAsTheyAreDialled(t *testing.T) {
 }
 
 func TestCredentialsInPathsAreRedactedInLogs(t *testing.T) {
-	s := newStack(t, testenv.Kumo())
+	s := newStack(t, testenv.Kumo(t))
 	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	s.call("GET", "/v1/webhooks/"+s.key, "")
 	s.call("GET", "/v1/"+secret+"/"+s.key, "")

@@ -31,7 +31,7 @@ func (s *stack) records() (access, emf []map[string]any) {
 }
 
 func TestLogsAndMetrics(t *testing.T) {
-	s := newStack(t, testenv.Kumo(), testenv.Fault{Operation: "GetItem", Skip: 1, Err: apiError("ThrottlingException")})
+	s := newStack(t, testenv.Kumo(t), testenv.Fault{Operation: "GetItem", Skip: 1, Err: apiError("ThrottlingException")})
 	s.create(`{"url":"https://example.com/a"}`)                     // 201: GetItem (key), PutItem (check), CreateSecret, TransactWriteItems
 	s.create(`{"url":"http://example.com/a"}`)                      // 400 url_invalid, key cached
 	s.do(request("GET", "/v1/webhooks", "", nil))                   // 401 api_key_missing

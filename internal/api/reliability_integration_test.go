@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/docproc/webhooks/internal/api"
 	"github.com/docproc/webhooks/internal/app"
+	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/testenv"
 	"github.com/docproc/webhooks/internal/webhook"
@@ -56,7 +56,7 @@ func (s *stack) runJanitor(t *testing.T) []string {
 	if err := s.store().SaveCheckpoint(context.Background(), time.Now().Add(-2*time.Hour).Truncate(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	j := app.NewJanitor(config.Janitor{TableName: s.cfg.TableName, SecretPrefix: s.cfg.SecretPrefix},
+	j := app.NewJanitor(config.Janitor{TableName: s.cfg.TableName, SecretNamePrefix: s.cfg.SecretNamePrefix},
 		s.backend.Config(t), app.Logger(s.logs, slog.LevelInfo, config.LogFormatJSON))
 	r, err := j.Run(context.Background())
 	if err != nil {
@@ -325,12 +325,12 @@ func TestIdempotentReplay(t *testing.T) {
 }
 
 func TestIdempotencyKeyValidation(t *testing.T) {
-	s := newStack(t, testenv.Kumo())
+	s := newStack(t, testenv.Kumo(t))
 	for name, key := range map[string]string{
 		"empty": "", "too long": strings.Repeat("k", 256), "newline": "a\nb", "non-ascii": "clé",
 	} {
 		resp := s.createWithKey(`{"url":"https://example.com"}`, key)
-		if e := errorOf(t, resp); resp.StatusCode != 400 || e["code"] != webhook.CodeIdempotencyKeyInvalid || e["param"] != "Idempotency-Key" {
+		if e := errorOf(t, resp); resp.StatusCode != 400 || e["code"] != apperr.CodeIdempotencyKeyInvalid || e["param"] != "Idempotency-Key" {
 			t.Errorf("%s key: %d %s", name, resp.StatusCode, resp.Body)
 		}
 	}
@@ -344,10 +344,7 @@ func TestIdempotencyLockExpiry(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		s := newStack(t, b)
 		body := `{"url":"https://example.com/slow"}`
-		params, err := webhook.ParseCreateParams(map[string]json.RawMessage{"url": json.RawMessage(`"https://example.com/slow"`)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		params := webhook.NewSettings(webhook.UpdateParams{URL: aws.String("https://example.com/slow")})
 		// A request that is still running holds its key ...
 		now := time.Now()
 		hold := func(key string, at time.Time) {

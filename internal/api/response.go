@@ -65,22 +65,18 @@ func statusOf(k apperr.Kind) (int, string) {
 	return http.StatusInternalServerError, typeAPI
 }
 
-// errorResponse renders err for the caller. An error that is not an
-// *apperr.Error is internal: the caller sees only a generic message and the
-// request id; the details stay in the log line.
+// errorResponse renders what the caller may see of err (apperr.Public).
+// An internal error shows only a generic message and the request id, even
+// when it is an *apperr.Error of kind Internal; the details stay in the
+// log line.
 func errorResponse(err error, requestID string) events.APIGatewayV2HTTPResponse {
-	e := apperr.As(err)
-	if e == nil {
-		e = apperr.New(apperr.Internal, "internal_error",
-			"an internal error occurred; contact support with the request id")
+	e := apperr.Public(err)
+	if e.Kind == apperr.Internal {
+		e = apperr.Public(nil)
 	}
 	status, typ := statusOf(e.Kind)
 	detail := errorDetail{Type: typ, Code: e.Code, Message: e.Message, Param: e.Param,
 		Details: e.Details, RequestID: requestID}
-	if e.Kind == apperr.Internal {
-		detail.Code, detail.Message = "internal_error", "an internal error occurred; contact support with the request id"
-		detail.Param, detail.Details = "", nil
-	}
 	resp := jsonResponse(status, errorBody{Error: detail}, requestID)
 	switch e.Kind {
 	case apperr.Unauthenticated:

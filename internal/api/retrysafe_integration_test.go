@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/testenv"
 )
 
@@ -237,7 +236,7 @@ func TestRacesEndInSuccessOr404Or409(t *testing.T) {
 func TestThrottledDeleteIs503(t *testing.T) {
 	throttled := &ddbtypes.TransactionCanceledException{Message: aws.String("injected"),
 		CancellationReasons: []ddbtypes.CancellationReason{{Code: aws.String("ThrottlingError")}, {Code: aws.String("None")}, {Code: aws.String("None")}}}
-	s := newStack(t, testenv.Kumo())
+	s := newStack(t, testenv.Kumo(t))
 	id, _ := s.mustCreate(`{"url":"https://example.com/t"}`)
 	deleter := s.withFaults(testenv.Fault{Operation: "TransactWriteItems", Err: throttled})
 	r := deleter.call("DELETE", "/v1/webhooks/"+id, "")
@@ -255,8 +254,8 @@ func TestDamagedCounterDoesNotBlockDeletes(t *testing.T) {
 		a, _ := s.mustCreate(`{"url":"https://example.com/a"}`)
 		c, _ := s.mustCreate(`{"url":"https://example.com/c"}`)
 		counter := map[string]ddbtypes.AttributeValue{
-			"pk": &ddbtypes.AttributeValueMemberS{Value: dynamo.TenantPK(s.owner)},
-			"sk": &ddbtypes.AttributeValueMemberS{Value: dynamo.CounterSK},
+			"pk": &ddbtypes.AttributeValueMemberS{Value: tenantPK(s.owner)},
+			"sk": &ddbtypes.AttributeValueMemberS{Value: counterSK},
 		}
 		if _, err := s.db.DeleteItem(context.Background(), &dynamodb.DeleteItemInput{TableName: aws.String(s.cfg.TableName), Key: counter}); err != nil {
 			t.Fatal(err)
@@ -264,7 +263,7 @@ func TestDamagedCounterDoesNotBlockDeletes(t *testing.T) {
 		if r := s.call("DELETE", "/v1/webhooks/"+a, ""); r.StatusCode != 200 {
 			t.Errorf("delete with no count item: %d %s", r.StatusCode, r.Body)
 		}
-		counter[dynamo.AttrWebhookCount] = &ddbtypes.AttributeValueMemberN{Value: "0"}
+		counter[attrWebhookCount] = &ddbtypes.AttributeValueMemberN{Value: "0"}
 		if _, err := s.db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(s.cfg.TableName), Item: counter}); err != nil {
 			t.Fatal(err)
 		}

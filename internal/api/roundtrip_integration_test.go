@@ -13,7 +13,7 @@ import (
 // sequential calls: PutItem of the janitor's secret check, CreateSecret,
 // then the one TransactWriteItems.
 func TestRoundTripsPerRequest(t *testing.T) {
-	s := newStack(t, testenv.Kumo())
+	s := newStack(t, testenv.Kumo(t))
 	id, _ := s.mustCreate(`{"url":"https://example.com/warm-up"}`) // caches the key
 	cases := []struct {
 		name  string

@@ -2,14 +2,11 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
 )
@@ -29,12 +26,13 @@ type webhookJSON struct {
 	UpdatedAt     string          `json:"updated_at"`
 }
 
-// toJSON renders a webhook; secret is set only when a secret is made.
-func toJSON(w webhook.Webhook, secret string) webhookJSON {
+// toJSON renders a webhook; secret is shown only when a secret is made
+// (a zero secret is left out).
+func toJSON(w webhook.Webhook, secret webhook.SigningSecret) webhookJSON {
 	return webhookJSON{
 		ID: w.ID, Object: "webhook", URL: w.URL, Events: w.Events,
 		IsActive: w.IsActive, RetryEnabled: w.RetryEnabled, MaxRetries: w.MaxRetries,
-		Livemode: w.Owner.Mode == tenant.Live, SigningSecret: secret,
+		Livemode: w.Owner.Mode == tenant.Live, SigningSecret: secret.Reveal(),
 		CreatedAt: w.CreatedAt.UTC().Format(time.RFC3339),
 		UpdatedAt: w.UpdatedAt.UTC().Format(time.RFC3339),
 	}
@@ -55,24 +53,6 @@ type deletedJSON struct {
 	Deleted bool   `json:"deleted"`
 }
 
-// jsonObject reads the request body as a JSON object. An empty body is
-// allowed (nil members) only when optional is set.
-func jsonObject(req events.APIGatewayV2HTTPRequest, optional bool) (map[string]json.RawMessage, error) {
-	b, err := body(req)
-	if err != nil {
-		return nil, err
-	}
-	if len(b) == 0 && optional {
-		return nil, nil
-	}
-	if len(b) > 0 {
-		if err := checkJSONContentType(req); err != nil {
-			return nil, err
-		}
-	}
-	return decodeObject(b)
-}
-
 // createWebhook serves POST /v1/webhooks.
 func (h *Handler) createWebhook(ctx context.Context, c *call) (events.APIGatewayV2HTTPResponse, error) {
 	key, err := idempotencyKey(c.req)
@@ -83,7 +63,7 @@ func (h *Handler) createWebhook(ctx context.Context, c *call) (events.APIGateway
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	params, err := webhook.ParseCreateParams(members)
+	params, err := decodeCreate(members)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -101,33 +81,9 @@ func (h *Handler) createWebhook(ctx context.Context, c *call) (events.APIGateway
 
 // listWebhooks serves GET /v1/webhooks?limit=&starting_after=.
 func (h *Handler) listWebhooks(ctx context.Context, c *call) (events.APIGatewayV2HTTPResponse, error) {
-	limit := webhook.DefaultPageSize
-	var startingAfter string
-	var problems []apperr.FieldError
-	for name, v := range c.req.QueryStringParameters {
-		switch name {
-		case "limit":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > webhook.MaxPageSize || strconv.Itoa(n) != v {
-				problems = append(problems, apperr.FieldError{Param: "limit", Code: "limit_invalid",
-					Message: "limit must be a whole number from 1 to " + strconv.Itoa(webhook.MaxPageSize)})
-				continue
-			}
-			limit = n
-		case "starting_after":
-			if v == "" {
-				problems = append(problems, apperr.FieldError{Param: "starting_after", Code: "starting_after_invalid",
-					Message: "starting_after must be the id of one of your webhooks; leave it out for the first page"})
-				continue
-			}
-			startingAfter = v
-		default:
-			problems = append(problems, apperr.FieldError{Param: name, Code: webhook.CodeParameterUnknown,
-				Message: "unknown query parameter " + strconv.Quote(name)})
-		}
-	}
-	if len(problems) > 0 {
-		return events.APIGatewayV2HTTPResponse{}, apperr.Validation(problems)
+	limit, startingAfter, err := decodeList(c.req.QueryStringParameters)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	page, err := h.webhooks.List(ctx, c.owner, limit, startingAfter)
 	if err != nil {
@@ -135,7 +91,7 @@ func (h *Handler) listWebhooks(ctx context.Context, c *call) (events.APIGatewayV
 	}
 	out := listJSON{Object: "list", URL: "/v1/webhooks", Data: []webhookJSON{}, HasMore: page.HasMore}
 	for _, w := range page.Webhooks {
-		out.Data = append(out.Data, toJSON(w, ""))
+		out.Data = append(out.Data, toJSON(w, webhook.SigningSecret{}))
 	}
 	return jsonResponse(http.StatusOK, out, c.requestID), nil
 }
@@ -146,7 +102,7 @@ func (h *Handler) getWebhook(ctx context.Context, c *call) (events.APIGatewayV2H
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	return jsonResponse(http.StatusOK, toJSON(w, ""), c.requestID), nil
+	return jsonResponse(http.StatusOK, toJSON(w, webhook.SigningSecret{}), c.requestID), nil
 }
 
 // updateWebhook serves PATCH /v1/webhooks/{id}.
@@ -155,7 +111,7 @@ func (h *Handler) updateWebhook(ctx context.Context, c *call) (events.APIGateway
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	u, err := webhook.ParseUpdateParams(members)
+	u, err := decodeUpdate(members)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -163,7 +119,7 @@ func (h *Handler) updateWebhook(ctx context.Context, c *call) (events.APIGateway
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	return jsonResponse(http.StatusOK, toJSON(w, ""), c.requestID), nil
+	return jsonResponse(http.StatusOK, toJSON(w, webhook.SigningSecret{}), c.requestID), nil
 }
 
 // deleteWebhook serves DELETE /v1/webhooks/{id}.
@@ -185,7 +141,7 @@ func (h *Handler) rotateSecret(ctx context.Context, c *call) (events.APIGatewayV
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	grace, err := webhook.ParseRotateParams(members)
+	grace, err := decodeRotate(members)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}

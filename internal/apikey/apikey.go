@@ -170,25 +170,25 @@ func unauthenticated(code, msg string) *apperr.Error {
 // a store failure is returned wrapped, as it is not the caller's fault.
 func (a *Authenticator) Authenticate(ctx context.Context, raw string) (tenant.Tenant, error) {
 	if raw == "" {
-		return tenant.Tenant{}, unauthenticated("api_key_missing",
+		return tenant.Tenant{}, unauthenticated(apperr.CodeAPIKeyMissing,
 			"no API key given; send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
 	}
 	key, err := Parse(raw)
 	if err != nil {
-		return tenant.Tenant{}, unauthenticated("api_key_invalid", "the API key is malformed: "+err.Error())
+		return tenant.Tenant{}, unauthenticated(apperr.CodeAPIKeyInvalid, "the API key is malformed: "+err.Error())
 	}
 	rec, err := a.store.LookupAPIKey(ctx, key.Hash())
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return tenant.Tenant{}, unauthenticated("api_key_invalid", "the API key is not valid")
+		return tenant.Tenant{}, unauthenticated(apperr.CodeAPIKeyInvalid, "the API key is not valid")
 	case err != nil:
 		return tenant.Tenant{}, fmt.Errorf("look up api key %s: %w", key.Redacted(), err)
 	case !rec.Active:
-		return tenant.Tenant{}, unauthenticated("api_key_revoked", "the API key has been revoked")
+		return tenant.Tenant{}, unauthenticated(apperr.CodeAPIKeyRevoked, "the API key has been revoked")
 	case rec.Owner.Mode != key.Mode():
 		// A stored record whose mode disagrees with the key's prefix is
 		// corrupt; refuse rather than cross modes.
-		return tenant.Tenant{}, unauthenticated("api_key_invalid", "the API key is not valid")
+		return tenant.Tenant{}, unauthenticated(apperr.CodeAPIKeyInvalid, "the API key is not valid")
 	}
 	return rec.Owner, nil
 }

@@ -55,7 +55,7 @@ func New(cfg config.Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.W
 	awsCfg.APIOptions = append(slices.Clone(awsCfg.APIOptions), metrics.SDKMiddleware)
 	db := dynamo.NewClient(awsCfg)
 	store := dynamo.New(db, cfg.TableName)
-	sec := secrets.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretPrefix, cfg.KMSKeyID)
+	sec := secrets.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretNamePrefix, cfg.KMSKeyID)
 	svc := webhook.NewService(store, store, sec, log, webhook.Options{Limit: cfg.MaxWebhooks})
 	return Parts{
 		Handler: api.New(apikey.NewAuthenticator(apikey.NewCache(store, cfg.KeyCacheTTL)), svc, log,
@@ -68,7 +68,7 @@ func New(cfg config.Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.W
 // NewJanitor builds the orphan-secret janitor. It makes no network calls.
 func NewJanitor(cfg config.Janitor, awsCfg aws.Config, log *slog.Logger) *janitor.Janitor {
 	store := dynamo.New(dynamo.NewClient(awsCfg), cfg.TableName)
-	sec := secrets.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretPrefix, "")
+	sec := secrets.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretNamePrefix, "")
 	return janitor.New(store, sec, store, webhook.NewService(store, store, sec, log, webhook.Options{}), cfg.MinAge, log)
 }
 

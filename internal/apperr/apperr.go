@@ -1,9 +1,13 @@
-// Package apperr defines the one error type the service returns to callers.
+// Package apperr defines the one error type the service returns to callers
+// and the one list of their codes (codes.go).
 //
-// Domain code and adapters return *Error for anything a caller should see
-// (bad input, a missing resource, a throttled dependency). Any other error is
-// internal: the api package logs it and answers with a generic message, so no
-// internal detail ever reaches a response body.
+// Adapters return sentinel errors (such as webhook.ErrNotFound, or
+// ErrUnavailable for a dependency that failed in a way a retry may cure);
+// domain code decides what each means and returns an *Error for anything a
+// caller should see; the api package maps each Kind to an HTTP status in
+// one place. Any other error is internal: the api package logs it and
+// answers with a generic message, so no internal detail ever reaches a
+// response body.
 package apperr
 
 import (
@@ -132,16 +136,11 @@ func Validation(problems []FieldError) *Error {
 	}
 }
 
-// Dependency returns an Unavailable error for a dependency that is
-// throttled or timed out; the cause is kept for logs.
-func Dependency(service string, cause error) *Error {
-	return &Error{
-		Kind:    Unavailable,
-		Code:    "service_unavailable",
-		Message: "a dependency is temporarily unavailable; retry later",
-		Cause:   fmt.Errorf("%s: %w", service, cause),
-	}
-}
+// ErrUnavailable is the sentinel adapters wrap around a dependency's
+// failure that a retry may cure: throttling, a timeout, a connection that
+// could not be made or was cut. Such an error may also hide a write that
+// committed.
+var ErrUnavailable = errors.New("dependency unavailable")
 
 // As returns the *Error in err's chain, or nil.
 func As(err error) *Error {
@@ -152,10 +151,23 @@ func As(err error) *Error {
 	return nil
 }
 
-// KindOf returns the kind of err: Internal unless an *Error is in its chain.
-func KindOf(err error) Kind {
+// Public returns what the caller may see of err: the *Error in its chain;
+// else, for a chain holding ErrUnavailable, a service_unavailable error;
+// else an internal_error whose message says nothing of err. The Cause of
+// the last two is err, for logs.
+func Public(err error) *Error {
 	if e := As(err); e != nil {
-		return e.Kind
+		return e
 	}
-	return Internal
+	if errors.Is(err, ErrUnavailable) {
+		return &Error{Kind: Unavailable, Code: CodeServiceUnavailable,
+			Message: "a dependency is temporarily unavailable; retry later", Cause: err}
+	}
+	return &Error{Kind: Internal, Code: CodeInternalError,
+		Message: "an internal error occurred; contact support with the request id", Cause: err}
+}
+
+// KindOf returns the kind of err as Public sees it.
+func KindOf(err error) Kind {
+	return Public(err).Kind
 }

@@ -1,11 +1,11 @@
-// Package awsconf builds the AWS SDK configuration every adapter shares and
-// sorts AWS errors into the service's error kinds.
+// Package awsconf builds the AWS SDK configuration every adapter shares:
+// retries, per-attempt timeouts, credentials and the endpoint. Package
+// awserr sorts the errors of the calls.
 package awsconf
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"strings"
 	"time"
@@ -13,9 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/smithy-go"
-
-	"github.com/docproc/webhooks/internal/apperr"
 )
 
 // MaxAttempts is how many times the SDK tries one call (the first try plus
@@ -103,42 +100,4 @@ func FromEnv(getenv func(string) string) (aws.Config, error) {
 // (an emulator). Adapters relax checks only then.
 func CustomEndpoint(cfg aws.Config) bool {
 	return cfg.BaseEndpoint != nil && *cfg.BaseEndpoint != ""
-}
-
-// throttleCodes are AWS error codes that mean "slow down" or "try again".
-var throttleCodes = map[string]bool{
-	"ThrottlingException":                    true,
-	"Throttling":                             true,
-	"TooManyRequestsException":               true,
-	"RequestLimitExceeded":                   true,
-	"ProvisionedThroughputExceededException": true,
-	"RequestThrottled":                       true,
-	"InternalServiceError":                   true,
-	"InternalServerError":                    true,
-	"InternalFailure":                        true,
-	"ServiceUnavailable":                     true,
-	"ServiceUnavailableException":            true,
-}
-
-// Classify wraps err from an AWS call made by op. Throttling, timeouts and
-// connection failures become an apperr Unavailable error (503, Retry-After);
-// anything else is returned wrapped, as an internal error.
-func Classify(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var apiErr smithy.APIError
-	var netErr net.Error
-	var maxAttempts *retry.MaxAttemptsError
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return apperr.Dependency(op, err)
-	case errors.As(err, &apiErr) && throttleCodes[apiErr.ErrorCode()]:
-		return apperr.Dependency(op, err)
-	case errors.As(err, &netErr):
-		return apperr.Dependency(op, err)
-	case errors.As(err, &maxAttempts):
-		return apperr.Dependency(op, err)
-	}
-	return fmt.Errorf("%s: %w", op, err)
 }

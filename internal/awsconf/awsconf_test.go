@@ -2,44 +2,9 @@ package awsconf
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/smithy-go"
-
-	"github.com/docproc/webhooks/internal/apperr"
 )
-
-func TestClassify(t *testing.T) {
-	api := func(code string) error { return &smithy.GenericAPIError{Code: code} }
-	cases := []struct {
-		err  error
-		kind apperr.Kind
-	}{
-		{api("ThrottlingException"), apperr.Unavailable},
-		{api("ProvisionedThroughputExceededException"), apperr.Unavailable},
-		{api("InternalServiceError"), apperr.Unavailable},
-		{fmt.Errorf("op: %w", context.DeadlineExceeded), apperr.Unavailable},
-		{&net.OpError{Op: "dial", Err: errors.New("refused")}, apperr.Unavailable},
-		{&retry.MaxAttemptsError{Attempt: 3, Err: api("Whatever")}, apperr.Unavailable},
-		{api("ValidationException"), apperr.Internal},
-		{api("AccessDeniedException"), apperr.Internal},
-		{errors.New("plain"), apperr.Internal},
-	}
-	for _, c := range cases {
-		got := Classify("svc Op", c.err)
-		if apperr.KindOf(got) != c.kind || !errors.Is(got, c.err) {
-			t.Errorf("Classify(%v) = %v (kind %s), want kind %s wrapping the cause", c.err, got, apperr.KindOf(got), c.kind)
-		}
-	}
-	if Classify("op", nil) != nil {
-		t.Error("Classify(nil) != nil")
-	}
-}
 
 func TestFromEnv(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }

@@ -87,7 +87,7 @@ func JanitorCost(ctx context.Context, endpoint, template string, sizes []int, ch
 		due := time.Now().Add(-3 * time.Hour)
 		for range checks {
 			id, _ := webhook.NewID(due)
-			if _, err := sec.Create(ctx, webhook.NewSecret{Owner: owner, WebhookID: id, Value: "whsec_bench", SHA256: "h"}); err != nil {
+			if _, err := sec.Create(ctx, webhook.NewSecret{Owner: owner, WebhookID: id, Value: webhook.SigningSecretOf("whsec_bench"), SHA256: "h"}); err != nil {
 				return nil, err
 			}
 			if err := store.NoteCheck(ctx, webhook.SecretCheck{Kind: webhook.CheckOrphan, Owner: owner, WebhookID: id, At: due}); err != nil {
@@ -127,6 +127,7 @@ func JanitorCost(ctx context.Context, endpoint, template string, sizes []int, ch
 
 // seedWebhooks writes n webhook items for owner, 25 to a BatchWriteItem.
 // They stand for a table of that size: the janitor must not read them.
+// Their keys follow the table's layout (docs/design.md), written out here.
 func seedWebhooks(ctx context.Context, db *dynamodb.Client, table string, owner tenant.Tenant, n int) error {
 	now := time.Now()
 	for done := 0; done < n; {
@@ -134,8 +135,8 @@ func seedWebhooks(ctx context.Context, db *dynamodb.Client, table string, owner 
 		for ; done < n && len(batch) < 25; done++ {
 			id, _ := webhook.NewID(now)
 			batch = append(batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{
-				"pk":   &types.AttributeValueMemberS{Value: dynamo.TenantPK(owner)},
-				"sk":   &types.AttributeValueMemberS{Value: dynamo.WebhookSK(id)},
+				"pk":   &types.AttributeValueMemberS{Value: "ACCOUNT#" + owner.Account + "#" + string(owner.Mode)},
+				"sk":   &types.AttributeValueMemberS{Value: "WEBHOOK#" + id},
 				"type": &types.AttributeValueMemberS{Value: "webhook"},
 			}}})
 		}

@@ -72,8 +72,8 @@ var SDKVariables = []string{"AWS_ENDPOINT_URL"}
 type Config struct {
 	// TableName is the DynamoDB table holding webhooks and API keys.
 	TableName string
-	// SecretPrefix is the Secrets Manager name prefix for signing secrets.
-	SecretPrefix string
+	// SecretNamePrefix is the Secrets Manager name prefix for signing secrets.
+	SecretNamePrefix string
 	// KMSKeyID is an optional customer-managed KMS key for the secrets.
 	KMSKeyID string
 	// LogLevel is the minimum level logged.
@@ -93,8 +93,8 @@ type Config struct {
 type Janitor struct {
 	// TableName is the DynamoDB table holding webhooks.
 	TableName string
-	// SecretPrefix is the Secrets Manager name prefix for signing secrets.
-	SecretPrefix string
+	// SecretNamePrefix is the Secrets Manager name prefix for signing secrets.
+	SecretNamePrefix string
 	// LogLevel is the minimum level logged.
 	LogLevel slog.Level
 	// LogFormat is LogFormatJSON or LogFormatText.
@@ -188,7 +188,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r.require(Required)
 	c := Config{
 		TableName:        getenv(EnvTableName),
-		SecretPrefix:     r.prefix(),
+		SecretNamePrefix: r.prefix(),
 		KMSKeyID:         getenv(EnvKMSKeyID),
 		LogLevel:         r.level(),
 		MaxWebhooks:      webhook.DefaultLimit,
@@ -214,11 +214,11 @@ func LoadJanitor(getenv func(string) string) (Janitor, error) {
 	r := &reader{getenv: getenv}
 	r.require(JanitorRequired)
 	c := Janitor{
-		TableName:    getenv(EnvTableName),
-		SecretPrefix: r.prefix(),
-		LogLevel:     r.level(),
-		LogFormat:    r.format(),
-		MinAge:       r.duration(EnvOrphanMinAge, janitor.DefaultMinAge, MinOrphanAge, 0),
+		TableName:        getenv(EnvTableName),
+		SecretNamePrefix: r.prefix(),
+		LogLevel:         r.level(),
+		LogFormat:        r.format(),
+		MinAge:           r.duration(EnvOrphanMinAge, janitor.DefaultMinAge, MinOrphanAge, 0),
 	}
 	if err := r.err(); err != nil {
 		return Janitor{}, err

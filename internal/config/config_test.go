@@ -15,7 +15,7 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.TableName != "t" || c.SecretPrefix != "webhooks/stack" || c.KMSKeyID != "arn:aws:kms:k" || c.LogLevel != slog.LevelDebug ||
+	if c.TableName != "t" || c.SecretNamePrefix != "webhooks/stack" || c.KMSKeyID != "arn:aws:kms:k" || c.LogLevel != slog.LevelDebug ||
 		c.MaxWebhooks != 16 || c.KeyCacheTTL != 30*time.Second {
 		t.Errorf("Load = %+v", c)
 	}
@@ -54,7 +54,7 @@ func TestLoadMaxWebhooks(t *testing.T) {
 
 func TestLoadJanitor(t *testing.T) {
 	c, err := LoadJanitor(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p/", EnvOrphanMinAge: "2h"}))
-	if err != nil || c.TableName != "t" || c.SecretPrefix != "p" || c.MinAge != 2*time.Hour {
+	if err != nil || c.TableName != "t" || c.SecretNamePrefix != "p" || c.MinAge != 2*time.Hour {
 		t.Fatalf("LoadJanitor = %+v, %v", c, err)
 	}
 	if c, err := LoadJanitor(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p"})); err != nil || c.MinAge != time.Hour {

@@ -10,30 +10,30 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/docproc/webhooks/internal/awsconf"
+	"github.com/docproc/webhooks/internal/awserr"
 	"github.com/docproc/webhooks/internal/janitor"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
-// CheckPrefix starts the partition keys of the janitor's secret checks and
+// checkPrefix starts the partition keys of the janitor's secret checks and
 // of its checkpoint.
-const CheckPrefix = "CHECK#"
+const checkPrefix = "CHECK#"
 
-// CheckRetention is how long a secret check is kept (DynamoDB TTL) if the
+// checkRetention is how long a secret check is kept (DynamoDB TTL) if the
 // janitor never clears it: a day longer than the janitor looks back.
-const CheckRetention = janitor.Lookback + 24*time.Hour
+const checkRetention = janitor.Lookback + 24*time.Hour
 
 // checkHour is the layout of the hour a check's partition is named for.
 const checkHour = "2006-01-02T15"
 
-// CheckPK returns the partition key of the checks whose time falls in the
+// checkPK returns the partition key of the checks whose time falls in the
 // hour starting at hour.
-func CheckPK(hour time.Time) string { return CheckPrefix + hour.UTC().Format(checkHour) }
+func checkPK(hour time.Time) string { return checkPrefix + hour.UTC().Format(checkHour) }
 
 // checkpointKey returns the key of the janitor's checkpoint item.
 func checkpointKey() map[string]types.AttributeValue {
-	return key(CheckPrefix+"CHECKPOINT", "CHECKPOINT")
+	return key(checkPrefix+"CHECKPOINT", "CHECKPOINT")
 }
 
 // secretCheckItem is the stored form of a webhook.SecretCheck.
@@ -54,15 +54,15 @@ type secretCheckItem struct {
 
 // checkKey is the primary key of c: partitioned by the hour of c.At.
 func checkKey(c webhook.SecretCheck) map[string]types.AttributeValue {
-	return key(CheckPK(c.At), string(c.Kind)+"#"+c.WebhookID)
+	return key(checkPK(c.At), string(c.Kind)+"#"+c.WebhookID)
 }
 
 // checkItem is the stored form of c, with token as its write token.
 func checkItem(c webhook.SecretCheck, token string) (map[string]types.AttributeValue, error) {
 	item, err := attributevalue.MarshalMap(secretCheckItem{
-		PK: CheckPK(c.At), SK: string(c.Kind) + "#" + c.WebhookID, Type: "secret_check", Kind: string(c.Kind),
+		PK: checkPK(c.At), SK: string(c.Kind) + "#" + c.WebhookID, Type: "secret_check", Kind: string(c.Kind),
 		Account: c.Owner.Account, Mode: string(c.Owner.Mode), WebhookID: c.WebhookID,
-		At: c.At.UTC().Format(time.RFC3339Nano), WriteToken: token, ExpiresAt: c.At.Add(CheckRetention).Unix(),
+		At: c.At.UTC().Format(time.RFC3339Nano), WriteToken: token, ExpiresAt: c.At.Add(checkRetention).Unix(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode secret check: %w", err)
@@ -77,13 +77,13 @@ func (s *Store) NoteCheck(ctx context.Context, c webhook.SecretCheck) error {
 		return err
 	}
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item})
-	return awsconf.Classify("dynamodb PutItem secret check "+c.WebhookID, err)
+	return awserr.Classify("dynamodb PutItem secret check "+c.WebhookID, err)
 }
 
 // ClearCheck implements webhook.Store and janitor.Checks.
 func (s *Store) ClearCheck(ctx context.Context, c webhook.SecretCheck) error {
 	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: checkKey(c)})
-	return awsconf.Classify("dynamodb DeleteItem secret check "+c.WebhookID, err)
+	return awserr.Classify("dynamodb DeleteItem secret check "+c.WebhookID, err)
 }
 
 // DueChecks implements janitor.Checks with a Query of the hour's partition.
@@ -91,14 +91,14 @@ func (s *Store) DueChecks(ctx context.Context, hour time.Time) ([]webhook.Secret
 	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: CheckPK(hour)}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: checkPK(hour)}},
 		ConsistentRead:            aws.Bool(true),
 	})
 	var out []webhook.SecretCheck
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, awsconf.Classify("dynamodb Query secret checks", err)
+			return nil, awserr.Classify("dynamodb Query secret checks", err)
 		}
 		for _, item := range page.Items {
 			var it secretCheckItem
@@ -135,7 +135,7 @@ func (s *Store) Checkpoint(ctx context.Context) (time.Time, error) {
 		TableName: aws.String(s.table), Key: checkpointKey(), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return time.Time{}, awsconf.Classify("dynamodb GetItem janitor checkpoint", err)
+		return time.Time{}, awserr.Classify("dynamodb GetItem janitor checkpoint", err)
 	}
 	next := attrS(out.Item, "next_hour")
 	if next == "" {
@@ -154,5 +154,5 @@ func (s *Store) SaveCheckpoint(ctx context.Context, next time.Time) error {
 	item["type"] = &types.AttributeValueMemberS{Value: "janitor_checkpoint"}
 	item["next_hour"] = &types.AttributeValueMemberS{Value: next.UTC().Format(time.RFC3339)}
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item})
-	return awsconf.Classify("dynamodb PutItem janitor checkpoint", err)
+	return awserr.Classify("dynamodb PutItem janitor checkpoint", err)
 }

@@ -18,10 +18,10 @@ func TestChecksumValidationOffOnlyForCustomEndpoints(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
-	if got := APIKeyPK("ab"); got != "APIKEY#ab" {
-		t.Errorf("APIKeyPK = %q", got)
+	if got := apiKeyPK("ab"); got != "APIKEY#ab" {
+		t.Errorf("apiKeyPK = %q", got)
 	}
-	if got := WebhookSK("wh_1"); got != "WEBHOOK#wh_1" {
-		t.Errorf("WebhookSK = %q", got)
+	if got := webhookSK("wh_1"); got != "WEBHOOK#wh_1" {
+		t.Errorf("webhookSK = %q", got)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/docproc/webhooks/internal/awsconf"
+	"github.com/docproc/webhooks/internal/awserr"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
@@ -43,9 +43,9 @@ type idempotencyItem struct {
 	SecretSHA256 string `dynamodbav:"secret_sha256,omitempty"`
 }
 
-// IdempotencySK returns the sort key of an idempotency record. The key is
+// idempotencySK returns the sort key of an idempotency record. The key is
 // hashed so that any printable key makes a sort key of fixed length.
-func IdempotencySK(key string) string {
+func idempotencySK(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return "IDEMPOTENCY#" + hex.EncodeToString(sum[:])
 }
@@ -53,7 +53,7 @@ func IdempotencySK(key string) string {
 // claimItem is the record of c in state.
 func claimItem(c webhook.Claim, state string) idempotencyItem {
 	return idempotencyItem{
-		PK: TenantPK(c.Owner), SK: IdempotencySK(c.Key), Type: "idempotency_key", State: state,
+		PK: tenantPK(c.Owner), SK: idempotencySK(c.Key), Type: "idempotency_key", State: state,
 		Fingerprint: c.Fingerprint, LockToken: c.Token, LockedUntil: c.LockedUntil.UnixMilli(),
 		CreatedAt: c.At.UTC().Format(time.RFC3339), ExpiresAt: c.ExpiresAt.Unix(),
 	}
@@ -115,7 +115,7 @@ func (s *Store) ClaimKey(ctx context.Context, c webhook.Claim) (*webhook.Idempot
 		})
 		var ccf *types.ConditionalCheckFailedException
 		if !errors.As(err, &ccf) {
-			return nil, awsconf.Classify("dynamodb PutItem idempotency key", err)
+			return nil, awserr.Classify("dynamodb PutItem idempotency key", err)
 		}
 		it, err := s.idempotencyItem(ctx, c)
 		switch {
@@ -146,7 +146,7 @@ func (s *Store) CompleteKey(ctx context.Context, c webhook.Claim, rec webhook.Id
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
-		return awsconf.Classify("dynamodb PutItem complete idempotency key", err)
+		return awserr.Classify("dynamodb PutItem complete idempotency key", err)
 	}
 	it, err := s.idempotencyItem(ctx, c)
 	switch {
@@ -162,11 +162,11 @@ func (s *Store) CompleteKey(ctx context.Context, c webhook.Claim, rec webhook.Id
 func (s *Store) idempotencyItem(ctx context.Context, c webhook.Claim) (*idempotencyItem, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
-		Key:            key(TenantPK(c.Owner), IdempotencySK(c.Key)),
+		Key:            key(tenantPK(c.Owner), idempotencySK(c.Key)),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return nil, awsconf.Classify("dynamodb GetItem idempotency key", err)
+		return nil, awserr.Classify("dynamodb GetItem idempotency key", err)
 	}
 	if out.Item == nil {
 		return nil, nil
@@ -196,7 +196,7 @@ func (it *idempotencyItem) record() (*webhook.IdempotencyRecord, error) {
 func (s *Store) ReleaseKey(ctx context.Context, c webhook.Claim) error {
 	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 aws.String(s.table),
-		Key:                       key(TenantPK(c.Owner), IdempotencySK(c.Key)),
+		Key:                       key(tenantPK(c.Owner), idempotencySK(c.Key)),
 		ConditionExpression:       aws.String(heldBy),
 		ExpressionAttributeNames:  map[string]string{"#state": "state"},
 		ExpressionAttributeValues: heldByValues(c),
@@ -205,5 +205,5 @@ func (s *Store) ReleaseKey(ctx context.Context, c webhook.Claim) error {
 	if errors.As(err, &ccf) {
 		return nil
 	}
-	return awsconf.Classify("dynamodb DeleteItem idempotency key", err)
+	return awserr.Classify("dynamodb DeleteItem idempotency key", err)
 }

@@ -1,11 +1,11 @@
 package dynamo
 
+// Webhook items: their encoding, reads, and the version-conditional update.
+
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	mathrand "math/rand/v2"
 	"strconv"
 	"time"
 
@@ -14,17 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/docproc/webhooks/internal/apperr"
-	"github.com/docproc/webhooks/internal/awsconf"
+	"github.com/docproc/webhooks/internal/awserr"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
 )
-
-// CounterSK is the sort key of an owner's webhook count item.
-const CounterSK = "COUNTER"
-
-// AttrWebhookCount holds an owner's number of webhooks on the count item.
-const AttrWebhookCount = "webhook_count"
 
 // webhookItem is the stored form of a webhook. Inside an idempotency record
 // it is stored without its keys.
@@ -94,154 +87,16 @@ func (it webhookItem) webhook() (webhook.Webhook, error) {
 	}, nil
 }
 
-// transactionTries is how often a transaction cancelled only by a
-// conflicting concurrent transaction is tried. DynamoDB cancels rather than
-// queues transactions that touch the same item (here the count item), and
-// the SDK does not retry a cancelled transaction.
-const transactionTries = 4
-
-// Positions of the create transaction's items, which its cancellation
-// reasons follow.
-const (
-	createWebhookItem = iota
-	createCounterItem
-	createCheckItem
-	createClaimItem
-)
-
-// Create implements webhook.Store with one TransactWriteItems: the webhook
-// (condition: no such item), the count increment (condition: below limit),
-// the removal of the create's secret check and, with a claim, the completed
-// idempotency record (condition: the claim still holds the key). Each try
-// carries its own token, as ClientRequestToken and on the webhook item; the
-// SDK keeps it across its own retries of that try. DynamoDB answers a retry
-// after a lost response with success (within ten minutes); where it does
-// not (an emulator), the retry fails on the webhook item, whose token shows
-// that the try committed. A try after a cancellation is a new transaction.
-func (s *Store) Create(ctx context.Context, w webhook.Webhook, limit int, claim *webhook.Claim, secretSHA256 string) error {
-	check := webhook.SecretCheck{Kind: webhook.CheckOrphan, Owner: w.Owner, WebhookID: w.ID, At: w.CreatedAt}
-	items := []types.TransactWriteItem{
-		createWebhookItem: {Put: &types.Put{
-			TableName:           aws.String(s.table),
-			ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		}},
-		createCounterItem: {Update: &types.Update{
-			TableName:                aws.String(s.table),
-			Key:                      key(TenantPK(w.Owner), CounterSK),
-			UpdateExpression:         aws.String("ADD #n :one"),
-			ConditionExpression:      aws.String("attribute_not_exists(#n) OR #n < :limit"),
-			ExpressionAttributeNames: map[string]string{"#n": AttrWebhookCount},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":one":   number(1),
-				":limit": number(int64(limit)),
-			},
-		}},
-		createCheckItem: {Delete: &types.Delete{TableName: aws.String(s.table), Key: checkKey(check)}},
-	}
-	if claim != nil {
-		complete, err := completeClaim(s.table, *claim, webhook.IdempotencyRecord{Webhook: w, SecretSHA256: secretSHA256})
-		if err != nil {
-			return err
-		}
-		items = append(items, complete)
-	}
-	op := "dynamodb TransactWriteItems webhook " + w.ID
-	for try := 1; ; try++ {
-		token := newToken()
-		it := toWebhookItem(w)
-		it.PK, it.SK, it.WriteToken = TenantPK(w.Owner), WebhookSK(w.ID), token
-		item, err := attributevalue.MarshalMap(it)
-		if err != nil {
-			return fmt.Errorf("encode webhook %s: %w", w.ID, err)
-		}
-		items[createWebhookItem].Put.Item = item
-		codes, tce, err := s.transact(ctx, op, items, token)
-		if codes == nil {
-			return err
-		}
-		switch failed := "ConditionalCheckFailed"; {
-		case codes[createWebhookItem] == failed:
-			stored, err := s.webhookItem(ctx, w.Owner, w.ID)
-			if err == nil && attrS(stored, writeToken) == token {
-				return nil // this try's first attempt committed; its answer was lost
-			}
-			return errors.Join(fmt.Errorf("%s: %w", op, webhook.ErrConflict), err)
-		case codes[createCounterItem] == failed:
-			return fmt.Errorf("%s: %w", op, webhook.ErrLimit)
-		case claim != nil && codes[createClaimItem] == failed:
-			return fmt.Errorf("%s: %w", op, webhook.ErrClaimLost)
-		}
-		if err := cancelled(op, tce, codes); !errors.Is(err, errConflicted) || try == transactionTries {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return awsconf.Classify(op, ctx.Err())
-		case <-time.After(time.Duration(try*(10+mathrand.IntN(40))) * time.Millisecond):
-		}
-	}
-}
-
-// transact runs items as one TransactWriteItems with token as its
-// ClientRequestToken. If the transaction was cancelled it returns the
-// cancellation codes, in the order of the items ("None", or empty on an
-// emulator, for an item that did not fail), and the cancellation;
-// otherwise nil codes and the call's error, if any, classified.
-func (s *Store) transact(ctx context.Context, op string, items []types.TransactWriteItem, token string) ([]string, *types.TransactionCanceledException, error) {
-	_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: items, ClientRequestToken: aws.String(token),
-	})
-	var tce *types.TransactionCanceledException
-	if !errors.As(err, &tce) {
-		return nil, nil, awsconf.Classify(op, err)
-	}
-	codes := make([]string, len(items))
-	for i, r := range tce.CancellationReasons {
-		if i < len(items) {
-			codes[i] = aws.ToString(r.Code)
-		}
-	}
-	return codes, tce, nil
-}
-
-// errConflicted marks a transaction cancelled only because a concurrent
-// transaction touched the same items; trying again is worth it.
-var errConflicted = errors.New("cancelled by a concurrent transaction")
-
-// cancelled maps the reasons of a cancelled transaction that are not a
-// failed condition: throttling is a 503 (apperr Unavailable), a conflict
-// with another transaction is errConflicted wrapped as a 503 (the caller
-// may try again), anything else is an internal error.
-func cancelled(op string, tce *types.TransactionCanceledException, codes []string) error {
-	conflict := false
-	for _, c := range codes {
-		switch c {
-		case "TransactionConflict":
-			conflict = true
-		case "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
-			return apperr.Dependency(op, tce)
-		}
-	}
-	if conflict {
-		return apperr.Dependency(op, errors.Join(errConflicted, tce))
-	}
-	return fmt.Errorf("%s: %w", op, tce)
-}
-
-// newToken returns a random token that identifies one write, for
-// ClientRequestToken and for recognising the write's own earlier success.
-func newToken() string { return rand.Text() }
-
 // Exists implements webhook.Store with a strongly consistent read.
 func (s *Store) Exists(ctx context.Context, owner tenant.Tenant, id string) (bool, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:            aws.String(s.table),
-		Key:                  key(TenantPK(owner), WebhookSK(id)),
+		Key:                  key(tenantPK(owner), webhookSK(id)),
 		ConsistentRead:       aws.Bool(true),
 		ProjectionExpression: aws.String("pk"),
 	})
 	if err != nil {
-		return false, awsconf.Classify("dynamodb GetItem webhook "+id, err)
+		return false, awserr.Classify("dynamodb GetItem webhook "+id, err)
 	}
 	return out.Item != nil, nil
 }
@@ -249,4 +104,152 @@ func (s *Store) Exists(ctx context.Context, owner tenant.Tenant, id string) (boo
 // number is a DynamoDB number attribute.
 func number(n int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+// Get implements webhook.Store.
+func (s *Store) Get(ctx context.Context, owner tenant.Tenant, id string) (webhook.Webhook, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(tenantPK(owner), webhookSK(id)),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return webhook.Webhook{}, awserr.Classify("dynamodb GetItem webhook "+id, err)
+	}
+	if out.Item == nil {
+		return webhook.Webhook{}, webhook.ErrNotFound
+	}
+	return decodeWebhook(out.Item)
+}
+
+// decodeWebhook decodes a stored webhook item.
+func decodeWebhook(item map[string]types.AttributeValue) (webhook.Webhook, error) {
+	var it webhookItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return webhook.Webhook{}, fmt.Errorf("decode webhook item: %w", err)
+	}
+	return it.webhook()
+}
+
+// List implements webhook.Store with one Query on the owner's partition,
+// newest first (ids are ULIDs, so sort keys order by creation time). It
+// asks for one more item than the page holds to learn whether more follow.
+func (s *Store) List(ctx context.Context, owner tenant.Tenant, limit int, startingAfter string) (webhook.Page, error) {
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":     &types.AttributeValueMemberS{Value: tenantPK(owner)},
+			":prefix": &types.AttributeValueMemberS{Value: webhookSK("")},
+		},
+		ScanIndexForward: aws.Bool(false),
+		Limit:            aws.Int32(int32(limit + 1)),
+	}
+	if startingAfter != "" {
+		in.ExclusiveStartKey = key(tenantPK(owner), webhookSK(startingAfter))
+	}
+	out, err := s.client.Query(ctx, in)
+	if err != nil {
+		return webhook.Page{}, awserr.Classify("dynamodb Query webhooks", err)
+	}
+	page := webhook.Page{HasMore: len(out.Items) > limit}
+	for i, item := range out.Items {
+		if i == limit {
+			break
+		}
+		w, err := decodeWebhook(item)
+		if err != nil {
+			return webhook.Page{}, err
+		}
+		page.Webhooks = append(page.Webhooks, w)
+	}
+	return page, nil
+}
+
+// versionIs is the condition that the webhook exists at version :v.
+const versionIs = "attribute_exists(pk) AND version = :v"
+
+// writeToken is the attribute in which a conditional write of a webhook
+// leaves its token. When a retry of the write fails its condition, the
+// token read back tells whether it was the write's own first try that
+// changed the item (its answer lost) rather than another request.
+const writeToken = "write_token"
+
+// Update implements webhook.Store with an UpdateItem of the settings,
+// conditional on the version read.
+func (s *Store) Update(ctx context.Context, w webhook.Webhook) error {
+	events, err := attributevalue.Marshal(eventNames(w.Events))
+	if err != nil {
+		return fmt.Errorf("encode events: %w", err)
+	}
+	token := newToken()
+	_, err = s.conditionalUpdate(ctx, w.Owner, w.ID, "dynamodb UpdateItem webhook "+w.ID, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table),
+		Key:       key(tenantPK(w.Owner), webhookSK(w.ID)),
+		UpdateExpression: aws.String("SET #url = :url, events = :events, is_active = :active, " +
+			"retry_enabled = :retry, max_retries = :max, updated_at = :updated, version = :next, #token = :token"),
+		ConditionExpression:      aws.String(versionIs),
+		ExpressionAttributeNames: map[string]string{"#url": "url", "#token": writeToken},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":url":     &types.AttributeValueMemberS{Value: w.URL},
+			":events":  events,
+			":active":  &types.AttributeValueMemberBOOL{Value: w.IsActive},
+			":retry":   &types.AttributeValueMemberBOOL{Value: w.RetryEnabled},
+			":max":     number(int64(w.MaxRetries)),
+			":updated": &types.AttributeValueMemberS{Value: w.UpdatedAt.UTC().Format(time.RFC3339)},
+			":next":    number(int64(w.Version)),
+			":v":       number(int64(w.Version - 1)),
+			":token":   &types.AttributeValueMemberS{Value: token},
+		},
+	}, writeToken, token, webhook.ErrStale, webhook.ErrStale)
+	return err
+}
+
+// conditionalUpdate runs in, a conditional UpdateItem of owner's webhook id
+// that returns the item as written. When the condition fails it reads the
+// item back: a missing item is the error missing; one whose attribute attr
+// holds token is this write's own success (its first try committed and its
+// answer was lost), and is returned as such; anything else is other.
+func (s *Store) conditionalUpdate(ctx context.Context, owner tenant.Tenant, id, op string, in *dynamodb.UpdateItemInput,
+	attr, token string, missing, other error) (webhook.Webhook, error) {
+	in.ReturnValues = types.ReturnValueAllNew
+	out, err := s.client.UpdateItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		if err != nil {
+			return webhook.Webhook{}, awserr.Classify(op, err)
+		}
+		return decodeWebhook(out.Attributes)
+	}
+	item, err := s.webhookItem(ctx, owner, id)
+	switch {
+	case err != nil:
+		return webhook.Webhook{}, err
+	case item == nil:
+		return webhook.Webhook{}, missing
+	case attrS(item, attr) == token:
+		return decodeWebhook(item)
+	}
+	return webhook.Webhook{}, other
+}
+
+// webhookItem reads a webhook's item as stored, nil if there is none.
+func (s *Store) webhookItem(ctx context.Context, owner tenant.Tenant, id string) (map[string]types.AttributeValue, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(tenantPK(owner), webhookSK(id)),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, awserr.Classify("dynamodb GetItem webhook "+id, err)
+	}
+	return out.Item, nil
+}
+
+// attrS returns the string attribute name of item, or "".
+func attrS(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
 }

@@ -121,17 +121,17 @@ func TestJanitorSettlesDueChecks(t *testing.T) {
 		now := time.Now().UTC()
 		due := now.Add(-3 * time.Hour) // its hour ended over an hour ago
 
-		orphan := f.secret(webhook.NewSecretSet("whsec_orphan"))
+		orphan := f.secret(webhook.NewSecretSet(webhook.SigningSecretOf("whsec_orphan")))
 		f.note(webhook.CheckOrphan, orphan, due)
-		kept := f.secret(webhook.NewSecretSet("whsec_kept"))
+		kept := f.secret(webhook.NewSecretSet(webhook.SigningSecretOf("whsec_kept")))
 		f.webhook(kept)
 		f.note(webhook.CheckOrphan, kept, due)
-		young := f.secret(webhook.NewSecretSet("whsec_young"))
+		young := f.secret(webhook.NewSecretSet(webhook.SigningSecretOf("whsec_young")))
 		f.note(webhook.CheckOrphan, young, now)
-		rotated := webhook.NewSecretSet("whsec_now")
+		rotated := webhook.NewSecretSet(webhook.SigningSecretOf("whsec_now"))
 		rotated.Previous = []webhook.OldSecret{
-			{Value: "whsec_old", SHA256: "h", ExpiresAt: due},
-			{Value: "whsec_recent", SHA256: "h", ExpiresAt: now.Add(time.Hour)},
+			{Value: webhook.SigningSecretOf("whsec_old"), SHA256: "h", ExpiresAt: due},
+			{Value: webhook.SigningSecretOf("whsec_recent"), SHA256: "h", ExpiresAt: now.Add(time.Hour)},
 		}
 		pruned := f.secret(rotated)
 		f.webhook(pruned)
@@ -150,7 +150,7 @@ func TestJanitorSettlesDueChecks(t *testing.T) {
 			t.Errorf("secrets after the run: orphan %v kept %v young %v pruned %v; want only the orphan gone",
 				f.exists(orphan), f.exists(kept), f.exists(young), f.exists(pruned))
 		}
-		if set, err := f.sec.Get(ctx, f.sec.Ref(f.owner, pruned)); err != nil || len(set.Previous) != 1 || set.Previous[0].Value != "whsec_recent" {
+		if set, err := f.sec.Get(ctx, f.sec.Ref(f.owner, pruned)); err != nil || len(set.Previous) != 1 || set.Previous[0].Value.Reveal() != "whsec_recent" {
 			t.Errorf("after pruning the secret holds %+v, %v; want only the unexpired earlier secret", set.Previous, err)
 		}
 		if n := f.pending(due); n != 0 {
@@ -168,7 +168,7 @@ func TestJanitorSettlesDueChecks(t *testing.T) {
 		// The next run starts at the checkpoint: it reads at most the hours
 		// since and settles nothing, and a check in an hour before the
 		// checkpoint (which no request notes) is not even read.
-		f.note(webhook.CheckOrphan, f.secret(webhook.NewSecretSet("whsec_behind")), r.Next.Add(-2*time.Hour))
+		f.note(webhook.CheckOrphan, f.secret(webhook.NewSecretSet(webhook.SigningSecretOf("whsec_behind"))), r.Next.Add(-2*time.Hour))
 		second, err := f.janitor(time.Hour).Run(ctx)
 		if err != nil || second.Hours > 1 || second.Checks != 0 || len(second.Deleted) != 0 || !second.From.Equal(r.Next) {
 			t.Errorf("second run = %+v, %v; want it to start at %v and find nothing", second, err, r.Next)
@@ -181,9 +181,9 @@ func TestJanitorSettlesDueChecks(t *testing.T) {
 
 func TestJanitorRetriesFailedChecks(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, testenv.Kumo(), testenv.Fault{Operation: "DeleteSecret", Times: 1, Err: errors.New("injected")})
+	f := newFixture(t, testenv.Kumo(t), testenv.Fault{Operation: "DeleteSecret", Times: 1, Err: errors.New("injected")})
 	due := time.Now().UTC().Add(-3 * time.Hour)
-	orphan := f.secret(webhook.NewSecretSet("whsec_z"))
+	orphan := f.secret(webhook.NewSecretSet(webhook.SigningSecretOf("whsec_z")))
 	f.note(webhook.CheckOrphan, orphan, due)
 	r, err := f.janitor(time.Hour).Run(ctx)
 	if err == nil || len(r.Failed) != 1 || len(r.Deleted) != 0 || r.Next.After(due) {
@@ -200,9 +200,9 @@ func TestJanitorRetriesFailedChecks(t *testing.T) {
 }
 
 func TestJanitorStopsBeforeItsDeadline(t *testing.T) {
-	f := newFixture(t, testenv.Kumo())
+	f := newFixture(t, testenv.Kumo(t))
 	due := time.Now().UTC().Add(-3 * time.Hour)
-	orphan := f.secret(webhook.NewSecretSet("whsec_d"))
+	orphan := f.secret(webhook.NewSecretSet(webhook.SigningSecretOf("whsec_d")))
 	f.note(webhook.CheckOrphan, orphan, due)
 	// Less than StopMargin left: the run starts nothing and keeps its place.
 	ctx, cancel := context.WithTimeout(context.Background(), janitor.StopMargin-time.Second)
@@ -224,14 +224,14 @@ func TestJanitorStopsBeforeItsDeadline(t *testing.T) {
 func TestJanitorWorkDoesNotGrowWithWebhooks(t *testing.T) {
 	calls := map[int]map[string]int{}
 	for _, n := range []int{10, 400} {
-		f := newFixture(t, testenv.Kumo())
+		f := newFixture(t, testenv.Kumo(t))
 		for range n {
 			id, _ := webhook.NewID(time.Now())
 			f.webhook(id)
 		}
 		due := time.Now().UTC().Add(-3 * time.Hour)
 		for range 3 {
-			f.note(webhook.CheckOrphan, f.secret(webhook.NewSecretSet("whsec_n")), due)
+			f.note(webhook.CheckOrphan, f.secret(webhook.NewSecretSet(webhook.SigningSecretOf("whsec_n"))), due)
 		}
 		_, before := f.faults.Total()
 		r, err := f.janitor(time.Hour).Run(context.Background())
@@ -259,11 +259,11 @@ func TestJanitorWorkDoesNotGrowWithWebhooks(t *testing.T) {
 // settled, the younger is left and counted, and the checkpoint stays at
 // that hour, which is not over by the cutoff.
 func TestJanitorJudgesOnlyChecksOldEnough(t *testing.T) {
-	f := newFixture(t, testenv.Kumo())
+	f := newFixture(t, testenv.Kumo(t))
 	now := time.Now().UTC().Truncate(time.Hour).Add(30 * time.Minute) // hh:30
-	old := f.secret(webhook.NewSecretSet("whsec_old"))
+	old := f.secret(webhook.NewSecretSet(webhook.SigningSecretOf("whsec_old")))
 	f.note(webhook.CheckOrphan, old, now.Add(-80*time.Minute)) // (hh-1):10, due at (hh-1):10 + 1h
-	young := f.secret(webhook.NewSecretSet("whsec_young"))
+	young := f.secret(webhook.NewSecretSet(webhook.SigningSecretOf("whsec_young")))
 	f.note(webhook.CheckOrphan, young, now.Add(-50*time.Minute)) // (hh-1):40, not yet an hour old
 	j := f.janitor(time.Hour)
 	janitor.SetClock(j, func() time.Time { return now })

@@ -25,7 +25,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/docproc/webhooks/internal/apperr"
-	"github.com/docproc/webhooks/internal/awsconf"
+	"github.com/docproc/webhooks/internal/awserr"
 )
 
 // DefaultNamespace is the CloudWatch namespace when none is configured.
@@ -227,7 +227,7 @@ func dependencyFailed(err error) bool {
 	if err == nil {
 		return false
 	}
-	if apperr.KindOf(awsconf.Classify("", err)) == apperr.Unavailable {
+	if awserr.Transient(err) {
 		return true
 	}
 	var ae smithy.APIError

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
-	"github.com/docproc/webhooks/internal/awsconf"
+	"github.com/docproc/webhooks/internal/awserr"
 	"github.com/docproc/webhooks/internal/janitor"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
@@ -60,9 +60,9 @@ type PreviousValue struct {
 
 // encode returns the SecretString of set.
 func encode(set webhook.SecretSet) (string, error) {
-	v := Value{SigningSecret: set.Current, SigningSecretSHA256: set.CurrentSHA256}
+	v := Value{SigningSecret: set.Current.Reveal(), SigningSecretSHA256: set.CurrentSHA256}
 	for _, o := range set.Previous {
-		v.Previous = append(v.Previous, PreviousValue{SigningSecret: o.Value, SigningSecretSHA256: o.SHA256, ExpiresAt: o.ExpiresAt.UTC()})
+		v.Previous = append(v.Previous, PreviousValue{SigningSecret: o.Value.Reveal(), SigningSecretSHA256: o.SHA256, ExpiresAt: o.ExpiresAt.UTC()})
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -119,7 +119,7 @@ func (s *Store) Create(ctx context.Context, sec webhook.NewSecret) (string, erro
 		return s.ownSecret(ctx, sec)
 	}
 	if err != nil {
-		return "", awsconf.Classify("secretsmanager CreateSecret "+sec.WebhookID, err)
+		return "", awserr.Classify("secretsmanager CreateSecret "+sec.WebhookID, err)
 	}
 	return aws.ToString(out.ARN), nil
 }
@@ -131,7 +131,7 @@ func (s *Store) Create(ctx context.Context, sec webhook.NewSecret) (string, erro
 func (s *Store) ownSecret(ctx context.Context, sec webhook.NewSecret) (string, error) {
 	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.Ref(sec.Owner, sec.WebhookID))})
 	if err != nil {
-		return "", awsconf.Classify("secretsmanager GetSecretValue "+sec.WebhookID, err)
+		return "", awserr.Classify("secretsmanager GetSecretValue "+sec.WebhookID, err)
 	}
 	var v Value
 	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &v); err != nil || v.SigningSecretSHA256 != sec.SHA256 {
@@ -147,15 +147,15 @@ func (s *Store) Get(ctx context.Context, ref string) (webhook.SecretSet, error) 
 		return webhook.SecretSet{}, webhook.ErrNotFound
 	}
 	if err != nil {
-		return webhook.SecretSet{}, awsconf.Classify("secretsmanager GetSecretValue", err)
+		return webhook.SecretSet{}, awserr.Classify("secretsmanager GetSecretValue", err)
 	}
 	var v Value
 	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &v); err != nil {
 		return webhook.SecretSet{}, fmt.Errorf("decode secret value: %w", err) // the error never quotes the value
 	}
-	set := webhook.SecretSet{Current: v.SigningSecret, CurrentSHA256: v.SigningSecretSHA256}
+	set := webhook.SecretSet{Current: webhook.SigningSecretOf(v.SigningSecret), CurrentSHA256: v.SigningSecretSHA256}
 	for _, p := range v.Previous {
-		set.Previous = append(set.Previous, webhook.OldSecret{Value: p.SigningSecret, SHA256: p.SigningSecretSHA256, ExpiresAt: p.ExpiresAt})
+		set.Previous = append(set.Previous, webhook.OldSecret{Value: webhook.SigningSecretOf(p.SigningSecret), SHA256: p.SigningSecretSHA256, ExpiresAt: p.ExpiresAt})
 	}
 	return set, nil
 }
@@ -185,7 +185,7 @@ func (s *Store) Put(ctx context.Context, ref string, set webhook.SecretSet) erro
 	if gone(err) {
 		return webhook.ErrNotFound
 	}
-	return awsconf.Classify("secretsmanager PutSecretValue", err)
+	return awserr.Classify("secretsmanager PutSecretValue", err)
 }
 
 // Delete implements webhook.SecretStore: it deletes at once, with no
@@ -199,5 +199,5 @@ func (s *Store) Delete(ctx context.Context, ref string) error {
 	if errors.As(err, &nf) {
 		return nil
 	}
-	return awsconf.Classify("secretsmanager DeleteSecret", err)
+	return awserr.Classify("secretsmanager DeleteSecret", err)
 }

@@ -23,7 +23,7 @@ func TestCreateAndDelete(t *testing.T) {
 		prefix := testenv.Unique("webhooks/s")
 		s := secrets.New(client, prefix+"/", "")
 		sec := webhook.NewSecret{Owner: tenant.Tenant{Account: "acct_9", Mode: tenant.Live},
-			WebhookID: "wh_01KBDX0000000000000000000B", Value: "whsec_abc", SHA256: webhook.HashSecret("whsec_abc")}
+			WebhookID: "wh_01KBDX0000000000000000000B", Value: webhook.SigningSecretOf("whsec_abc"), SHA256: webhook.HashSecret("whsec_abc")}
 		if got, want := s.Ref(sec.Owner, sec.WebhookID), prefix+"/live/acct_9/wh_01KBDX0000000000000000000B"; got != want {
 			t.Errorf("Ref = %q, want %q (one slash after the prefix)", got, want)
 		}
@@ -45,7 +45,7 @@ func TestCreateAndDelete(t *testing.T) {
 			t.Errorf("the same create again: %q, %v; want %q", again, err, arn)
 		}
 		other := sec
-		other.Value, other.SHA256 = "whsec_other", webhook.HashSecret("whsec_other")
+		other.Value, other.SHA256 = webhook.SigningSecretOf("whsec_other"), webhook.HashSecret("whsec_other")
 		if _, err := s.Create(ctx, other); err == nil {
 			t.Error("a second secret with the same name was created")
 		}

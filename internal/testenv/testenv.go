@@ -51,11 +51,22 @@ var (
 	motoDone bool
 )
 
+// SkipShort skips t under -short: `go test -short ./...` runs only the
+// tests that need no emulator.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs an AWS emulator; skipped with -short")
+	}
+}
+
 // Kumo returns the process-wide in-process kumo, behind the same
 // one-request-at-a-time proxy `make run` uses (local.StartEmulator). kumo
 // keeps its state per process, so tests must use their own table names and
-// accounts.
-func Kumo() Backend {
+// accounts. It skips t under -short.
+func Kumo(t testing.TB) Backend {
+	t.Helper()
+	SkipShort(t)
 	kumoOnce.Do(func() {
 		var err error
 		if kumoSrv, err = local.StartEmulator("127.0.0.1:0"); err != nil { // the kernel picks the port: no race for it
@@ -72,6 +83,7 @@ func Kumo() Backend {
 // it must stop it with Main.
 func Moto(t testing.TB) Backend {
 	t.Helper()
+	SkipShort(t)
 	motoMu.Lock()
 	defer motoMu.Unlock()
 	if !motoDone {
@@ -175,13 +187,15 @@ func CreateTable(t testing.TB, client *dynamodb.Client, name string) {
 }
 
 // ForEachBackend runs f once against kumo and once against moto_server,
-// each as a parallel subtest named for the backend.
+// each as a parallel subtest named for the backend. It skips t under
+// -short.
 func ForEachBackend(t *testing.T, f func(t *testing.T, b Backend)) {
 	t.Helper()
+	SkipShort(t)
 	for _, name := range []string{"kumo", "moto"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			b := Kumo()
+			b := Kumo(t)
 			if name == "moto" {
 				b = Moto(t)
 			}
@@ -215,9 +229,7 @@ func Unique(prefix string) string {
 // its output is logged.
 func StartFunction(t *testing.T, id string) (*rie.Emulator, map[string]string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the bootstrap; skipped with -short")
-	}
+	SkipShort(t)
 	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
 	if err := rie.Build(".", bootstrap, runtime.GOARCH); err != nil {
 		t.Fatal(err)
@@ -226,7 +238,7 @@ func StartFunction(t *testing.T, id string) (*rie.Emulator, map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := rie.FunctionEnv(RepoFile(""), id, Kumo().URL)
+	env, err := rie.FunctionEnv(RepoFile(""), id, Kumo(t).URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,4 +253,29 @@ func StartFunction(t *testing.T, id string) (*rie.Emulator, map[string]string) {
 		}
 	})
 	return emu, env
+}
+
+// EventFiles returns the API Gateway events in events/ (every JSON file
+// but env.json, the functions' environment), by file name.
+func EventFiles(t testing.TB) map[string][]byte {
+	t.Helper()
+	paths, err := filepath.Glob(RepoFile("events/*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, p := range paths {
+		if filepath.Base(p) == "env.json" {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[filepath.Base(p)] = b
+	}
+	if len(files) == 0 {
+		t.Fatal("no events in events/")
+	}
+	return files
 }

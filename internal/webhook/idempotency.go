@@ -1,13 +1,15 @@
 package webhook
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
-	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/tenant"
 )
 
@@ -24,20 +26,15 @@ const (
 	DefaultLockTTL = 30 * time.Second
 )
 
-// CodeIdempotencyKeyInvalid is the error code of a malformed Idempotency-Key.
-const CodeIdempotencyKeyInvalid = "idempotency_key_invalid"
-
 // ValidateIdempotencyKey checks an Idempotency-Key header value: 1 to 255
 // printable ASCII characters.
 func ValidateIdempotencyKey(key string) error {
-	bad := &apperr.Error{Kind: apperr.Invalid, Code: CodeIdempotencyKeyInvalid, Param: "Idempotency-Key",
-		Message: "the Idempotency-Key header must be 1 to 255 printable ASCII characters"}
 	if len(key) == 0 || len(key) > MaxIdempotencyKeyLen {
-		return bad
+		return errKeyInvalid
 	}
 	for i := 0; i < len(key); i++ {
 		if key[i] < 0x20 || key[i] > 0x7e {
-			return bad
+			return errKeyInvalid
 		}
 	}
 	return nil
@@ -46,7 +43,7 @@ func ValidateIdempotencyKey(key string) error {
 // Fingerprint returns the hex SHA-256 of the parameters in canonical form,
 // after defaults: two requests that mean the same webhook have the same
 // fingerprint however they were spelled.
-func (p CreateParams) Fingerprint() string {
+func (p Settings) Fingerprint() string {
 	canonical, _ := json.Marshal(struct { // fixed field order; cannot fail
 		URL          string  `json:"url"`
 		Events       []Event `json:"events"`
@@ -117,4 +114,56 @@ type IdempotencyRecord struct {
 	// SecretSHA256 is the hash of the signing secret the first response
 	// carried; set when Completed.
 	SecretSHA256 string
+}
+
+// release frees a claim whose request failed, so that a retry runs at
+// once. The release is conditional on the claim still being this
+// request's and in progress, so it is a no-op if the request did commit;
+// if it fails, the lock simply expires.
+func (s *Service) release(cleanup *budget, c Claim) {
+	if err := s.keys.ReleaseKey(cleanup.context(), c); err != nil {
+		s.log.WarnContext(cleanup.parent, "idempotency key not released; it unlocks when its lock expires",
+			"locked_until", c.LockedUntil, "error", err.Error())
+	}
+}
+
+// claimKey takes idempotencyKey for a request whose parameters have
+// fingerprint. When the key was used before it returns the first
+// response as replay instead, or the error that says why it cannot be
+// given.
+func (s *Service) claimKey(ctx context.Context, owner tenant.Tenant, key, fingerprint string, now time.Time) (c Claim, replay *WithSecret, err error) {
+	c = newClaim(owner, key, fingerprint, now, s.opts.LockTTL)
+	prior, err := s.keys.ClaimKey(ctx, c)
+	if err != nil {
+		return c, nil, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	if prior == nil {
+		return c, nil, nil
+	}
+	replay, err = s.replay(ctx, c, prior)
+	return c, replay, err
+}
+
+// replay answers a request whose key has a record already: exactly the
+// first response, its secret found by hash among the secrets the webhook
+// still holds. A secret no longer held is an error, never another secret.
+func (s *Service) replay(ctx context.Context, c Claim, prior *IdempotencyRecord) (*WithSecret, error) {
+	if prior.Fingerprint != c.Fingerprint {
+		return nil, errKeyReused
+	}
+	if !prior.Completed {
+		return nil, keyInUse(nil)
+	}
+	set, err := s.secrets.Get(ctx, prior.Webhook.SecretRef)
+	if errors.Is(err, ErrNotFound) {
+		return nil, NotFound(prior.Webhook.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("replay %s: read signing secret: %w", prior.Webhook.ID, err)
+	}
+	secret, ok := set.Find(prior.SecretSHA256, s.opts.Now())
+	if !ok {
+		return nil, errReplayGone
+	}
+	return &WithSecret{Webhook: prior.Webhook, SigningSecret: secret, Replayed: true}, nil
 }

@@ -1,17 +1,11 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
-	"strconv"
 	"time"
 
-	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/tenant"
 )
 
@@ -23,112 +17,7 @@ const (
 	// DefaultGracePeriod is how long the previous secret stays valid after
 	// a rotation when the request does not say.
 	DefaultGracePeriod = 24 * time.Hour
-	// MaxGracePeriod is the longest grace period accepted (7 days).
-	MaxGracePeriod = 7 * 24 * time.Hour
 )
-
-// CodeRotationLimitReached is the error code of a rotation that would keep
-// more than MaxOldSecrets earlier secrets.
-const CodeRotationLimitReached = "rotation_limit_reached"
-
-// OldSecret is an earlier signing secret in its grace period: deliveries
-// are signed with it too until it expires.
-type OldSecret struct {
-	// Value is the "whsec_..." secret.
-	Value string
-	// SHA256 is the hex SHA-256 of Value.
-	SHA256 string
-	// ExpiresAt is when deliveries stop being signed with it.
-	ExpiresAt time.Time
-}
-
-// SecretSet is everything stored for one webhook's signing: the current
-// secret and the earlier ones still in their grace period.
-type SecretSet struct {
-	// Current is the secret new deliveries are signed with.
-	Current string
-	// CurrentSHA256 is the hex SHA-256 of Current.
-	CurrentSHA256 string
-	// Previous are earlier secrets, oldest first.
-	Previous []OldSecret
-}
-
-// NewSecretSet is the set of a new webhook: one secret, no earlier ones.
-func NewSecretSet(secret string) SecretSet {
-	return SecretSet{Current: secret, CurrentSHA256: HashSecret(secret)}
-}
-
-// Unexpired returns the earlier secrets still valid at now.
-func (s SecretSet) Unexpired(now time.Time) []OldSecret {
-	var out []OldSecret
-	for _, o := range s.Previous {
-		if o.ExpiresAt.After(now) {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
-// Find returns the secret whose hash is sha256 if the set still holds it
-// at now: the current secret, or an earlier one in its grace period.
-func (s SecretSet) Find(sha256 string, now time.Time) (string, bool) {
-	if sha256 == "" {
-		return "", false
-	}
-	if s.CurrentSHA256 == sha256 {
-		return s.Current, true
-	}
-	for _, o := range s.Unexpired(now) {
-		if o.SHA256 == sha256 {
-			return o.Value, true
-		}
-	}
-	return "", false
-}
-
-// Rotate makes next the current secret. The old current secret stays valid
-// for grace (not at all if grace is 0); expired earlier secrets are dropped.
-// More than MaxOldSecrets earlier secrets in their grace period is an error.
-func (s SecretSet) Rotate(next string, grace time.Duration, now time.Time) (SecretSet, error) {
-	prev := s.Unexpired(now)
-	if grace > 0 {
-		prev = append(prev, OldSecret{Value: s.Current, SHA256: s.CurrentSHA256, ExpiresAt: now.Add(grace).UTC()})
-	}
-	if len(prev) > MaxOldSecrets {
-		return SecretSet{}, &apperr.Error{Kind: apperr.Invalid, Code: CodeRotationLimitReached, Param: "grace_period_seconds",
-			Message: fmt.Sprintf("at most %d earlier signing secrets may be in their grace period; wait for one to expire or rotate with grace_period_seconds 0", MaxOldSecrets)}
-	}
-	out := NewSecretSet(next)
-	out.Previous = prev
-	return out, nil
-}
-
-// ParseRotateParams validates a rotate request body: an optional
-// grace_period_seconds from 0 to 604800. An empty body takes the default.
-func ParseRotateParams(body map[string]json.RawMessage) (time.Duration, error) {
-	var problems []apperr.FieldError
-	grace := DefaultGracePeriod
-	for _, name := range slices.Sorted(maps.Keys(body)) {
-		raw := body[name]
-		if name != "grace_period_seconds" {
-			problems = append(problems, apperr.FieldError{Param: name, Code: CodeParameterUnknown,
-				Message: fmt.Sprintf("unknown parameter %s", strconv.Quote(name))})
-			continue
-		}
-		lit := string(bytes.TrimSpace(raw))
-		n, err := strconv.Atoi(lit)
-		if !integerLiteral(lit) || err != nil || n < 0 || time.Duration(n)*time.Second > MaxGracePeriod {
-			problems = append(problems, apperr.FieldError{Param: name, Code: "grace_period_invalid",
-				Message: fmt.Sprintf("grace_period_seconds must be a whole number from 0 to %d", int(MaxGracePeriod/time.Second))})
-			continue
-		}
-		grace = time.Duration(n) * time.Second
-	}
-	if len(problems) > 0 {
-		return 0, apperr.Validation(problems)
-	}
-	return grace, nil
-}
 
 // RotateSecret gives owner's webhook id a new signing secret. The previous
 // one stays valid for grace. Rotations of one webhook are serialized by a
@@ -161,7 +50,7 @@ func (s *Service) RotateSecret(ctx context.Context, owner tenant.Tenant, id stri
 		s.release(cleanup, claim)
 		return WithSecret{}, err
 	}
-	rec := IdempotencyRecord{Fingerprint: claim.Fingerprint, Completed: true, Webhook: r.Webhook, SecretSHA256: HashSecret(r.SigningSecret)}
+	rec := IdempotencyRecord{Fingerprint: claim.Fingerprint, Completed: true, Webhook: r.Webhook, SecretSHA256: r.SigningSecret.SHA256()}
 	if err := s.keys.CompleteKey(cleanup.context(), claim, rec); err != nil {
 		s.log.WarnContext(ctx, "rotation committed but its Idempotency-Key was not recorded; once its lock expires a retry with it rotates again",
 			"webhook_id", id, "error", err.Error())
@@ -209,7 +98,7 @@ func (s *Service) rotate(ctx context.Context, cleanup *budget, owner tenant.Tena
 // storeRotated stores next as the current secret at ref. It returns nil
 // only if next is stored: when the write's outcome is unknown, it reads the
 // secret back to find out.
-func (s *Service) storeRotated(ctx context.Context, cleanup *budget, ref, next string, grace time.Duration, now time.Time) error {
+func (s *Service) storeRotated(ctx context.Context, cleanup *budget, ref string, next SigningSecret, grace time.Duration, now time.Time) error {
 	set, err := s.secrets.Get(ctx, ref)
 	if err != nil {
 		return fmt.Errorf("read signing secrets: %w", err)
@@ -235,8 +124,7 @@ func rotationError(id string, err error) error {
 	case errors.Is(err, ErrNotFound):
 		return NotFound(id)
 	case errors.Is(err, ErrLocked):
-		return &apperr.Error{Kind: apperr.Conflict, Code: "rotation_in_progress",
-			Message: "the webhook's secret is being rotated by another request; retry", Cause: err}
+		return rotationInProgress(err)
 	}
 	return fmt.Errorf("rotate secret of %s: %w", id, err)
 }
@@ -283,3 +171,8 @@ func (s *Service) PruneSecrets(ctx context.Context, owner tenant.Tenant, id, ref
 	}
 	return pruned, nil
 }
+
+// rotationLockTTL bounds how long a crashed rotation blocks the next one.
+// It exceeds the longest a rotation can run (the function timeout), so a
+// live rotation never loses its lock.
+const rotationLockTTL = 15 * time.Second

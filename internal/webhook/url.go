@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/egress"
 )
 
@@ -29,39 +30,39 @@ func ValidateURL(raw string) (string, *FieldProblem) {
 	}
 	switch {
 	case raw == "":
-		return bad(CodeURLInvalid, "url must not be empty")
+		return bad(apperr.CodeURLInvalid, "url must not be empty")
 	case len(raw) > MaxURLLength:
-		return bad(CodeURLInvalid, "url must be at most %d characters", MaxURLLength)
+		return bad(apperr.CodeURLInvalid, "url must be at most %d characters", MaxURLLength)
 	case strings.TrimSpace(raw) != raw:
-		return bad(CodeURLInvalid, "url must not start or end with white space")
+		return bad(apperr.CodeURLInvalid, "url must not start or end with white space")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return bad(CodeURLInvalid, "url is not a valid URL")
+		return bad(apperr.CodeURLInvalid, "url is not a valid URL")
 	}
 	switch {
 	case !u.IsAbs() || u.Opaque != "":
-		return bad(CodeURLInvalid, "url must be an absolute URL")
+		return bad(apperr.CodeURLInvalid, "url must be an absolute URL")
 	case !strings.EqualFold(u.Scheme, "https"):
-		return bad(CodeURLInvalid, "url must use https")
+		return bad(apperr.CodeURLInvalid, "url must use https")
 	case u.User != nil:
-		return bad(CodeURLInvalid, "url must not contain user info")
+		return bad(apperr.CodeURLInvalid, "url must not contain user info")
 	case u.Hostname() == "":
-		return bad(CodeURLInvalid, "url must have a host")
+		return bad(apperr.CodeURLInvalid, "url must have a host")
 	}
 	port := u.Port()
 	if port != "" {
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
-			return bad(CodeURLInvalid, "url has an invalid port")
+			return bad(apperr.CodeURLInvalid, "url has an invalid port")
 		}
 	}
 	host, err := egress.Host(u.Hostname())
 	switch {
 	case errors.Is(err, egress.ErrForbidden):
-		return bad(CodeURLForbiddenHost, "url must not point inside a network (a loopback, private, link-local, "+
+		return bad(apperr.CodeURLForbiddenHost, "url must not point inside a network (a loopback, private, link-local, "+
 			"reserved or metadata address, or a name that only resolves internally): %v", err)
 	case err != nil:
-		return bad(CodeURLInvalid, "url host is not valid: %v", err)
+		return bad(apperr.CodeURLInvalid, "url host is not valid: %v", err)
 	}
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
@@ -72,7 +73,7 @@ func ValidateURL(raw string) (string, *FieldProblem) {
 	u.Scheme, u.Host = "https", host
 	stored := u.String()
 	if len(stored) > MaxURLLength {
-		return bad(CodeURLInvalid, "url must be at most %d characters once its host is mapped to ASCII", MaxURLLength)
+		return bad(apperr.CodeURLInvalid, "url must be at most %d characters once its host is mapped to ASCII", MaxURLLength)
 	}
 	return stored, nil
 }

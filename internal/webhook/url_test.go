@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/egress"
 )
 
@@ -36,131 +37,131 @@ func urlCases() []urlCase {
 		{"https://1.2.3.4.example.com/", "", "https://1.2.3.4.example.com/"}, // a name, not an address
 		{"https://0x7f.example.com/", "", "https://0x7f.example.com/"},       // last label not numeric: a name
 		{longest, "", longest},
-		{longest + "x", CodeURLInvalid, ""},
+		{longest + "x", apperr.CodeURLInvalid, ""},
 		// Non-ASCII hosts are stored as the ASCII name a client dials.
 		{"https://bücher.de/hooks", "", "https://xn--bcher-kva.de/hooks"},
 		{"https://ＥＸＡＭＰＬＥ.com/", "", "https://example.com/"},
 		{"https://%EF%BC%A5xample.com/", "", "https://example.com/"}, // percent-encoded full-width E
-		{"https://exa\u200dmple.com/", CodeURLInvalid, ""},           // zero-width joiner: not a valid IDN
-		{"https://\u2474.com/", CodeURLInvalid, ""},                  // disallowed in IDNA
-		{"https://%FF.com/", CodeURLInvalid, ""},                     // not UTF-8
-		{"https://%31%32%37.0.0.1/", CodeURLInvalid, ""},             // ASCII may not be percent-encoded in a host
+		{"https://exa\u200dmple.com/", apperr.CodeURLInvalid, ""},    // zero-width joiner: not a valid IDN
+		{"https://\u2474.com/", apperr.CodeURLInvalid, ""},           // disallowed in IDNA
+		{"https://%FF.com/", apperr.CodeURLInvalid, ""},              // not UTF-8
+		{"https://%31%32%37.0.0.1/", apperr.CodeURLInvalid, ""},      // ASCII may not be percent-encoded in a host
 		// The shape of the URL.
-		{"", CodeURLInvalid, ""},
-		{" https://example.com", CodeURLInvalid, ""},
-		{"http://example.com", CodeURLInvalid, ""},
-		{"ftp://example.com", CodeURLInvalid, ""},
-		{"//example.com/hooks", CodeURLInvalid, ""},
-		{"/hooks", CodeURLInvalid, ""},
-		{"https:example.com", CodeURLInvalid, ""},
-		{"https://", CodeURLInvalid, ""},
-		{"https:///path", CodeURLInvalid, ""},
-		{"https://user:pass@example.com/", CodeURLInvalid, ""},
-		{"https://user@example.com/", CodeURLInvalid, ""},
-		{"https://example.com:0/", CodeURLInvalid, ""},
+		{"", apperr.CodeURLInvalid, ""},
+		{" https://example.com", apperr.CodeURLInvalid, ""},
+		{"http://example.com", apperr.CodeURLInvalid, ""},
+		{"ftp://example.com", apperr.CodeURLInvalid, ""},
+		{"//example.com/hooks", apperr.CodeURLInvalid, ""},
+		{"/hooks", apperr.CodeURLInvalid, ""},
+		{"https:example.com", apperr.CodeURLInvalid, ""},
+		{"https://", apperr.CodeURLInvalid, ""},
+		{"https:///path", apperr.CodeURLInvalid, ""},
+		{"https://user:pass@example.com/", apperr.CodeURLInvalid, ""},
+		{"https://user@example.com/", apperr.CodeURLInvalid, ""},
+		{"https://example.com:0/", apperr.CodeURLInvalid, ""},
 		{"https://example.com:1/", "", "https://example.com:1/"},
 		{"https://example.com:65535/", "", "https://example.com:65535/"},
-		{"https://example.com:65536/", CodeURLInvalid, ""},
-		{"https://example.com:0443/", CodeURLInvalid, ""},
-		{"https://exa mple.com/", CodeURLInvalid, ""},
-		{"https://exa!mple.com/", CodeURLInvalid, ""},
-		{"https://-example.com/", CodeURLInvalid, ""},
-		{"https://example-.com/", CodeURLInvalid, ""},
-		{"https://a..example.com/", CodeURLInvalid, ""},
+		{"https://example.com:65536/", apperr.CodeURLInvalid, ""},
+		{"https://example.com:0443/", apperr.CodeURLInvalid, ""},
+		{"https://exa mple.com/", apperr.CodeURLInvalid, ""},
+		{"https://exa!mple.com/", apperr.CodeURLInvalid, ""},
+		{"https://-example.com/", apperr.CodeURLInvalid, ""},
+		{"https://example-.com/", apperr.CodeURLInvalid, ""},
+		{"https://a..example.com/", apperr.CodeURLInvalid, ""},
 		{"https://" + strings.Repeat("a", 63) + ".com/", "", "https://" + strings.Repeat("a", 63) + ".com/"},
-		{"https://" + strings.Repeat("a", 64) + ".com/", CodeURLInvalid, ""},
+		{"https://" + strings.Repeat("a", 64) + ".com/", apperr.CodeURLInvalid, ""},
 		{"https://" + strings.Repeat("a.", 125) + "com/", "", "https://" + strings.Repeat("a.", 125) + "com/"}, // 253 bytes
-		{"https://" + strings.Repeat("a.", 125) + "comx/", CodeURLInvalid, ""},
-		{"https://[fe80::1%25eth0]/", CodeURLInvalid, ""},
+		{"https://" + strings.Repeat("a.", 125) + "comx/", apperr.CodeURLInvalid, ""},
+		{"https://[fe80::1%25eth0]/", apperr.CodeURLInvalid, ""},
 		// IPv4 in legacy notations is judged as the address a resolver makes
 		// of it; a legacy spelling of a public address is refused too, since
 		// Go's dialler would look it up in DNS rather than take it as one.
-		{"https://127.0.0.1/", CodeURLForbiddenHost, ""},
-		{"https://127.1/", CodeURLForbiddenHost, ""},
-		{"https://127.0.1/", CodeURLForbiddenHost, ""},
-		{"https://2130706433/", CodeURLForbiddenHost, ""},
-		{"https://0x7f000001/", CodeURLForbiddenHost, ""},
-		{"https://0x7f.0.0.1/", CodeURLForbiddenHost, ""},
-		{"https://017700000001/", CodeURLForbiddenHost, ""},
-		{"https://0177.0.0.1/", CodeURLForbiddenHost, ""},
-		{"https://127.0.0.1./", CodeURLForbiddenHost, ""},
-		{"https://0x.0x.0x.0x/", CodeURLForbiddenHost, ""},
-		{"https://2852039166/", CodeURLForbiddenHost, ""}, // 169.254.169.254
-		{"https://0/", CodeURLForbiddenHost, ""},
-		{"https://8.8.2056/", CodeURLInvalid, ""},   // 8.8.8.8, not in dotted decimal
-		{"https://134744072/", CodeURLInvalid, ""},  // 8.8.8.8 as one number
-		{"https://010.8.8.8/", CodeURLInvalid, ""},  // octal 8.8.8.8
-		{"https://0127.0.0.1/", CodeURLInvalid, ""}, // octal 87.0.0.1
-		{"https://08.8.8.8/", CodeURLInvalid, ""},   // 8 is no octal digit
-		{"https://1.65536/", CodeURLInvalid, ""},    // 1.1.0.0, not in dotted decimal
+		{"https://127.0.0.1/", apperr.CodeURLForbiddenHost, ""},
+		{"https://127.1/", apperr.CodeURLForbiddenHost, ""},
+		{"https://127.0.1/", apperr.CodeURLForbiddenHost, ""},
+		{"https://2130706433/", apperr.CodeURLForbiddenHost, ""},
+		{"https://0x7f000001/", apperr.CodeURLForbiddenHost, ""},
+		{"https://0x7f.0.0.1/", apperr.CodeURLForbiddenHost, ""},
+		{"https://017700000001/", apperr.CodeURLForbiddenHost, ""},
+		{"https://0177.0.0.1/", apperr.CodeURLForbiddenHost, ""},
+		{"https://127.0.0.1./", apperr.CodeURLForbiddenHost, ""},
+		{"https://0x.0x.0x.0x/", apperr.CodeURLForbiddenHost, ""},
+		{"https://2852039166/", apperr.CodeURLForbiddenHost, ""}, // 169.254.169.254
+		{"https://0/", apperr.CodeURLForbiddenHost, ""},
+		{"https://8.8.2056/", apperr.CodeURLInvalid, ""},   // 8.8.8.8, not in dotted decimal
+		{"https://134744072/", apperr.CodeURLInvalid, ""},  // 8.8.8.8 as one number
+		{"https://010.8.8.8/", apperr.CodeURLInvalid, ""},  // octal 8.8.8.8
+		{"https://0127.0.0.1/", apperr.CodeURLInvalid, ""}, // octal 87.0.0.1
+		{"https://08.8.8.8/", apperr.CodeURLInvalid, ""},   // 8 is no octal digit
+		{"https://1.65536/", apperr.CodeURLInvalid, ""},    // 1.1.0.0, not in dotted decimal
 		// The bound of every part: one past it is no address at all.
-		{"https://1.2.3.256/", CodeURLInvalid, ""},
-		{"https://127.0.0.255/", CodeURLForbiddenHost, ""},
-		{"https://127.0.65535/", CodeURLForbiddenHost, ""},
-		{"https://127.0.65536/", CodeURLInvalid, ""},
-		{"https://127.16777215/", CodeURLForbiddenHost, ""},
-		{"https://127.16777216/", CodeURLInvalid, ""},
-		{"https://4294967295/", CodeURLForbiddenHost, ""}, // 255.255.255.255
-		{"https://4294967296/", CodeURLInvalid, ""},
-		{"https://127.255.1/", CodeURLForbiddenHost, ""},
-		{"https://127.256.1/", CodeURLInvalid, ""},
-		{"https://256.1.1.1/", CodeURLInvalid, ""},
-		{"https://1.2.3.4.5/", CodeURLInvalid, ""},
-		{"https://example.123/", CodeURLInvalid, ""},
+		{"https://1.2.3.256/", apperr.CodeURLInvalid, ""},
+		{"https://127.0.0.255/", apperr.CodeURLForbiddenHost, ""},
+		{"https://127.0.65535/", apperr.CodeURLForbiddenHost, ""},
+		{"https://127.0.65536/", apperr.CodeURLInvalid, ""},
+		{"https://127.16777215/", apperr.CodeURLForbiddenHost, ""},
+		{"https://127.16777216/", apperr.CodeURLInvalid, ""},
+		{"https://4294967295/", apperr.CodeURLForbiddenHost, ""}, // 255.255.255.255
+		{"https://4294967296/", apperr.CodeURLInvalid, ""},
+		{"https://127.255.1/", apperr.CodeURLForbiddenHost, ""},
+		{"https://127.256.1/", apperr.CodeURLInvalid, ""},
+		{"https://256.1.1.1/", apperr.CodeURLInvalid, ""},
+		{"https://1.2.3.4.5/", apperr.CodeURLInvalid, ""},
+		{"https://example.123/", apperr.CodeURLInvalid, ""},
 		// Addresses in IPv6 notation.
-		{"https://[::1]/", CodeURLForbiddenHost, ""},
-		{"https://[::]/", CodeURLForbiddenHost, ""},
-		{"https://[::ffff:127.0.0.1]/", CodeURLForbiddenHost, ""},
-		{"https://[::ffff:7f00:1]/", CodeURLForbiddenHost, ""},
-		{"https://[::127.0.0.1]/", CodeURLForbiddenHost, ""},                          // IPv4-compatible
-		{"https://[::ffff:0:127.0.0.1]/", CodeURLForbiddenHost, ""},                   // SIIT
-		{"https://[64:ff9b::7f00:1]/", CodeURLForbiddenHost, ""},                      // NAT64
-		{"https://[64:ff9b:1::7f00:1]/", CodeURLForbiddenHost, ""},                    // local-use NAT64
-		{"https://[2002:7f00:1::]/", CodeURLForbiddenHost, ""},                        // 6to4
-		{"https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", CodeURLForbiddenHost, ""}, // Teredo
-		{"https://[fec0::1]/", CodeURLForbiddenHost, ""},
-		{"https://[fc00::1]/", CodeURLForbiddenHost, ""},
-		{"https://[fd00:ec2::254]/", CodeURLForbiddenHost, ""},
-		{"https://[fe80::1]/", CodeURLForbiddenHost, ""},
-		{"https://[::ffff:169.254.169.254]/latest/meta-data/", CodeURLForbiddenHost, ""},
+		{"https://[::1]/", apperr.CodeURLForbiddenHost, ""},
+		{"https://[::]/", apperr.CodeURLForbiddenHost, ""},
+		{"https://[::ffff:127.0.0.1]/", apperr.CodeURLForbiddenHost, ""},
+		{"https://[::ffff:7f00:1]/", apperr.CodeURLForbiddenHost, ""},
+		{"https://[::127.0.0.1]/", apperr.CodeURLForbiddenHost, ""},                          // IPv4-compatible
+		{"https://[::ffff:0:127.0.0.1]/", apperr.CodeURLForbiddenHost, ""},                   // SIIT
+		{"https://[64:ff9b::7f00:1]/", apperr.CodeURLForbiddenHost, ""},                      // NAT64
+		{"https://[64:ff9b:1::7f00:1]/", apperr.CodeURLForbiddenHost, ""},                    // local-use NAT64
+		{"https://[2002:7f00:1::]/", apperr.CodeURLForbiddenHost, ""},                        // 6to4
+		{"https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", apperr.CodeURLForbiddenHost, ""}, // Teredo
+		{"https://[fec0::1]/", apperr.CodeURLForbiddenHost, ""},
+		{"https://[fc00::1]/", apperr.CodeURLForbiddenHost, ""},
+		{"https://[fd00:ec2::254]/", apperr.CodeURLForbiddenHost, ""},
+		{"https://[fe80::1]/", apperr.CodeURLForbiddenHost, ""},
+		{"https://[::ffff:169.254.169.254]/latest/meta-data/", apperr.CodeURLForbiddenHost, ""},
 		// Private, link-local, metadata and other reserved ranges.
-		{"https://10.0.0.1/", CodeURLForbiddenHost, ""},
-		{"https://172.16.0.1/", CodeURLForbiddenHost, ""},
-		{"https://192.168.1.1/", CodeURLForbiddenHost, ""},
-		{"https://169.254.169.254/latest/meta-data/", CodeURLForbiddenHost, ""},
-		{"https://0.0.0.0/", CodeURLForbiddenHost, ""},
-		{"https://100.64.0.1/", CodeURLForbiddenHost, ""},
-		{"https://224.0.0.1/", CodeURLForbiddenHost, ""},
-		{"https://255.255.255.255/", CodeURLForbiddenHost, ""},
+		{"https://10.0.0.1/", apperr.CodeURLForbiddenHost, ""},
+		{"https://172.16.0.1/", apperr.CodeURLForbiddenHost, ""},
+		{"https://192.168.1.1/", apperr.CodeURLForbiddenHost, ""},
+		{"https://169.254.169.254/latest/meta-data/", apperr.CodeURLForbiddenHost, ""},
+		{"https://0.0.0.0/", apperr.CodeURLForbiddenHost, ""},
+		{"https://100.64.0.1/", apperr.CodeURLForbiddenHost, ""},
+		{"https://224.0.0.1/", apperr.CodeURLForbiddenHost, ""},
+		{"https://255.255.255.255/", apperr.CodeURLForbiddenHost, ""},
 		// Names that only resolve inside a network.
-		{"https://localhost/", CodeURLForbiddenHost, ""},
-		{"https://LOCALHOST./", CodeURLForbiddenHost, ""},
-		{"https://api.localhost/", CodeURLForbiddenHost, ""},
-		{"https://localhost.localdomain/", CodeURLForbiddenHost, ""},
-		{"https://localhost6.localdomain6/", CodeURLForbiddenHost, ""},
-		{"https://ip6-localhost/", CodeURLForbiddenHost, ""},
-		{"https://intranet/", CodeURLForbiddenHost, ""},
-		{"https://metadata/", CodeURLForbiddenHost, ""},
-		{"https://metadata.google.internal/", CodeURLForbiddenHost, ""},
-		{"https://instance-data.ec2.internal/", CodeURLForbiddenHost, ""},
-		{"https://printer.local/", CodeURLForbiddenHost, ""},
-		{"https://nas.lan/", CodeURLForbiddenHost, ""},
-		{"https://router.home.arpa/", CodeURLForbiddenHost, ""},
-		{"https://db.corp/", CodeURLForbiddenHost, ""},
+		{"https://localhost/", apperr.CodeURLForbiddenHost, ""},
+		{"https://LOCALHOST./", apperr.CodeURLForbiddenHost, ""},
+		{"https://api.localhost/", apperr.CodeURLForbiddenHost, ""},
+		{"https://localhost.localdomain/", apperr.CodeURLForbiddenHost, ""},
+		{"https://localhost6.localdomain6/", apperr.CodeURLForbiddenHost, ""},
+		{"https://ip6-localhost/", apperr.CodeURLForbiddenHost, ""},
+		{"https://intranet/", apperr.CodeURLForbiddenHost, ""},
+		{"https://metadata/", apperr.CodeURLForbiddenHost, ""},
+		{"https://metadata.google.internal/", apperr.CodeURLForbiddenHost, ""},
+		{"https://instance-data.ec2.internal/", apperr.CodeURLForbiddenHost, ""},
+		{"https://printer.local/", apperr.CodeURLForbiddenHost, ""},
+		{"https://nas.lan/", apperr.CodeURLForbiddenHost, ""},
+		{"https://router.home.arpa/", apperr.CodeURLForbiddenHost, ""},
+		{"https://db.corp/", apperr.CodeURLForbiddenHost, ""},
 		// The same hosts in spellings a client maps to them (UTS #46).
-		{"https://１２７.０.０.１/", CodeURLForbiddenHost, ""},
-		{"https://ｌｏｃａｌｈｏｓｔ/", CodeURLForbiddenHost, ""},
-		{"https://１６９.２５４.１６９.２５４/", CodeURLForbiddenHost, ""},
-		{"https://127。0。0。1/", CodeURLForbiddenHost, ""},
-		{"https://127．0．0．1/", CodeURLForbiddenHost, ""},
-		{"https://127｡0｡0｡1/", CodeURLForbiddenHost, ""},
-		{"https://ⓛⓞⓒⓐⓛⓗⓞⓢⓣ/", CodeURLForbiddenHost, ""},
-		{"https://①②⑦.⓪.⓪.①/", CodeURLForbiddenHost, ""},
-		{"https://local\u00adhost/", CodeURLForbiddenHost, ""},
-		{"https://local\u200bhost/", CodeURLForbiddenHost, ""},
-		{"https://ｌｏｃａｌｈｏｓｔ。/", CodeURLForbiddenHost, ""},
-		{"https://%EF%BC%91%EF%BC%92%EF%BC%97.0.0.1/", CodeURLForbiddenHost, ""},
-		{"https://ｍｅｔａｄａｔａ.google.internal/", CodeURLForbiddenHost, ""},
+		{"https://１２７.０.０.１/", apperr.CodeURLForbiddenHost, ""},
+		{"https://ｌｏｃａｌｈｏｓｔ/", apperr.CodeURLForbiddenHost, ""},
+		{"https://１６９.２５４.１６９.２５４/", apperr.CodeURLForbiddenHost, ""},
+		{"https://127。0。0。1/", apperr.CodeURLForbiddenHost, ""},
+		{"https://127．0．0．1/", apperr.CodeURLForbiddenHost, ""},
+		{"https://127｡0｡0｡1/", apperr.CodeURLForbiddenHost, ""},
+		{"https://ⓛⓞⓒⓐⓛⓗⓞⓢⓣ/", apperr.CodeURLForbiddenHost, ""},
+		{"https://①②⑦.⓪.⓪.①/", apperr.CodeURLForbiddenHost, ""},
+		{"https://local\u00adhost/", apperr.CodeURLForbiddenHost, ""},
+		{"https://local\u200bhost/", apperr.CodeURLForbiddenHost, ""},
+		{"https://ｌｏｃａｌｈｏｓｔ。/", apperr.CodeURLForbiddenHost, ""},
+		{"https://%EF%BC%91%EF%BC%92%EF%BC%97.0.0.1/", apperr.CodeURLForbiddenHost, ""},
+		{"https://ｍｅｔａｄａｔａ.google.internal/", apperr.CodeURLForbiddenHost, ""},
 		// Boundaries of the private ranges stay public.
 		{"https://172.15.255.255/", "", "https://172.15.255.255/"},
 		{"https://172.32.0.0/", "", "https://172.32.0.0/"},

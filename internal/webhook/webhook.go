@@ -1,17 +1,25 @@
-// Package webhook is the domain of webhook endpoint configuration: what a
-// webhook is, the rules a new one must meet, its id and signing secret, the
-// Service that runs the operations on it, and the ports (Store, KeyStore,
-// SecretStore) that adapters implement to keep them, with the sentinel
-// errors they return.
+// Package webhook is the domain of webhook endpoint configuration.
+//
+//   - webhook.go: what a webhook is (Webhook, Settings, Event).
+//   - rules.go, url.go: what its settings and the operations' parameters
+//     must be; the api package decodes requests and calls these rules.
+//   - secret.go, ids.go: its signing secret (a SigningSecret, which
+//     redacts itself) and its id.
+//   - service.go and one file per operation (create.go, read.go, write.go,
+//     rotation.go, idempotency.go): the Service, which owns the order of
+//     writes, idempotency, the read-backs after an unknown outcome and the
+//     compensation that keeps secrets and configs in step.
+//   - ports.go: what the Service needs kept (Store, KeyStore, SecretStore),
+//     which the dynamo and secrets packages implement.
+//   - errors.go: the sentinel errors adapters return, and the errors the
+//     Service returns to callers, with codes from apperr.
+//
+// Package webhooktest has in-memory fakes of the ports for fast tests.
 package webhook
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"time"
 
-	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/tenant"
 )
 
@@ -28,18 +36,6 @@ const (
 // Events lists every known event in its canonical order. Subscriptions are
 // returned in this order, whatever order the caller gave.
 var Events = []Event{DocumentUploaded, DocumentProcessingCompleted, DocumentProcessingFailed}
-
-// DefaultEvents are subscribed when a create request leaves events out.
-var DefaultEvents = []Event{DocumentProcessingCompleted, DocumentProcessingFailed}
-
-// Default values of the scalar fields of a create request.
-const (
-	DefaultIsActive     = true
-	DefaultRetryEnabled = true
-	DefaultMaxRetries   = 5
-	// MaxMaxRetries is the largest max_retries accepted.
-	MaxMaxRetries = 10
-)
 
 // Webhook is a stored endpoint configuration. It never holds the signing
 // secret itself, only a reference to where the secret is kept.
@@ -60,9 +56,6 @@ type Webhook struct {
 	Version int
 }
 
-// CreateParams is a validated create request with defaults applied.
-type CreateParams = Settings
-
 // Settings are the fields of a webhook that its owner chooses.
 type Settings struct {
 	// URL is the validated https endpoint.
@@ -73,105 +66,10 @@ type Settings struct {
 	IsActive bool
 	// RetryEnabled says whether failed deliveries are retried.
 	RetryEnabled bool
-	// MaxRetries is 0-10.
+	// MaxRetries is how many times a failed delivery is retried
+	// (MaxRetriesRange).
 	MaxRetries int
 }
-
-// NewSecret describes a signing secret to be stored for a new webhook.
-type NewSecret struct {
-	// Owner is the webhook's account and mode; it names and tags the secret.
-	Owner tenant.Tenant
-	// WebhookID is the webhook the secret signs for; it names and tags the secret.
-	WebhookID string
-	// Value is the signing secret, "whsec_..." (shown to the caller once).
-	Value string
-	// SHA256 is the hex SHA-256 of Value, kept so support can confirm which
-	// secret a customer holds without seeing it.
-	SHA256 string
-}
-
-// SecretStore keeps signing secrets. Implementations must not log values.
-type SecretStore interface {
-	// Create stores the secret and returns a reference to it (an ARN).
-	Create(ctx context.Context, s NewSecret) (ref string, err error)
-	// Get returns the signing secrets stored at ref: the current one and
-	// those still in their grace period after a rotation. A secret that
-	// does not exist (its webhook was deleted) is ErrNotFound.
-	Get(ctx context.Context, ref string) (SecretSet, error)
-	// Put replaces the signing secrets stored at ref; ErrNotFound if the
-	// secret is gone or being deleted.
-	Put(ctx context.Context, ref string, set SecretSet) error
-	// Delete removes the secret at once, without a recovery window. Deleting
-	// a secret that does not exist is not an error.
-	Delete(ctx context.Context, ref string) error
-}
-
-// Store keeps webhook configurations, the per-owner count of them, and the
-// janitor's list of secrets to check. Every conditional write recognises
-// its own earlier success: when a retry of it fails its condition because
-// its first try committed (the response was lost), it reports success.
-type Store interface {
-	// Create commits in one transaction: the webhook (ErrConflict if its id
-	// exists), the increment of its owner's webhook count (ErrLimit when
-	// the count is at limit), the removal of the create's SecretCheck (see
-	// NoteCheck) and, when claim is not nil, the completion of that
-	// idempotency claim with the webhook and the hash of the secret the
-	// create returns (ErrClaimLost if the claim was taken over). Either all
-	// of it is written or none of it.
-	Create(ctx context.Context, w Webhook, limit int, claim *Claim, secretSHA256 string) error
-	// Exists reports, with a strongly consistent read, whether owner has
-	// the webhook id.
-	Exists(ctx context.Context, owner tenant.Tenant, id string) (bool, error)
-	// Get reads owner's webhook id with a strongly consistent read. A
-	// webhook that does not exist, or belongs to someone else, is
-	// ErrNotFound.
-	Get(ctx context.Context, owner tenant.Tenant, id string) (Webhook, error)
-	// List returns up to limit of owner's webhooks, newest first, after the
-	// webhook startingAfter when it is not empty.
-	List(ctx context.Context, owner tenant.Tenant, limit int, startingAfter string) (Page, error)
-	// Update writes w's settings, UpdatedAt and Version if the stored
-	// webhook is still at version w.Version-1; otherwise ErrStale.
-	Update(ctx context.Context, w Webhook) error
-	// Delete removes w, decrements its owner's count and notes a
-	// SecretCheck for w's secret at now, in one transaction, if w is still
-	// at w.Version; otherwise ErrStale. A count that is missing or already
-	// zero (damaged) does not block the delete: it is left at zero.
-	Delete(ctx context.Context, w Webhook, now time.Time) error
-	// LockRotation marks owner's webhook id as being rotated by token until
-	// until, and returns it. A webhook locked by another rotation whose
-	// lock has not expired is ErrLocked; a missing one is ErrNotFound.
-	LockRotation(ctx context.Context, owner tenant.Tenant, id, token string, now, until time.Time) (Webhook, error)
-	// UnlockRotation ends token's rotation and returns the webhook. With
-	// changed, it also bumps the version and sets UpdatedAt to now. A
-	// webhook that is gone is ErrNotFound; one whose lock was taken by
-	// another rotation after token's expired is ErrLockLost.
-	UnlockRotation(ctx context.Context, owner tenant.Tenant, id, token string, now time.Time, changed bool) (Webhook, error)
-	// NoteCheck records c for the janitor.
-	NoteCheck(ctx context.Context, c SecretCheck) error
-	// ClearCheck removes c; removing one that is not there is not an error.
-	ClearCheck(ctx context.Context, c SecretCheck) error
-}
-
-// Errors the adapters return. The domain decides what each means for the
-// caller.
-var (
-	// ErrNotFound is a webhook or a signing secret that does not exist.
-	ErrNotFound = errors.New("not found")
-	// ErrStale is a conditional write whose webhook changed since it was
-	// read.
-	ErrStale = errors.New("webhook changed since it was read")
-	// ErrConflict is a new webhook whose id is taken.
-	ErrConflict = errors.New("a webhook with this id exists")
-	// ErrLimit is a create over the owner's webhook limit.
-	ErrLimit = errors.New("webhook limit reached")
-	// ErrClaimLost is an idempotency claim taken over by another request
-	// after its lock expired.
-	ErrClaimLost = errors.New("idempotency claim taken over")
-	// ErrLocked is a webhook whose secret another request is rotating.
-	ErrLocked = errors.New("webhook is being rotated")
-	// ErrLockLost is a rotation whose lock expired and was taken.
-	ErrLockLost = errors.New("rotation lock expired and was taken")
-)
 
 // Page is one page of a list.
 type Page struct {
@@ -179,58 +77,4 @@ type Page struct {
 	Webhooks []Webhook
 	// HasMore says whether more webhooks follow the last one.
 	HasMore bool
-}
-
-// KeyStore keeps idempotency records.
-type KeyStore interface {
-	// ClaimKey stores c as in progress unless c's key already has a record
-	// that is live (completed, or in progress and locked by another
-	// request). Then it stores nothing and returns that record.
-	ClaimKey(ctx context.Context, c Claim) (*IdempotencyRecord, error)
-	// CompleteKey marks c's claim completed with rec, if c still holds it;
-	// otherwise ErrClaimLost.
-	CompleteKey(ctx context.Context, c Claim, rec IdempotencyRecord) error
-	// ReleaseKey deletes c's record if c still holds it in progress, so
-	// that a retry can run at once.
-	ReleaseKey(ctx context.Context, c Claim) error
-}
-
-// CheckKind is what the janitor does with a SecretCheck.
-type CheckKind string
-
-// The kinds of SecretCheck.
-const (
-	// CheckOrphan: delete the webhook's secret unless the webhook exists.
-	// A create notes one before it stores its secret (its transaction
-	// removes it), a delete notes one with the webhook's removal.
-	CheckOrphan CheckKind = "orphan"
-	// CheckPrune: drop the webhook's expired earlier secrets. A rotation
-	// notes one for when the replaced secret expires.
-	CheckPrune CheckKind = "prune"
-)
-
-// SecretCheck asks the janitor to look at a webhook's signing secret once
-// At is past by the janitor's minimum age. Checks are kept by the hour of
-// At, so the janitor's work is proportional to the creates, deletes and
-// rotations of the hours it covers, not to the number of webhooks.
-type SecretCheck struct {
-	// Kind says what to do.
-	Kind CheckKind
-	// Owner and WebhookID name the secret.
-	Owner tenant.Tenant
-	// WebhookID is the webhook the secret belongs to.
-	WebhookID string
-	// At is when the check may be made: the moment of the create or
-	// delete, or when the replaced secret expires.
-	At time.Time
-}
-
-// CodeLimitReached is the error code of a create over the per-owner limit.
-const CodeLimitReached = "webhook_limit_reached"
-
-// LimitReached is the error of a create when the owner already has limit
-// webhooks.
-func LimitReached(limit int) error {
-	return &apperr.Error{Kind: apperr.Invalid, Code: CodeLimitReached,
-		Message: fmt.Sprintf("this account already has the maximum of %d webhooks in this mode; delete one first", limit)}
 }

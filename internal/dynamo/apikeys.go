@@ -1,14 +1,6 @@
-// Package dynamo stores webhooks and API key records in one DynamoDB table.
-//
-// Key design (single table):
-//
-//	API key          pk = APIKEY#<sha256 hex>          sk = APIKEY
-//	webhook          pk = ACCOUNT#<account>#<mode>     sk = WEBHOOK#<id>
-//	webhook count    pk = ACCOUNT#<account>#<mode>     sk = COUNTER
-//	idempotency key  pk = ACCOUNT#<account>#<mode>     sk = IDEMPOTENCY#<sha256 hex of the key>
-//
-// Items never hold a raw API key or a signing secret.
 package dynamo
+
+// API key records: one item per key, under the hash of the key.
 
 import (
 	"context"
@@ -23,51 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/docproc/webhooks/internal/apikey"
-	"github.com/docproc/webhooks/internal/awsconf"
-	"github.com/docproc/webhooks/internal/janitor"
+	"github.com/docproc/webhooks/internal/awserr"
 	"github.com/docproc/webhooks/internal/tenant"
-	"github.com/docproc/webhooks/internal/webhook"
 )
-
-// Compile-time checks that Store implements the domain's ports.
-var (
-	_ webhook.Store    = (*Store)(nil)
-	_ apikey.Store     = (*Store)(nil)
-	_ webhook.KeyStore = (*Store)(nil)
-	_ janitor.Webhooks = (*Store)(nil)
-	_ janitor.Checks   = (*Store)(nil)
-)
-
-// Attribute names of the table's key; template.yaml declares the same.
-const (
-	AttrPK = "pk"
-	AttrSK = "sk"
-	// AttrTTL holds an expiry time (epoch seconds) for short-lived items.
-	AttrTTL = "expires_at"
-	// IndexByAccount is the sparse global secondary index that lists an
-	// account's API keys (gsi1pk = ACCOUNT#<account>, gsi1sk = APIKEY#<created>#<hash>).
-	IndexByAccount = "by-account"
-)
-
-// Store is the DynamoDB adapter.
-type Store struct {
-	client *dynamodb.Client
-	table  string
-}
-
-// NewClient returns a DynamoDB client for cfg. Against a custom endpoint
-// (an emulator) it skips the CRC32 check of responses, which kumo does not
-// compute; against AWS the check stays on.
-func NewClient(cfg aws.Config) *dynamodb.Client {
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		o.DisableValidateResponseChecksum = awsconf.CustomEndpoint(cfg)
-	})
-}
-
-// New returns a Store over table.
-func New(client *dynamodb.Client, table string) *Store {
-	return &Store{client: client, table: table}
-}
 
 // apiKeyItem is the stored form of an API key record.
 type apiKeyItem struct {
@@ -89,25 +39,19 @@ const (
 	statusRevoked = "revoked"
 )
 
-// APIKeyPK returns the partition key of the API key with the given hash.
-func APIKeyPK(hash string) string { return "APIKEY#" + hash }
-
-// TenantPK returns the partition key under which a tenant's webhooks live.
-func TenantPK(t tenant.Tenant) string { return "ACCOUNT#" + t.Account + "#" + string(t.Mode) }
-
-// WebhookSK returns the sort key of a webhook.
-func WebhookSK(id string) string { return "WEBHOOK#" + id }
+// apiKeyPK returns the partition key of the API key with the given hash.
+func apiKeyPK(hash string) string { return "APIKEY#" + hash }
 
 // LookupAPIKey implements apikey.Store with a strongly consistent read, so
 // a revocation takes effect at once.
 func (s *Store) LookupAPIKey(ctx context.Context, hash string) (apikey.Record, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
-		Key:            key(APIKeyPK(hash), "APIKEY"),
+		Key:            key(apiKeyPK(hash), "APIKEY"),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return apikey.Record{}, awsconf.Classify("dynamodb GetItem api key", err)
+		return apikey.Record{}, awserr.Classify("dynamodb GetItem api key", err)
 	}
 	if out.Item == nil {
 		return apikey.Record{}, apikey.ErrNotFound
@@ -146,7 +90,7 @@ func (s *Store) PutAPIKey(ctx context.Context, r apikey.Record) error {
 		status = statusActive
 	}
 	it := apiKeyItem{
-		PK: APIKeyPK(r.Hash), SK: "APIKEY", Type: "api_key",
+		PK: apiKeyPK(r.Hash), SK: "APIKEY", Type: "api_key",
 		Account: r.Owner.Account, Mode: string(r.Owner.Mode), Hint: r.Hint,
 		Status: status, CreatedAt: r.CreatedAt.UTC().Format(time.RFC3339),
 		GSI1PK: "ACCOUNT#" + r.Owner.Account,
@@ -160,14 +104,14 @@ func (s *Store) PutAPIKey(ctx context.Context, r apikey.Record) error {
 		return fmt.Errorf("encode api key item: %w", err)
 	}
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item})
-	return awsconf.Classify("dynamodb PutItem api key", err)
+	return awserr.Classify("dynamodb PutItem api key", err)
 }
 
 // ListAPIKeys implements apikey.Store with a Query of the by-account index.
 func (s *Store) ListAPIKeys(ctx context.Context, account string) ([]apikey.Record, error) {
 	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
-		IndexName:              aws.String(IndexByAccount),
+		IndexName:              aws.String(indexByAccount),
 		KeyConditionExpression: aws.String("gsi1pk = :pk AND begins_with(gsi1sk, :prefix)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk":     &types.AttributeValueMemberS{Value: "ACCOUNT#" + account},
@@ -178,7 +122,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, account string) ([]apikey.Recor
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, awsconf.Classify("dynamodb Query api keys", err)
+			return nil, awserr.Classify("dynamodb Query api keys", err)
 		}
 		for _, item := range page.Items {
 			r, err := decodeAPIKey(item)
@@ -195,7 +139,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, account string) ([]apikey.Recor
 func (s *Store) RevokeAPIKey(ctx context.Context, hash string, at time.Time) error {
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
-		Key:                      key(APIKeyPK(hash), "APIKEY"),
+		Key:                      key(apiKeyPK(hash), "APIKEY"),
 		UpdateExpression:         aws.String("SET #status = :revoked, revoked_at = if_not_exists(revoked_at, :at)"),
 		ConditionExpression:      aws.String("attribute_exists(pk)"),
 		ExpressionAttributeNames: map[string]string{"#status": "status"},
@@ -208,13 +152,5 @@ func (s *Store) RevokeAPIKey(ctx context.Context, hash string, at time.Time) err
 	if errors.As(err, &ccf) {
 		return apikey.ErrNotFound
 	}
-	return awsconf.Classify("dynamodb UpdateItem revoke api key", err)
-}
-
-// key builds a primary key.
-func key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		AttrPK: &types.AttributeValueMemberS{Value: pk},
-		AttrSK: &types.AttributeValueMemberS{Value: sk},
-	}
+	return awserr.Classify("dynamodb UpdateItem revoke api key", err)
 }

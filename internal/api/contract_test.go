@@ -1,4 +1,4 @@
-package testenv
+package api_test
 
 import (
 	"context"
@@ -16,6 +16,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	legacyrouter "github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/docproc/webhooks/internal/api"
+	"github.com/docproc/webhooks/internal/testenv"
 )
 
 // contractServer is the server URL of api/openapi.yaml that requests are
@@ -33,7 +36,7 @@ var (
 func loadContract() (*openapi3.T, routers.Router, error) {
 	contractOnce.Do(func() {
 		loader := openapi3.NewLoader()
-		contractDoc, contractErr = loader.LoadFromFile(RepoFile("api/openapi.yaml"))
+		contractDoc, contractErr = loader.LoadFromFile(testenv.RepoFile("api/openapi.yaml"))
 		if contractErr != nil {
 			return
 		}
@@ -45,21 +48,17 @@ func loadContract() (*openapi3.T, routers.Router, error) {
 	return contractDoc, contractRouter, contractErr
 }
 
-// CheckContract fails t if resp, the answer to req, is not what
+// checkContract fails t if resp, the answer to req, is not what
 // api/openapi.yaml documents: an undocumented status, header or body shape.
 // Requests for a path or method the document does not have must get an
 // error body of the documented Error shape.
-func CheckContract(t testing.TB, req events.APIGatewayV2HTTPRequest, resp events.APIGatewayV2HTTPResponse) {
+func checkContract(t testing.TB, req events.APIGatewayV2HTTPRequest, resp events.APIGatewayV2HTTPResponse) {
 	t.Helper()
 	doc, router, err := loadContract()
 	if err != nil {
 		t.Fatalf("api/openapi.yaml: %v", err)
 	}
-	// The path as the API sees it: without a named stage.
-	path := req.RawPath
-	if st := req.RequestContext.Stage; st != "" && st != "$default" {
-		path = strings.TrimPrefix(path, "/"+st)
-	}
+	path := api.RequestPath(req) // as the API sees it: without a named stage
 	u := contractServer + path
 	if len(req.QueryStringParameters) > 0 {
 		q := url.Values{}

@@ -1,15 +1,17 @@
-package webhook
+package api
 
 import (
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/docproc/webhooks/internal/apperr"
+	"github.com/docproc/webhooks/internal/webhook"
 )
 
-// members splits a JSON object the way the api package does.
+// members splits a JSON object the way decodeObject does.
 func members(t testing.TB, body string) map[string]json.RawMessage {
 	t.Helper()
 	var m map[string]json.RawMessage
@@ -19,23 +21,23 @@ func members(t testing.TB, body string) map[string]json.RawMessage {
 	return m
 }
 
-func TestParseCreateParamsValid(t *testing.T) {
+func TestDecodeCreateValid(t *testing.T) {
 	cases := []struct {
 		body string
-		want CreateParams
+		want webhook.Settings
 	}{
-		{`{"url":"https://e.com"}`, CreateParams{URL: "https://e.com",
-			Events:   []Event{DocumentProcessingCompleted, DocumentProcessingFailed},
+		{`{"url":"https://e.com"}`, webhook.Settings{URL: "https://e.com",
+			Events:   []webhook.Event{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed},
 			IsActive: true, RetryEnabled: true, MaxRetries: 5}},
 		{`{"url":"https://e.com","events":["document.processing.failed","document.uploaded","document.uploaded"],
-		   "is_active":false,"retry_enabled":false,"max_retries":0}`, CreateParams{URL: "https://e.com",
-			Events: []Event{DocumentUploaded, DocumentProcessingFailed}, MaxRetries: 0}},
-		{`{"url":"https://e.com","max_retries":10}`, CreateParams{URL: "https://e.com",
-			Events:   []Event{DocumentProcessingCompleted, DocumentProcessingFailed},
+		   "is_active":false,"retry_enabled":false,"max_retries":0}`, webhook.Settings{URL: "https://e.com",
+			Events: []webhook.Event{webhook.DocumentUploaded, webhook.DocumentProcessingFailed}, MaxRetries: 0}},
+		{`{"url":"https://e.com","max_retries":10}`, webhook.Settings{URL: "https://e.com",
+			Events:   []webhook.Event{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed},
 			IsActive: true, RetryEnabled: true, MaxRetries: 10}},
 	}
 	for _, c := range cases {
-		got, err := ParseCreateParams(members(t, c.body))
+		got, err := decodeCreate(members(t, c.body))
 		if err != nil {
 			t.Errorf("%s: %v", c.body, err)
 			continue
@@ -46,7 +48,7 @@ func TestParseCreateParamsValid(t *testing.T) {
 	}
 }
 
-// invalidParams is the table of bad create bodies. FuzzParseCreateParams
+// invalidParams is the table of bad create bodies. FuzzDecodeCreate
 // starts from it too.
 var invalidParams = []struct {
 	body string
@@ -78,10 +80,10 @@ var invalidParams = []struct {
 			"retry_enabled parameter_invalid_type", "max_retries max_retries_invalid", "signing_secret parameter_unknown"}},
 }
 
-func TestParseCreateParamsInvalid(t *testing.T) {
+func TestDecodeCreateInvalid(t *testing.T) {
 	cases := invalidParams
 	for _, c := range cases {
-		_, err := ParseCreateParams(members(t, c.body))
+		_, err := decodeCreate(members(t, c.body))
 		e := apperr.As(err)
 		if e == nil || e.Kind != apperr.Invalid {
 			t.Errorf("%s: err = %v, want an Invalid error", c.body, err)
@@ -103,7 +105,7 @@ func TestParseCreateParamsInvalid(t *testing.T) {
 	}
 }
 
-func FuzzParseCreateParams(f *testing.F) {
+func FuzzDecodeCreate(f *testing.F) {
 	for _, c := range invalidParams {
 		f.Add(c.body)
 	}
@@ -113,14 +115,14 @@ func FuzzParseCreateParams(f *testing.F) {
 		if json.Unmarshal([]byte(body), &m) != nil {
 			return
 		}
-		p, err := ParseCreateParams(m)
+		p, err := decodeCreate(m)
 		if err != nil {
 			if e := apperr.As(err); e == nil || e.Kind != apperr.Invalid || len(e.Details) == 0 {
 				t.Fatalf("error is not a detailed validation error: %v", err)
 			}
 			return
 		}
-		if stored, fp := ValidateURL(p.URL); fp != nil || stored != p.URL || len(p.Events) == 0 || p.MaxRetries < 0 || p.MaxRetries > MaxMaxRetries {
+		if stored, fp := webhook.ValidateURL(p.URL); fp != nil || stored != p.URL || len(p.Events) == 0 || p.MaxRetries < webhook.MaxRetriesRange.Min || p.MaxRetries > webhook.MaxRetriesRange.Max {
 			t.Fatalf("accepted invalid params %+v", p)
 		}
 		// The normalized form means the same request: re-encoded and parsed
@@ -130,9 +132,79 @@ func FuzzParseCreateParams(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q, err := ParseCreateParams(members(t, string(again)))
+		q, err := decodeCreate(members(t, string(again)))
 		if err != nil || q.Fingerprint() != p.Fingerprint() {
 			t.Fatalf("normalized %s parses to %+v, %v; fingerprint changed", again, q, err)
 		}
 	})
+}
+
+func TestDecodeRotate(t *testing.T) {
+	for body, want := range map[string]time.Duration{
+		`{}`: webhook.DefaultGracePeriod, `{"grace_period_seconds":0}`: 0, `{"grace_period_seconds":604800}`: 7 * 24 * time.Hour,
+		`{"grace_period_seconds":-1}`: -1, `{"grace_period_seconds":604801}`: -1, `{"grace_period_seconds":1.5}`: -1,
+		`{"grace_period_seconds":"60"}`: -1, `{"grace_period_seconds":1e3}`: -1, `{"other":1}`: -1,
+	} {
+		got, err := decodeRotate(members(t, body))
+		if want < 0 && err == nil {
+			t.Errorf("%s accepted as %v", body, got)
+		}
+		if want >= 0 && (err != nil || got != want) {
+			t.Errorf("%s = %v, %v; want %v", body, got, err, want)
+		}
+	}
+	if got, err := decodeRotate(nil); err != nil || got != webhook.DefaultGracePeriod {
+		t.Errorf("no body = %v, %v; want the default", got, err)
+	}
+}
+
+func TestDecodeUpdate(t *testing.T) {
+	u, err := decodeUpdate(members(t, `{"is_active":false,"max_retries":0}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := webhook.Settings{URL: "https://e.com", Events: webhook.DefaultEvents, IsActive: true, RetryEnabled: true, MaxRetries: 5}
+	after := u.Apply(before)
+	if after.IsActive || after.MaxRetries != 0 || after.URL != before.URL || !after.RetryEnabled || len(after.Events) != 2 {
+		t.Errorf("Apply = %+v; only is_active and max_retries may change", after)
+	}
+	if _, err := decodeUpdate(members(t, `{"url":"http://e.com","colour":1,"events":[]}`)); err == nil ||
+		len(apperr.As(err).Details) != 3 {
+		t.Errorf("update with three problems: %v", err)
+	}
+}
+
+func TestFingerprintIsOfTheNormalizedRequest(t *testing.T) {
+	fp := func(body string) string {
+		t.Helper()
+		p, err := decodeCreate(members(t, body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Fingerprint()
+	}
+	base := fp(`{"url":"https://e.com"}`)
+	for _, same := range []string{
+		`{"url":"https://e.com","max_retries":5}`,
+		`{"max_retries":5,"is_active":true,"retry_enabled":true,"url":"https://e.com"}`,
+		`{"url":"https://e.com","events":["document.processing.failed","document.processing.completed","document.processing.failed"]}`,
+	} {
+		if got := fp(same); got != base {
+			t.Errorf("%s has another fingerprint than its defaults spelled out", same)
+		}
+	}
+	for _, other := range []string{
+		`{"url":"https://e.com/"}`,
+		`{"url":"https://e.com","max_retries":4}`,
+		`{"url":"https://e.com","is_active":false}`,
+		`{"url":"https://e.com","retry_enabled":false}`,
+		`{"url":"https://e.com","events":["document.uploaded"]}`,
+	} {
+		if fp(other) == base {
+			t.Errorf("%s has the fingerprint of another request", other)
+		}
+	}
+	if len(base) != 64 {
+		t.Errorf("fingerprint %q is not hex SHA-256", base)
+	}
 }

@@ -8,14 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/tenant"
-)
-
-// List paging limits.
-const (
-	DefaultPageSize = 10
-	MaxPageSize     = 100
 )
 
 // updateTries is how often an update re-reads and re-applies itself when a
@@ -34,43 +27,6 @@ func backoff(ctx context.Context, try int) error {
 	case <-time.After(rand.N(limit)):
 		return nil
 	}
-}
-
-// rotationLockTTL bounds how long a crashed rotation blocks the next one.
-// It exceeds the longest a rotation can run (the function timeout), so a
-// live rotation never loses its lock.
-const rotationLockTTL = 15 * time.Second
-
-// Get returns owner's webhook id. Another owner's webhook is NotFound.
-func (s *Service) Get(ctx context.Context, owner tenant.Tenant, id string) (Webhook, error) {
-	if !ValidID(id) {
-		return Webhook{}, NotFound(id)
-	}
-	w, err := s.store.Get(ctx, owner, id)
-	if errors.Is(err, ErrNotFound) {
-		return Webhook{}, NotFound(id)
-	}
-	return w, err
-}
-
-// List returns a page of owner's webhooks, newest first. startingAfter,
-// when not empty, must name one of owner's webhooks.
-func (s *Service) List(ctx context.Context, owner tenant.Tenant, limit int, startingAfter string) (Page, error) {
-	if startingAfter != "" {
-		exists := false
-		var err error
-		if ValidID(startingAfter) {
-			exists, err = s.store.Exists(ctx, owner, startingAfter)
-		}
-		if err != nil {
-			return Page{}, err
-		}
-		if !exists {
-			return Page{}, &apperr.Error{Kind: apperr.Invalid, Code: "starting_after_invalid", Param: "starting_after",
-				Message: "starting_after must be the id of one of your webhooks"}
-		}
-	}
-	return s.store.List(ctx, owner, limit, startingAfter)
 }
 
 // Update applies u to owner's webhook id with an optimistic version check,
@@ -163,14 +119,5 @@ func (s *Service) writeFresh(ctx context.Context, owner tenant.Tenant, id, verb 
 			return Webhook{}, fmt.Errorf("%s webhook %s: %w", verb, id, err)
 		}
 	}
-	return Webhook{}, &apperr.Error{Kind: apperr.Conflict, Code: "webhook_busy",
-		Message: "the webhook is being changed by other requests; retry"}
-}
-
-// NotFound is the error for a webhook id the caller does not have. It is
-// the same whether the webhook does not exist or belongs to another account
-// or mode, so that existence does not leak.
-func NotFound(id string) error {
-	return &apperr.Error{Kind: apperr.NotFound, Code: "resource_missing", Param: "id",
-		Message: fmt.Sprintf("no such webhook: %q", id)}
+	return Webhook{}, errBusy
 }

@@ -1,0 +1,349 @@
+package api
+
+// Decoding: every request body and query is turned into Go values here,
+// and each value of the wrong JSON type is reported here. What the values
+// must then be (a URL's rules, the known events, each whole number's
+// range) is the webhook package's to say.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/docproc/webhooks/internal/apperr"
+	"github.com/docproc/webhooks/internal/webhook"
+)
+
+// jsonObject reads the request body as a JSON object. An empty body is
+// allowed (nil members) only when optional is set.
+func jsonObject(req events.APIGatewayV2HTTPRequest, optional bool) (map[string]json.RawMessage, error) {
+	b, err := body(req)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 0 && optional {
+		return nil, nil
+	}
+	if len(b) > 0 {
+		if err := checkJSONContentType(req); err != nil {
+			return nil, err
+		}
+	}
+	return decodeObject(b)
+}
+
+// decodeObject reads a JSON object into its raw members. It rejects empty
+// bodies, invalid JSON (trailing data included), non-objects and duplicate
+// member names with 400.
+func decodeObject(b []byte) (map[string]json.RawMessage, error) {
+	invalid := func(msg string) error { return apperr.New(apperr.Invalid, apperr.CodeBodyInvalid, msg) }
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, invalid("the request body is empty; send a JSON object")
+	}
+	if !json.Valid(b) {
+		return nil, invalid("the request body is not valid JSON")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, _ := dec.Token(); tok != json.Delim('{') {
+		return nil, invalid("the request body must be a JSON object")
+	}
+	members := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, invalid("the request body is not valid JSON")
+		}
+		name, _ := tok.(string) // json.Valid guarantees member names are strings
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, invalid("the request body is not valid JSON")
+		}
+		if _, dup := members[name]; dup {
+			return nil, &apperr.Error{Kind: apperr.Invalid, Code: apperr.CodeParameterDuplicated,
+				Message: fmt.Sprintf("parameter %q appears more than once", name), Param: name}
+		}
+		members[name] = raw
+	}
+	return members, checkText(b, members)
+}
+
+// checkText refuses text that encoding/json would silently repair: invalid
+// UTF-8 and unpaired UTF-16 surrogates (such as "\ud800"), which it turns
+// into U+FFFD. It names every member whose value holds such text; if only a
+// member name does, the body as a whole is refused.
+func checkText(b []byte, members map[string]json.RawMessage) error {
+	if validText(b) {
+		return nil
+	}
+	var problems []apperr.FieldError
+	for _, name := range slices.Sorted(maps.Keys(members)) {
+		if !validText(members[name]) {
+			problems = append(problems, apperr.FieldError{Param: name, Code: apperr.CodeParameterInvalidEncoding,
+				Message: name + " must be valid UTF-8 text without unpaired surrogates"})
+		}
+	}
+	if len(problems) == 0 {
+		return apperr.New(apperr.Invalid, apperr.CodeBodyInvalid, "a parameter name is not valid UTF-8 text")
+	}
+	return apperr.Validation(problems)
+}
+
+// validText reports whether b, JSON that json.Valid accepted, is valid
+// UTF-8 and escapes no unpaired surrogate. Backslashes only occur inside
+// strings there, and each \u is followed by four hex digits.
+func validText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character
+		if b[i] != 'u' {
+			continue
+		}
+		r := hex4(b[i+1:])
+		i += 4
+		switch {
+		case utf16.IsSurrogate(r) && r >= 0xdc00: // a low surrogate first
+			return false
+		case utf16.IsSurrogate(r): // a high surrogate needs a low one next
+			if i+6 >= len(b) || b[i+1] != '\\' || b[i+2] != 'u' {
+				return false
+			}
+			if low := hex4(b[i+3:]); !utf16.IsSurrogate(low) || low < 0xdc00 {
+				return false
+			}
+			i += 6
+		}
+	}
+	return true
+}
+
+// hex4 reads the four hex digits at the start of b.
+func hex4(b []byte) rune {
+	n, _ := strconv.ParseUint(string(b[:4]), 16, 32) // json.Valid checked the digits
+	return rune(n)
+}
+
+// settingsFields are the members of a create or update body, in the order
+// their problems are reported.
+var settingsFields = []string{"url", "events", "is_active", "retry_enabled", "max_retries"}
+
+// decodeCreate decodes a create body into the new webhook's settings,
+// defaults applied, reporting every problem at once.
+func decodeCreate(members map[string]json.RawMessage) (webhook.Settings, error) {
+	u, d := decodeSettings(members)
+	if _, sent := members["url"]; !sent {
+		d.problems = append([]apperr.FieldError{webhook.URLRequired.At("url")}, d.problems...)
+	}
+	if err := d.err(); err != nil {
+		return webhook.Settings{}, err
+	}
+	return webhook.NewSettings(u), nil
+}
+
+// decodeUpdate decodes an update body: every member is optional.
+func decodeUpdate(members map[string]json.RawMessage) (webhook.UpdateParams, error) {
+	u, d := decodeSettings(members)
+	return u, d.err()
+}
+
+// decodeSettings decodes the settings members of a create or update body.
+func decodeSettings(members map[string]json.RawMessage) (webhook.UpdateParams, *decoder) {
+	var u webhook.UpdateParams
+	d := &decoder{}
+	for _, name := range settingsFields {
+		raw, sent := members[name]
+		if !sent {
+			continue
+		}
+		switch name {
+		case "url":
+			if s, ok := d.string(name, raw); ok {
+				if v, p := webhook.ValidateURL(s); d.check(name, p) {
+					u.URL = &v
+				}
+			}
+		case "events":
+			u.Events = d.events(name, raw)
+		case "is_active":
+			u.IsActive = d.bool(name, raw)
+		case "retry_enabled":
+			u.RetryEnabled = d.bool(name, raw)
+		case "max_retries":
+			u.MaxRetries = d.wholeNumber(raw, webhook.MaxRetriesRange)
+		}
+	}
+	d.unknown(members, settingsFields)
+	return u, d
+}
+
+// decodeRotate decodes a rotate body: an optional grace_period_seconds.
+// No body takes the default grace period.
+func decodeRotate(members map[string]json.RawMessage) (time.Duration, error) {
+	d := &decoder{}
+	grace := webhook.DefaultGracePeriod
+	if raw, sent := members["grace_period_seconds"]; sent {
+		if n := d.wholeNumber(raw, webhook.GracePeriodRange); n != nil {
+			grace = time.Duration(*n) * time.Second
+		}
+	}
+	d.unknown(members, []string{"grace_period_seconds"})
+	return grace, d.err()
+}
+
+// decodeList decodes a list request's query: limit and starting_after.
+func decodeList(query map[string]string) (limit int, startingAfter string, err error) {
+	d := &decoder{}
+	limit = webhook.DefaultPageSize
+	for _, name := range slices.Sorted(maps.Keys(query)) {
+		v := query[name]
+		switch name {
+		case "limit":
+			if n, p := webhook.PageSizeRange.Parse(v); d.check(name, p) {
+				limit = n
+			}
+		case "starting_after":
+			if v == "" {
+				d.check(name, &webhook.FieldProblem{Code: apperr.CodeStartingAfterInvalid,
+					Message: "starting_after must be the id of one of your webhooks; leave it out for the first page"})
+			}
+			startingAfter = v
+		default:
+			d.check(name, &webhook.FieldProblem{Code: apperr.CodeParameterUnknown,
+				Message: "unknown query parameter " + strconv.Quote(name)})
+		}
+	}
+	return limit, startingAfter, d.err()
+}
+
+// decoder collects the problems of one request's parameters.
+type decoder struct {
+	problems []apperr.FieldError
+}
+
+// check notes p, if any, against param and reports whether there was none.
+func (d *decoder) check(param string, p *webhook.FieldProblem) bool {
+	if p != nil {
+		d.problems = append(d.problems, p.At(param))
+	}
+	return p == nil
+}
+
+// err is the validation error of every problem noted, or nil.
+func (d *decoder) err() error {
+	if len(d.problems) == 0 {
+		return nil
+	}
+	return apperr.Validation(d.problems)
+}
+
+// unknown notes every member of members that is not in known, by name.
+func (d *decoder) unknown(members map[string]json.RawMessage, known []string) {
+	for _, name := range slices.Sorted(maps.Keys(members)) {
+		if !slices.Contains(known, name) {
+			d.check(name, &webhook.FieldProblem{Code: apperr.CodeParameterUnknown,
+				Message: fmt.Sprintf("unknown parameter %s", strconv.Quote(name))})
+		}
+	}
+}
+
+// string decodes a JSON string.
+func (d *decoder) string(param string, raw json.RawMessage) (string, bool) {
+	var s string
+	if jsonKind(raw) != "a string" || json.Unmarshal(raw, &s) != nil {
+		return "", d.check(param, wrongType(param, "a string", raw))
+	}
+	return s, true
+}
+
+// bool decodes a JSON boolean; nil if it is not one.
+func (d *decoder) bool(param string, raw json.RawMessage) *bool {
+	var b bool
+	switch string(bytes.TrimSpace(raw)) {
+	case "true":
+		b = true
+	case "false":
+	default:
+		d.check(param, wrongType(param, "a boolean", raw))
+		return nil
+	}
+	return &b
+}
+
+// wholeNumber decodes a JSON number within r; nil if it is not one.
+func (d *decoder) wholeNumber(raw json.RawMessage, r webhook.Range) *int {
+	if jsonKind(raw) != "a number" {
+		d.check(r.Param, wrongType(r.Param, "an integer", raw))
+		return nil
+	}
+	n, p := r.Parse(string(bytes.TrimSpace(raw)))
+	if !d.check(r.Param, p) {
+		return nil
+	}
+	return &n
+}
+
+// events decodes a JSON array of event names into a subscription; nil if
+// it has a problem. Each entry's problem names it, as events[i].
+func (d *decoder) events(param string, raw json.RawMessage) []webhook.Event {
+	var items []json.RawMessage
+	if jsonKind(raw) != "an array" || json.Unmarshal(raw, &items) != nil {
+		d.check(param, wrongType(param, "an array of strings", raw))
+		return nil
+	}
+	before := len(d.problems)
+	chosen := make([]webhook.Event, 0, len(items))
+	for i, item := range items {
+		entry := fmt.Sprintf("%s[%d]", param, i)
+		if name, ok := d.string(entry, item); ok {
+			if e, p := webhook.ParseEvent(name); d.check(entry, p) {
+				chosen = append(chosen, e)
+			}
+		}
+	}
+	if len(d.problems) > before {
+		return nil
+	}
+	events, p := webhook.Subscribe(chosen)
+	d.check(param, p)
+	return events
+}
+
+// jsonKind returns the JSON type of a raw value, for messages.
+func jsonKind(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}
+
+// wrongType is the problem of a value of the wrong JSON type.
+func wrongType(param, want string, raw json.RawMessage) *webhook.FieldProblem {
+	return &webhook.FieldProblem{Code: apperr.CodeParameterInvalidType,
+		Message: fmt.Sprintf("%s must be %s, not %s", param, want, jsonKind(raw))}
+}

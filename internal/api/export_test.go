@@ -1,0 +1,4 @@
+package api
+
+// RequestPath is requestPath, for the contract check of the external tests.
+var RequestPath = requestPath

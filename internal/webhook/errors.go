@@ -1,0 +1,80 @@
+package webhook
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/docproc/webhooks/internal/apperr"
+)
+
+// Errors the adapters return. The domain decides what each means for the
+// caller, with the errors below.
+var (
+	// ErrNotFound is a webhook or a signing secret that does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrStale is a conditional write whose webhook changed since it was
+	// read.
+	ErrStale = errors.New("webhook changed since it was read")
+	// ErrConflict is a new webhook whose id is taken.
+	ErrConflict = errors.New("a webhook with this id exists")
+	// ErrLimit is a create over the owner's webhook limit.
+	ErrLimit = errors.New("webhook limit reached")
+	// ErrClaimLost is an idempotency claim taken over by another request
+	// after its lock expired.
+	ErrClaimLost = errors.New("idempotency claim taken over")
+	// ErrLocked is a webhook whose secret another request is rotating.
+	ErrLocked = errors.New("webhook is being rotated")
+	// ErrLockLost is a rotation whose lock expired and was taken.
+	ErrLockLost = errors.New("rotation lock expired and was taken")
+)
+
+// The errors callers see, each with its code from apperr.
+var (
+	errStartingAfter = &apperr.Error{Kind: apperr.Invalid, Code: apperr.CodeStartingAfterInvalid, Param: "starting_after",
+		Message: "starting_after must be the id of one of your webhooks"}
+	errBusy = &apperr.Error{Kind: apperr.Conflict, Code: apperr.CodeWebhookBusy,
+		Message: "the webhook is being changed by other requests; retry"}
+	errRotationLimit = &apperr.Error{Kind: apperr.Invalid, Code: apperr.CodeRotationLimitReached, Param: "grace_period_seconds",
+		Message: fmt.Sprintf("at most %d earlier signing secrets may be in their grace period; "+
+			"wait for one to expire or rotate with grace_period_seconds 0", MaxOldSecrets)}
+	errKeyInvalid = &apperr.Error{Kind: apperr.Invalid, Code: apperr.CodeIdempotencyKeyInvalid, Param: "Idempotency-Key",
+		Message: fmt.Sprintf("the Idempotency-Key header must be 1 to %d printable ASCII characters", MaxIdempotencyKeyLen)}
+	errKeyReused = &apperr.Error{Kind: apperr.IdempotencyMismatch, Code: apperr.CodeIdempotencyKeyReused,
+		Param:   "Idempotency-Key",
+		Message: "this Idempotency-Key was already used with other parameters; use a new key for a new request"}
+	errReplayGone = &apperr.Error{Kind: apperr.IdempotencyGone, Code: apperr.CodeIdempotencyReplayUnavailable,
+		Param: "Idempotency-Key",
+		Message: "the signing secret the first request with this Idempotency-Key returned has since been replaced " +
+			"and is no longer valid, so that response cannot be shown again; use a new key"}
+)
+
+// NotFound is the error for a webhook id the caller does not have. It is
+// the same whether the webhook does not exist or belongs to another account
+// or mode, so that existence does not leak.
+func NotFound(id string) error {
+	return &apperr.Error{Kind: apperr.NotFound, Code: apperr.CodeResourceMissing, Param: "id",
+		Message: fmt.Sprintf("no such webhook: %q", id)}
+}
+
+// limitReached is the error of a create when the owner already has limit
+// webhooks.
+func limitReached(limit int) error {
+	return &apperr.Error{Kind: apperr.Invalid, Code: apperr.CodeWebhookLimitReached,
+		Message: fmt.Sprintf("this account already has the maximum of %d webhooks in this mode; "+
+			"delete one first (DELETE /v1/webhooks/{id})", limit)}
+}
+
+// keyInUse is the error of a request whose Idempotency-Key another request
+// holds: still running, or (cause ErrClaimLost) one that took it over.
+func keyInUse(cause error) error {
+	return &apperr.Error{Kind: apperr.IdempotencyInProgress, Code: apperr.CodeIdempotencyKeyInUse,
+		Param:   "Idempotency-Key",
+		Message: "another request with this Idempotency-Key is in progress; retry to get its result", Cause: cause}
+}
+
+// rotationInProgress is the error of a rotation while another one holds
+// the webhook's lock.
+func rotationInProgress(cause error) error {
+	return &apperr.Error{Kind: apperr.Conflict, Code: apperr.CodeRotationInProgress,
+		Message: "the webhook's secret is being rotated by another request; retry", Cause: cause}
+}

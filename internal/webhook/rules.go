@@ -1,0 +1,165 @@
+package webhook
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docproc/webhooks/internal/apperr"
+)
+
+// The rules of a webhook's settings and of the operations' parameters. The
+// api package decodes requests into Go values; what those values must be
+// is said here, once, and every message is built from these constants.
+
+// Default values of the settings a create request leaves out.
+const (
+	DefaultIsActive     = true
+	DefaultRetryEnabled = true
+	DefaultMaxRetries   = 5
+)
+
+// DefaultEvents are subscribed when a create request leaves events out.
+var DefaultEvents = []Event{DocumentProcessingCompleted, DocumentProcessingFailed}
+
+// List paging.
+const (
+	// DefaultPageSize is the page size when a list request gives no limit.
+	DefaultPageSize = 10
+)
+
+// Range is the rule of a whole-number parameter: it must be from Min to
+// Max. Its problems carry Code and name Param.
+type Range struct {
+	// Param is the parameter's name, as the caller writes it.
+	Param string
+	// Code is the error code of a value that breaks the rule.
+	Code string
+	// Min and Max are the smallest and largest values accepted.
+	Min, Max int
+}
+
+// The whole-number parameters.
+var (
+	// MaxRetriesRange is the rule of max_retries: 0 to 10.
+	MaxRetriesRange = Range{Param: "max_retries", Code: apperr.CodeMaxRetriesInvalid, Min: 0, Max: 10}
+	// GracePeriodRange is the rule of a rotation's grace_period_seconds:
+	// no grace at all up to 7 days.
+	GracePeriodRange = Range{Param: "grace_period_seconds", Code: apperr.CodeGracePeriodInvalid,
+		Min: 0, Max: int(7 * 24 * time.Hour / time.Second)}
+	// PageSizeRange is the rule of a list's limit: 1 to 100.
+	PageSizeRange = Range{Param: "limit", Code: apperr.CodeLimitInvalid, Min: 1, Max: 100}
+)
+
+// Parse reads lit, a decimal integer as JSON writes one (an optional
+// minus, no leading zero, no fraction, no exponent), and checks it against
+// the range.
+func (r Range) Parse(lit string) (int, *FieldProblem) {
+	digits := strings.TrimPrefix(lit, "-")
+	if digits == "" || (len(digits) > 1 && digits[0] == '0') || strings.Trim(digits, "0123456789") != "" {
+		return 0, r.problem()
+	}
+	n, err := strconv.Atoi(lit)
+	if err != nil || n < r.Min || n > r.Max {
+		return 0, r.problem()
+	}
+	return n, nil
+}
+
+// problem is the FieldProblem of a value that breaks the range.
+func (r Range) problem() *FieldProblem {
+	return &FieldProblem{Code: r.Code, Message: fmt.Sprintf("%s must be a whole number from %d to %d", r.Param, r.Min, r.Max)}
+}
+
+// FieldProblem is a broken rule before it is tied to the field it is
+// about (a rule may serve several fields, such as each entry of events).
+type FieldProblem struct {
+	// Code is the stable reason, one of the apperr Code* constants.
+	Code string
+	// Message is a sentence for the caller.
+	Message string
+}
+
+// At ties p to the field param.
+func (p *FieldProblem) At(param string) apperr.FieldError {
+	return apperr.FieldError{Param: param, Code: p.Code, Message: p.Message}
+}
+
+// URLRequired is the problem of a create request without a url.
+var URLRequired = &FieldProblem{Code: apperr.CodeParameterMissing, Message: "url is required"}
+
+// ParseEvent checks the name of one subscribed event.
+func ParseEvent(name string) (Event, *FieldProblem) {
+	if !slices.Contains(Events, Event(name)) {
+		names := make([]string, len(Events))
+		for i, e := range Events {
+			names[i] = string(e)
+		}
+		return "", &FieldProblem{Code: apperr.CodeEventUnknown,
+			Message: fmt.Sprintf("unknown event %s; known events: %s", strconv.Quote(name), strings.Join(names, ", "))}
+	}
+	return Event(name), nil
+}
+
+// Subscribe returns the subscription to events: in canonical order
+// (Events), without duplicates, and never empty.
+func Subscribe(events []Event) ([]Event, *FieldProblem) {
+	if len(events) == 0 {
+		return nil, &FieldProblem{Code: apperr.CodeEventsEmpty, Message: "events must list at least one event"}
+	}
+	var out []Event
+	for _, e := range Events {
+		if slices.Contains(events, e) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// UpdateParams are the settings an update changes: nil fields stay as
+// they are. Each set field has passed its rule.
+type UpdateParams struct {
+	// URL replaces the endpoint when not nil.
+	URL *string
+	// Events replaces the subscriptions when not nil.
+	Events []Event
+	// IsActive replaces is_active when not nil.
+	IsActive *bool
+	// RetryEnabled replaces retry_enabled when not nil.
+	RetryEnabled *bool
+	// MaxRetries replaces max_retries when not nil.
+	MaxRetries *int
+}
+
+// Apply returns s with the update's fields replaced.
+func (u UpdateParams) Apply(s Settings) Settings {
+	if u.URL != nil {
+		s.URL = *u.URL
+	}
+	if u.Events != nil {
+		s.Events = u.Events
+	}
+	if u.IsActive != nil {
+		s.IsActive = *u.IsActive
+	}
+	if u.RetryEnabled != nil {
+		s.RetryEnabled = *u.RetryEnabled
+	}
+	if u.MaxRetries != nil {
+		s.MaxRetries = *u.MaxRetries
+	}
+	return s
+}
+
+// NewSettings returns the settings of a new webhook: u's fields over the
+// defaults. u must set URL.
+func NewSettings(u UpdateParams) Settings {
+	return u.Apply(Settings{
+		Events:       slices.Clone(DefaultEvents),
+		IsActive:     DefaultIsActive,
+		RetryEnabled: DefaultRetryEnabled,
+		MaxRetries:   DefaultMaxRetries,
+	})
+}
