@@ -5,15 +5,16 @@
 // Store stands for the DynamoDB table: it is both a webhook.Store and a
 // webhook.KeyStore, because a create completes its idempotency claim in the
 // same transaction as the webhook. SecretStore stands for Secrets Manager.
-// Faults, shared by the fakes, records their calls in order and makes
-// chosen calls fail, before or after their write.
+// Faults, shared by the fakes, records their calls in order, makes chosen
+// calls fail, before or after their write, and lets a concurrent request
+// act just before a chosen call.
 //
 // The fakes honour the ports' contracts as webhook.go states them. Each
 // call is atomic and never retried inside the fake, so a conditional write
 // never mistakes its own success for a conflict; a write that committed
 // behind an error (a lost response) is made with Faults.FailAfter. The
-// fakes do not model throttling, timeouts or the adapters' own retries:
-// the emulator tests in internal/api cover those.
+// fakes ignore their context and do not model throttling, timeouts or the
+// adapters' own retries: the emulator tests in internal/api cover those.
 package webhooktest
 
 import (
