@@ -111,8 +111,7 @@ func TestCreateWhoseClaimWasTakenOver(t *testing.T) {
 	p := settings("https://e.com")
 	// After the claim's lock expired, another request takes the key over
 	// just before this one's transaction.
-	other := webhook.Claim{Owner: owner, Key: "k", Fingerprint: p.Fingerprint(), Token: "other",
-		At: t0.Add(webhook.DefaultLockTTL + 1), LockedUntil: t0.Add(2 * webhook.DefaultLockTTL), ExpiresAt: t0.Add(webhook.IdempotencyTTL)}
+	other := anotherClaim("k", p, t0.Add(webhook.DefaultLockTTL+1))
 	f.faults.Before("Store.Create", 1, func() {
 		if prior, err := f.store.ClaimKey(f.ctx, other); prior != nil || err != nil {
 			t.Errorf("take over: %v, %v", prior, err)

@@ -84,15 +84,25 @@ func settings(url string) webhook.CreateParams {
 // secretOf returns the signing secret a create or rotation answered.
 func secretOf(r webhook.WithSecret) string { return r.SigningSecret }
 
-// create creates a webhook for owner with idempotencyKey, failing the test
-// on an error.
+// hookURL is the endpoint of the webhooks that create makes.
+const hookURL = "https://hooks.example.com/a"
+
+// create creates a webhook at hookURL for owner with idempotencyKey,
+// failing the test on an error.
 func (f *fixture) create(idempotencyKey string) webhook.WithSecret {
 	f.t.Helper()
-	r, err := f.svc.Create(f.ctx, owner, settings("https://hooks.example.com/a"), idempotencyKey)
+	r, err := f.svc.Create(f.ctx, owner, settings(hookURL), idempotencyKey)
 	if err != nil {
 		f.t.Fatalf("create: %v", err)
 	}
 	return r
+}
+
+// anotherClaim is another request's claim, made at at, on owner's key for
+// a create with params p.
+func anotherClaim(key string, p webhook.CreateParams, at time.Time) webhook.Claim {
+	return webhook.Claim{Owner: owner, Key: key, Fingerprint: p.Fingerprint(), Token: "another",
+		At: at, LockedUntil: at.Add(webhook.DefaultLockTTL), ExpiresAt: at.Add(webhook.IdempotencyTTL)}
 }
 
 // rotate rotates w's secret with grace, failing the test on an error.

@@ -33,20 +33,18 @@ func TestReplayRefusals(t *testing.T) {
 	}{
 		{"other parameters", func(f *fixture) {
 			if _, err := f.svc.Create(f.ctx, owner, settings("https://other.example.com"), "k"); err != nil {
-				t.Fatal(err)
+				f.t.Fatal(err)
 			}
 		}, "idempotency_key_reused"},
 		{"a rotation's key", func(f *fixture) {
 			w := f.create("").Webhook
 			if _, err := f.svc.RotateSecret(f.ctx, owner, w.ID, time.Hour, "k"); err != nil {
-				t.Fatal(err)
+				f.t.Fatal(err)
 			}
 		}, "idempotency_key_reused"},
 		{"first request in progress", func(f *fixture) {
-			claim := webhook.Claim{Owner: owner, Key: "k", Fingerprint: settings("https://hooks.example.com/a").Fingerprint(),
-				Token: "first", At: t0, LockedUntil: t0.Add(webhook.DefaultLockTTL), ExpiresAt: t0.Add(webhook.IdempotencyTTL)}
-			if prior, err := f.store.ClaimKey(f.ctx, claim); prior != nil || err != nil {
-				t.Fatal(prior, err)
+			if prior, err := f.store.ClaimKey(f.ctx, anotherClaim("k", settings(hookURL), t0)); prior != nil || err != nil {
+				f.t.Fatal(prior, err)
 			}
 		}, "idempotency_key_in_use"},
 		{"first secret rotated away", func(f *fixture) {
@@ -58,7 +56,7 @@ func TestReplayRefusals(t *testing.T) {
 		}, "idempotency_replay_unavailable"},
 		{"webhook deleted", func(f *fixture) {
 			if _, err := f.svc.Delete(f.ctx, owner, f.create("k").Webhook.ID); err != nil {
-				t.Fatal(err)
+				f.t.Fatal(err)
 			}
 		}, "resource_missing"},
 	}
@@ -66,7 +64,7 @@ func TestReplayRefusals(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t, webhook.Options{})
 			c.setup(f)
-			_, err := f.svc.Create(f.ctx, owner, settings("https://hooks.example.com/a"), "k")
+			_, err := f.svc.Create(f.ctx, owner, settings(hookURL), "k")
 			wantCode(t, err, c.code)
 		})
 	}
@@ -85,7 +83,7 @@ func TestReplayFindsARotatedSecretInItsGrace(t *testing.T) {
 func TestAFailedCreateReleasesItsKey(t *testing.T) {
 	f := newFixture(t, webhook.Options{})
 	f.faults.Fail("Store.Create", 1, errUnavailable)
-	if _, err := f.svc.Create(f.ctx, owner, settings("https://hooks.example.com/a"), "k"); !errors.Is(err, errUnavailable) {
+	if _, err := f.svc.Create(f.ctx, owner, settings(hookURL), "k"); !errors.Is(err, errUnavailable) {
 		t.Fatalf("err = %v, want the transaction's error", err)
 	}
 	// The clock has not moved: the lock has not expired, yet the retry runs.
@@ -98,10 +96,10 @@ func TestAKeyWhoseLockExpiredIsTakenOver(t *testing.T) {
 	f := newFixture(t, webhook.Options{})
 	f.faults.Fail("Store.ReleaseKey", 1, errUnavailable)
 	f.faults.Fail("Store.Create", 1, errUnavailable)
-	if _, err := f.svc.Create(f.ctx, owner, settings("https://hooks.example.com/a"), "k"); err == nil {
+	if _, err := f.svc.Create(f.ctx, owner, settings(hookURL), "k"); err == nil {
 		t.Fatal("the failed create succeeded")
 	}
-	_, err := f.svc.Create(f.ctx, owner, settings("https://hooks.example.com/a"), "k")
+	_, err := f.svc.Create(f.ctx, owner, settings(hookURL), "k")
 	wantCode(t, err, "idempotency_key_in_use")
 	f.clock.advance(webhook.DefaultLockTTL + time.Millisecond)
 	if r := f.create("k"); r.Replayed {
