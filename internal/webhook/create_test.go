@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
@@ -20,7 +21,7 @@ func TestCreateWritesCheckThenSecretThenTransaction(t *testing.T) {
 	if got := f.stored(r.Webhook.ID); got.Version != 1 || got.SecretRef != r.Webhook.SecretRef || !got.CreatedAt.Equal(t0) {
 		t.Errorf("stored %+v, answered %+v", got, r.Webhook)
 	}
-	if set := f.secretSet(r.Webhook.SecretRef); set.Current != secretOf(r) || set.CurrentSHA256 != webhook.HashSecret(secretOf(r)) {
+	if set := f.secretSet(r.Webhook.SecretRef); set.Current != secretOf(r) || set.CurrentSHA256 != secretOf(r).SHA256() {
 		t.Error("the stored secret is not the one answered")
 	}
 	if f.store.Count(owner) != 1 {
@@ -98,7 +99,7 @@ func TestCreateOverTheLimit(t *testing.T) {
 	f := newFixture(t, webhook.Options{Limit: 1})
 	first := f.create("")
 	_, err := f.svc.Create(f.ctx, owner, settings("https://e.com/2"), "")
-	wantCode(t, err, "webhook_limit_reached")
+	wantCode(t, err, apperr.CodeWebhookLimitReached)
 	f.wantRefs(first.Webhook.SecretRef)
 	f.wantChecks()
 	if _, err := f.svc.Create(f.ctx, stranger, settings("https://e.com/3"), ""); err != nil {
@@ -118,7 +119,7 @@ func TestCreateWhoseClaimWasTakenOver(t *testing.T) {
 		}
 	})
 	_, err := f.svc.Create(f.ctx, owner, p, "k")
-	wantCode(t, err, "idempotency_key_in_use")
+	wantCode(t, err, apperr.CodeIdempotencyKeyInUse)
 	if !errors.Is(err, webhook.ErrClaimLost) {
 		t.Errorf("err = %v, want ErrClaimLost as its cause", err)
 	}
@@ -126,7 +127,7 @@ func TestCreateWhoseClaimWasTakenOver(t *testing.T) {
 	f.wantChecks()
 	// The release left the other request's claim alone.
 	_, err = f.svc.Create(f.ctx, owner, p, "k")
-	wantCode(t, err, "idempotency_key_in_use")
+	wantCode(t, err, apperr.CodeIdempotencyKeyInUse)
 }
 
 func TestConcurrentCreatesStopAtTheLimit(t *testing.T) {
@@ -143,7 +144,7 @@ func TestConcurrentCreatesStopAtTheLimit(t *testing.T) {
 	refused := 0
 	for _, err := range errs {
 		if err != nil {
-			wantCode(t, err, "webhook_limit_reached")
+			wantCode(t, err, apperr.CodeWebhookLimitReached)
 			refused++
 		}
 	}

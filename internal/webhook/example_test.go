@@ -2,8 +2,6 @@ package webhook_test
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -58,14 +56,11 @@ func exampleService(faults *webhooktest.Faults) (*webhook.Service, *webhooktest.
 	return webhook.NewService(store, store, secrets, slog.New(slog.DiscardHandler), webhook.Options{Now: noon}), secrets
 }
 
-// exampleParams returns a create request for https://hooks.example.com/docs
-// with the defaults, as the api package parses it from a JSON body.
-func exampleParams() webhook.CreateParams {
-	p, err := webhook.ParseCreateParams(map[string]json.RawMessage{"url": json.RawMessage(`"https://hooks.example.com/docs"`)})
-	if err != nil {
-		panic(err)
-	}
-	return p
+// exampleParams returns the settings of a create request that gives only
+// a url, with the defaults for the rest, as the api package decodes it.
+func exampleParams() webhook.Settings {
+	url := "https://hooks.example.com/docs"
+	return webhook.NewSettings(webhook.UpdateParams{URL: &url})
 }
 
 // A create with an Idempotency-Key can be retried safely: the retry gets
@@ -126,7 +121,7 @@ func ExampleService_RotateSecret() {
 	for _, old := range set.Previous {
 		fmt.Println("old secret kept:", old.Value == created.SigningSecret, "until", old.ExpiresAt.Format(time.RFC3339))
 	}
-	oldHash := webhook.HashSecret(created.SigningSecret)
+	oldHash := created.SigningSecret.SHA256()
 	for _, at := range []time.Time{set.Previous[0].ExpiresAt.Add(-time.Second), set.Previous[0].ExpiresAt} {
 		_, valid := set.Find(oldHash, at)
 		fmt.Println("old secret valid at", at.Format(time.RFC3339)+":", valid)
@@ -147,7 +142,7 @@ func ExampleService_Create_lostResponse() {
 	faults := &webhooktest.Faults{}
 	svc, _ := exampleService(faults)
 	customer := tenant.Tenant{Account: "acct_123", Mode: tenant.Test}
-	faults.FailAfter("Store.Create", 1, apperr.Dependency("dynamodb", errors.New("connection reset")))
+	faults.FailAfter("Store.Create", 1, fmt.Errorf("dynamodb: %w: connection reset", apperr.ErrUnavailable))
 
 	created, err := svc.Create(ctx, customer, exampleParams(), "")
 	fmt.Println("error:", err)

@@ -2,7 +2,7 @@ package webhook_test
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -30,7 +30,7 @@ var (
 
 // errUnavailable is a dependency failure: a write that reports it may or
 // may not have committed.
-var errUnavailable = apperr.Dependency("fake", errors.New("connection reset"))
+var errUnavailable = fmt.Errorf("fake: %w: connection reset", apperr.ErrUnavailable)
 
 // clock is a fixed time that a test moves on by hand.
 type clock struct {
@@ -76,13 +76,13 @@ func newFixture(t *testing.T, opts webhook.Options) *fixture {
 }
 
 // settings returns valid create params for the endpoint url.
-func settings(url string) webhook.CreateParams {
-	return webhook.CreateParams{URL: url, Events: slices.Clone(webhook.DefaultEvents),
+func settings(url string) webhook.Settings {
+	return webhook.Settings{URL: url, Events: slices.Clone(webhook.DefaultEvents),
 		IsActive: true, RetryEnabled: true, MaxRetries: webhook.DefaultMaxRetries}
 }
 
 // secretOf returns the signing secret a create or rotation answered.
-func secretOf(r webhook.WithSecret) string { return r.SigningSecret }
+func secretOf(r webhook.WithSecret) webhook.SigningSecret { return r.SigningSecret }
 
 // hookURL is the endpoint of the webhooks that create makes.
 const hookURL = "https://hooks.example.com/a"
@@ -100,7 +100,7 @@ func (f *fixture) create(idempotencyKey string) webhook.WithSecret {
 
 // anotherClaim is another request's claim, made at at, on owner's key for
 // a create with params p.
-func anotherClaim(key string, p webhook.CreateParams, at time.Time) webhook.Claim {
+func anotherClaim(key string, p webhook.Settings, at time.Time) webhook.Claim {
 	return webhook.Claim{Owner: owner, Key: key, Fingerprint: p.Fingerprint(), Token: "another",
 		At: at, LockedUntil: at.Add(webhook.DefaultLockTTL), ExpiresAt: at.Add(webhook.IdempotencyTTL)}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
 )
@@ -39,7 +40,7 @@ func TestGetIsScopedToTheOwner(t *testing.T) {
 		id  string
 	}{{stranger, w.ID}, {owner, "wh_nope"}} {
 		_, err := f.svc.Get(f.ctx, c.who, c.id)
-		wantCode(t, err, "resource_missing")
+		wantCode(t, err, apperr.CodeResourceMissing)
 	}
 }
 
@@ -72,7 +73,7 @@ func TestListStartingAfterAnotherOwnersWebhook(t *testing.T) {
 	}
 	for _, after := range []string{theirs.Webhook.ID, "wh_nope"} {
 		_, err := f.svc.List(f.ctx, owner, 10, after)
-		wantCode(t, err, "starting_after_invalid")
+		wantCode(t, err, apperr.CodeStartingAfterInvalid)
 	}
 }
 
@@ -108,7 +109,7 @@ func TestUpdateGivesUpWhenAlwaysStale(t *testing.T) {
 		f.faults.Fail("Store.Update", n, webhook.ErrStale)
 	}
 	_, err := f.svc.Update(f.ctx, owner, w.ID, newURL("https://new.example.com"))
-	wantCode(t, err, "webhook_busy")
+	wantCode(t, err, apperr.CodeWebhookBusy)
 	if n := f.calls("Store.Update"); n != tries {
 		t.Errorf("%d tries, want %d", n, tries)
 	}
@@ -193,7 +194,7 @@ func TestDelete(t *testing.T) {
 			if err != nil || got.ID != w.ID {
 				t.Fatalf("delete = %+v, %v", got, err)
 			}
-			if _, err := f.svc.Get(f.ctx, owner, w.ID); codeOf(err) != "resource_missing" {
+			if _, err := f.svc.Get(f.ctx, owner, w.ID); codeOf(err) != apperr.CodeResourceMissing {
 				t.Errorf("after the delete, get: %v", err)
 			}
 			if f.store.Count(owner) != 0 {
@@ -226,7 +227,7 @@ func TestDeleteOfAnotherOwnersWebhook(t *testing.T) {
 	f := newFixture(t, webhook.Options{})
 	w := f.create("").Webhook
 	_, err := f.svc.Delete(f.ctx, stranger, w.ID)
-	wantCode(t, err, "resource_missing")
+	wantCode(t, err, apperr.CodeResourceMissing)
 	f.stored(w.ID)
 	f.wantRefs(w.SecretRef)
 }

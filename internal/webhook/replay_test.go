@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
@@ -35,30 +36,30 @@ func TestReplayRefusals(t *testing.T) {
 			if _, err := f.svc.Create(f.ctx, owner, settings("https://other.example.com"), "k"); err != nil {
 				f.t.Fatal(err)
 			}
-		}, "idempotency_key_reused"},
+		}, apperr.CodeIdempotencyKeyReused},
 		{"a rotation's key", func(f *fixture) {
 			w := f.create("").Webhook
 			if _, err := f.svc.RotateSecret(f.ctx, owner, w.ID, time.Hour, "k"); err != nil {
 				f.t.Fatal(err)
 			}
-		}, "idempotency_key_reused"},
+		}, apperr.CodeIdempotencyKeyReused},
 		{"first request in progress", func(f *fixture) {
 			if prior, err := f.store.ClaimKey(f.ctx, anotherClaim("k", settings(hookURL), t0)); prior != nil || err != nil {
 				f.t.Fatal(prior, err)
 			}
-		}, "idempotency_key_in_use"},
+		}, apperr.CodeIdempotencyKeyInUse},
 		{"first secret rotated away", func(f *fixture) {
 			f.rotate(f.create("k").Webhook, 0)
-		}, "idempotency_replay_unavailable"},
+		}, apperr.CodeIdempotencyReplayUnavailable},
 		{"first secret past its grace", func(f *fixture) {
 			f.rotate(f.create("k").Webhook, time.Hour)
 			f.clock.advance(time.Hour)
-		}, "idempotency_replay_unavailable"},
+		}, apperr.CodeIdempotencyReplayUnavailable},
 		{"webhook deleted", func(f *fixture) {
 			if _, err := f.svc.Delete(f.ctx, owner, f.create("k").Webhook.ID); err != nil {
 				f.t.Fatal(err)
 			}
-		}, "resource_missing"},
+		}, apperr.CodeResourceMissing},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -100,7 +101,7 @@ func TestAKeyWhoseLockExpiredIsTakenOver(t *testing.T) {
 		t.Fatal("the failed create succeeded")
 	}
 	_, err := f.svc.Create(f.ctx, owner, settings(hookURL), "k")
-	wantCode(t, err, "idempotency_key_in_use")
+	wantCode(t, err, apperr.CodeIdempotencyKeyInUse)
 	f.clock.advance(webhook.DefaultLockTTL + time.Millisecond)
 	if r := f.create("k"); r.Replayed {
 		t.Error("the take-over was a replay")
@@ -122,5 +123,5 @@ func TestRotationReplay(t *testing.T) {
 		t.Error("the replay rotated again")
 	}
 	_, err = f.svc.RotateSecret(f.ctx, owner, w.ID, 2*time.Hour, "k")
-	wantCode(t, err, "idempotency_key_reused")
+	wantCode(t, err, apperr.CodeIdempotencyKeyReused)
 }

@@ -31,7 +31,7 @@ func (f *fixture) lockAsAnother(id string, until time.Time) {
 // secret is current, its webhook one version on and the rotation lock free.
 func (f *fixture) wantRotated(before webhook.Webhook, r webhook.WithSecret) {
 	f.t.Helper()
-	if set := f.secretSet(before.SecretRef); set.Current != secretOf(r) || secretOf(r) == "" {
+	if set := f.secretSet(before.SecretRef); set.Current != secretOf(r) || secretOf(r).IsZero() {
 		f.t.Error("the answered secret is not the current one")
 	}
 	if r.Webhook.Version != before.Version+1 || !r.Webhook.UpdatedAt.Equal(f.clock.Now().Truncate(time.Second)) {
@@ -50,7 +50,7 @@ func TestRotateKeepsTheReplacedSecretForItsGrace(t *testing.T) {
 	created := f.create("")
 	r := f.rotate(created.Webhook, time.Hour)
 	f.wantRotated(created.Webhook, r)
-	want := []webhook.OldSecret{{Value: secretOf(created), SHA256: webhook.HashSecret(secretOf(created)), ExpiresAt: t0.Add(time.Hour)}}
+	want := []webhook.OldSecret{{Value: secretOf(created), SHA256: secretOf(created).SHA256(), ExpiresAt: t0.Add(time.Hour)}}
 	if got := f.secretSet(created.Webhook.SecretRef).Previous; !slices.EqualFunc(got, want, func(a, b webhook.OldSecret) bool {
 		return a.Value == b.Value && a.SHA256 == b.SHA256 && a.ExpiresAt.Equal(b.ExpiresAt)
 	}) {

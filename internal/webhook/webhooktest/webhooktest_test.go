@@ -153,14 +153,14 @@ func TestConditionalWrites(t *testing.T) {
 func TestSecretStore(t *testing.T) {
 	s := webhooktest.NewSecretStore(nil)
 	ctx := t.Context()
-	ref, err := s.Create(ctx, webhook.NewSecret{Owner: owner, WebhookID: "wh_1", Value: "v", SHA256: webhook.HashSecret("v")})
+	ref, err := s.Create(ctx, webhook.NewSecret{Owner: owner, WebhookID: "wh_1", Value: webhook.SigningSecretOf("v"), SHA256: webhook.HashSecret("v")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Create(ctx, webhook.NewSecret{Owner: owner, WebhookID: "wh_1", Value: "w"}); err == nil {
+	if _, err := s.Create(ctx, webhook.NewSecret{Owner: owner, WebhookID: "wh_1", Value: webhook.SigningSecretOf("w")}); err == nil {
 		t.Error("a second secret took the webhook's name")
 	}
-	if set, err := s.Get(ctx, ref); err != nil || set.Current != "v" {
+	if set, err := s.Get(ctx, ref); err != nil || set.Current.Reveal() != "v" {
 		t.Errorf("get = %+v, %v", set, err)
 	}
 	if err := s.Delete(ctx, ref); err != nil {
@@ -184,7 +184,7 @@ func TestFaults(t *testing.T) {
 	boom := errors.New("boom")
 	f.Fail("SecretStore.Create", 1, boom)
 	f.FailAfter("SecretStore.Create", 2, boom)
-	sec := webhook.NewSecret{Owner: owner, WebhookID: "wh_1", Value: "v"}
+	sec := webhook.NewSecret{Owner: owner, WebhookID: "wh_1", Value: webhook.SigningSecretOf("v")}
 	if ref, err := s.Create(ctx, sec); ref != "" || !errors.Is(err, boom) || len(s.Refs()) != 0 {
 		t.Errorf("first call = %q, %v, %q stored; want the error, nothing done", ref, err, s.Refs())
 	}
