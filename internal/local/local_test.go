@@ -2,12 +2,9 @@ package local_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -91,78 +88,4 @@ func TestEmulatorOnFixedAddress(t *testing.T) {
 	if _, err := http.Get(emu.URL); err == nil {
 		t.Error("emulator still answers after Close")
 	}
-}
-
-// lineWriter hands each write to a channel.
-type lineWriter chan string
-
-func (w lineWriter) Write(p []byte) (int, error) { w <- string(p); return len(p), nil }
-
-// TestRunServesTheREADMEFlow runs what `make run` runs, against an
-// existing emulator (as with AWS_ENDPOINT_URL), and replays the README's
-// curl lines.
-func TestRunServesTheREADMEFlow(t *testing.T) {
-	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
-		s, err := local.FromEnv(func(k string) string {
-			return map[string]string{
-				"PORT": "0", "AWS_ENDPOINT_URL": b.URL, "TEMPLATE": testenv.RepoFile("template.yaml"),
-				"TABLE_NAME": testenv.Unique("devserver-"), "SECRET_PREFIX": testenv.Unique("webhooks/dev"),
-			}[k]
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		out := make(lineWriter, 1)
-		done := make(chan error, 1)
-		go func() { done <- local.Run(ctx, s, out, slog.New(slog.DiscardHandler), io.Discard) }()
-		var banner string
-		select {
-		case banner = <-out:
-		case err := <-done:
-			t.Fatalf("Run stopped early: %v", err)
-		case <-time.After(30 * time.Second):
-			t.Fatal("Run printed nothing in 30s")
-		}
-		apiURL := regexp.MustCompile(`Local webhook API\s+(http://\S+)`).FindStringSubmatch(banner)
-		if apiURL == nil || !strings.Contains(banner, local.DevAPIKey) || !strings.Contains(banner, "curl -sS -X POST") {
-			t.Fatalf("banner lacks the URL, the dev key or the curl line:\n%s", banner)
-		}
-		post := func(key, body string) (int, map[string]any) {
-			req, _ := http.NewRequest("POST", apiURL[1]+"/v1/webhooks", strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			if key != "" {
-				req.Header.Set("Authorization", "Bearer "+key)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var m map[string]any
-			if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
-				t.Fatalf("response is not JSON: %v", err)
-			}
-			return resp.StatusCode, m
-		}
-		if code, m := post(local.DevAPIKey, `{"url":"https://example.com/hooks","events":["document.uploaded"]}`); code != 201 || m["signing_secret"] == nil {
-			t.Errorf("README create: %d %v", code, m)
-		}
-		for _, c := range []struct {
-			key, body string
-			status    int
-		}{
-			{local.DevAPIKey, `{"url":"http://example.com/hooks"}`, 400},
-			{"", `{"url":"https://example.com/hooks"}`, 401},
-			{local.DevAPIKey, `{"url":"https://example.com/hooks","max_retries":11}`, 400},
-		} {
-			if code, m := post(c.key, c.body); code != c.status {
-				t.Errorf("%s: %d %v, want %d", c.body, code, m, c.status)
-			}
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run after cancel: %v", err)
-		}
-	})
 }
