@@ -524,103 +524,76 @@ func TestOutputComparisonCanFail(t *testing.T) {
 // codePattern is the shape of an error code: lower-case words joined by _.
 var codePattern = regexp.MustCompile(`^[a-z]+(_[a-z]+)+$`)
 
-// errorCodes collects, from the Go source under internal/, every error
-// code the service can return: the values of constants named Code*
-// (internal/apperr/codes.go is to hold them all), and until every code is
-// such a constant, the string literals that build an error: a Code field
-// of a composite literal, and the code argument of apperr.New or of a
-// function whose parameter is named code.
+// errorCodes returns every error code the service can return: the values
+// of the constants in internal/apperr/codes.go, each with where it is.
 func errorCodes(t *testing.T, root string) map[string]string {
 	t.Helper()
-	codes := map[string]string{} // code -> where it was found
 	fset := token.NewFileSet()
-	pkgs := map[string][]*ast.File{}
+	path := filepath.Join(root, "internal", "apperr", "codes.go")
+	f, err := parser.ParseFile(fset, path, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]string{} // code -> where it is declared
+	ast.Inspect(f, func(n ast.Node) bool {
+		spec, ok := n.(*ast.ValueSpec)
+		if !ok {
+			return true
+		}
+		for i, name := range spec.Names {
+			lit, ok := spec.Values[i].(*ast.BasicLit)
+			if !strings.HasPrefix(name.Name, "Code") || !ok || lit.Kind != token.STRING {
+				t.Errorf("%s: %s is not a Code* string constant", fset.Position(name.Pos()), name.Name)
+				continue
+			}
+			v, _ := strconv.Unquote(lit.Value)
+			codes[v] = fmt.Sprintf("internal/apperr/codes.go:%d", fset.Position(lit.Pos()).Line)
+		}
+		return true
+	})
+	return codes
+}
+
+// TestErrorCodesLiveInOneFile checks that no Go code under internal/
+// spells an error code as a string where an error is built (a Code field,
+// the code argument of apperr.New): every code is an apperr Code*
+// constant, so that codes.go is the whole list.
+func TestErrorCodesLiveInOneFile(t *testing.T) {
+	root := testenv.RepoFile("")
+	fset := token.NewFileSet()
 	err := filepath.WalkDir(filepath.Join(root, "internal"), func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return err
-		}
-		if d.IsDir() && d.Name() == "testenv" {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
 		}
 		f, err := parser.ParseFile(fset, path, nil, 0)
 		if err != nil {
 			return err
 		}
-		pkgs[filepath.Dir(path)] = append(pkgs[filepath.Dir(path)], f)
+		literal := func(e ast.Expr) {
+			if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING && codePattern.MatchString(strings.Trim(lit.Value, "`\"")) {
+				t.Errorf("%s: error code %s is spelled out; use its apperr Code* constant", fset.Position(lit.Pos()), lit.Value)
+			}
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.KeyValueExpr:
+				if k, ok := n.Key.(*ast.Ident); ok && k.Name == "Code" {
+					literal(n.Value)
+				}
+			case *ast.CallExpr:
+				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "New" && len(n.Args) == 3 {
+					if x, ok := sel.X.(*ast.Ident); ok && x.Name == "apperr" {
+						literal(n.Args[1])
+					}
+				}
+			}
+			return true
+		})
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	add := func(e ast.Expr) {
-		lit, ok := e.(*ast.BasicLit)
-		if !ok || lit.Kind != token.STRING {
-			return
-		}
-		v, err := strconv.Unquote(lit.Value)
-		if err != nil || !codePattern.MatchString(v) {
-			return
-		}
-		if _, seen := codes[v]; !seen {
-			p := fset.Position(lit.Pos())
-			rel, _ := filepath.Rel(root, p.Filename)
-			codes[v] = fmt.Sprintf("%s:%d", rel, p.Line)
-		}
-	}
-	for _, files := range pkgs {
-		// Functions of this package with a parameter named code: the
-		// position of that parameter.
-		codeParam := map[string]int{}
-		for _, f := range files {
-			for _, d := range f.Decls {
-				fn, ok := d.(*ast.FuncDecl)
-				if !ok || fn.Recv != nil {
-					continue
-				}
-				i := 0
-				for _, field := range fn.Type.Params.List {
-					for _, n := range field.Names {
-						if n.Name == "code" {
-							codeParam[fn.Name.Name] = i
-						}
-						i++
-					}
-				}
-			}
-		}
-		for _, f := range files {
-			ast.Inspect(f, func(n ast.Node) bool {
-				switch n := n.(type) {
-				case *ast.ValueSpec:
-					for i, name := range n.Names {
-						if strings.HasPrefix(name.Name, "Code") && i < len(n.Values) {
-							add(n.Values[i])
-						}
-					}
-				case *ast.KeyValueExpr:
-					if k, ok := n.Key.(*ast.Ident); ok && k.Name == "Code" {
-						add(n.Value)
-					}
-				case *ast.CallExpr:
-					switch fun := n.Fun.(type) {
-					case *ast.SelectorExpr:
-						if x, ok := fun.X.(*ast.Ident); ok && x.Name == "apperr" && fun.Sel.Name == "New" && len(n.Args) == 3 {
-							add(n.Args[1])
-						}
-					case *ast.Ident:
-						if i, ok := codeParam[fun.Name]; ok && i < len(n.Args) {
-							add(n.Args[i])
-						}
-					}
-				}
-				return true
-			})
-		}
-	}
-	return codes
 }
 
 // TestEveryErrorCodeIsDocumented checks that docs/api.md names every error
@@ -629,11 +602,8 @@ func errorCodes(t *testing.T, root string) map[string]string {
 func TestEveryErrorCodeIsDocumented(t *testing.T) {
 	root := testenv.RepoFile("")
 	codes := errorCodes(t, root)
-	// The collector must keep finding the codes of each way they are built.
-	for _, c := range []string{"url_invalid", "api_key_missing", "resource_missing", "internal_error", "service_unavailable", "route_not_found"} {
-		if _, ok := codes[c]; !ok {
-			t.Errorf("the collector missed %q; it no longer sees how codes are built", c)
-		}
+	if len(codes) < 30 {
+		t.Fatalf("found %d codes in internal/apperr/codes.go; the parser is broken", len(codes))
 	}
 	md, err := os.ReadFile(filepath.Join(root, "docs", "api.md"))
 	if err != nil {
