@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/docproc/webhooks/internal/awsconf/chain"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/local"
 	"github.com/docproc/webhooks/internal/rie"
@@ -141,7 +142,7 @@ func stack(ctx context.Context, root string) (map[string]string, map[string][]by
 	env["MAX_WEBHOOKS_PER_ACCOUNT"] = "10000"
 	env["LOG_LEVEL"] = "INFO" // as deployed; the emulator reads it too, and reports init at INFO
 
-	awsCfg, err := local.AWSConfig(ctx, emu.URL, "us-east-1")
+	awsCfg, err := chain.ForEndpoint(ctx, emu.URL, "us-east-1")
 	if err != nil {
 		return nil, nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/docproc/webhooks/internal/awsconf/chain"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/janitor"
 	"github.com/docproc/webhooks/internal/local"
@@ -69,7 +70,7 @@ func JanitorCost(ctx context.Context, endpoint, template string, sizes []int, ch
 	var runs []JanitorRun
 	for _, n := range sizes {
 		count := &counter{calls: map[string]int{}}
-		cfg, err := local.AWSConfig(ctx, endpoint, "us-east-1", config.WithAPIOptions([]func(*middleware.Stack) error{count.middleware}))
+		cfg, err := chain.ForEndpoint(ctx, endpoint, "us-east-1", config.WithAPIOptions([]func(*middleware.Stack) error{count.middleware}))
 		if err != nil {
 			return nil, err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/docproc/webhooks/internal/awsconf/chain"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/local"
 	"github.com/docproc/webhooks/internal/testenv"
@@ -78,7 +79,7 @@ func TestEmulatorOnFixedAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := local.AWSConfig(context.Background(), emu.URL, "us-east-1")
+	cfg, err := chain.ForEndpoint(context.Background(), emu.URL, "us-east-1")
 	if err != nil {
 		t.Fatal(err)
 	}

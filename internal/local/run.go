@@ -9,15 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
 	"github.com/docproc/webhooks/internal/app"
-	"github.com/docproc/webhooks/internal/awsconf"
 	"github.com/docproc/webhooks/internal/awsconf/chain"
 	appconfig "github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/samtemplate"
@@ -75,26 +69,6 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 	return s, nil
 }
 
-// AttemptTimeout bounds each AWS call's attempt against a local emulator.
-// It is longer than in Lambda (awsconf.AttemptTimeout): an emulator serves
-// one request at a time, and under a concurrent test a request waits in
-// its queue.
-const AttemptTimeout = 15 * time.Second
-
-// AWSConfig returns SDK configuration for a local endpoint. Emulators
-// accept any credentials; dummy ones are used when none are configured.
-func AWSConfig(ctx context.Context, endpoint, region string, extra ...func(*config.LoadOptions) error) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{
-		config.WithBaseEndpoint(endpoint),
-		config.WithRegion(region),
-		config.WithHTTPClient(awsconf.HTTPClient(AttemptTimeout)),
-	}
-	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-	}
-	return chain.Load(ctx, append(opts, extra...)...)
-}
-
 // Run starts the local stack and serves until ctx is done: kumo (unless
 // s.Endpoint is set), the table, the dev key and the API. It prints the
 // key and a ready-to-paste curl line to out; the handler's metrics (EMF
@@ -113,7 +87,7 @@ func Run(ctx context.Context, s Settings, out io.Writer, log *slog.Logger, metri
 		}()
 		endpoint = emu.URL
 	}
-	awsCfg, err := AWSConfig(ctx, endpoint, s.Region)
+	awsCfg, err := chain.ForEndpoint(ctx, endpoint, s.Region)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/docproc/webhooks/internal/awsconf/chain"
 	"github.com/docproc/webhooks/internal/local"
 	"github.com/docproc/webhooks/internal/rie"
 	"github.com/docproc/webhooks/internal/samtemplate"
@@ -194,7 +195,7 @@ func ForEachBackend(t *testing.T, f func(t *testing.T, b Backend)) {
 // client built from it.
 func (b Backend) Config(t testing.TB, mw ...func(*middleware.Stack) error) aws.Config {
 	t.Helper()
-	cfg, err := local.AWSConfig(context.Background(), b.URL, "us-east-1", config.WithAPIOptions(mw))
+	cfg, err := chain.ForEndpoint(context.Background(), b.URL, "us-east-1", config.WithAPIOptions(mw))
 	if err != nil {
 		t.Fatalf("aws config for %s: %v", b.Name, err)
 	}
