@@ -21,7 +21,8 @@ import (
 
 	"github.com/docproc/webhooks/internal/awsconf/chain"
 	"github.com/docproc/webhooks/internal/dynamo"
-	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/local/devstack"
+	"github.com/docproc/webhooks/internal/local/emulator"
 	"github.com/docproc/webhooks/internal/rie"
 	"github.com/docproc/webhooks/internal/samtemplate"
 )
@@ -131,7 +132,7 @@ func stack(ctx context.Context, root string) (map[string]string, map[string][]by
 	if err != nil {
 		return nil, nil, err
 	}
-	emu, err := local.StartEmulator(addr) // lives until the process ends
+	emu, err := emulator.Start(addr) // lives until the process ends
 	if err != nil {
 		return nil, nil, err
 	}
@@ -151,10 +152,10 @@ func stack(ctx context.Context, root string) (map[string]string, map[string][]by
 		return nil, nil, err
 	}
 	client := dynamo.NewClient(awsCfg)
-	if err := local.EnsureTable(ctx, client, tmpl, env["TABLE_NAME"]); err != nil {
+	if err := devstack.EnsureTable(ctx, client, tmpl, env["TABLE_NAME"]); err != nil {
 		return nil, nil, err
 	}
-	if _, err := local.SeedAPIKey(ctx, dynamo.New(client, env["TABLE_NAME"]), local.DevAPIKey, local.DevAccount); err != nil {
+	if _, err := devstack.SeedAPIKey(ctx, dynamo.New(client, env["TABLE_NAME"]), devstack.DevAPIKey, devstack.DevAccount); err != nil {
 		return nil, nil, err
 	}
 	files, err := filepath.Glob(filepath.Join(root, "events/*.json"))

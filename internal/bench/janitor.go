@@ -21,7 +21,7 @@ import (
 	"github.com/docproc/webhooks/internal/awsconf/chain"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/janitor"
-	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/local/devstack"
 	"github.com/docproc/webhooks/internal/samtemplate"
 	"github.com/docproc/webhooks/internal/secrets"
 	"github.com/docproc/webhooks/internal/tenant"
@@ -76,7 +76,7 @@ func JanitorCost(ctx context.Context, endpoint, template string, sizes []int, ch
 		}
 		db := dynamo.NewClient(cfg)
 		table := fmt.Sprintf("janitor-bench-%d-%d", n, time.Now().UnixNano())
-		if err := local.EnsureTable(ctx, db, tmpl, table); err != nil {
+		if err := devstack.EnsureTable(ctx, db, tmpl, table); err != nil {
 			return nil, err
 		}
 		store := dynamo.New(db, table)

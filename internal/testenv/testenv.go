@@ -28,7 +28,8 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/docproc/webhooks/internal/awsconf/chain"
-	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/local/devstack"
+	"github.com/docproc/webhooks/internal/local/emulator"
 	"github.com/docproc/webhooks/internal/rie"
 	"github.com/docproc/webhooks/internal/samtemplate"
 )
@@ -43,7 +44,7 @@ type Backend struct {
 
 var (
 	kumoOnce sync.Once
-	kumoSrv  *local.Emulator
+	kumoSrv  *emulator.Emulator
 
 	motoMu   sync.Mutex
 	motoCmd  *exec.Cmd
@@ -53,13 +54,13 @@ var (
 )
 
 // Kumo returns the process-wide in-process kumo, behind the same
-// one-request-at-a-time proxy `make run` uses (local.StartEmulator). kumo
+// one-request-at-a-time proxy `make run` uses (emulator.Start). kumo
 // keeps its state per process, so tests must use their own table names and
 // accounts.
 func Kumo() Backend {
 	kumoOnce.Do(func() {
 		var err error
-		if kumoSrv, err = local.StartEmulator("127.0.0.1:0"); err != nil { // the kernel picks the port: no race for it
+		if kumoSrv, err = emulator.Start("127.0.0.1:0"); err != nil { // the kernel picks the port: no race for it
 			panic(fmt.Sprintf("start kumo: %v", err))
 		}
 	})
@@ -170,7 +171,7 @@ func CreateTable(t testing.TB, client *dynamodb.Client, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := local.EnsureTable(context.Background(), client, tmpl, name); err != nil {
+	if err := devstack.EnsureTable(context.Background(), client, tmpl, name); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,4 +1,9 @@
-package local
+// Package devstack is the stack `make run` serves on one machine
+// (cmd/devserver): the in-process kumo emulator or the endpoint in
+// AWS_ENDPOINT_URL, the table created from template.yaml, a seeded
+// development API key, and the API function's handler behind plain HTTP.
+// The tests and `make bench` use its table and key too.
+package devstack
 
 import (
 	"cmp"
@@ -14,6 +19,8 @@ import (
 	"github.com/docproc/webhooks/internal/app"
 	"github.com/docproc/webhooks/internal/awsconf/chain"
 	appconfig "github.com/docproc/webhooks/internal/config"
+	"github.com/docproc/webhooks/internal/local/bridge"
+	"github.com/docproc/webhooks/internal/local/emulator"
 	"github.com/docproc/webhooks/internal/samtemplate"
 )
 
@@ -76,7 +83,7 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 func Run(ctx context.Context, s Settings, out io.Writer, log *slog.Logger, metricsOut io.Writer) (err error) {
 	endpoint := s.Endpoint
 	if endpoint == "" {
-		emu, err := StartEmulator(s.EmulatorAddr)
+		emu, err := emulator.Start(s.EmulatorAddr)
 		if err != nil {
 			return err
 		}
@@ -107,7 +114,7 @@ func Run(ctx context.Context, s Settings, out io.Writer, log *slog.Logger, metri
 	if err != nil {
 		return fmt.Errorf("listen for the API on %s: %w", s.Addr, err)
 	}
-	srv := &http.Server{Handler: Bridge(parts.Handler.Handle, s.Timeout), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: bridge.New(parts.Handler.Handle, s.Timeout), ReadHeaderTimeout: 10 * time.Second}
 	apiURL := "http://" + ln.Addr().String()
 	fmt.Fprintf(out, `
 Local webhook API      %s
