@@ -128,11 +128,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (Result, error) {
 // key, as `make run` does. It returns the function's environment and the
 // events in events/.
 func stack(ctx context.Context, root string) (map[string]string, map[string][]byte, error) {
-	addr, err := rie.FreeAddr()
-	if err != nil {
-		return nil, nil, err
-	}
-	emu, err := emulator.Start(addr) // lives until the process ends
+	emu, err := emulator.Start("127.0.0.1:0") // lives until the process ends
 	if err != nil {
 		return nil, nil, err
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/docproc/webhooks/internal/awsconf/chain"
+	"github.com/docproc/webhooks/internal/freeport"
 	"github.com/docproc/webhooks/internal/local/devstack"
 	"github.com/docproc/webhooks/internal/local/emulator"
 	"github.com/docproc/webhooks/internal/rie"
@@ -131,7 +132,7 @@ func startMoto() (string, *exec.Cmd, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	addr, err := rie.FreeAddr()
+	addr, err := freeport.Addr()
 	if err != nil {
 		return "", nil, err
 	}
