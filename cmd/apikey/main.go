@@ -20,6 +20,9 @@ import (
 )
 
 func main() {
+	if keyadmin.Help(os.Args[1:], os.Stdout) {
+		return
+	}
 	ctx := context.Background()
 	var cfg aws.Config
 	var err error
