@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/docproc/webhooks/internal/app"
 	"github.com/docproc/webhooks/internal/local/devstack"
 	"github.com/docproc/webhooks/internal/local/emulator"
 )
@@ -35,5 +34,5 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return devstack.Run(ctx, s, os.Stdout, app.Logger(os.Stderr, s.Function.LogLevel, s.Function.LogFormat), os.Stderr)
+	return devstack.Run(ctx, s, os.Stdout, os.Stderr)
 }

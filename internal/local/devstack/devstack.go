@@ -14,13 +14,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/app"
 	"github.com/docproc/webhooks/internal/awsconf/chain"
 	appconfig "github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/local/bridge"
 	"github.com/docproc/webhooks/internal/local/emulator"
+	"github.com/docproc/webhooks/internal/redact"
 	"github.com/docproc/webhooks/internal/samtemplate"
 )
 
@@ -45,7 +51,17 @@ type Settings struct {
 	DevAPIKey, DevAccount string
 	// Timeout stands in for the Lambda function timeout.
 	Timeout time.Duration
+	// LogFormat is LogFormatLine ($LOG_FORMAT unset), or the function's
+	// config.LogFormatJSON or config.LogFormatText.
+	LogFormat string
+	// Metrics writes the handler's EMF metric lines with the logs
+	// ($LOCAL_METRICS=1); by default they are dropped.
+	Metrics bool
 }
+
+// LogFormatLine, the local default, writes one short readable line per
+// request instead of the JSON access line.
+const LogFormatLine = "line"
 
 // FromEnv reads Settings from getenv, with defaults for everything.
 func FromEnv(getenv func(string) string) (Settings, error) {
@@ -53,12 +69,28 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		Addr:         net.JoinHostPort(cmp.Or(getenv("API_HOST"), "127.0.0.1"), cmp.Or(getenv("PORT"), "3000")),
 		EmulatorAddr: net.JoinHostPort(cmp.Or(getenv("EMULATOR_HOST"), "127.0.0.1"), cmp.Or(getenv("EMULATOR_PORT"), "4566")),
 		Endpoint:     getenv("AWS_ENDPOINT_URL"),
-		DataDir:      cmp.Or(getenv("LOCAL_DATA_DIR"), ".local/data"),
+		DataDir:      cmp.Or(getenv("LOCAL_DATA_DIR"), defaultDataDir),
 		Template:     cmp.Or(getenv("TEMPLATE"), "template.yaml"),
 		Region:       cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), "us-east-1"),
 		DevAPIKey:    cmp.Or(getenv("DEV_API_KEY"), DevAPIKey),
 		DevAccount:   cmp.Or(getenv("DEV_ACCOUNT"), DevAccount),
 		Timeout:      10 * time.Second,
+	}
+	var problems []error
+	switch f := strings.ToLower(getenv("LOG_FORMAT")); f {
+	case "", LogFormatLine:
+		s.LogFormat = LogFormatLine
+	case appconfig.LogFormatJSON, appconfig.LogFormatText:
+		s.LogFormat = f
+	default:
+		problems = append(problems, fmt.Errorf("LOG_FORMAT %q is not line, json or text", getenv("LOG_FORMAT")))
+	}
+	if v := getenv("LOCAL_METRICS"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("LOCAL_METRICS %q is not 1 or 0", v))
+		}
+		s.Metrics = on
 	}
 	fn, err := appconfig.Load(func(name string) string {
 		switch name {
@@ -69,7 +101,7 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		}
 		return getenv(name)
 	})
-	if err != nil {
+	if err := errors.Join(append(problems, err)...); err != nil {
 		return Settings{}, err
 	}
 	s.Function = fn
@@ -77,14 +109,27 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 }
 
 // Run starts the local stack and serves until ctx is done: kumo (unless
-// s.Endpoint is set), the table, the dev key and the API. It prints the
-// key and a ready-to-paste curl line to out; the handler's metrics (EMF
-// lines) go to metricsOut.
-func Run(ctx context.Context, s Settings, out io.Writer, log *slog.Logger, metricsOut io.Writer) (err error) {
-	endpoint := s.Endpoint
+// s.Endpoint is set), the table, the dev key and the API. It prints what
+// it uses, the key and a ready-to-paste curl line to out, and the logs
+// (and, with s.Metrics, the handler's EMF lines) to logOut.
+func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
+	endpoint, data := s.Endpoint, ""
 	if endpoint == "" {
-		emu, err := emulator.Start(s.EmulatorAddr)
-		if err != nil {
+		// The named result err is assigned, never shadowed, in this
+		// block: the deferred closes add their errors to it.
+		var dir string
+		if dir, err = filepath.Abs(s.DataDir); err != nil {
+			return fmt.Errorf("data dir %s: %w", s.DataDir, err)
+		}
+		var lock *emulator.DataDirLock
+		if lock, err = emulator.LockDataDir(dir); errors.Is(err, emulator.ErrDataDirInUse) {
+			return fmt.Errorf("%w. Another make run keeps its data there: stop it first, or set LOCAL_DATA_DIR to another directory for this one", err)
+		} else if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, lock.Close()) }()
+		var emu *emulator.Emulator
+		if emu, err = emulator.Start(s.EmulatorAddr); err != nil {
 			return err
 		}
 		defer func() {
@@ -93,6 +138,13 @@ func Run(ctx context.Context, s Settings, out io.Writer, log *slog.Logger, metri
 			err = errors.Join(err, emu.Close(cctx))
 		}()
 		endpoint = emu.URL
+		data = "local data persists in " + dir + "; " + resetAdvice(s.DataDir, dir)
+	} else {
+		fmt.Fprintf(out, "Using AWS_ENDPOINT_URL=%s instead of starting the built-in emulator.\n", endpoint)
+		if err := reachable(ctx, endpoint); err != nil {
+			return err
+		}
+		data = fmt.Sprintf("data persists in the emulator at AWS_ENDPOINT_URL=%s; reset it there, or `unset AWS_ENDPOINT_URL` to use the built-in one", endpoint)
 	}
 	awsCfg, err := chain.ForEndpoint(ctx, endpoint, s.Region)
 	if err != nil {
@@ -102,7 +154,11 @@ func Run(ctx context.Context, s Settings, out io.Writer, log *slog.Logger, metri
 	if err != nil {
 		return err
 	}
-	parts := app.New(s.Function, awsCfg, log, metricsOut)
+	metricsOut := io.Discard
+	if s.Metrics {
+		metricsOut = logOut
+	}
+	parts := app.New(s.Function, awsCfg, s.logger(logOut, data), metricsOut)
 	if err := EnsureTable(ctx, parts.DynamoDB, tmpl, s.Function.TableName); err != nil {
 		return err
 	}
@@ -115,19 +171,8 @@ func Run(ctx context.Context, s Settings, out io.Writer, log *slog.Logger, metri
 		return fmt.Errorf("listen for the API on %s: %w", s.Addr, err)
 	}
 	srv := &http.Server{Handler: bridge.New(parts.Handler.Handle, s.Timeout), ReadHeaderTimeout: 10 * time.Second}
-	apiURL := "http://" + ln.Addr().String()
-	fmt.Fprintf(out, `
-Local webhook API      %s
-AWS emulator           %s  (export AWS_ENDPOINT_URL=%s)
-DynamoDB table         %s
-Dev API key (%s, account %s):
-%s
-
-Try:
-curl -sS -X POST %s/v1/webhooks -H "Authorization: Bearer %s" -H "Content-Type: application/json" -d '{"url":"https://example.com/hooks","events":["document.uploaded"]}'
-
-Ctrl-C stops.
-`, apiURL, endpoint, endpoint, s.Function.TableName, key.Mode(), s.DevAccount, key.Raw(), apiURL, key.Raw())
+	writeBanner(out, banner{API: "http://" + ln.Addr().String(), Endpoint: endpoint, Table: s.Function.TableName,
+		Data: data, Key: key, Account: s.DevAccount, LogFormat: s.LogFormat})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
@@ -141,4 +186,83 @@ Ctrl-C stops.
 		return fmt.Errorf("shut down api: %w", err)
 	}
 	return nil
+}
+
+// logger returns the handler's logger: JSON or text as in Lambda when
+// s.LogFormat asks for it, else one readable line per request whose
+// webhook_limit_reached lines add limitHint. Every line is redacted.
+func (s Settings) logger(w io.Writer, limitHint string) *slog.Logger {
+	if s.LogFormat != LogFormatLine {
+		return app.Logger(w, s.Function.LogLevel, s.LogFormat)
+	}
+	return slog.New(newLineHandler(redact.Writer(w), s.Function.LogLevel, limitHint))
+}
+
+// defaultDataDir is where kumo keeps its data when LOCAL_DATA_DIR is not
+// set; `make clean` removes it.
+const defaultDataDir = ".local/data"
+
+// resetAdvice says how to empty the data dir: `make clean` removes only
+// the default one.
+func resetAdvice(dataDir, abs string) string {
+	if filepath.Clean(dataDir) == defaultDataDir {
+		return "stop make run and run `make clean` (or remove the dir) to start empty"
+	}
+	return "stop make run and run `rm -rf " + abs + "` to start empty"
+}
+
+// reachTimeout bounds the check that AWS_ENDPOINT_URL answers.
+const reachTimeout = 3 * time.Second
+
+// reachable checks that a TCP connection to endpoint (AWS_ENDPOINT_URL)
+// can be opened. Its error names the variable and what to do.
+func reachable(ctx context.Context, endpoint string) error {
+	fail := func(why string) error {
+		return fmt.Errorf("AWS_ENDPOINT_URL=%s %s. Start the emulator it names, or run `unset AWS_ENDPOINT_URL` to use the built-in one", endpoint, why)
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return fail("is not a URL such as http://127.0.0.1:4566")
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"https": "443"}[u.Scheme]
+		port = cmp.Or(port, "80")
+	}
+	dctx, cancel := context.WithTimeout(ctx, reachTimeout)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		return fail(fmt.Sprintf("cannot be reached (%v)", err))
+	}
+	return conn.Close()
+}
+
+// banner is what make run tells a person at its start.
+type banner struct {
+	API, Endpoint, Table, Data, Account, LogFormat string
+	Key                                            apikey.Key
+}
+
+// writeBanner prints b: where everything is, how to reach it, and a curl
+// line to paste.
+func writeBanner(out io.Writer, b banner) {
+	logs := "one line per request (LOG_FORMAT=json for JSON lines, LOCAL_METRICS=1 for the metric lines)"
+	if b.LogFormat != LogFormatLine {
+		logs = b.LogFormat + " lines, as in Lambda"
+	}
+	fmt.Fprintf(out, `
+Local webhook API      %s
+AWS emulator           %s  (for tools: AWS_ENDPOINT_URL=%s go run ./cmd/apikey ...)
+DynamoDB table         %s
+Data                   %s
+Logs                   %s
+Dev API key (%s, account %s):
+%s
+
+Try:
+curl -sS -X POST %s/v1/webhooks -H "Authorization: Bearer %s" -H "Content-Type: application/json" -d '{"url":"https://example.com/hooks","events":["document.uploaded"]}'
+
+Ctrl-C stops.
+`, b.API, b.Endpoint, b.Endpoint, b.Table, b.Data, logs, b.Key.Mode(), b.Account, b.Key.Raw(), b.API, b.Key.Raw())
 }
