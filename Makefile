@@ -11,6 +11,10 @@ BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 # Lambda runs the function on provided.al2023 / arm64.
 LAMBDA_ENV  := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 
+# NEED_SAM stops a target that needs the AWS SAM CLI, saying how to get it.
+SAM_INSTALL := https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html
+NEED_SAM    = @command -v sam >/dev/null 2>&1 || { echo "make $@ needs the AWS SAM CLI (sam), which is not on PATH. Install it: $(SAM_INSTALL)" >&2; exit 1; }
+
 .PHONY: help build build-ApiFunction build-JanitorFunction test bench fuzz lint run invoke deploy clean
 
 help: ## list the targets
@@ -47,16 +51,19 @@ lint: ## gofmt, go vet, staticcheck, cfn-lint and openapi-spec-validator
 	cfn-lint template.yaml
 	openapi-spec-validator api/openapi.yaml
 
-run: ## local stack: kumo on :4566 (or AWS_ENDPOINT_URL), API on :3000
+run: ## local stack: API on :3000, kumo on :4566 (or AWS_ENDPOINT_URL); data in .local/data (make clean empties it)
+	@echo "Building .build/devserver (the first build downloads Go modules and takes a minute or two) ..."
 	$(GO) build -o .build/devserver ./cmd/devserver
 	./.build/devserver
 
 invoke: ## sam build, then sam local invoke FUNCTION with EVENT against `make run` (needs sam and Docker)
+	$(NEED_SAM)
 	sam build
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
 		sam local invoke $(FUNCTION) --event $(EVENT) --env-vars events/env.json --docker-network host
 
-deploy: ## sam build and sam deploy with samconfig.toml (STACK_NAME to override)
+deploy: ## sam build and sam deploy with samconfig.toml (STACK_NAME to override; needs sam)
+	$(NEED_SAM)
 	sam build
 	sam deploy --stack-name $(STACK_NAME)
 

@@ -21,7 +21,6 @@ import (
 	"go/token"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,7 +31,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/local/devstack"
 	"github.com/docproc/webhooks/internal/testenv"
 )
 
@@ -181,7 +180,7 @@ func (w lineWriter) Write(p []byte) (int, error) { w <- string(p); return len(p)
 // port, with its own table and secret prefix, and returns the API's URL.
 func startStack(t *testing.T, endpoint, table string) string {
 	t.Helper()
-	s, err := local.FromEnv(func(k string) string {
+	s, err := devstack.FromEnv(func(k string) string {
 		return map[string]string{
 			"PORT": "0", "AWS_ENDPOINT_URL": endpoint, "TEMPLATE": testenv.RepoFile("template.yaml"),
 			"TABLE_NAME": table, "SECRET_PREFIX": testenv.Unique("webhooks/docs"),
@@ -191,18 +190,22 @@ func startStack(t *testing.T, endpoint, table string) string {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	out := make(lineWriter, 1)
+	out := make(lineWriter, 8)
 	done := make(chan error, 1)
-	go func() { done <- local.Run(ctx, s, out, slog.New(slog.DiscardHandler), io.Discard) }()
+	go func() { done <- devstack.Run(ctx, s, out, io.Discard) }()
+	// Run may say which endpoint it uses before its banner.
 	var banner string
-	select {
-	case banner = <-out:
-	case err := <-done:
-		cancel()
-		t.Fatalf("Run stopped early: %v", err)
-	case <-time.After(60 * time.Second):
-		cancel()
-		t.Fatal("Run printed no banner in 60s")
+	deadline := time.After(60 * time.Second)
+	for !strings.Contains(banner, "Local webhook API") {
+		select {
+		case banner = <-out:
+		case err := <-done:
+			cancel()
+			t.Fatalf("Run stopped early: %v", err)
+		case <-deadline:
+			cancel()
+			t.Fatal("Run printed no banner in 60s")
+		}
 	}
 	t.Cleanup(func() {
 		cancel()
@@ -211,7 +214,7 @@ func startStack(t *testing.T, endpoint, table string) string {
 		}
 	})
 	m := regexp.MustCompile(`Local webhook API\s+(http://\S+)`).FindStringSubmatch(banner)
-	if m == nil || !strings.Contains(banner, local.DevAPIKey) {
+	if m == nil || !strings.Contains(banner, devstack.DevAPIKey) {
 		t.Fatalf("banner lacks the API URL or the dev key:\n%s", banner)
 	}
 	return m[1]

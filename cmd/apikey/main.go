@@ -17,15 +17,17 @@ import (
 	"github.com/docproc/webhooks/internal/awsconf/chain"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/keyadmin"
-	"github.com/docproc/webhooks/internal/local"
 )
 
 func main() {
+	if keyadmin.Help(os.Args[1:], os.Stdout) {
+		return
+	}
 	ctx := context.Background()
 	var cfg aws.Config
 	var err error
 	if endpoint := os.Getenv("AWS_ENDPOINT_URL"); endpoint != "" {
-		cfg, err = local.AWSConfig(ctx, endpoint, cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1"))
+		cfg, err = chain.ForEndpoint(ctx, endpoint, cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1"))
 	} else {
 		cfg, err = chain.Load(ctx)
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/docproc/webhooks/internal/bench"
-	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/local/emulator"
 )
 
 func main() {
@@ -44,7 +44,7 @@ func run(o bench.Options, sizes string, checks int, only string) error {
 		}
 		ns = append(ns, n)
 	}
-	emu, err := local.StartEmulator("127.0.0.1:0")
+	emu, err := emulator.Start("127.0.0.1:0")
 	if err != nil {
 		return err
 	}

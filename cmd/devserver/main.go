@@ -11,8 +11,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/docproc/webhooks/internal/app"
-	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/local/devstack"
+	"github.com/docproc/webhooks/internal/local/emulator"
 )
 
 func main() {
@@ -23,16 +23,16 @@ func main() {
 }
 
 func run() error {
-	s, err := local.FromEnv(os.Getenv)
+	s, err := devstack.FromEnv(os.Getenv)
 	if err != nil {
 		return err
 	}
 	if s.Endpoint == "" {
-		if err := local.PersistTo(s.DataDir); err != nil {
+		if err := emulator.PersistTo(s.DataDir); err != nil {
 			return err
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return local.Run(ctx, s, os.Stdout, app.Logger(os.Stderr, s.Function.LogLevel, s.Function.LogFormat), os.Stderr)
+	return devstack.Run(ctx, s, os.Stdout, os.Stderr)
 }

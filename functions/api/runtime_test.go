@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/docproc/webhooks/internal/dynamo"
-	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/local/devstack"
 	"github.com/docproc/webhooks/internal/testenv"
 )
 
@@ -73,7 +73,7 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 		t.Logf("init duration reported by the emulator: %v", d)
 	}
 	emu.Stop()
-	if strings.Contains(emu.Logs(), local.DevAPIKey) || strings.Contains(emu.Logs(), "whsec_") {
+	if strings.Contains(emu.Logs(), devstack.DevAPIKey) || strings.Contains(emu.Logs(), "whsec_") {
 		t.Error("function output contains the API key or a signing secret")
 	}
 }
@@ -83,7 +83,7 @@ func seedLocalStack(t *testing.T, b testenv.Backend, table string) {
 	t.Helper()
 	client := dynamo.NewClient(b.Config(t))
 	testenv.CreateTable(t, client, table)
-	if _, err := local.SeedAPIKey(context.Background(), dynamo.New(client, table), local.DevAPIKey, local.DevAccount); err != nil {
+	if _, err := devstack.SeedAPIKey(context.Background(), dynamo.New(client, table), devstack.DevAPIKey, devstack.DevAccount); err != nil {
 		t.Fatal(err)
 	}
 }

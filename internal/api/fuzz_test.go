@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/local/devstack"
 	"github.com/docproc/webhooks/internal/testenv"
 )
 
@@ -26,12 +26,12 @@ func FuzzHandle(f *testing.F) {
 		}
 		f.Add(ev.RequestContext.HTTP.Method, ev.RawPath, ev.Headers["authorization"], ev.Headers["content-type"], ev.Body, ev.IsBase64Encoded)
 	}
-	f.Add("POST", "/v1/webhooks", "Bearer "+local.DevAPIKey, "application/json", `{"url":"https://[::ffff:7f00:1]","events":[null]}`, false)
-	f.Add("POST", "/v1/webhooks", "Bearer "+local.DevAPIKey, "application/json", base64.StdEncoding.EncodeToString([]byte(`[]`)), true)
-	f.Add("GET", "/v1/"+local.DevAPIKey+"/whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "Bearer "+local.DevAPIKey, "", "", false)
+	f.Add("POST", "/v1/webhooks", "Bearer "+devstack.DevAPIKey, "application/json", `{"url":"https://[::ffff:7f00:1]","events":[null]}`, false)
+	f.Add("POST", "/v1/webhooks", "Bearer "+devstack.DevAPIKey, "application/json", base64.StdEncoding.EncodeToString([]byte(`[]`)), true)
+	f.Add("GET", "/v1/"+devstack.DevAPIKey+"/whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "Bearer "+devstack.DevAPIKey, "", "", false)
 
 	s := newStack(f, testenv.Kumo(f))
-	if _, err := local.SeedAPIKey(context.Background(), s.store(), local.DevAPIKey, s.owner.Account); err != nil {
+	if _, err := devstack.SeedAPIKey(context.Background(), s.store(), devstack.DevAPIKey, s.owner.Account); err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, method, path, auth, contentType, body string, b64 bool) {
@@ -63,7 +63,7 @@ func FuzzEvent(f *testing.F) {
 		f.Add(raw)
 	}
 	s := newStack(f, testenv.Kumo(f))
-	if _, err := local.SeedAPIKey(context.Background(), s.store(), local.DevAPIKey, s.owner.Account); err != nil {
+	if _, err := devstack.SeedAPIKey(context.Background(), s.store(), devstack.DevAPIKey, s.owner.Account); err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {

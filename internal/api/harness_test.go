@@ -23,7 +23,7 @@ import (
 	"github.com/docproc/webhooks/internal/app"
 	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/dynamo"
-	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/local/bridge"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/testenv"
 )
@@ -54,7 +54,7 @@ type stack struct {
 	t       testing.TB
 	backend testenv.Backend
 	faults  *testenv.Injector
-	handler local.LambdaHandler
+	handler bridge.LambdaHandler
 	cfg     config.Config
 	db      *dynamodb.Client
 	sm      *secretsmanager.Client
@@ -100,7 +100,7 @@ func newLimitedStack(t testing.TB, b testenv.Backend, limit int, faults ...teste
 
 // newHandler builds the real handler over the stack's table and prefix,
 // with the stack's faults injected into its SDK clients.
-func (s *stack) newHandler() local.LambdaHandler {
+func (s *stack) newHandler() bridge.LambdaHandler {
 	parts := app.New(s.cfg, s.backend.Config(s.t, s.faults.Middleware), app.Logger(s.logs, slog.LevelDebug, config.LogFormatJSON), s.logs)
 	return parts.Handler.Handle
 }

@@ -19,8 +19,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/docproc/webhooks/internal/awsconf/chain"
 	"github.com/docproc/webhooks/internal/dynamo"
-	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/local/devstack"
+	"github.com/docproc/webhooks/internal/local/emulator"
 	"github.com/docproc/webhooks/internal/rie"
 	"github.com/docproc/webhooks/internal/samtemplate"
 )
@@ -126,11 +128,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (Result, error) {
 // key, as `make run` does. It returns the function's environment and the
 // events in events/.
 func stack(ctx context.Context, root string) (map[string]string, map[string][]byte, error) {
-	addr, err := rie.FreeAddr()
-	if err != nil {
-		return nil, nil, err
-	}
-	emu, err := local.StartEmulator(addr) // lives until the process ends
+	emu, err := emulator.Start("127.0.0.1:0") // lives until the process ends
 	if err != nil {
 		return nil, nil, err
 	}
@@ -141,7 +139,7 @@ func stack(ctx context.Context, root string) (map[string]string, map[string][]by
 	env["MAX_WEBHOOKS_PER_ACCOUNT"] = "10000"
 	env["LOG_LEVEL"] = "INFO" // as deployed; the emulator reads it too, and reports init at INFO
 
-	awsCfg, err := local.AWSConfig(ctx, emu.URL, "us-east-1")
+	awsCfg, err := chain.ForEndpoint(ctx, emu.URL, "us-east-1")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -150,10 +148,10 @@ func stack(ctx context.Context, root string) (map[string]string, map[string][]by
 		return nil, nil, err
 	}
 	client := dynamo.NewClient(awsCfg)
-	if err := local.EnsureTable(ctx, client, tmpl, env["TABLE_NAME"]); err != nil {
+	if err := devstack.EnsureTable(ctx, client, tmpl, env["TABLE_NAME"]); err != nil {
 		return nil, nil, err
 	}
-	if _, err := local.SeedAPIKey(ctx, dynamo.New(client, env["TABLE_NAME"]), local.DevAPIKey, local.DevAccount); err != nil {
+	if _, err := devstack.SeedAPIKey(ctx, dynamo.New(client, env["TABLE_NAME"]), devstack.DevAPIKey, devstack.DevAccount); err != nil {
 		return nil, nil, err
 	}
 	files, err := filepath.Glob(filepath.Join(root, "events/*.json"))

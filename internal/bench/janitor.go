@@ -18,9 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/docproc/webhooks/internal/awsconf/chain"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/janitor"
-	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/local/devstack"
 	"github.com/docproc/webhooks/internal/samtemplate"
 	"github.com/docproc/webhooks/internal/secrets"
 	"github.com/docproc/webhooks/internal/tenant"
@@ -69,13 +70,13 @@ func JanitorCost(ctx context.Context, endpoint, template string, sizes []int, ch
 	var runs []JanitorRun
 	for _, n := range sizes {
 		count := &counter{calls: map[string]int{}}
-		cfg, err := local.AWSConfig(ctx, endpoint, "us-east-1", config.WithAPIOptions([]func(*middleware.Stack) error{count.middleware}))
+		cfg, err := chain.ForEndpoint(ctx, endpoint, "us-east-1", config.WithAPIOptions([]func(*middleware.Stack) error{count.middleware}))
 		if err != nil {
 			return nil, err
 		}
 		db := dynamo.NewClient(cfg)
 		table := fmt.Sprintf("janitor-bench-%d-%d", n, time.Now().UnixNano())
-		if err := local.EnsureTable(ctx, db, tmpl, table); err != nil {
+		if err := devstack.EnsureTable(ctx, db, tmpl, table); err != nil {
 			return nil, err
 		}
 		store := dynamo.New(db, table)

@@ -21,7 +21,12 @@ import (
 const Usage = `usage:
   apikey create -account <id> -mode test|live   issue a key; it is printed once, alone on the last line
   apikey list   -account <id>                   list the account's keys (prefix and last four only)
-  apikey revoke -key <key> | -id <id>           revoke a key; requests with it get 401 at once
+  apikey revoke -key <key> | -id <id>           revoke a key (see below)
+  apikey help                                   print this text (also -h, --help)
+
+A revoked key gets 401 api_key_revoked once no warm function instance
+holds it in its key cache: at once where it is not cached, and at most
+API_KEY_CACHE_TTL (30s by default) later everywhere.
 
 environment: TABLE_NAME (default webhooks-local), AWS_ENDPOINT_URL and the
 rest of the standard AWS configuration chain.
@@ -32,6 +37,21 @@ var ErrUsage = errors.New("bad usage")
 
 // hashPattern is the form of a key id: the hex SHA-256 of the key.
 var hashPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// Help reports whether args (without the program name) ask for help:
+// "help", or -h, -help or --help anywhere. If they do, it writes Usage to
+// out. It needs no table, so a command can answer before it loads AWS
+// configuration.
+func Help(args []string, out io.Writer) bool {
+	asked := len(args) > 0 && args[0] == "help"
+	for _, a := range args {
+		asked = asked || a == "-h" || a == "-help" || a == "--help"
+	}
+	if asked {
+		fmt.Fprint(out, Usage)
+	}
+	return asked
+}
 
 // Run runs one command line (without the program name) against store,
 // writing results to out.

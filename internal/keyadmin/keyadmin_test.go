@@ -90,3 +90,27 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestHelp(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		help bool
+	}{
+		{[]string{"help"}, true}, {[]string{"-h"}, true}, {[]string{"--help"}, true}, {[]string{"-help"}, true},
+		{[]string{"list", "-h"}, true}, {nil, false}, {[]string{"list", "-account", "help"}, false},
+	} {
+		var out bytes.Buffer
+		if got := keyadmin.Help(c.args, &out); got != c.help || (out.String() == keyadmin.Usage) != c.help {
+			t.Errorf("Help(%v) = %v, wrote %q", c.args, got, out.String())
+		}
+	}
+}
+
+// TestUsageTellsTheTruthAboutRevocation: a revoked key keeps working on
+// instances that cached it, for up to the key cache's TTL.
+func TestUsageTellsTheTruthAboutRevocation(t *testing.T) {
+	if strings.Contains(keyadmin.Usage, "at once;") || strings.Contains(keyadmin.Usage, "401 at once") ||
+		!strings.Contains(keyadmin.Usage, "API_KEY_CACHE_TTL") {
+		t.Errorf("usage misstates revocation:\n%s", keyadmin.Usage)
+	}
+}

@@ -22,6 +22,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/docproc/webhooks/internal/freeport"
 )
 
 // BuildFlags are the flags every Lambda bootstrap is built with, as the
@@ -103,11 +105,11 @@ func (b *buffer) String() string {
 // Start starts the emulator tool with bootstrap and env added to this
 // process's environment. The function starts on the first invocation.
 func Start(tool, bootstrap string, env map[string]string) (*Emulator, error) {
-	invokeAddr, err := FreeAddr()
+	invokeAddr, err := freeport.Addr()
 	if err != nil {
 		return nil, err
 	}
-	runtimeAddr, err := FreeAddr()
+	runtimeAddr, err := freeport.Addr()
 	if err != nil {
 		return nil, err
 	}
@@ -250,14 +252,4 @@ func (e *Emulator) Stop() {
 		_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
 		_ = e.cmd.Wait()
 	})
-}
-
-// FreeAddr asks the kernel for a free loopback address ("127.0.0.1:port").
-func FreeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }

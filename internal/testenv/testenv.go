@@ -27,7 +27,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/docproc/webhooks/internal/local"
+	"github.com/docproc/webhooks/internal/awsconf/chain"
+	"github.com/docproc/webhooks/internal/freeport"
+	"github.com/docproc/webhooks/internal/local/devstack"
+	"github.com/docproc/webhooks/internal/local/emulator"
 	"github.com/docproc/webhooks/internal/rie"
 	"github.com/docproc/webhooks/internal/samtemplate"
 )
@@ -42,7 +45,7 @@ type Backend struct {
 
 var (
 	kumoOnce sync.Once
-	kumoSrv  *local.Emulator
+	kumoSrv  *emulator.Emulator
 
 	motoMu   sync.Mutex
 	motoCmd  *exec.Cmd
@@ -61,7 +64,7 @@ func SkipShort(t testing.TB) {
 }
 
 // Kumo returns the process-wide in-process kumo, behind the same
-// one-request-at-a-time proxy `make run` uses (local.StartEmulator). kumo
+// one-request-at-a-time proxy `make run` uses (emulator.Start). kumo
 // keeps its state per process, so tests must use their own table names and
 // accounts. It skips t under -short.
 func Kumo(t testing.TB) Backend {
@@ -69,7 +72,7 @@ func Kumo(t testing.TB) Backend {
 	SkipShort(t)
 	kumoOnce.Do(func() {
 		var err error
-		if kumoSrv, err = local.StartEmulator("127.0.0.1:0"); err != nil { // the kernel picks the port: no race for it
+		if kumoSrv, err = emulator.Start("127.0.0.1:0"); err != nil { // the kernel picks the port: no race for it
 			panic(fmt.Sprintf("start kumo: %v", err))
 		}
 	})
@@ -141,7 +144,7 @@ func startMoto() (string, *exec.Cmd, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	addr, err := rie.FreeAddr()
+	addr, err := freeport.Addr()
 	if err != nil {
 		return "", nil, err
 	}
@@ -181,7 +184,7 @@ func CreateTable(t testing.TB, client *dynamodb.Client, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := local.EnsureTable(context.Background(), client, tmpl, name); err != nil {
+	if err := devstack.EnsureTable(context.Background(), client, tmpl, name); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -208,7 +211,7 @@ func ForEachBackend(t *testing.T, f func(t *testing.T, b Backend)) {
 // client built from it.
 func (b Backend) Config(t testing.TB, mw ...func(*middleware.Stack) error) aws.Config {
 	t.Helper()
-	cfg, err := local.AWSConfig(context.Background(), b.URL, "us-east-1", config.WithAPIOptions(mw))
+	cfg, err := chain.ForEndpoint(context.Background(), b.URL, "us-east-1", config.WithAPIOptions(mw))
 	if err != nil {
 		t.Fatalf("aws config for %s: %v", b.Name, err)
 	}

@@ -20,3 +20,19 @@ func TestLoadNeedsARegion(t *testing.T) {
 		t.Fatalf("Load = region %q, err %v", cfg.Region, err)
 	}
 }
+
+func TestForEndpoint(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	cfg, err := ForEndpoint(context.Background(), "http://127.0.0.1:4566", "eu-west-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BaseEndpoint == nil || *cfg.BaseEndpoint != "http://127.0.0.1:4566" || cfg.Region != "eu-west-1" {
+		t.Errorf("endpoint %v, region %q", cfg.BaseEndpoint, cfg.Region)
+	}
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil || creds.AccessKeyID != "local" {
+		t.Errorf("credentials without AWS_ACCESS_KEY_ID = %q, %v; want the dummy ones", creds.AccessKeyID, err)
+	}
+}

@@ -1,4 +1,8 @@
-package local
+// Package bridge serves plain HTTP with a Lambda handler of API Gateway
+// HTTP API events: each request becomes the payload 2.0 event API Gateway
+// would send, and the handler's response is written back. `make run` uses
+// it to put the API function's handler behind a local port.
+package bridge
 
 import (
 	"context"
@@ -20,10 +24,11 @@ type LambdaHandler func(context.Context, events.APIGatewayV2HTTPRequest) (events
 // maxPayloadBytes is API Gateway's request payload limit (10 MB).
 const maxPayloadBytes = 10 << 20
 
-// Bridge serves plain HTTP by turning each request into the API Gateway
-// HTTP API payload 2.0 event that Lambda would receive, calling h, and
-// writing h's response back. timeout stands in for the function timeout.
-func Bridge(h LambdaHandler, timeout time.Duration) http.Handler {
+// New returns a handler that serves plain HTTP by turning each request
+// into the API Gateway HTTP API payload 2.0 event that Lambda would
+// receive, calling h, and writing h's response back. timeout stands in for
+// the function timeout.
+func New(h LambdaHandler, timeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxPayloadBytes+1))
 		if err != nil {

@@ -1,8 +1,8 @@
-// Package local is what `make run` and the tests need to run the service
-// on one machine: the in-process kumo AWS emulator on a fixed port, the
-// table created from template.yaml, a seeded development API key, and a
-// bridge from plain HTTP to the API Gateway v2 events the handler takes.
-package local
+// Package emulator runs the kumo AWS emulator in this process behind a
+// reverse proxy on a fixed address (one request at a time, each answer
+// buffered whole), and keeps kumo's data in a directory between runs.
+// `make run`, the tests and `make bench` use it.
+package emulator
 
 import (
 	"bytes"
@@ -35,10 +35,10 @@ type Emulator struct {
 	done  chan error
 }
 
-// StartEmulator starts kumo and a reverse proxy to it on addr
-// ("127.0.0.1:4566"). kumo picks its own random port; the proxy gives it
+// Start starts kumo and a reverse proxy to it on addr
+// ("127.0.0.1:4566"; port 0 lets the kernel pick one). kumo picks its own random port; the proxy gives it
 // the well-known one.
-func StartEmulator(addr string) (*Emulator, error) {
+func Start(addr string) (*Emulator, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for the emulator on %s: %w", addr, err)

@@ -1,4 +1,4 @@
-package local_test
+package bridge_test
 
 import (
 	"context"
@@ -10,14 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/docproc/webhooks/internal/dynamo"
-	"github.com/docproc/webhooks/internal/local"
-	"github.com/docproc/webhooks/internal/testenv"
+	"github.com/docproc/webhooks/internal/local/bridge"
 )
-
-func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestToEvent(t *testing.T) {
 	r := httptest.NewRequest("POST", "http://localhost:3000/v1/webhooks?a=1&a=2&b=x", nil)
@@ -25,7 +20,7 @@ func TestToEvent(t *testing.T) {
 	r.Header.Add("X-Multi", "two")
 	r.Header.Set("Cookie", "c1=v1; c2=v2")
 	now := time.Unix(1795770557, 0)
-	ev := local.ToEvent(r, []byte(`{"url":"https://e.com"}`), now)
+	ev := bridge.ToEvent(r, []byte(`{"url":"https://e.com"}`), now)
 	if ev.Version != "2.0" || ev.RawPath != "/v1/webhooks" || ev.RawQueryString != "a=1&a=2&b=x" ||
 		ev.RequestContext.HTTP.Method != "POST" || ev.RequestContext.TimeEpoch != now.UnixMilli() {
 		t.Errorf("event = %+v", ev)
@@ -39,12 +34,12 @@ func TestToEvent(t *testing.T) {
 	if ev.IsBase64Encoded || ev.Body != `{"url":"https://e.com"}` {
 		t.Errorf("text body = %q (base64 %v)", ev.Body, ev.IsBase64Encoded)
 	}
-	if bin := local.ToEvent(r, []byte{0xff, 0x00}, now); !bin.IsBase64Encoded || bin.Body != "/wA=" {
+	if bin := bridge.ToEvent(r, []byte{0xff, 0x00}, now); !bin.IsBase64Encoded || bin.Body != "/wA=" {
 		t.Errorf("binary body = %q (base64 %v)", bin.Body, bin.IsBase64Encoded)
 	}
 	// The path goes to the handler as it was sent: an encoded slash stays encoded.
 	enc := httptest.NewRequest("GET", "http://localhost:3000/v1/webhooks%2Fwh_1/%7Ex?q=%2F", nil)
-	if ev := local.ToEvent(enc, nil, now); ev.RawPath != "/v1/webhooks%2Fwh_1/%7Ex" || ev.RawQueryString != "q=%2F" {
+	if ev := bridge.ToEvent(enc, nil, now); ev.RawPath != "/v1/webhooks%2Fwh_1/%7Ex" || ev.RawQueryString != "q=%2F" {
 		t.Errorf("raw path = %q, query %q; want them as sent", ev.RawPath, ev.RawQueryString)
 	}
 }
@@ -57,7 +52,7 @@ func TestBridgeWritesTheHandlersResponse(t *testing.T) {
 		return events.APIGatewayV2HTTPResponse{StatusCode: 418, Headers: map[string]string{"X-Path": ev.RawPath},
 			Cookies: []string{"a=b"}, Body: "aGk=", IsBase64Encoded: true}, nil
 	}
-	srv := httptest.NewServer(local.Bridge(h, time.Second))
+	srv := httptest.NewServer(bridge.New(h, time.Second))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/x/y")
 	if err != nil {
@@ -67,25 +62,5 @@ func TestBridgeWritesTheHandlersResponse(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 418 || resp.Header.Get("X-Path") != "/x/y" || resp.Header.Get("Set-Cookie") != "a=b" || string(b) != "hi" {
 		t.Errorf("got %d %v %q", resp.StatusCode, resp.Header, b)
-	}
-}
-
-func TestEmulatorOnFixedAddress(t *testing.T) {
-	emu, err := local.StartEmulator("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := local.AWSConfig(context.Background(), emu.URL, "us-east-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dynamo.NewClient(cfg).ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
-		t.Errorf("DynamoDB through the proxy: %v", err)
-	}
-	if err := emu.Close(context.Background()); err != nil {
-		t.Errorf("close: %v", err)
-	}
-	if _, err := http.Get(emu.URL); err == nil {
-		t.Error("emulator still answers after Close")
 	}
 }

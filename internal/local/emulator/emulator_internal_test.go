@@ -1,4 +1,4 @@
-package local
+package emulator
 
 import (
 	"net/http"

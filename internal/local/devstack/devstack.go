@@ -1,0 +1,268 @@
+// Package devstack is the stack `make run` serves on one machine
+// (cmd/devserver): the in-process kumo emulator or the endpoint in
+// AWS_ENDPOINT_URL, the table created from template.yaml, a seeded
+// development API key, and the API function's handler behind plain HTTP.
+// The tests and `make bench` use its table and key too.
+package devstack
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docproc/webhooks/internal/apikey"
+	"github.com/docproc/webhooks/internal/app"
+	"github.com/docproc/webhooks/internal/awsconf/chain"
+	appconfig "github.com/docproc/webhooks/internal/config"
+	"github.com/docproc/webhooks/internal/local/bridge"
+	"github.com/docproc/webhooks/internal/local/emulator"
+	"github.com/docproc/webhooks/internal/redact"
+	"github.com/docproc/webhooks/internal/samtemplate"
+)
+
+// Settings configure the local stack. FromEnv fills them from the
+// environment with documented defaults.
+type Settings struct {
+	// Addr is where the API listens (127.0.0.1:$PORT).
+	Addr string
+	// EmulatorAddr is where kumo listens (127.0.0.1:$EMULATOR_PORT).
+	EmulatorAddr string
+	// Endpoint, when set ($AWS_ENDPOINT_URL), is used instead of kumo.
+	Endpoint string
+	// DataDir keeps kumo's data between runs ($LOCAL_DATA_DIR).
+	DataDir string
+	// Template is the SAM template the table is created from.
+	Template string
+	// Region is the AWS region name the emulator answers for.
+	Region string
+	// Function is the handler's configuration (table, secret prefix, log level).
+	Function appconfig.Config
+	// DevAPIKey and DevAccount are the seeded key and its account.
+	DevAPIKey, DevAccount string
+	// Timeout stands in for the Lambda function timeout.
+	Timeout time.Duration
+	// LogFormat is LogFormatLine ($LOG_FORMAT unset), or the function's
+	// config.LogFormatJSON or config.LogFormatText.
+	LogFormat string
+	// Metrics writes the handler's EMF metric lines with the logs
+	// ($LOCAL_METRICS=1); by default they are dropped.
+	Metrics bool
+}
+
+// LogFormatLine, the local default, writes one short readable line per
+// request instead of the JSON access line.
+const LogFormatLine = "line"
+
+// FromEnv reads Settings from getenv, with defaults for everything.
+func FromEnv(getenv func(string) string) (Settings, error) {
+	s := Settings{
+		Addr:         net.JoinHostPort(cmp.Or(getenv("API_HOST"), "127.0.0.1"), cmp.Or(getenv("PORT"), "3000")),
+		EmulatorAddr: net.JoinHostPort(cmp.Or(getenv("EMULATOR_HOST"), "127.0.0.1"), cmp.Or(getenv("EMULATOR_PORT"), "4566")),
+		Endpoint:     getenv("AWS_ENDPOINT_URL"),
+		DataDir:      cmp.Or(getenv("LOCAL_DATA_DIR"), defaultDataDir),
+		Template:     cmp.Or(getenv("TEMPLATE"), "template.yaml"),
+		Region:       cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), "us-east-1"),
+		DevAPIKey:    cmp.Or(getenv("DEV_API_KEY"), DevAPIKey),
+		DevAccount:   cmp.Or(getenv("DEV_ACCOUNT"), DevAccount),
+		Timeout:      10 * time.Second,
+	}
+	var problems []error
+	switch f := strings.ToLower(getenv("LOG_FORMAT")); f {
+	case "", LogFormatLine:
+		s.LogFormat = LogFormatLine
+	case appconfig.LogFormatJSON, appconfig.LogFormatText:
+		s.LogFormat = f
+	default:
+		problems = append(problems, fmt.Errorf("LOG_FORMAT %q is not line, json or text", getenv("LOG_FORMAT")))
+	}
+	if v := getenv("LOCAL_METRICS"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("LOCAL_METRICS %q is not 1 or 0", v))
+		}
+		s.Metrics = on
+	}
+	fn, err := appconfig.Load(func(name string) string {
+		switch name {
+		case appconfig.EnvTableName:
+			return cmp.Or(getenv(name), "webhooks-local")
+		case appconfig.EnvSecretPrefix:
+			return cmp.Or(getenv(name), "webhooks/local")
+		}
+		return getenv(name)
+	})
+	if err := errors.Join(append(problems, err)...); err != nil {
+		return Settings{}, err
+	}
+	s.Function = fn
+	return s, nil
+}
+
+// Run starts the local stack and serves until ctx is done: kumo (unless
+// s.Endpoint is set), the table, the dev key and the API. It prints what
+// it uses, the key and a ready-to-paste curl line to out, and the logs
+// (and, with s.Metrics, the handler's EMF lines) to logOut.
+func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
+	endpoint, data := s.Endpoint, ""
+	if endpoint == "" {
+		// The named result err is assigned, never shadowed, in this
+		// block: the deferred closes add their errors to it.
+		var dir string
+		if dir, err = filepath.Abs(s.DataDir); err != nil {
+			return fmt.Errorf("data dir %s: %w", s.DataDir, err)
+		}
+		var lock *emulator.DataDirLock
+		if lock, err = emulator.LockDataDir(dir); errors.Is(err, emulator.ErrDataDirInUse) {
+			return fmt.Errorf("%w. Another make run keeps its data there: stop it first, or set LOCAL_DATA_DIR to another directory for this one", err)
+		} else if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, lock.Close()) }()
+		var emu *emulator.Emulator
+		if emu, err = emulator.Start(s.EmulatorAddr); err != nil {
+			return err
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			err = errors.Join(err, emu.Close(cctx))
+		}()
+		endpoint = emu.URL
+		data = "local data persists in " + dir + "; " + resetAdvice(s.DataDir, dir)
+	} else {
+		fmt.Fprintf(out, "Using AWS_ENDPOINT_URL=%s instead of starting the built-in emulator.\n", endpoint)
+		if err := reachable(ctx, endpoint); err != nil {
+			return err
+		}
+		data = fmt.Sprintf("data persists in the emulator at AWS_ENDPOINT_URL=%s; reset it there, or `unset AWS_ENDPOINT_URL` to use the built-in one", endpoint)
+	}
+	awsCfg, err := chain.ForEndpoint(ctx, endpoint, s.Region)
+	if err != nil {
+		return err
+	}
+	tmpl, err := samtemplate.Load(s.Template)
+	if err != nil {
+		return err
+	}
+	metricsOut := io.Discard
+	if s.Metrics {
+		metricsOut = logOut
+	}
+	parts := app.New(s.Function, awsCfg, s.logger(logOut, data), metricsOut)
+	if err := EnsureTable(ctx, parts.DynamoDB, tmpl, s.Function.TableName); err != nil {
+		return err
+	}
+	key, err := SeedAPIKey(ctx, parts.Store, s.DevAPIKey, s.DevAccount)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("listen for the API on %s: %w", s.Addr, err)
+	}
+	srv := &http.Server{Handler: bridge.New(parts.Handler.Handle, s.Timeout), ReadHeaderTimeout: 10 * time.Second}
+	writeBanner(out, banner{API: "http://" + ln.Addr().String(), Endpoint: endpoint, Table: s.Function.TableName,
+		Data: data, Key: key, Account: s.DevAccount, LogFormat: s.LogFormat})
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve api: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shut down api: %w", err)
+	}
+	return nil
+}
+
+// logger returns the handler's logger: JSON or text as in Lambda when
+// s.LogFormat asks for it, else one readable line per request whose
+// webhook_limit_reached lines add limitHint. Every line is redacted.
+func (s Settings) logger(w io.Writer, limitHint string) *slog.Logger {
+	if s.LogFormat != LogFormatLine {
+		return app.Logger(w, s.Function.LogLevel, s.LogFormat)
+	}
+	return slog.New(newLineHandler(redact.Writer(w), s.Function.LogLevel, limitHint))
+}
+
+// defaultDataDir is where kumo keeps its data when LOCAL_DATA_DIR is not
+// set; `make clean` removes it.
+const defaultDataDir = ".local/data"
+
+// resetAdvice says how to empty the data dir: `make clean` removes only
+// the default one.
+func resetAdvice(dataDir, abs string) string {
+	if filepath.Clean(dataDir) == defaultDataDir {
+		return "stop make run and run `make clean` (or remove the dir) to start empty"
+	}
+	return "stop make run and run `rm -rf " + abs + "` to start empty"
+}
+
+// reachTimeout bounds the check that AWS_ENDPOINT_URL answers.
+const reachTimeout = 3 * time.Second
+
+// reachable checks that a TCP connection to endpoint (AWS_ENDPOINT_URL)
+// can be opened. Its error names the variable and what to do.
+func reachable(ctx context.Context, endpoint string) error {
+	fail := func(why string) error {
+		return fmt.Errorf("AWS_ENDPOINT_URL=%s %s. Start the emulator it names, or run `unset AWS_ENDPOINT_URL` to use the built-in one", endpoint, why)
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return fail("is not a URL such as http://127.0.0.1:4566")
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"https": "443"}[u.Scheme]
+		port = cmp.Or(port, "80")
+	}
+	dctx, cancel := context.WithTimeout(ctx, reachTimeout)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		return fail(fmt.Sprintf("cannot be reached (%v)", err))
+	}
+	return conn.Close()
+}
+
+// banner is what make run tells a person at its start.
+type banner struct {
+	API, Endpoint, Table, Data, Account, LogFormat string
+	Key                                            apikey.Key
+}
+
+// writeBanner prints b: where everything is, how to reach it, and a curl
+// line to paste.
+func writeBanner(out io.Writer, b banner) {
+	logs := "one line per request (LOG_FORMAT=json for JSON lines, LOCAL_METRICS=1 for the metric lines)"
+	if b.LogFormat != LogFormatLine {
+		logs = b.LogFormat + " lines, as in Lambda"
+	}
+	fmt.Fprintf(out, `
+Local webhook API      %s
+AWS emulator           %s  (for tools: AWS_ENDPOINT_URL=%s go run ./cmd/apikey ...)
+DynamoDB table         %s
+Data                   %s
+Logs                   %s
+Dev API key (%s, account %s):
+%s
+
+Try:
+curl -sS -X POST %s/v1/webhooks -H "Authorization: Bearer %s" -H "Content-Type: application/json" -d '{"url":"https://example.com/hooks","events":["document.uploaded"]}'
+
+Ctrl-C stops.
+`, b.API, b.Endpoint, b.Endpoint, b.Table, b.Data, logs, b.Key.Mode(), b.Account, b.Key.Raw(), b.API, b.Key.Raw())
+}
