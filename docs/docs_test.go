@@ -619,7 +619,7 @@ func TestEveryErrorCodeIsDocumented(t *testing.T) {
 		}
 	}
 	// Codes in the error table (rows starting "| 4" or "| 5") must exist.
-	row := regexp.MustCompile("(?m)^\\| [45]\\d\\d \\|.*$")
+	row := regexp.MustCompile(`(?m)^\| [45]\d\d \|.*$`)
 	tick := regexp.MustCompile("`([a-z]+(?:_[a-z]+)+)`")
 	documented := 0
 	for _, r := range row.FindAllString(doc, -1) {
