@@ -23,9 +23,14 @@ func main() {
 	if keyadmin.Help(os.Args[1:], os.Stdout) {
 		return
 	}
+	// Usage errors first: they need no AWS configuration.
+	cmd, err := keyadmin.Parse(os.Args[1:])
+	if errors.Is(err, keyadmin.ErrUsage) {
+		fmt.Fprintf(os.Stderr, "apikey: %v\n\n%s", err, keyadmin.Usage)
+		os.Exit(2)
+	}
 	ctx := context.Background()
 	var cfg aws.Config
-	var err error
 	if endpoint := os.Getenv("AWS_ENDPOINT_URL"); endpoint != "" {
 		cfg, err = chain.ForEndpoint(ctx, endpoint, cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1"))
 	} else {
@@ -33,11 +38,7 @@ func main() {
 	}
 	if err == nil {
 		store := dynamo.New(dynamo.NewClient(cfg), cmp.Or(os.Getenv("TABLE_NAME"), "webhooks-local"))
-		err = keyadmin.Run(ctx, os.Args[1:], store, os.Stdout, time.Now())
-	}
-	if errors.Is(err, keyadmin.ErrUsage) {
-		fmt.Fprintf(os.Stderr, "apikey: %v\n\n%s", err, keyadmin.Usage)
-		os.Exit(2)
+		err = cmd.Run(ctx, store, os.Stdout, time.Now())
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "apikey:", err)

@@ -57,9 +57,22 @@ func TestHelpPrintsUsageAndSucceeds(t *testing.T) {
 	}
 }
 
-func TestUnknownCommandIsAUsageError(t *testing.T) {
-	_, stderr, code := apikey(t, "us-east-1", "rotate")
-	if code != 2 || !strings.Contains(stderr, `unknown command "rotate"`) || !strings.Contains(stderr, "usage:") {
-		t.Errorf("apikey rotate: exit %d, stderr %q; want exit 2 with the usage", code, stderr)
+// A command line that cannot run is a usage error (exit 2, with the
+// usage), found before any AWS configuration is loaded: no region is set.
+func TestUsageErrorsComeBeforeAWSConfig(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rotate"}, `unknown command "rotate"`},
+		{nil, "no command"},
+		{[]string{"create"}, "account"},
+		{[]string{"list"}, "list needs -account"},
+		{[]string{"revoke"}, "revoke needs -key"},
+	} {
+		_, stderr, code := apikey(t, "", c.args...)
+		if code != 2 || !strings.Contains(stderr, c.want) || !strings.Contains(stderr, "usage:") {
+			t.Errorf("apikey %v: exit %d, stderr %q; want exit 2, %q and the usage", c.args, code, stderr, c.want)
+		}
 	}
 }

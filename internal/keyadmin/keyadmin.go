@@ -53,11 +53,20 @@ func Help(args []string, out io.Writer) bool {
 	return asked
 }
 
-// Run runs one command line (without the program name) against store,
-// writing results to out.
-func Run(ctx context.Context, args []string, store apikey.Store, out io.Writer, now time.Time) error {
+// Command is a parsed command line, ready to run against a table.
+type Command struct {
+	name    string
+	owner   tenant.Tenant // create
+	account string        // list
+	hash    string        // revoke
+}
+
+// Parse checks a command line (without the program name). Every usage
+// error is found here, before any AWS configuration is needed; it is
+// ErrUsage.
+func Parse(args []string) (Command, error) {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: no command", ErrUsage)
+		return Command{}, fmt.Errorf("%w: no command", ErrUsage)
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -66,31 +75,67 @@ func Run(ctx context.Context, args []string, store apikey.Store, out io.Writer, 
 	raw := fs.String("key", "", "the key to revoke")
 	id := fs.String("id", "", "the id (hex SHA-256) of the key to revoke")
 	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("%w: %v", ErrUsage, err)
+		return Command{}, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected %q", ErrUsage, fs.Arg(0))
+		return Command{}, fmt.Errorf("%w: unexpected %q", ErrUsage, fs.Arg(0))
 	}
-	switch args[0] {
+	c := Command{name: args[0], account: *account, hash: *id}
+	switch c.name {
 	case "create":
 		owner, err := tenant.New(*account, tenant.Mode(*mode))
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrUsage, err)
+			return Command{}, fmt.Errorf("%w: %v", ErrUsage, err)
 		}
-		key, err := apikey.Issue(ctx, store, owner, now)
+		c.owner = owner
+	case "list":
+		if *account == "" {
+			return Command{}, fmt.Errorf("%w: list needs -account", ErrUsage)
+		}
+	case "revoke":
+		switch {
+		case *raw != "" && *id != "":
+			return Command{}, fmt.Errorf("%w: give -key or -id, not both", ErrUsage)
+		case *raw != "":
+			key, err := apikey.Parse(*raw)
+			if err != nil {
+				return Command{}, fmt.Errorf("%w: %v", ErrUsage, err)
+			}
+			c.hash = key.Hash()
+		case !hashPattern.MatchString(c.hash):
+			return Command{}, fmt.Errorf("%w: revoke needs -key <key> or -id <64 hex characters>", ErrUsage)
+		}
+	default:
+		return Command{}, fmt.Errorf("%w: unknown command %q", ErrUsage, c.name)
+	}
+	return c, nil
+}
+
+// Run parses one command line (without the program name) and runs it
+// against store, writing results to out.
+func Run(ctx context.Context, args []string, store apikey.Store, out io.Writer, now time.Time) error {
+	c, err := Parse(args)
+	if err != nil {
+		return err
+	}
+	return c.Run(ctx, store, out, now)
+}
+
+// Run runs the command against store, writing results to out.
+func (c Command) Run(ctx context.Context, store apikey.Store, out io.Writer, now time.Time) error {
+	switch c.name {
+	case "create":
+		key, err := apikey.Issue(ctx, store, c.owner, now)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "account %s, mode %s, id %s\nStore this key now; it is not shown again:\n%s\n",
-			owner.Account, owner.Mode, key.Hash(), key.Raw())
+			c.owner.Account, c.owner.Mode, key.Hash(), key.Raw())
 		return nil
 	case "list":
-		if *account == "" {
-			return fmt.Errorf("%w: list needs -account", ErrUsage)
-		}
-		recs, err := store.ListAPIKeys(ctx, *account)
+		recs, err := store.ListAPIKeys(ctx, c.account)
 		if err != nil {
-			return fmt.Errorf("list api keys of %s: %w", *account, err)
+			return fmt.Errorf("list api keys of %s: %w", c.account, err)
 		}
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tKEY\tMODE\tSTATUS\tCREATED\tREVOKED")
@@ -107,24 +152,11 @@ func Run(ctx context.Context, args []string, store apikey.Store, out io.Writer, 
 		}
 		return tw.Flush()
 	case "revoke":
-		hash := *id
-		switch {
-		case *raw != "" && *id != "":
-			return fmt.Errorf("%w: give -key or -id, not both", ErrUsage)
-		case *raw != "":
-			key, err := apikey.Parse(*raw)
-			if err != nil {
-				return fmt.Errorf("%w: %v", ErrUsage, err)
-			}
-			hash = key.Hash()
-		case !hashPattern.MatchString(hash):
-			return fmt.Errorf("%w: revoke needs -key <key> or -id <64 hex characters>", ErrUsage)
+		if err := store.RevokeAPIKey(ctx, c.hash, now); err != nil {
+			return fmt.Errorf("revoke api key %s: %w", c.hash, err)
 		}
-		if err := store.RevokeAPIKey(ctx, hash, now); err != nil {
-			return fmt.Errorf("revoke api key %s: %w", hash, err)
-		}
-		fmt.Fprintf(out, "revoked %s\n", hash)
+		fmt.Fprintf(out, "revoked %s\n", c.hash)
 		return nil
 	}
-	return fmt.Errorf("%w: unknown command %q", ErrUsage, args[0])
+	return fmt.Errorf("%w: unknown command %q", ErrUsage, c.name)
 }
