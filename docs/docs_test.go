@@ -19,7 +19,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -28,6 +27,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,6 +176,24 @@ type lineWriter chan string
 
 func (w lineWriter) Write(p []byte) (int, error) { w <- string(p); return len(p), nil }
 
+// syncBuffer is a bytes.Buffer that requests may write to concurrently.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // startStack runs what `make run` runs against backend URL, on a free
 // port, with its own table and secret prefix, and returns the API's URL.
 func startStack(t *testing.T, endpoint, table string) string {
@@ -192,7 +210,8 @@ func startStack(t *testing.T, endpoint, table string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := make(lineWriter, 8)
 	done := make(chan error, 1)
-	go func() { done <- devstack.Run(ctx, s, out, io.Discard) }()
+	logs := &syncBuffer{}
+	go func() { done <- devstack.Run(ctx, s, out, logs) }()
 	// Run may say which endpoint it uses before its banner.
 	var banner string
 	deadline := time.After(60 * time.Second)
@@ -211,6 +230,9 @@ func startStack(t *testing.T, endpoint, table string) string {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run after cancel: %v", err)
+		}
+		if !strings.Contains(logs.String(), "Stopping; data persists in the emulator at AWS_ENDPOINT_URL="+endpoint) {
+			t.Errorf("Run stopped without saying where the data is:\n%s", logs.String())
 		}
 	})
 	m := regexp.MustCompile(`Local webhook API\s+(http://\S+)`).FindStringSubmatch(banner)

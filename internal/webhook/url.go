@@ -32,7 +32,7 @@ func ValidateURL(raw string) (string, *FieldProblem) {
 	case raw == "":
 		return bad(apperr.CodeURLInvalid, "url must not be empty")
 	case len(raw) > MaxURLLength:
-		return bad(apperr.CodeURLInvalid, "url must be at most %d characters", MaxURLLength)
+		return bad(apperr.CodeURLInvalid, "url must be at most %d bytes", MaxURLLength)
 	case strings.TrimSpace(raw) != raw:
 		return bad(apperr.CodeURLInvalid, "url must not start or end with white space")
 	}
@@ -73,7 +73,7 @@ func ValidateURL(raw string) (string, *FieldProblem) {
 	u.Scheme, u.Host = "https", host
 	stored := u.String()
 	if len(stored) > MaxURLLength {
-		return bad(apperr.CodeURLInvalid, "url must be at most %d characters once its host is mapped to ASCII", MaxURLLength)
+		return bad(apperr.CodeURLInvalid, "url must be at most %d bytes once its host is mapped to ASCII", MaxURLLength)
 	}
 	return stored, nil
 }

@@ -180,6 +180,7 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		return fmt.Errorf("serve api: %w", err)
 	case <-ctx.Done():
 	}
+	fmt.Fprintf(logOut, "Stopping; %s.\n", data)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
