@@ -137,8 +137,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		latency := time.Since(start)
 		h.logRequest(ctx, c, method, path, resp.StatusCode, latency, err)
 		o := metrics.Outcome{Operation: c.operation, Status: resp.StatusCode, Latency: latency}
-		if err != nil {
-			e := apperr.Public(err)
+		if e, ok := shownError(err); ok {
 			o.ErrorKind, o.ErrorCode = e.Kind, e.Code
 		}
 		m.Finish(o)
@@ -232,6 +231,17 @@ func requestID(ctx context.Context, req events.APIGatewayV2HTTPRequest) string {
 	return "req_" + rand.Text()
 }
 
+// shownError returns the error the caller was shown for err, if it was
+// one the service means to show (an *apperr.Error, or a dependency that is
+// unavailable); an unexpected internal error has no code of its own.
+func shownError(err error) (*apperr.Error, bool) {
+	if err == nil {
+		return nil, false
+	}
+	e := apperr.Public(err)
+	return e, e.Kind != apperr.Internal || apperr.As(err) != nil
+}
+
 // logRequest writes the one access line of a request. 5xx answers carry the
 // underlying error, which never holds a key or a secret.
 func (h *Handler) logRequest(ctx context.Context, c *call, method, path string, status int, d time.Duration, err error) {
@@ -249,7 +259,9 @@ func (h *Handler) logRequest(ctx context.Context, c *call, method, path string, 
 	}
 	level := slog.LevelInfo
 	if err != nil {
-		attrs = append(attrs, slog.String("error_code", apperr.Public(err).Code))
+		if e, ok := shownError(err); ok {
+			attrs = append(attrs, slog.String("error_code", e.Code))
+		}
 		if status >= 500 {
 			level = slog.LevelError
 			attrs = append(attrs, slog.String("error", err.Error()))

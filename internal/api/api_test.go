@@ -14,6 +14,7 @@ import (
 	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/awserr"
 	"github.com/docproc/webhooks/internal/metrics"
+	"github.com/docproc/webhooks/internal/webhook"
 )
 
 func TestStatusOf(t *testing.T) {
@@ -217,5 +218,29 @@ func TestHandleTurnsAPanicIntoAJSON500(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"request_id":"req-panic"`) || !strings.Contains(logs.String(), "panic") {
 		t.Errorf("the panic was not logged with the request id: %s", logs.String())
+	}
+}
+
+// The access line and the metrics carry the code of an error the caller
+// was meant to see, including a dependency's 503, and no code for an
+// unexpected internal error (the caller sees internal_error; the log line
+// has the error itself).
+func TestShownError(t *testing.T) {
+	plain := errors.New("boom")
+	for _, c := range []struct {
+		err  error
+		code string
+	}{
+		{nil, ""},
+		{plain, ""},
+		{fmt.Errorf("wrapped: %w", plain), ""},
+		{awserr.Unavailable("dynamodb GetItem", plain), apperr.CodeServiceUnavailable},
+		{webhook.NotFound("wh_x"), apperr.CodeResourceMissing},
+		{&apperr.Error{Kind: apperr.Internal, Code: "db_broke"}, "db_broke"},
+	} {
+		e, ok := shownError(c.err)
+		if ok != (c.code != "") || (ok && e.Code != c.code) {
+			t.Errorf("shownError(%v) = %v, %v; want code %q", c.err, e, ok, c.code)
+		}
 	}
 }

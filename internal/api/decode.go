@@ -144,7 +144,7 @@ var settingsFields = []string{"url", "events", "is_active", "retry_enabled", "ma
 func decodeCreate(members map[string]json.RawMessage) (webhook.Settings, error) {
 	u, d := decodeSettings(members)
 	if _, sent := members["url"]; !sent {
-		d.problems = append([]apperr.FieldError{webhook.URLRequired.At("url")}, d.problems...)
+		d.problems = append([]apperr.FieldError{webhook.URLRequired().At("url")}, d.problems...)
 	}
 	if err := d.err(); err != nil {
 		return webhook.Settings{}, err
@@ -189,16 +189,21 @@ func decodeSettings(members map[string]json.RawMessage) (webhook.UpdateParams, *
 }
 
 // decodeRotate decodes a rotate body: an optional grace_period_seconds.
-// No body takes the default grace period.
+// No body takes the default grace period. Problems are reported in the
+// order of the members' names, and a grace period that is not a whole
+// number in range, whatever its JSON type, is grace_period_invalid.
 func decodeRotate(members map[string]json.RawMessage) (time.Duration, error) {
 	d := &decoder{}
 	grace := webhook.DefaultGracePeriod
-	if raw, sent := members["grace_period_seconds"]; sent {
-		if n := d.wholeNumber(raw, webhook.GracePeriodRange); n != nil {
-			grace = time.Duration(*n) * time.Second
+	for _, name := range slices.Sorted(maps.Keys(members)) {
+		if name != webhook.GracePeriodRange.Param {
+			d.unknownParam(name)
+			continue
+		}
+		if n, p := webhook.GracePeriodRange.Parse(string(bytes.TrimSpace(members[name]))); d.check(name, p) {
+			grace = time.Duration(n) * time.Second
 		}
 	}
-	d.unknown(members, []string{"grace_period_seconds"})
 	return grace, d.err()
 }
 
@@ -252,10 +257,15 @@ func (d *decoder) err() error {
 func (d *decoder) unknown(members map[string]json.RawMessage, known []string) {
 	for _, name := range slices.Sorted(maps.Keys(members)) {
 		if !slices.Contains(known, name) {
-			d.check(name, &webhook.FieldProblem{Code: apperr.CodeParameterUnknown,
-				Message: fmt.Sprintf("unknown parameter %s", strconv.Quote(name))})
+			d.unknownParam(name)
 		}
 	}
+}
+
+// unknownParam notes a body member the operation does not take.
+func (d *decoder) unknownParam(name string) {
+	d.check(name, &webhook.FieldProblem{Code: apperr.CodeParameterUnknown,
+		Message: fmt.Sprintf("unknown parameter %s", strconv.Quote(name))})
 }
 
 // string decodes a JSON string.

@@ -158,6 +158,36 @@ func TestDecodeRotate(t *testing.T) {
 	}
 }
 
+// The rotate body's problems keep their codes and order: a grace period of
+// any other JSON type is grace_period_invalid, problems follow the members'
+// names, and a number too large for a time.Duration is refused, not
+// wrapped around to a negative grace.
+func TestDecodeRotateProblems(t *testing.T) {
+	for body, want := range map[string][]string{
+		`{"grace_period_seconds":"60"}`:        {"grace_period_seconds grace_period_invalid"},
+		`{"grace_period_seconds":null}`:        {"grace_period_seconds grace_period_invalid"},
+		`{"grace_period_seconds":true}`:        {"grace_period_seconds grace_period_invalid"},
+		`{"grace_period_seconds":9223372037}`:  {"grace_period_seconds grace_period_invalid"},
+		`{"grace_period_seconds":18446744073}`: {"grace_period_seconds grace_period_invalid"},
+		`{"a":1,"grace_period_seconds":-1}`:    {"a parameter_unknown", "grace_period_seconds grace_period_invalid"},
+		`{"grace_period_seconds":-1,"zz":1}`:   {"grace_period_seconds grace_period_invalid", "zz parameter_unknown"},
+	} {
+		_, err := decodeRotate(members(t, body))
+		e := apperr.As(err)
+		if e == nil {
+			t.Errorf("%s: accepted", body)
+			continue
+		}
+		var got []string
+		for _, d := range e.Details {
+			got = append(got, d.Param+" "+d.Code)
+		}
+		if !reflect.DeepEqual(got, want) || e.Param+" "+e.Code != want[0] {
+			t.Errorf("%s: top %s %s, details %q; want %q", body, e.Param, e.Code, got, want)
+		}
+	}
+}
+
 func TestDecodeUpdate(t *testing.T) {
 	u, err := decodeUpdate(members(t, `{"is_active":false,"max_retries":0}`))
 	if err != nil {

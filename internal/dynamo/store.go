@@ -1,4 +1,9 @@
-// Package dynamo stores webhooks and API key records in one DynamoDB table.
+// Package dynamo keeps the service's items in one DynamoDB table: API key
+// records (apikeys.go), webhooks and their version-conditional writes
+// (webhooks.go), the per-owner count kept exact by the create and delete
+// transactions (counters.go), the rotation lock (rotation.go), idempotency
+// records (idempotency.go) and the janitor's secret checks and checkpoint
+// (checks.go). store.go has the Store and the table's names.
 //
 // Key design (single table):
 //
@@ -6,6 +11,8 @@
 //	webhook          pk = ACCOUNT#<account>#<mode>     sk = WEBHOOK#<id>
 //	webhook count    pk = ACCOUNT#<account>#<mode>     sk = COUNTER
 //	idempotency key  pk = ACCOUNT#<account>#<mode>     sk = IDEMPOTENCY#<sha256 hex of the key>
+//	secret check     pk = CHECK#<yyyy-mm-ddThh>        sk = <orphan|prune>#<webhook id>
+//	checkpoint       pk = CHECK#CHECKPOINT             sk = CHECKPOINT
 //
 // Items never hold a raw API key or a signing secret.
 package dynamo

@@ -100,6 +100,9 @@ func TestCreateOverTheLimit(t *testing.T) {
 	first := f.create("")
 	_, err := f.svc.Create(f.ctx, owner, settings("https://e.com/2"), "")
 	wantCode(t, err, apperr.CodeWebhookLimitReached)
+	if msg := apperr.As(err).Message; msg != "this account already has the maximum of 1 webhooks in this mode; delete one first" {
+		t.Errorf("message = %q", msg)
+	}
 	f.wantRefs(first.Webhook.SecretRef)
 	f.wantChecks()
 	if _, err := f.svc.Create(f.ctx, stranger, settings("https://e.com/3"), ""); err != nil {
@@ -120,14 +123,17 @@ func TestCreateWhoseClaimWasTakenOver(t *testing.T) {
 	})
 	_, err := f.svc.Create(f.ctx, owner, p, "k")
 	wantCode(t, err, apperr.CodeIdempotencyKeyInUse)
-	if !errors.Is(err, webhook.ErrClaimLost) {
-		t.Errorf("err = %v, want ErrClaimLost as its cause", err)
+	if !errors.Is(err, webhook.ErrClaimLost) || apperr.As(err).Message != "another request took over this Idempotency-Key; retry to get its result" {
+		t.Errorf("err = %v, want ErrClaimLost as its cause and the take-over message", err)
 	}
 	f.wantRefs()
 	f.wantChecks()
 	// The release left the other request's claim alone.
 	_, err = f.svc.Create(f.ctx, owner, p, "k")
 	wantCode(t, err, apperr.CodeIdempotencyKeyInUse)
+	if msg := apperr.As(err).Message; msg != "a request with this Idempotency-Key is still in progress; retry after it finishes" {
+		t.Errorf("message = %q, want the in-progress one", msg)
+	}
 }
 
 func TestConcurrentCreatesStopAtTheLimit(t *testing.T) {

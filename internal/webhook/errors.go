@@ -28,25 +28,50 @@ var (
 	ErrLockLost = errors.New("rotation lock expired and was taken")
 )
 
-// The errors callers see, each with its code from apperr.
-var (
-	errStartingAfter = &apperr.Error{Kind: apperr.Invalid, Code: apperr.CodeStartingAfterInvalid, Param: "starting_after",
+// The errors callers see, each with its code from apperr. Each call
+// builds a new error, so that no caller can change another's.
+
+// startingAfterInvalid is the error of a list after a webhook the caller
+// does not have.
+func startingAfterInvalid() error {
+	return &apperr.Error{Kind: apperr.Invalid, Code: apperr.CodeStartingAfterInvalid, Param: "starting_after",
 		Message: "starting_after must be the id of one of your webhooks"}
-	errBusy = &apperr.Error{Kind: apperr.Conflict, Code: apperr.CodeWebhookBusy,
+}
+
+// busy is the error of a write that lost to other writes every time.
+func busy() error {
+	return &apperr.Error{Kind: apperr.Conflict, Code: apperr.CodeWebhookBusy,
 		Message: "the webhook is being changed by other requests; retry"}
-	errRotationLimit = &apperr.Error{Kind: apperr.Invalid, Code: apperr.CodeRotationLimitReached, Param: "grace_period_seconds",
+}
+
+// rotationLimit is the error of a rotation that would keep more than
+// MaxOldSecrets earlier secrets.
+func rotationLimit() error {
+	return &apperr.Error{Kind: apperr.Invalid, Code: apperr.CodeRotationLimitReached, Param: "grace_period_seconds",
 		Message: fmt.Sprintf("at most %d earlier signing secrets may be in their grace period; "+
 			"wait for one to expire or rotate with grace_period_seconds 0", MaxOldSecrets)}
-	errKeyInvalid = &apperr.Error{Kind: apperr.Invalid, Code: apperr.CodeIdempotencyKeyInvalid, Param: "Idempotency-Key",
+}
+
+// keyInvalid is the error of a malformed Idempotency-Key.
+func keyInvalid() error {
+	return &apperr.Error{Kind: apperr.Invalid, Code: apperr.CodeIdempotencyKeyInvalid, Param: "Idempotency-Key",
 		Message: fmt.Sprintf("the Idempotency-Key header must be 1 to %d printable ASCII characters", MaxIdempotencyKeyLen)}
-	errKeyReused = &apperr.Error{Kind: apperr.IdempotencyMismatch, Code: apperr.CodeIdempotencyKeyReused,
+}
+
+// keyReused is the error of an Idempotency-Key used with other parameters.
+func keyReused() error {
+	return &apperr.Error{Kind: apperr.IdempotencyMismatch, Code: apperr.CodeIdempotencyKeyReused,
 		Param:   "Idempotency-Key",
 		Message: "this Idempotency-Key was already used with other parameters; use a new key for a new request"}
-	errReplayGone = &apperr.Error{Kind: apperr.IdempotencyGone, Code: apperr.CodeIdempotencyReplayUnavailable,
+}
+
+// replayGone is the error of a replay whose first secret is no longer held.
+func replayGone() error {
+	return &apperr.Error{Kind: apperr.IdempotencyGone, Code: apperr.CodeIdempotencyReplayUnavailable,
 		Param: "Idempotency-Key",
 		Message: "the signing secret the first request with this Idempotency-Key returned has since been replaced " +
 			"and is no longer valid, so that response cannot be shown again; use a new key"}
-)
+}
 
 // NotFound is the error for a webhook id the caller does not have. It is
 // the same whether the webhook does not exist or belongs to another account
@@ -60,16 +85,19 @@ func NotFound(id string) error {
 // webhooks.
 func limitReached(limit int) error {
 	return &apperr.Error{Kind: apperr.Invalid, Code: apperr.CodeWebhookLimitReached,
-		Message: fmt.Sprintf("this account already has the maximum of %d webhooks in this mode; "+
-			"delete one first (DELETE /v1/webhooks/{id})", limit)}
+		Message: fmt.Sprintf("this account already has the maximum of %d webhooks in this mode; delete one first", limit)}
 }
 
 // keyInUse is the error of a request whose Idempotency-Key another request
-// holds: still running, or (cause ErrClaimLost) one that took it over.
+// holds: the first one, still running (no cause), or one that took the
+// key over after this request's lock expired (cause ErrClaimLost).
 func keyInUse(cause error) error {
+	msg := "a request with this Idempotency-Key is still in progress; retry after it finishes"
+	if cause != nil {
+		msg = "another request took over this Idempotency-Key; retry to get its result"
+	}
 	return &apperr.Error{Kind: apperr.IdempotencyInProgress, Code: apperr.CodeIdempotencyKeyInUse,
-		Param:   "Idempotency-Key",
-		Message: "another request with this Idempotency-Key is in progress; retry to get its result", Cause: cause}
+		Param: "Idempotency-Key", Message: msg, Cause: cause}
 }
 
 // rotationInProgress is the error of a rotation while another one holds

@@ -30,11 +30,11 @@ const (
 // printable ASCII characters.
 func ValidateIdempotencyKey(key string) error {
 	if len(key) == 0 || len(key) > MaxIdempotencyKeyLen {
-		return errKeyInvalid
+		return keyInvalid()
 	}
 	for i := 0; i < len(key); i++ {
 		if key[i] < 0x20 || key[i] > 0x7e {
-			return errKeyInvalid
+			return keyInvalid()
 		}
 	}
 	return nil
@@ -149,7 +149,7 @@ func (s *Service) claimKey(ctx context.Context, owner tenant.Tenant, key, finger
 // still holds. A secret no longer held is an error, never another secret.
 func (s *Service) replay(ctx context.Context, c Claim, prior *IdempotencyRecord) (*WithSecret, error) {
 	if prior.Fingerprint != c.Fingerprint {
-		return nil, errKeyReused
+		return nil, keyReused()
 	}
 	if !prior.Completed {
 		return nil, keyInUse(nil)
@@ -163,7 +163,7 @@ func (s *Service) replay(ctx context.Context, c Claim, prior *IdempotencyRecord)
 	}
 	secret, ok := set.Find(prior.SecretSHA256, s.opts.Now())
 	if !ok {
-		return nil, errReplayGone
+		return nil, replayGone()
 	}
 	return &WithSecret{Webhook: prior.Webhook, SigningSecret: secret, Replayed: true}, nil
 }

@@ -104,14 +104,13 @@ func TestUpdateGivesUpWhenAlwaysStale(t *testing.T) {
 	t.Parallel() // its backoff sleeps about a second
 	f := newFixture(t, webhook.Options{})
 	w := f.create("").Webhook
-	const tries = 10 // webhook.updateTries
-	for n := 1; n <= tries; n++ {
+	for n := 1; n <= webhook.UpdateTries; n++ {
 		f.faults.Fail("Store.Update", n, webhook.ErrStale)
 	}
 	_, err := f.svc.Update(f.ctx, owner, w.ID, newURL("https://new.example.com"))
 	wantCode(t, err, apperr.CodeWebhookBusy)
-	if n := f.calls("Store.Update"); n != tries {
-		t.Errorf("%d tries, want %d", n, tries)
+	if n := f.calls("Store.Update"); n != webhook.UpdateTries {
+		t.Errorf("%d webhook.UpdateTries, want %d", n, webhook.UpdateTries)
 	}
 	if f.stored(w.ID).Version != 1 {
 		t.Error("a refused update was written")

@@ -32,7 +32,7 @@ func (s *Service) List(ctx context.Context, owner tenant.Tenant, limit int, star
 			return Page{}, err
 		}
 		if !exists {
-			return Page{}, errStartingAfter
+			return Page{}, startingAfterInvalid()
 		}
 	}
 	return s.store.List(ctx, owner, limit, startingAfter)

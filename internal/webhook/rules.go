@@ -88,7 +88,9 @@ func (p *FieldProblem) At(param string) apperr.FieldError {
 }
 
 // URLRequired is the problem of a create request without a url.
-var URLRequired = &FieldProblem{Code: apperr.CodeParameterMissing, Message: "url is required"}
+func URLRequired() *FieldProblem {
+	return &FieldProblem{Code: apperr.CodeParameterMissing, Message: "url is required"}
+}
 
 // ParseEvent checks the name of one subscribed event.
 func ParseEvent(name string) (Event, *FieldProblem) {

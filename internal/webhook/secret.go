@@ -132,7 +132,7 @@ func (s SecretSet) Rotate(next SigningSecret, grace time.Duration, now time.Time
 		prev = append(prev, OldSecret{Value: s.Current, SHA256: s.CurrentSHA256, ExpiresAt: now.Add(grace).UTC()})
 	}
 	if len(prev) > MaxOldSecrets {
-		return SecretSet{}, errRotationLimit
+		return SecretSet{}, rotationLimit()
 	}
 	out := NewSecretSet(next)
 	out.Previous = prev

@@ -119,5 +119,5 @@ func (s *Service) writeFresh(ctx context.Context, owner tenant.Tenant, id, verb 
 			return Webhook{}, fmt.Errorf("%s webhook %s: %w", verb, id, err)
 		}
 	}
-	return Webhook{}, errBusy
+	return Webhook{}, busy()
 }

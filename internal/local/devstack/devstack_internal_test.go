@@ -17,6 +17,7 @@ import (
 
 	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/app"
+	"github.com/docproc/webhooks/internal/apperr"
 	appconfig "github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/local/emulator"
 )
@@ -100,7 +101,7 @@ func TestLimitLineSaysHowToStartEmpty(t *testing.T) {
 	log := slog.New(newLineHandler(&out, slog.LevelInfo, "stop make run and run `make clean`"))
 	log.LogAttrs(context.Background(), slog.LevelInfo, accessMessage, slog.String("request_id", "req-2"),
 		slog.String("operation", "createWebhook"), slog.String("method", "POST"), slog.String("path", "/v1/webhooks"),
-		slog.Int("status", 400), slog.Float64("latency_ms", 2.34), slog.String("error_code", limitReached))
+		slog.Int("status", 400), slog.Float64("latency_ms", 2.34), slog.String("error_code", apperr.CodeWebhookLimitReached))
 	log.Warn("something else", "webhook_id", "wh_1")
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 2 || !strings.HasSuffix(lines[0], " POST /v1/webhooks 400 2.3ms createWebhook error=webhook_limit_reached request_id=req-2 (stop make run and run `make clean`)") {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+
+	"github.com/docproc/webhooks/internal/apperr"
 )
 
 // accessMessage is the message of the API's one access line per request
@@ -34,10 +36,6 @@ func newLineHandler(w io.Writer, level slog.Leveler, limitHint string) *lineHand
 	return &lineHandler{w: w, level: level, limitHint: limitHint,
 		other: slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})}
 }
-
-// limitReached is the error code of a create on an account that holds its
-// limit of webhooks.
-const limitReached = "webhook_limit_reached"
 
 // Enabled implements slog.Handler.
 func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level.Level() }
@@ -68,7 +66,7 @@ func (h *lineHandler) Handle(ctx context.Context, r slog.Record) error {
 	if cause := f["error"]; cause != "" {
 		b.WriteString(" cause=" + strconv.Quote(cause))
 	}
-	if f["error_code"] == limitReached && h.limitHint != "" {
+	if f["error_code"] == apperr.CodeWebhookLimitReached && h.limitHint != "" {
 		b.WriteString(" (" + h.limitHint + ")")
 	}
 	b.WriteString("\n")

@@ -9,7 +9,7 @@
 // calls fail, before or after their write, and lets a concurrent request
 // act just before a chosen call.
 //
-// The fakes honour the ports' contracts as webhook.go states them. Each
+// The fakes honour the ports' contracts as ports.go states them. Each
 // call is atomic and never retried inside the fake, so a conditional write
 // never mistakes its own success for a conflict; a write that committed
 // behind an error (a lost response) is made with Faults.FailAfter. The
