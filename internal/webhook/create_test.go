@@ -21,7 +21,7 @@ func TestCreateWritesCheckThenSecretThenTransaction(t *testing.T) {
 	if got := f.stored(r.Webhook.ID); got.Version != 1 || got.SecretRef != r.Webhook.SecretRef || !got.CreatedAt.Equal(t0) {
 		t.Errorf("stored %+v, answered %+v", got, r.Webhook)
 	}
-	if set := f.secretSet(r.Webhook.SecretRef); set.Current != secretOf(r) || set.CurrentSHA256 != secretOf(r).SHA256() {
+	if set := f.secretSet(r.Webhook.SecretRef); !set.Current.Equal(secretOf(r)) || set.CurrentSHA256 != secretOf(r).SHA256() {
 		t.Error("the stored secret is not the one answered")
 	}
 	if f.store.Count(owner) != 1 {
@@ -69,7 +69,7 @@ func TestCreateAnswersATransactionThatCommittedBehindAnError(t *testing.T) {
 	if got := f.stored(r.Webhook.ID); got.SecretRef != r.Webhook.SecretRef || got.Version != r.Webhook.Version {
 		t.Errorf("answered %+v, stored %+v", r.Webhook, got)
 	}
-	if f.secretSet(r.Webhook.SecretRef).Current != secretOf(r) {
+	if !f.secretSet(r.Webhook.SecretRef).Current.Equal(secretOf(r)) {
 		t.Error("the answered secret is not the stored one")
 	}
 	if f.calls("SecretStore.Delete") != 0 {

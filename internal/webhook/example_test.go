@@ -83,7 +83,7 @@ func ExampleService_Create() {
 	fmt.Println("first replayed:", first.Replayed)
 	fmt.Println("retry replayed:", retry.Replayed)
 	fmt.Println("same webhook:", retry.Webhook.ID == first.Webhook.ID)
-	fmt.Println("same secret:", retry.SigningSecret == first.SigningSecret)
+	fmt.Println("same secret:", retry.SigningSecret.Equal(first.SigningSecret))
 
 	page, _ := svc.List(ctx, customer, 10, "")
 	fmt.Println("webhooks:", len(page.Webhooks))
@@ -117,9 +117,9 @@ func ExampleService_RotateSecret() {
 		panic(err)
 	}
 	fmt.Println("version:", created.Webhook.Version, "->", rotated.Webhook.Version)
-	fmt.Println("new secret current:", set.Current == rotated.SigningSecret)
+	fmt.Println("new secret current:", set.Current.Equal(rotated.SigningSecret))
 	for _, old := range set.Previous {
-		fmt.Println("old secret kept:", old.Value == created.SigningSecret, "until", old.ExpiresAt.Format(time.RFC3339))
+		fmt.Println("old secret kept:", old.Value.Equal(created.SigningSecret), "until", old.ExpiresAt.Format(time.RFC3339))
 	}
 	oldHash := created.SigningSecret.SHA256()
 	for _, at := range []time.Time{set.Previous[0].ExpiresAt.Add(-time.Second), set.Previous[0].ExpiresAt} {

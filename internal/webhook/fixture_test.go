@@ -180,3 +180,9 @@ func (f *fixture) wantRefs(refs ...string) {
 		f.t.Fatalf("stored secrets = %q, want %q", got, refs)
 	}
 }
+
+// sameOldSecret reports whether a and b are the same earlier secret with
+// the same expiry.
+func sameOldSecret(a, b webhook.OldSecret) bool {
+	return a.Value.Equal(b.Value) && a.SHA256 == b.SHA256 && a.ExpiresAt.Equal(b.ExpiresAt)
+}

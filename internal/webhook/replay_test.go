@@ -18,7 +18,7 @@ func TestReplayReturnsTheFirstResponse(t *testing.T) {
 	if !again.Replayed || first.Replayed {
 		t.Errorf("Replayed = %v then %v, want false then true", first.Replayed, again.Replayed)
 	}
-	if again.Webhook.ID != first.Webhook.ID || secretOf(again) != secretOf(first) {
+	if again.Webhook.ID != first.Webhook.ID || !secretOf(again).Equal(secretOf(first)) {
 		t.Error("the replay is not the first response")
 	}
 	if f.calls("Store.Create") != 1 || f.store.Count(owner) != 1 {
@@ -76,7 +76,7 @@ func TestReplayFindsARotatedSecretInItsGrace(t *testing.T) {
 	first := f.create("k")
 	f.rotate(first.Webhook, time.Hour)
 	f.clock.advance(time.Hour - time.Second)
-	if again := f.create("k"); !again.Replayed || secretOf(again) != secretOf(first) {
+	if again := f.create("k"); !again.Replayed || !secretOf(again).Equal(secretOf(first)) {
 		t.Error("the replay did not give the first secret, still in its grace")
 	}
 }
@@ -116,7 +116,7 @@ func TestRotationReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	again, err := f.svc.RotateSecret(f.ctx, owner, w.ID, time.Hour, "k")
-	if err != nil || !again.Replayed || secretOf(again) != secretOf(first) || again.Webhook.Version != first.Webhook.Version {
+	if err != nil || !again.Replayed || !secretOf(again).Equal(secretOf(first)) || again.Webhook.Version != first.Webhook.Version {
 		t.Fatalf("replay = %+v, %v; want the first rotation's answer", again.Webhook, err)
 	}
 	if f.calls("Store.LockRotation") != 1 {

@@ -31,7 +31,7 @@ func (f *fixture) lockAsAnother(id string, until time.Time) {
 // secret is current, its webhook one version on and the rotation lock free.
 func (f *fixture) wantRotated(before webhook.Webhook, r webhook.WithSecret) {
 	f.t.Helper()
-	if set := f.secretSet(before.SecretRef); set.Current != secretOf(r) || secretOf(r).IsZero() {
+	if set := f.secretSet(before.SecretRef); !set.Current.Equal(secretOf(r)) || secretOf(r).IsZero() {
 		f.t.Error("the answered secret is not the current one")
 	}
 	if r.Webhook.Version != before.Version+1 || !r.Webhook.UpdatedAt.Equal(f.clock.Now().Truncate(time.Second)) {
@@ -51,9 +51,7 @@ func TestRotateKeepsTheReplacedSecretForItsGrace(t *testing.T) {
 	r := f.rotate(created.Webhook, time.Hour)
 	f.wantRotated(created.Webhook, r)
 	want := []webhook.OldSecret{{Value: secretOf(created), SHA256: secretOf(created).SHA256(), ExpiresAt: t0.Add(time.Hour)}}
-	if got := f.secretSet(created.Webhook.SecretRef).Previous; !slices.EqualFunc(got, want, func(a, b webhook.OldSecret) bool {
-		return a.Value == b.Value && a.SHA256 == b.SHA256 && a.ExpiresAt.Equal(b.ExpiresAt)
-	}) {
+	if got := f.secretSet(created.Webhook.SecretRef).Previous; !slices.EqualFunc(got, want, sameOldSecret) {
 		t.Errorf("previous secrets = %d, want the replaced one until now + grace", len(got))
 	}
 	f.wantChecks(pruneCheck(created.Webhook.ID, time.Hour))
@@ -115,7 +113,7 @@ func TestRotateAnswersSuccessOnceTheSecretIsStored(t *testing.T) {
 			if err != nil {
 				t.Fatalf("a committed rotation answered %v", err)
 			}
-			if set := f.secretSet(created.Webhook.SecretRef); set.Current != secretOf(r) {
+			if set := f.secretSet(created.Webhook.SecretRef); !set.Current.Equal(secretOf(r)) {
 				t.Error("the answered secret is not the current one")
 			}
 			if r.Webhook.Version != 2 || !r.Webhook.UpdatedAt.Equal(t0) {
@@ -196,10 +194,10 @@ func TestPruneSecrets(t *testing.T) {
 	f.clock.advance(2 * time.Minute) // the other's lock expires
 	n, err := f.svc.PruneSecrets(f.ctx, owner, w.ID, ref)
 	after := f.secretSet(ref)
-	if n != 1 || err != nil || len(after.Previous) != 1 || after.Previous[0] != before.Previous[1] {
+	if n != 1 || err != nil || len(after.Previous) != 1 || !sameOldSecret(after.Previous[0], before.Previous[1]) {
 		t.Fatalf("prune = %d, %v, leaving %d; want only the expired secret dropped", n, err, len(after.Previous))
 	}
-	if after.Current != secretOf(kept) {
+	if !after.Current.Equal(secretOf(kept)) {
 		t.Error("the current secret changed")
 	}
 }

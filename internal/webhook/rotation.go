@@ -111,7 +111,7 @@ func (s *Service) storeRotated(ctx context.Context, cleanup *budget, ref string,
 	if err == nil || !outcomeUnknown(err) {
 		return err
 	}
-	if back, gerr := s.secrets.Get(cleanup.context(), ref); gerr == nil && back.Current == next {
+	if back, gerr := s.secrets.Get(cleanup.context(), ref); gerr == nil && back.Current.Equal(next) {
 		s.log.WarnContext(ctx, "rotation committed although its write reported an error", "error", err.Error())
 		return nil
 	}

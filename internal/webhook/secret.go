@@ -3,6 +3,7 @@ package webhook
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -24,13 +25,17 @@ const (
 // SigningSecret is a webhook's signing secret. It redacts itself wherever
 // it is formatted, logged or marshalled, so that a stray %v or log
 // attribute cannot leak it; Reveal gives the value, for the one response
-// that shows it and for the store that keeps it.
+// that shows it and for the store that keeps it. The value sits behind a
+// pointer, so that even where fmt cannot call its methods (a SigningSecret
+// in an unexported field of a struct being printed) it prints an address,
+// not the secret. Compare two with Equal: == does not compile.
 type SigningSecret struct {
-	value string
+	_     [0]func() // not comparable
+	value *string
 }
 
 // SigningSecretOf wraps value, a signing secret as stored.
-func SigningSecretOf(value string) SigningSecret { return SigningSecret{value: value} }
+func SigningSecretOf(value string) SigningSecret { return SigningSecret{value: &value} }
 
 // NewSigningSecret returns "whsec_" plus the standard base64 of 32 random
 // bytes from crypto/rand: the Standard Webhooks secret format.
@@ -39,17 +44,27 @@ func NewSigningSecret() (SigningSecret, error) {
 	if _, err := rand.Read(b); err != nil {
 		return SigningSecret{}, fmt.Errorf("new signing secret: %w", err)
 	}
-	return SigningSecret{value: SigningSecretPrefix + base64.StdEncoding.EncodeToString(b)}, nil
+	return SigningSecretOf(SigningSecretPrefix + base64.StdEncoding.EncodeToString(b)), nil
 }
 
-// Reveal returns the secret's value, "whsec_...".
-func (s SigningSecret) Reveal() string { return s.value }
+// Reveal returns the secret's value, "whsec_...", or "" for none.
+func (s SigningSecret) Reveal() string {
+	if s.value == nil {
+		return ""
+	}
+	return *s.value
+}
 
 // IsZero reports whether s holds no secret.
-func (s SigningSecret) IsZero() bool { return s.value == "" }
+func (s SigningSecret) IsZero() bool { return s.Reveal() == "" }
+
+// Equal reports whether s and o are the same secret, in constant time.
+func (s SigningSecret) Equal(o SigningSecret) bool {
+	return subtle.ConstantTimeCompare([]byte(s.Reveal()), []byte(o.Reveal())) == 1
+}
 
 // SHA256 returns HashSecret of the secret.
-func (s SigningSecret) SHA256() string { return HashSecret(s.value) }
+func (s SigningSecret) SHA256() string { return HashSecret(s.Reveal()) }
 
 // String returns redact.SecretMark, never the value.
 func (s SigningSecret) String() string { return redact.SecretMark }

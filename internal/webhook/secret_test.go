@@ -50,7 +50,9 @@ func TestSigningSecretRedactsItself(t *testing.T) {
 	holder := struct {
 		Secret SigningSecret
 		Set    SecretSet
-	}{s, NewSecretSet(s)}
+		hidden SigningSecret // fmt cannot call the methods of an unexported field
+		set    SecretSet
+	}{s, NewSecretSet(s), s, NewSecretSet(s)}
 	var out []string
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%10.3s"} {
 		out = append(out, fmt.Sprintf(verb, s), fmt.Sprintf(verb, holder), fmt.Sprintf(verb, &holder))
