@@ -231,7 +231,7 @@ func startStack(t *testing.T, endpoint, table string) string {
 		if err := <-done; err != nil {
 			t.Errorf("Run after cancel: %v", err)
 		}
-		if !strings.Contains(logs.String(), "Stopping; data persists in the emulator at AWS_ENDPOINT_URL="+endpoint) {
+		if !strings.Contains(logs.String(), "Stopping; the data stays in the emulator at AWS_ENDPOINT_URL="+endpoint) {
 			t.Errorf("Run stopped without saying where the data is:\n%s", logs.String())
 		}
 	})

@@ -12,7 +12,6 @@ import (
 	"syscall"
 
 	"github.com/docproc/webhooks/internal/local/devstack"
-	"github.com/docproc/webhooks/internal/local/emulator"
 )
 
 func main() {
@@ -27,10 +26,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if s.Endpoint == "" {
-		if err := emulator.PersistTo(s.DataDir); err != nil {
-			return err
-		}
+	if err := devstack.PersistData(s); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -113,7 +113,7 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 // it uses, the key and a ready-to-paste curl line to out, and the logs
 // (and, with s.Metrics, the handler's EMF lines) to logOut.
 func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
-	endpoint, data := s.Endpoint, ""
+	endpoint, data, kept := s.Endpoint, "", ""
 	if endpoint == "" {
 		// The named result err is assigned, never shadowed, in this
 		// block: the deferred closes add their errors to it.
@@ -122,9 +122,7 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 			return fmt.Errorf("data dir %s: %w", s.DataDir, err)
 		}
 		var lock *emulator.DataDirLock
-		if lock, err = emulator.LockDataDir(dir); errors.Is(err, emulator.ErrDataDirInUse) {
-			return fmt.Errorf("%w. Another make run keeps its data there: stop it first, or set LOCAL_DATA_DIR to another directory for this one", err)
-		} else if err != nil {
+		if lock, err = claimDataDir(dir, logOut); err != nil {
 			return err
 		}
 		defer func() { err = errors.Join(err, lock.Close()) }()
@@ -139,12 +137,14 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		}()
 		endpoint = emu.URL
 		data = "local data persists in " + dir + "; " + resetAdvice(s.DataDir, dir)
+		kept = "kumo's data is saved in " + dir
 	} else {
 		fmt.Fprintf(out, "Using AWS_ENDPOINT_URL=%s instead of starting the built-in emulator.\n", endpoint)
 		if err := reachable(ctx, endpoint); err != nil {
 			return err
 		}
 		data = fmt.Sprintf("data persists in the emulator at AWS_ENDPOINT_URL=%s; reset it there, or `unset AWS_ENDPOINT_URL` to use the built-in one", endpoint)
+		kept = "the data stays in the emulator at AWS_ENDPOINT_URL=" + endpoint
 	}
 	awsCfg, err := chain.ForEndpoint(ctx, endpoint, s.Region)
 	if err != nil {
@@ -180,13 +180,47 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		return fmt.Errorf("serve api: %w", err)
 	case <-ctx.Done():
 	}
-	fmt.Fprintf(logOut, "Stopping; %s.\n", data)
+	fmt.Fprintf(logOut, "Stopping; %s.\n", kept)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shut down api: %w", err)
 	}
 	return nil
+}
+
+// claimDataDir claims dir for this make run, or says why it cannot; on a
+// file system without locks it warns on logOut and goes on.
+func claimDataDir(dir string, logOut io.Writer) (*emulator.DataDirLock, error) {
+	lock, err := emulator.LockDataDir(dir)
+	switch {
+	case errors.Is(err, emulator.ErrDataDirInUse):
+		return nil, fmt.Errorf("%w. Another make run keeps its data there: stop it first, or set LOCAL_DATA_DIR to another directory for this one", err)
+	case err != nil:
+		return nil, err
+	case lock.Unenforced:
+		fmt.Fprintf(logOut, "Warning: %s cannot be locked on this file system; make sure no other make run uses it.\n", dir)
+	}
+	return lock, nil
+}
+
+// PersistData makes kumo keep its data in s.DataDir between runs, unless
+// s uses AWS_ENDPOINT_URL. kumo loads its snapshot as the process starts,
+// so emulator.PersistTo re-executes the process; before that, PersistData
+// checks that no other make run holds the directory, so that none loads a
+// snapshot another is still to write. The check's claim ends with the
+// re-execution (its descriptor closes on exec) and Run claims the
+// directory again before it starts kumo: of two runs started together,
+// one is refused.
+func PersistData(s Settings) error {
+	if s.Endpoint != "" {
+		return nil
+	}
+	lock, err := claimDataDir(s.DataDir, io.Discard)
+	if err != nil {
+		return err
+	}
+	return errors.Join(emulator.PersistTo(s.DataDir), lock.Close())
 }
 
 // logger returns the handler's logger: JSON or text as in Lambda when

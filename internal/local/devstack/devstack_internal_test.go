@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -129,15 +130,30 @@ func TestBannerSaysWhereDataIsAndHowToReset(t *testing.T) {
 	}
 }
 
-func TestRunNamesAnUnreachableEndpoint(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// refusedAddr returns a loopback address that refuses connections for as
+// long as the test runs: a TCP socket bound there but never listening
+// holds the port, so no other test can start listening on it.
+func refusedAddr(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	endpoint := "http://" + ln.Addr().String()
-	_ = ln.Close() // nothing listens there now
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+}
+
+func TestRunNamesAnUnreachableEndpoint(t *testing.T) {
+	endpoint := "http://" + refusedAddr(t)
 	var out bytes.Buffer
-	err = Run(context.Background(), settings(t, map[string]string{"AWS_ENDPOINT_URL": endpoint, "PORT": "0"}), &out, io.Discard)
+	err := Run(context.Background(), settings(t, map[string]string{"AWS_ENDPOINT_URL": endpoint, "PORT": "0"}), &out, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "AWS_ENDPOINT_URL="+endpoint) || !strings.Contains(err.Error(), "unset AWS_ENDPOINT_URL") {
 		t.Errorf("Run against a closed endpoint: %v; want the variable named and what to do", err)
 	}
@@ -153,9 +169,15 @@ func TestRunRefusesADataDirInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lock.Close()
-	err = Run(context.Background(), settings(t, map[string]string{"LOCAL_DATA_DIR": dir, "PORT": "0", "EMULATOR_PORT": "0"}), io.Discard, io.Discard)
+	s := settings(t, map[string]string{"LOCAL_DATA_DIR": dir, "PORT": "0", "EMULATOR_PORT": "0"})
+	err = Run(context.Background(), s, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "LOCAL_DATA_DIR") {
 		t.Errorf("Run on a data dir in use: %v; want it refused, naming the dir", err)
+	}
+	// The check before kumo loads its snapshot refuses it too (and so
+	// never re-executes this test binary).
+	if err := PersistData(s); err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "LOCAL_DATA_DIR") {
+		t.Errorf("PersistData on a data dir in use: %v; want it refused, naming the dir", err)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // ErrDataDirInUse is returned by LockDataDir when another process holds
@@ -20,6 +19,11 @@ const lockFile = "in-use.lock"
 // DataDirLock is one process's exclusive claim on a data directory.
 type DataDirLock struct {
 	f *os.File
+	// Unenforced says the claim could not be made exclusive: the file
+	// system has no locks (some network and container mounts), or the
+	// system has no flock. The caller should warn that nothing stops a
+	// second emulator from using the directory.
+	Unenforced bool
 }
 
 // LockDataDir claims dir (created if missing) for this process, so that
@@ -41,21 +45,32 @@ func LockDataDir(dir string) (*DataDirLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lock file: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	switch err := lockFileExclusive(f); {
+	case errors.Is(err, errNoLocks):
+		return &DataDirLock{f: f, Unenforced: true}, nil
+	case errors.Is(err, errLocked):
 		_ = f.Close()
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
 		if b, rerr := os.ReadFile(path); rerr == nil && len(strings.TrimSpace(string(b))) > 0 {
 			return nil, fmt.Errorf("data dir %s: %w (pid %s)", abs, ErrDataDirInUse, strings.TrimSpace(string(b)))
 		}
 		return nil, fmt.Errorf("data dir %s: %w", abs, ErrDataDirInUse)
+	case err != nil:
+		_ = f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return &DataDirLock{f: f}, nil
 }
+
+// Errors of lockFileExclusive.
+var (
+	// errLocked: another process holds the lock.
+	errLocked = errors.New("locked by another process")
+	// errNoLocks: the file system (or the system) has no such locks.
+	errNoLocks = errors.New("file locks are not supported here")
+)
 
 // Close releases the claim.
 func (l *DataDirLock) Close() error {
