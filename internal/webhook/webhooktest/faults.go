@@ -10,9 +10,11 @@
 // act just before a chosen call.
 //
 // The fakes honour the ports' contracts as ports.go states them. Each
-// call is atomic and never retried inside the fake, so a conditional write
-// never mistakes its own success for a conflict; a write that committed
-// behind an error (a lost response) is made with Faults.FailAfter. The
+// call is atomic and never retried inside the fake; like the adapters, a
+// caller's own retry of a write that committed (a completion, a rotation
+// lock, a secret's creation) succeeds without doing it again. A write that
+// committed behind an error (a lost response) is made with
+// Faults.FailAfter. The
 // fakes ignore their context and do not model throttling, timeouts or the
 // adapters' own retries: the emulator tests in internal/api cover those.
 package webhooktest

@@ -211,8 +211,12 @@ func (s *Store) LockRotation(_ context.Context, owner tenant.Tenant, id, token s
 		switch {
 		case st == nil:
 			return webhook.Webhook{}, webhook.ErrNotFound
-		case st.lockToken != "" && st.lockToken != token && !st.lockedUntil.Before(now):
+		case st.lockToken != "" && !st.lockedUntil.Before(now) && st.lockToken != token:
 			return webhook.Webhook{}, webhook.ErrLocked
+		case st.lockToken != "" && !st.lockedUntil.Before(now):
+			// This token's lock, still live: a retry whose first try took
+			// it. As in the table, the retry does not extend it.
+			return clone(st.w), nil
 		}
 		st.lockToken, st.lockedUntil = token, until
 		return clone(st.w), nil
@@ -284,6 +288,10 @@ func (s *Store) CompleteKey(_ context.Context, c webhook.Claim, rec webhook.Idem
 	return do(s.faults, "Store.CompleteKey", func() error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		r := s.keys[idemKey{c.Owner, c.Key}]
+		if r != nil && r.rec.Completed && r.token == c.Token {
+			return nil // a retry of this completion, whose first try committed
+		}
 		if !s.holds(c) {
 			return webhook.ErrClaimLost
 		}

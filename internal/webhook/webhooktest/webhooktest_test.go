@@ -201,3 +201,49 @@ func TestFaults(t *testing.T) {
 		t.Errorf("calls = %q, want %q", got, want)
 	}
 }
+
+// A retry of a write whose first try committed succeeds without doing it
+// again, as the DynamoDB and Secrets Manager adapters recognise their own
+// first tries: a completion, a rotation lock, a secret's creation.
+func TestRetriesOfCommittedWrites(t *testing.T) {
+	ctx := t.Context()
+	s := webhooktest.NewStore(nil)
+	claim := webhook.Claim{Owner: owner, Key: "k", Token: "a", At: t0, LockedUntil: t0.Add(time.Minute), ExpiresAt: t0.Add(time.Hour)}
+	if _, err := s.ClaimKey(ctx, claim); err != nil {
+		t.Fatal(err)
+	}
+	rec := webhook.IdempotencyRecord{Completed: true, SecretSHA256: "h"}
+	if err := s.CompleteKey(ctx, claim, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteKey(ctx, claim, rec); err != nil {
+		t.Errorf("a retried completion = %v, want nil", err)
+	}
+	other := claim
+	other.Token = "b"
+	if err := s.CompleteKey(ctx, other, rec); !errors.Is(err, webhook.ErrClaimLost) {
+		t.Errorf("another claim's completion = %v, want ErrClaimLost", err)
+	}
+
+	w := newWebhook(t, s)
+	if _, err := s.LockRotation(ctx, owner, w.ID, "r", t0, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LockRotation(ctx, owner, w.ID, "r", t0, t0.Add(time.Hour)); err != nil {
+		t.Errorf("a retried lock = %v, want nil", err)
+	}
+	if _, err := s.LockRotation(ctx, owner, w.ID, "other", t0.Add(2*time.Second), t0.Add(time.Minute)); err != nil {
+		t.Errorf("the retry extended the lock: %v", err)
+	}
+
+	sec := webhooktest.NewSecretStore(nil)
+	value := webhook.SigningSecretOf("v")
+	first, err := sec.Create(ctx, webhook.NewSecret{Owner: owner, WebhookID: "wh_1", Value: value, SHA256: value.SHA256()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := sec.Create(ctx, webhook.NewSecret{Owner: owner, WebhookID: "wh_1", Value: value, SHA256: value.SHA256()})
+	if err != nil || again != first {
+		t.Errorf("a retried create = %q, %v; want %q", again, err, first)
+	}
+}
