@@ -27,7 +27,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -176,24 +175,6 @@ type lineWriter chan string
 
 func (w lineWriter) Write(p []byte) (int, error) { w <- string(p); return len(p), nil }
 
-// syncBuffer is a bytes.Buffer that requests may write to concurrently.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startStack runs what `make run` runs against backend URL, on a free
 // port, with its own table and secret prefix, and returns the API's URL.
 func startStack(t *testing.T, endpoint, table string) string {
@@ -210,7 +191,7 @@ func startStack(t *testing.T, endpoint, table string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := make(lineWriter, 8)
 	done := make(chan error, 1)
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	go func() { done <- devstack.Run(ctx, s, out, logs) }()
 	// Run may say which endpoint it uses before its banner.
 	var banner string

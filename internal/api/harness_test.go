@@ -1,14 +1,12 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,24 +28,6 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // stack is one test's own deployment on an emulator: its own table,
 // secret prefix, account and API key.
 type stack struct {
@@ -58,7 +38,7 @@ type stack struct {
 	cfg     config.Config
 	db      *dynamodb.Client
 	sm      *secretsmanager.Client
-	logs    *syncBuffer
+	logs    *testenv.SyncBuffer
 	key     string
 	owner   tenant.Tenant
 }
@@ -75,7 +55,7 @@ func newStack(t testing.TB, b testenv.Backend, faults ...testenv.Fault) *stack {
 func newLimitedStack(t testing.TB, b testenv.Backend, limit int, faults ...testenv.Fault) *stack {
 	t.Helper()
 	ctx := context.Background()
-	s := &stack{t: t, backend: b, faults: testenv.NewInjector(faults...), logs: &syncBuffer{}}
+	s := &stack{t: t, backend: b, faults: testenv.NewInjector(faults...), logs: &testenv.SyncBuffer{}}
 	s.cfg = config.Config{
 		TableName:        testenv.Unique("webhooks-"),
 		SecretNamePrefix: testenv.Unique("webhooks/t"),
@@ -265,11 +245,7 @@ func checkLogs(t testing.TB, logs string) {
 // drainLogs returns what the stack logged since the last drain, and
 // forgets it.
 func (s *stack) drainLogs() string {
-	s.logs.mu.Lock()
-	defer s.logs.mu.Unlock()
-	out := s.logs.buf.String()
-	s.logs.buf.Reset()
-	return out
+	return s.logs.Drain()
 }
 
 // attrString returns a string attribute's value, or "".
