@@ -1,0 +1,7 @@
+package delivery
+
+import "errors"
+
+// ErrConflict is a delivery that moved on before a Save: another queue
+// message owns it, or another attempt was recorded first.
+var ErrConflict = errors.New("delivery changed meanwhile")

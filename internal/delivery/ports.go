@@ -1,0 +1,166 @@
+package delivery
+
+import (
+	"context"
+	"time"
+
+	"github.com/docproc/webhooks/internal/tenant"
+	"github.com/docproc/webhooks/internal/webhook"
+)
+
+// Message is one delivery queued for one endpoint: the fan-out sends it,
+// the deliverer attempts it until it is delivered, skipped or out of
+// attempts. Its JSON form is the delivery queue's message body.
+type Message struct {
+	// DeliveryID is the delivery's id and webhook-id header.
+	DeliveryID string `json:"delivery_id"`
+	// EventID is the event's id.
+	EventID string `json:"event_id"`
+	// EventType is the event's type.
+	EventType webhook.Event `json:"event_type"`
+	// EventTime is when the event happened.
+	EventTime time.Time `json:"event_time"`
+	// Account and Mode own the event and the endpoint.
+	Account string `json:"account"`
+	// Mode is test or live.
+	Mode tenant.Mode `json:"mode"`
+	// WebhookID is the endpoint.
+	WebhookID string `json:"webhook_id"`
+	// Payload is the body to POST, the same bytes for every endpoint and
+	// attempt (base64 in JSON, so no re-encoding can change them).
+	Payload []byte `json:"payload"`
+}
+
+// Owner is the message's account and mode.
+func (m Message) Owner() tenant.Tenant { return tenant.Tenant{Account: m.Account, Mode: m.Mode} }
+
+// Subscribers finds the endpoints an event goes to.
+type Subscribers interface {
+	// Webhooks returns every webhook of owner, in one query of its
+	// partition.
+	Webhooks(ctx context.Context, owner tenant.Tenant) ([]webhook.Webhook, error)
+}
+
+// EventLog keeps events, so that a second publish of the same event id is
+// recognised. Events expire after the retention period.
+type EventLog interface {
+	// Save stores ev unless an event with its owner and id is stored
+	// already; it returns the SourceID of the event stored first, which is
+	// ev.SourceID unless ev is a second publish.
+	Save(ctx context.Context, ev Event, expires time.Time) (firstSourceID string, err error)
+}
+
+// Queue takes delivery messages.
+type Queue interface {
+	// Send queues msgs. It returns an error unless every one was queued;
+	// sending the same message again is safe (the deliverer drops a
+	// duplicate).
+	Send(ctx context.Context, msgs []Message) error
+}
+
+// Health is what the deliverer knows of a webhook's recent deliveries.
+type Health struct {
+	// FailingSince is the first failed attempt since the last delivered
+	// one; zero when the last attempt succeeded.
+	FailingSince time.Time
+	// DisabledReason is why the service disabled the webhook; empty if it
+	// did not.
+	DisabledReason string
+	// DisabledAt is when it did.
+	DisabledAt time.Time
+}
+
+// Status is a delivery's stored state.
+type Status struct {
+	// Exists is false before the first attempt is recorded.
+	Exists bool
+	// State is where the delivery stands.
+	State State
+	// Attempts counts the attempts made.
+	Attempts int
+	// Claim is the queue message that owns the delivery: only that message
+	// makes attempts, so a duplicate message cannot start a second series
+	// of retries.
+	Claim string
+}
+
+// Target is a delivery's endpoint as it is now, and the delivery's state.
+type Target struct {
+	// Found is false when the webhook was deleted.
+	Found bool
+	// Webhook is the endpoint.
+	Webhook webhook.Webhook
+	// Health is its recent delivery history.
+	Health Health
+	// Delivery is the delivery's state.
+	Delivery Status
+}
+
+// HealthChange is what a recorded attempt changes on its webhook.
+type HealthChange int
+
+// The health changes.
+const (
+	// NoChange leaves the webhook alone.
+	NoChange HealthChange = iota
+	// StartFailing notes the first failed attempt since the last success.
+	StartFailing
+	// Recover clears FailingSince after a delivered attempt.
+	Recover
+	// Disable sets is_active false with a reason.
+	Disable
+)
+
+// Record is what one step of a delivery writes: the attempt made (if any),
+// the delivery's new state, and the change to its webhook's health. The
+// write is conditional on the delivery still being at Prior attempts and
+// owned by Claim (or not existing yet).
+type Record struct {
+	// Message is the delivery.
+	Message Message
+	// Attempt is the attempt made; nil when none was (skipped).
+	Attempt *Attempt
+	// State is the delivery's state after this step.
+	State State
+	// Reason says why a delivery was skipped or failed for good.
+	Reason string
+	// Attempts counts attempts after this step.
+	Attempts int
+	// Prior is the count the stored delivery must still have.
+	Prior int
+	// Claim is the owning queue message.
+	Claim string
+	// NextAttemptAt is when the next attempt is due (pending only).
+	NextAttemptAt time.Time
+	// Health is the change to the webhook.
+	Health HealthChange
+	// At is when the step happened.
+	At time.Time
+	// Expires is when the delivery's records may be removed.
+	Expires time.Time
+}
+
+// Store keeps deliveries and their attempts.
+type Store interface {
+	// Target reads, in one consistent read, owner's webhook and the state
+	// of delivery deliveryID to it.
+	Target(ctx context.Context, owner tenant.Tenant, webhookID, deliveryID string) (Target, error)
+	// Save writes r in one transaction: the attempt record, the delivery's
+	// new state and the webhook's health. It is ErrConflict when the
+	// delivery moved on (another message owns it, or its attempts are not
+	// r.Prior) and a retry of a write that committed is a success.
+	Save(ctx context.Context, r Record) error
+}
+
+// Secrets reads webhooks' signing secrets (webhook.SecretStore's Get).
+type Secrets interface {
+	// Get returns the secrets stored at ref.
+	Get(ctx context.Context, ref string) (webhook.SecretSet, error)
+}
+
+// Sender makes one attempt.
+type Sender interface {
+	// Send POSTs req and reports what came back. It does not return
+	// errors: every failure is a Response with an ErrorClass.
+	Send(ctx context.Context, req Request) Response
+}

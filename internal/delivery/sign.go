@@ -1,0 +1,97 @@
+package delivery
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docproc/webhooks/internal/webhook"
+)
+
+// SignatureVersion is the Standard Webhooks signature scheme used: HMAC-SHA256.
+const SignatureVersion = "v1"
+
+// Key is a signing key: the bytes of a signing secret after "whsec_",
+// base64 decoded, and when it stops being used. It never prints them.
+type Key struct {
+	bytes []byte
+	// expires is when an earlier secret's grace period ends; zero for the
+	// current secret.
+	expires time.Time
+}
+
+// String keeps a Key's bytes out of logs and errors.
+func (Key) String() string { return "[key]" }
+
+// GoString keeps a Key's bytes out of %#v.
+func (Key) GoString() string { return "[key]" }
+
+// Keys are a webhook's signing keys: its current secret first, then the
+// earlier ones still in their grace period.
+type Keys []Key
+
+// KeysOf decodes a secret set into signing keys.
+func KeysOf(set webhook.SecretSet) (Keys, error) {
+	cur, err := decodeKey(set.Current)
+	if err != nil {
+		return nil, fmt.Errorf("current secret: %w", err)
+	}
+	keys := Keys{{bytes: cur}}
+	for i, o := range set.Previous {
+		b, err := decodeKey(o.Value)
+		if err != nil {
+			return nil, fmt.Errorf("earlier secret %d: %w", i, err)
+		}
+		keys = append(keys, Key{bytes: b, expires: o.ExpiresAt})
+	}
+	return keys, nil
+}
+
+// errBadSecret is a stored secret that is not "whsec_" and base64.
+var errBadSecret = errors.New("signing secret is not whsec_ followed by base64")
+
+// decodeKey returns the key bytes of a signing secret.
+func decodeKey(s webhook.SigningSecret) ([]byte, error) {
+	v, ok := strings.CutPrefix(s.Reveal(), webhook.SigningSecretPrefix)
+	if !ok {
+		return nil, errBadSecret
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(b) == 0 {
+		return nil, errBadSecret
+	}
+	return b, nil
+}
+
+// Sign returns the webhook-signature header for a message: one
+// "v1,<base64 HMAC-SHA256 of id.timestamp.body>" per key still in use at
+// at, the current key first, separated by spaces.
+func (k Keys) Sign(msgID string, at time.Time, body []byte) string {
+	ts := strconv.FormatInt(at.Unix(), 10)
+	var b strings.Builder
+	b.Grow(len(k) * (len(SignatureVersion) + 1 + base64.StdEncoding.EncodedLen(sha256.Size) + 1))
+	sum := make([]byte, 0, sha256.Size)
+	for _, key := range k {
+		if !key.expires.IsZero() && !key.expires.After(at) {
+			continue
+		}
+		mac := hmac.New(sha256.New, key.bytes)
+		mac.Write([]byte(msgID))
+		mac.Write([]byte{'.'})
+		mac.Write([]byte(ts))
+		mac.Write([]byte{'.'})
+		mac.Write(body)
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(SignatureVersion)
+		b.WriteByte(',')
+		b.WriteString(base64.StdEncoding.EncodeToString(mac.Sum(sum[:0])))
+	}
+	return b.String()
+}
