@@ -77,13 +77,13 @@ type detail struct {
 	Data     json.RawMessage `json:"data"`
 }
 
-// payload is the body sent to endpoints (Standard Webhooks shape).
+// payload is the body sent to endpoints (Standard Webhooks shape), but
+// for its data, which buildPayload appends.
 type payload struct {
-	ID        string          `json:"id"`
-	Type      string          `json:"type"`
-	Timestamp string          `json:"timestamp"`
-	Livemode  bool            `json:"livemode"`
-	Data      json.RawMessage `json:"data"`
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	Timestamp string `json:"timestamp"`
+	Livemode  bool   `json:"livemode"`
 }
 
 // ParseEventBridge reads one EventBridge event, as the rule hands it to the
@@ -127,11 +127,25 @@ func ParseEventBridge(body []byte) (Event, error) {
 		id = EventIDFor(env.ID, env.Time)
 	}
 	ev := Event{ID: id, Type: typ, Owner: owner, Time: env.Time.UTC(), SourceID: env.ID}
-	ev.Payload, err = json.Marshal(payload{ID: id, Type: string(typ), Timestamp: ev.Time.Format(time.RFC3339Nano), Livemode: *d.Livemode, Data: d.Data})
+	ev.Payload, err = buildPayload(payload{ID: id, Type: string(typ), Timestamp: ev.Time.Format(time.RFC3339Nano), Livemode: *d.Livemode}, d.Data)
 	if err != nil {
-		return Event{}, fmt.Errorf("%w: build payload: %v", ErrMalformed, err)
+		return Event{}, err
 	}
 	return ev, nil
+}
+
+// buildPayload writes p's members, then data exactly as published:
+// marshalling it again would compact it and escape <, > and &.
+func buildPayload(p payload, data json.RawMessage) ([]byte, error) {
+	head, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: build payload: %v", ErrMalformed, err)
+	}
+	out := make([]byte, 0, len(head)+len(`,"data":`)+len(data))
+	out = append(out, head[:len(head)-1]...) // without the closing brace
+	out = append(out, `,"data":`...)
+	out = append(out, data...)
+	return append(out, '}'), nil
 }
 
 // parseDetail decodes and checks a Detail: an object with exactly the

@@ -44,10 +44,10 @@ type Subscribers interface {
 // EventLog keeps events, so that a second publish of the same event id is
 // recognised. Events expire after the retention period.
 type EventLog interface {
-	// Save stores ev unless an event with its owner and id is stored
+	// Keep stores ev unless an event with its owner and id is stored
 	// already; it returns the SourceID of the event stored first, which is
 	// ev.SourceID unless ev is a second publish.
-	Save(ctx context.Context, ev Event, expires time.Time) (firstSourceID string, err error)
+	Keep(ctx context.Context, ev Event, expires time.Time) (firstSourceID string, err error)
 }
 
 // Queue takes delivery messages.
@@ -56,18 +56,6 @@ type Queue interface {
 	// sending the same message again is safe (the deliverer drops a
 	// duplicate).
 	Send(ctx context.Context, msgs []Message) error
-}
-
-// Health is what the deliverer knows of a webhook's recent deliveries.
-type Health struct {
-	// FailingSince is the first failed attempt since the last delivered
-	// one; zero when the last attempt succeeded.
-	FailingSince time.Time
-	// DisabledReason is why the service disabled the webhook; empty if it
-	// did not.
-	DisabledReason string
-	// DisabledAt is when it did.
-	DisabledAt time.Time
 }
 
 // Status is a delivery's stored state.
@@ -88,10 +76,8 @@ type Status struct {
 type Target struct {
 	// Found is false when the webhook was deleted.
 	Found bool
-	// Webhook is the endpoint.
+	// Webhook is the endpoint, with its delivery health.
 	Webhook webhook.Webhook
-	// Health is its recent delivery history.
-	Health Health
 	// Delivery is the delivery's state.
 	Delivery Status
 }

@@ -39,6 +39,11 @@ type webhookItem struct {
 	Version      int      `dynamodbav:"version"`
 	// WriteToken is the token of the last conditional write (see writeToken).
 	WriteToken string `dynamodbav:"write_token,omitempty"`
+	// FailingSince, DisabledReason and DisabledAt are the webhook's
+	// delivery health, which the deliverer writes (deliveries.go).
+	FailingSince   string `dynamodbav:"failing_since,omitempty"`
+	DisabledReason string `dynamodbav:"disabled_reason,omitempty"`
+	DisabledAt     string `dynamodbav:"disabled_at,omitempty"`
 }
 
 // toWebhookItem returns the stored form of a webhook, without keys.
@@ -79,11 +84,24 @@ func (it webhookItem) webhook() (webhook.Webhook, error) {
 	for i, e := range it.Events {
 		events[i] = webhook.Event(e)
 	}
+	health := webhook.Health{DisabledReason: it.DisabledReason}
+	for _, t := range []struct {
+		name string
+		in   string
+		out  *time.Time
+	}{{"failing_since", it.FailingSince, &health.FailingSince}, {"disabled_at", it.DisabledAt, &health.DisabledAt}} {
+		if t.in == "" {
+			continue
+		}
+		if *t.out, err = time.Parse(time.RFC3339Nano, t.in); err != nil {
+			return webhook.Webhook{}, fmt.Errorf("decode webhook %s %s: %w", it.ID, t.name, err)
+		}
+	}
 	return webhook.Webhook{
 		ID: it.ID, Owner: owner,
 		Settings: webhook.Settings{URL: it.URL, Events: events, IsActive: it.IsActive,
 			RetryEnabled: it.RetryEnabled, MaxRetries: it.MaxRetries},
-		SecretRef: it.SecretARN, CreatedAt: created, UpdatedAt: updated, Version: it.Version,
+		SecretRef: it.SecretARN, CreatedAt: created, UpdatedAt: updated, Version: it.Version, Health: health,
 	}, nil
 }
 
@@ -183,11 +201,17 @@ func (s *Store) Update(ctx context.Context, w webhook.Webhook) error {
 		return fmt.Errorf("encode events: %w", err)
 	}
 	token := newToken()
+	update := "SET #url = :url, events = :events, is_active = :active, " +
+		"retry_enabled = :retry, max_retries = :max, updated_at = :updated, version = :next, #token = :token"
+	if w.IsActive {
+		// An active webhook starts afresh: a PATCH that (re-)enables one
+		// clears why the service disabled it and its failure history.
+		update += " REMOVE failing_since, disabled_reason, disabled_at"
+	}
 	_, err = s.conditionalUpdate(ctx, w.Owner, w.ID, "dynamodb UpdateItem webhook "+w.ID, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table),
-		Key:       key(tenantPK(w.Owner), webhookSK(w.ID)),
-		UpdateExpression: aws.String("SET #url = :url, events = :events, is_active = :active, " +
-			"retry_enabled = :retry, max_retries = :max, updated_at = :updated, version = :next, #token = :token"),
+		TableName:                aws.String(s.table),
+		Key:                      key(tenantPK(w.Owner), webhookSK(w.ID)),
+		UpdateExpression:         aws.String(update),
 		ConditionExpression:      aws.String(versionIs),
 		ExpressionAttributeNames: map[string]string{"#url": "url", "#token": writeToken},
 		ExpressionAttributeValues: map[string]types.AttributeValue{

@@ -244,3 +244,22 @@ func b2i(b bool) int {
 	}
 	return 0
 }
+
+// Counts writes one line of counts without dimensions, such as the
+// attempts and failures of one batch of deliveries. Names are written in
+// order; a count of zero is written too, so that a rate over them is
+// defined.
+func (e *Emitter) Counts(counts map[string]int) {
+	names := make([]string, 0, len(counts))
+	for n := range counts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	line := map[string]any{}
+	d := directive{Namespace: e.namespace, Dimensions: [][]string{{}}}
+	for _, n := range names {
+		line[n] = counts[n]
+		d.Metrics = append(d.Metrics, metricSpec{Name: n, Unit: unitCount})
+	}
+	e.write(line, []directive{d})
+}

@@ -54,6 +54,21 @@ type Webhook struct {
 	UpdatedAt time.Time
 	// Version counts the webhook's writes; an update is conditional on it.
 	Version int
+	// Health is what deliveries found of the endpoint; the deliverer
+	// writes it.
+	Health Health
+}
+
+// Health is what deliveries found of a webhook's endpoint.
+type Health struct {
+	// FailingSince is the first failed attempt after the last delivered
+	// one; zero while deliveries succeed.
+	FailingSince time.Time
+	// DisabledReason says why the service disabled the webhook (410 Gone,
+	// or failing for too long); empty when it did not.
+	DisabledReason string
+	// DisabledAt is when it did.
+	DisabledAt time.Time
 }
 
 // Settings are the fields of a webhook that its owner chooses.

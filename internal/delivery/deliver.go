@@ -1,0 +1,246 @@
+package delivery
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/docproc/webhooks/internal/webhook"
+)
+
+// Reasons a delivery ends without being delivered, and why the service
+// disabled a webhook. Records and the API show them.
+const (
+	// ReasonDeleted: the webhook was deleted.
+	ReasonDeleted = "webhook_deleted"
+	// ReasonInactive: the webhook is not active.
+	ReasonInactive = "webhook_inactive"
+	// ReasonUnsubscribed: the webhook no longer subscribes to the event.
+	ReasonUnsubscribed = "event_not_subscribed"
+	// ReasonExhausted: the last attempt the webhook's retry settings allow
+	// failed.
+	ReasonExhausted = "attempts_exhausted"
+	// ReasonGone: the endpoint answered 410 Gone, which disables it.
+	ReasonGone = "endpoint_gone"
+	// ReasonFailing: every attempt to the endpoint failed for DisableAfter,
+	// which disables it.
+	ReasonFailing = "endpoint_failing"
+)
+
+// DefaultDisableAfter is how long an endpoint's attempts may all fail
+// before it is disabled (after Svix).
+const DefaultDisableAfter = 5 * 24 * time.Hour
+
+// DefaultRetention is how long delivery and attempt records are kept.
+const DefaultRetention = 30 * 24 * time.Hour
+
+// MaxAttempts is how many attempts a webhook's settings allow an event:
+// one, plus MaxRetries when retries are enabled.
+func MaxAttempts(s webhook.Settings) int {
+	if !s.RetryEnabled {
+		return 1
+	}
+	return 1 + s.MaxRetries
+}
+
+// Deliverer makes the attempts of deliveries.
+type Deliverer struct {
+	// Store keeps deliveries and attempts.
+	Store Store
+	// Secrets reads signing secrets.
+	Secrets Secrets
+	// Sender makes attempts.
+	Sender Sender
+	// Schedule is the waits between attempts.
+	Schedule Schedule
+	// DisableAfter is how long an endpoint may fail before it is disabled.
+	DisableAfter time.Duration
+	// Retention is how long records are kept.
+	Retention time.Duration
+	// Now returns the time; time.Now when nil.
+	Now func() time.Time
+
+	mu   sync.Mutex
+	keys map[string]cachedKeys
+}
+
+// maxCachedKeys bounds the keys one warm instance keeps; past it the
+// cache starts over.
+const maxCachedKeys = 10000
+
+// cachedKeys are a webhook's signing keys as of one version of it. A
+// rotation bumps the webhook's version, so the next delivery reads the
+// new secret at once.
+type cachedKeys struct {
+	version int
+	keys    Keys
+}
+
+// Step is what a message's handling came to.
+type Step struct {
+	// Outcome names it for logs and metrics: delivered, retry, failed,
+	// skipped, duplicate.
+	Outcome string
+	// Attempt is the attempt made, nil if none was.
+	Attempt *Attempt
+	// Retry says the message must come back after Wait for another
+	// attempt.
+	Retry bool
+	// Wait is how long until the next attempt.
+	Wait time.Duration
+	// Reason says why a delivery ended without being delivered.
+	Reason string
+}
+
+// Outcomes of Step.
+const (
+	OutcomeDelivered = "delivered"
+	OutcomeRetry     = "retry"
+	OutcomeFailed    = "failed"
+	OutcomeSkipped   = "skipped"
+	OutcomeDuplicate = "duplicate"
+)
+
+func (d *Deliverer) now() time.Time {
+	if d.Now != nil {
+		return d.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Deliver handles one receipt of message m, which the queue knows as
+// claim: it makes the next attempt if one is due and records it. An error
+// means nothing was decided (a dependency failed): the message must come
+// back as it is.
+func (d *Deliverer) Deliver(ctx context.Context, m Message, claim string) (Step, error) {
+	t, err := d.Store.Target(ctx, m.Owner(), m.WebhookID, m.DeliveryID)
+	if err != nil {
+		return Step{}, fmt.Errorf("read delivery %s: %w", m.DeliveryID, err)
+	}
+	st := t.Delivery
+	switch {
+	case st.Exists && st.Claim != claim:
+		return Step{Outcome: OutcomeDuplicate}, nil
+	case st.Exists && st.State != Pending:
+		return Step{Outcome: OutcomeDuplicate}, nil
+	}
+	now := d.now()
+	rec := Record{Message: m, Prior: st.Attempts, Attempts: st.Attempts, Claim: claim, At: now, Expires: now.Add(cmp.Or(d.Retention, DefaultRetention))}
+	if reason := skipReason(t, m.EventType); reason != "" {
+		rec.State, rec.Reason = Skipped, reason
+		return d.save(ctx, rec, Step{Outcome: OutcomeSkipped, Reason: reason})
+	}
+	if st.Attempts >= MaxAttempts(t.Webhook.Settings) {
+		// The retry settings were lowered while the delivery waited.
+		rec.State, rec.Reason = StateFailed, ReasonExhausted
+		return d.save(ctx, rec, Step{Outcome: OutcomeFailed, Reason: ReasonExhausted})
+	}
+	keys, err := d.signingKeys(ctx, t.Webhook)
+	if errors.Is(err, webhook.ErrNotFound) {
+		rec.State, rec.Reason = Skipped, ReasonDeleted
+		return d.save(ctx, rec, Step{Outcome: OutcomeSkipped, Reason: ReasonDeleted})
+	}
+	if err != nil {
+		return Step{}, err
+	}
+	resp := d.Sender.Send(ctx, Request{URL: t.Webhook.URL, MessageID: m.DeliveryID, Timestamp: now,
+		Signature: keys.Sign(m.DeliveryID, now, m.Payload), Body: m.Payload})
+	rec.Attempts = st.Attempts + 1
+	rec.Attempt = &Attempt{DeliveryID: m.DeliveryID, EventID: m.EventID, EventType: string(m.EventType), Owner: m.Owner(),
+		WebhookID: m.WebhookID, URL: t.Webhook.URL, Number: rec.Attempts, At: now, Response: resp}
+	step := d.judge(&rec, t, resp)
+	step.Attempt = rec.Attempt
+	return d.save(ctx, rec, step)
+}
+
+// judge decides what an attempt's response means for the delivery and
+// the webhook, filling rec, and returns the step.
+func (d *Deliverer) judge(rec *Record, t Target, resp Response) Step {
+	switch Judge(resp) {
+	case Delivered:
+		rec.State = StateDelivered
+		if !t.Webhook.Health.FailingSince.IsZero() {
+			rec.Health = Recover
+		}
+		return Step{Outcome: OutcomeDelivered}
+	case Gone:
+		rec.State, rec.Reason, rec.Health = StateFailed, ReasonGone, Disable
+		return Step{Outcome: OutcomeFailed, Reason: ReasonGone}
+	}
+	since := t.Webhook.Health.FailingSince
+	if since.IsZero() {
+		since, rec.Health = rec.At, StartFailing
+	}
+	switch {
+	case rec.At.Sub(since) >= cmp.Or(d.DisableAfter, DefaultDisableAfter):
+		rec.State, rec.Reason, rec.Health = StateFailed, ReasonFailing, Disable
+		return Step{Outcome: OutcomeFailed, Reason: ReasonFailing}
+	case rec.Attempts >= MaxAttempts(t.Webhook.Settings):
+		rec.State, rec.Reason = StateFailed, ReasonExhausted
+		return Step{Outcome: OutcomeFailed, Reason: ReasonExhausted}
+	}
+	schedule := d.Schedule
+	if len(schedule) == 0 {
+		schedule = DefaultSchedule
+	}
+	wait := schedule.Wait(rec.Attempts, resp.RetryAfter)
+	rec.State, rec.NextAttemptAt = Pending, rec.At.Add(wait)
+	return Step{Outcome: OutcomeRetry, Retry: true, Wait: wait}
+}
+
+// save writes rec and returns step. A delivery that moved on meanwhile
+// belongs to another message: this one is a duplicate.
+func (d *Deliverer) save(ctx context.Context, rec Record, step Step) (Step, error) {
+	err := d.Store.Save(ctx, rec)
+	if errors.Is(err, ErrConflict) {
+		return Step{Outcome: OutcomeDuplicate, Attempt: step.Attempt}, nil
+	}
+	if err != nil {
+		return Step{}, fmt.Errorf("record delivery %s: %w", rec.Message.DeliveryID, err)
+	}
+	return step, nil
+}
+
+// skipReason says why no attempt may be made to t for an event of type
+// typ, or "" if one may.
+func skipReason(t Target, typ webhook.Event) string {
+	switch {
+	case !t.Found:
+		return ReasonDeleted
+	case !t.Webhook.IsActive:
+		return ReasonInactive
+	case !slices.Contains(t.Webhook.Events, typ):
+		return ReasonUnsubscribed
+	}
+	return ""
+}
+
+// signingKeys returns w's signing keys, from the cache when w has not
+// changed since they were read.
+func (d *Deliverer) signingKeys(ctx context.Context, w webhook.Webhook) (Keys, error) {
+	d.mu.Lock()
+	c, ok := d.keys[w.SecretRef]
+	d.mu.Unlock()
+	if ok && c.version == w.Version {
+		return c.keys, nil
+	}
+	set, err := d.Secrets.Get(ctx, w.SecretRef)
+	if err != nil {
+		return nil, fmt.Errorf("read signing secret of %s: %w", w.ID, err)
+	}
+	keys, err := KeysOf(set)
+	if err != nil {
+		return nil, fmt.Errorf("signing secret of %s: %w", w.ID, err)
+	}
+	d.mu.Lock()
+	if d.keys == nil || len(d.keys) >= maxCachedKeys {
+		d.keys = make(map[string]cachedKeys)
+	}
+	d.keys[w.SecretRef] = cachedKeys{version: w.Version, keys: keys}
+	d.mu.Unlock()
+	return keys, nil
+}

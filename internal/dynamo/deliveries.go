@@ -1,0 +1,451 @@
+package dynamo
+
+// Delivery items: the event log the fan-out keeps, the state of each
+// delivery, its attempts, and the webhook health the deliverer writes.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/docproc/webhooks/internal/awserr"
+	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/tenant"
+	"github.com/docproc/webhooks/internal/webhook"
+)
+
+// Compile-time checks that Store implements the delivery ports.
+var (
+	_ delivery.Store       = (*Store)(nil)
+	_ delivery.Subscribers = (*Store)(nil)
+	_ delivery.EventLog    = (*Store)(nil)
+)
+
+// eventPK is the partition of one event: events spread over partitions,
+// and a second publish of an id finds the first.
+func eventPK(owner tenant.Tenant, id string) string {
+	return "EVENT#" + owner.Account + "#" + string(owner.Mode) + "#" + id
+}
+
+// eventSK is the sort key of an event item.
+const eventSK = "EVENT"
+
+// endpointPK is the partition of one webhook's deliveries and attempts.
+func endpointPK(webhookID string) string { return "ENDPOINT#" + webhookID }
+
+// deliverySK is a delivery's sort key. Delivery ids are ULIDs of the
+// event's time, so a Query of begins_with DELIVERY#, descending, lists a
+// webhook's deliveries newest first.
+func deliverySK(id string) string { return "DELIVERY#" + id }
+
+// attemptSK is an attempt's sort key: a delivery's attempts follow each
+// other in order, after "ATTEMPT#<delivery id>#".
+func attemptSK(deliveryID string, n int) string {
+	return fmt.Sprintf("ATTEMPT#%s#%03d", deliveryID, n)
+}
+
+// eventItem is a stored event. It keeps the payload sent, so that
+// deliveries can be sent again later.
+type eventItem struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	Type      string `dynamodbav:"type"`
+	EventID   string `dynamodbav:"event_id"`
+	EventType string `dynamodbav:"event_type"`
+	Account   string `dynamodbav:"account"`
+	Mode      string `dynamodbav:"mode"`
+	Time      string `dynamodbav:"time"`
+	SourceID  string `dynamodbav:"source_id"`
+	Payload   []byte `dynamodbav:"payload"`
+	ExpiresAt int64  `dynamodbav:"expires_at"`
+}
+
+// Webhooks implements delivery.Subscribers: one Query of owner's
+// partition for its webhooks (an account holds a bounded number), pages
+// followed to the end.
+func (s *Store) Webhooks(ctx context.Context, owner tenant.Tenant) ([]webhook.Webhook, error) {
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: tenantPK(owner)},
+			":sk": &types.AttributeValueMemberS{Value: webhookSK("")},
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+	var out []webhook.Webhook
+	for {
+		page, err := s.client.Query(ctx, in)
+		if err != nil {
+			return nil, awserr.Classify("dynamodb Query webhooks of "+owner.String(), err)
+		}
+		for _, item := range page.Items {
+			w, err := decodeWebhook(item)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, w)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}
+
+// Keep implements delivery.EventLog with a conditional PutItem; when the
+// id is taken it reads which publish took it.
+func (s *Store) Keep(ctx context.Context, ev delivery.Event, expires time.Time) (string, error) {
+	item, err := attributevalue.MarshalMap(eventItem{
+		PK: eventPK(ev.Owner, ev.ID), SK: eventSK, Type: "event", EventID: ev.ID, EventType: string(ev.Type),
+		Account: ev.Owner.Account, Mode: string(ev.Owner.Mode), Time: ev.Time.UTC().Format(time.RFC3339Nano),
+		SourceID: ev.SourceID, Payload: ev.Payload, ExpiresAt: expires.Unix(),
+	})
+	if err != nil {
+		return "", fmt.Errorf("encode event %s: %w", ev.ID, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(s.table),
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		if err != nil {
+			return "", awserr.Classify("dynamodb PutItem event "+ev.ID, err)
+		}
+		return ev.SourceID, nil
+	}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:            aws.String(s.table),
+		Key:                  key(eventPK(ev.Owner, ev.ID), eventSK),
+		ConsistentRead:       aws.Bool(true),
+		ProjectionExpression: aws.String("source_id"),
+	})
+	if err != nil {
+		return "", awserr.Classify("dynamodb GetItem event "+ev.ID, err)
+	}
+	var stored eventItem
+	if err := attributevalue.UnmarshalMap(out.Item, &stored); err != nil || stored.SourceID == "" {
+		return "", fmt.Errorf("event %s: stored event unreadable: %v", ev.ID, err)
+	}
+	return stored.SourceID, nil
+}
+
+// deliveryItem is the stored state of one delivery.
+type deliveryItem struct {
+	DeliveryID    string `dynamodbav:"delivery_id"`
+	State         string `dynamodbav:"state"`
+	Attempts      int    `dynamodbav:"attempts"`
+	Claim         string `dynamodbav:"claim"`
+	WriteToken    string `dynamodbav:"write_token"`
+	NextAttemptAt string `dynamodbav:"next_attempt_at,omitempty"`
+}
+
+// Target implements delivery.Store with one BatchGetItem (strongly
+// consistent) of the webhook and the delivery.
+func (s *Store) Target(ctx context.Context, owner tenant.Tenant, webhookID, deliveryID string) (delivery.Target, error) {
+	hookKey := key(tenantPK(owner), webhookSK(webhookID))
+	dlvKey := key(endpointPK(webhookID), deliverySK(deliveryID))
+	in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+		s.table: {Keys: []map[string]types.AttributeValue{hookKey, dlvKey}, ConsistentRead: aws.Bool(true)},
+	}}
+	var t delivery.Target
+	op := "dynamodb BatchGetItem delivery " + deliveryID
+	for try := 1; ; try++ {
+		out, err := s.client.BatchGetItem(ctx, in)
+		if err != nil {
+			return delivery.Target{}, awserr.Classify(op, err)
+		}
+		for _, item := range out.Responses[s.table] {
+			var k struct {
+				SK string `dynamodbav:"sk"`
+			}
+			if err := attributevalue.UnmarshalMap(item, &k); err != nil {
+				return delivery.Target{}, fmt.Errorf("%s: decode: %w", op, err)
+			}
+			if strings.HasPrefix(k.SK, webhookSK("")) {
+				if t.Webhook, err = decodeWebhook(item); err != nil {
+					return delivery.Target{}, err
+				}
+				t.Found = true
+				continue
+			}
+			var d deliveryItem
+			if err := attributevalue.UnmarshalMap(item, &d); err != nil {
+				return delivery.Target{}, fmt.Errorf("%s: decode delivery: %w", op, err)
+			}
+			t.Delivery = delivery.Status{Exists: true, State: delivery.State(d.State), Attempts: d.Attempts, Claim: d.Claim}
+		}
+		left := out.UnprocessedKeys[s.table]
+		if len(left.Keys) == 0 {
+			return t, nil
+		}
+		if try == batchTries {
+			return delivery.Target{}, awserr.Unavailable(op, errors.New("keys left unprocessed"))
+		}
+		in.RequestItems = out.UnprocessedKeys
+		if err := pause(ctx, try); err != nil {
+			return delivery.Target{}, awserr.Classify(op, err)
+		}
+	}
+}
+
+// batchTries bounds the tries of a batch call or transaction that DynamoDB
+// partly declines (throttling, conflicts).
+const batchTries = 5
+
+// pause waits a little longer on each try, or until ctx is done.
+func pause(ctx context.Context, try int) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(try*25) * time.Millisecond):
+		return nil
+	}
+}
+
+// Positions of the delivery transaction's items.
+const (
+	saveDeliveryItem = iota
+	saveAttemptItem
+)
+
+// Save implements delivery.Store: one TransactWriteItems writes the
+// delivery's state (conditional on its owner and attempt count), the
+// attempt record and the webhook's health. When the webhook is gone, the
+// health part fails its condition and the rest is written without it.
+func (s *Store) Save(ctx context.Context, r delivery.Record) error {
+	op := "dynamodb TransactWriteItems delivery " + r.Message.DeliveryID
+	withHealth := r.Health != delivery.NoChange
+	for try := 1; ; try++ {
+		token := newToken()
+		items := []types.TransactWriteItem{saveDeliveryItem: {Update: s.deliveryUpdate(r, token)}}
+		if r.Attempt != nil {
+			put, err := s.attemptPut(r)
+			if err != nil {
+				return err
+			}
+			items = append(items, types.TransactWriteItem{Put: put})
+		}
+		if withHealth {
+			items = append(items, types.TransactWriteItem{Update: s.healthUpdate(r)})
+		}
+		codes, tce, err := s.transact(ctx, op, items, token)
+		if err != nil && !awserr.Transient(err) {
+			return err
+		}
+		if tce == nil && err == nil {
+			return nil
+		}
+		// A lost answer or a failed condition: the delivery item says
+		// whether this write committed, or another moved it on.
+		state, rerr := s.deliveryState(ctx, r)
+		switch {
+		case rerr != nil:
+			return errors.Join(err, rerr)
+		case state.WriteToken == token:
+			return nil
+		case err != nil:
+			return err
+		case state.Claim != "" && (state.Claim != r.Claim || state.Attempts != r.Prior || state.State != string(delivery.Pending)):
+			return fmt.Errorf("%s: %w", op, delivery.ErrConflict)
+		case withHealth && codes[len(codes)-1] != "None":
+			// The webhook is gone (or an emulator gave no reasons and it
+			// may be): record the delivery without its health.
+			if exists, err := s.Exists(ctx, r.Message.Owner(), r.Message.WebhookID); err != nil || !exists {
+				if err != nil {
+					return err
+				}
+				withHealth = false
+				continue
+			}
+		}
+		if err := cancelled(op, tce, codes); !errors.Is(err, errConflicted) || try == batchTries {
+			return err
+		}
+		if err := pause(ctx, try); err != nil {
+			return awserr.Classify(op, err)
+		}
+	}
+}
+
+// deliveryState reads a delivery item with a strongly consistent read; a
+// missing one is the zero deliveryItem.
+func (s *Store) deliveryState(ctx context.Context, r delivery.Record) (deliveryItem, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(endpointPK(r.Message.WebhookID), deliverySK(r.Message.DeliveryID)),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return deliveryItem{}, awserr.Classify("dynamodb GetItem delivery "+r.Message.DeliveryID, err)
+	}
+	var d deliveryItem
+	if err := attributevalue.UnmarshalMap(out.Item, &d); err != nil {
+		return deliveryItem{}, fmt.Errorf("decode delivery %s: %w", r.Message.DeliveryID, err)
+	}
+	return d, nil
+}
+
+// deliveryUpdate writes a delivery's state. The condition lets only the
+// delivery's first writer, or its owner at the attempt count it read,
+// write.
+func (s *Store) deliveryUpdate(r delivery.Record, token string) *types.Update {
+	m := r.Message
+	at := r.At.UTC().Format(time.RFC3339Nano)
+	set := []string{"#type = :type", "delivery_id = :id", "event_id = :event", "event_type = :etype",
+		"event_time = :etime", "webhook_id = :hook", "account = :account", "#mode = :mode", "#state = :state",
+		"attempts = :attempts", "claim = :claim", "created_at = if_not_exists(created_at, :at)", "updated_at = :at",
+		"expires_at = :expires", "write_token = :token"}
+	var remove []string
+	values := map[string]types.AttributeValue{
+		":type":     &types.AttributeValueMemberS{Value: "delivery"},
+		":id":       &types.AttributeValueMemberS{Value: m.DeliveryID},
+		":event":    &types.AttributeValueMemberS{Value: m.EventID},
+		":etype":    &types.AttributeValueMemberS{Value: string(m.EventType)},
+		":etime":    &types.AttributeValueMemberS{Value: m.EventTime.UTC().Format(time.RFC3339Nano)},
+		":hook":     &types.AttributeValueMemberS{Value: m.WebhookID},
+		":account":  &types.AttributeValueMemberS{Value: m.Account},
+		":mode":     &types.AttributeValueMemberS{Value: string(m.Mode)},
+		":state":    &types.AttributeValueMemberS{Value: string(r.State)},
+		":attempts": number(int64(r.Attempts)),
+		":prior":    number(int64(r.Prior)),
+		":claim":    &types.AttributeValueMemberS{Value: r.Claim},
+		":pending":  &types.AttributeValueMemberS{Value: string(delivery.Pending)},
+		":at":       &types.AttributeValueMemberS{Value: at},
+		":expires":  number(r.Expires.Unix()),
+		":token":    &types.AttributeValueMemberS{Value: token},
+	}
+	optional := func(name, value string) {
+		if value == "" {
+			remove = append(remove, name)
+			return
+		}
+		set = append(set, name+" = :"+name)
+		values[":"+name] = &types.AttributeValueMemberS{Value: value}
+	}
+	optional("reason", r.Reason)
+	next := ""
+	if !r.NextAttemptAt.IsZero() {
+		next = r.NextAttemptAt.UTC().Format(time.RFC3339Nano)
+	}
+	optional("next_attempt_at", next)
+	if a := r.Attempt; a != nil {
+		set = append(set, "last_attempt_at = :at")
+		if a.Response.Status != 0 {
+			set = append(set, "last_status = :status")
+			values[":status"] = number(int64(a.Response.Status))
+		} else {
+			remove = append(remove, "last_status")
+		}
+		optional("last_error", string(a.Response.Error))
+	}
+	expr := "SET " + strings.Join(set, ", ")
+	if len(remove) > 0 {
+		expr += " REMOVE " + strings.Join(remove, ", ")
+	}
+	return &types.Update{
+		TableName:        aws.String(s.table),
+		Key:              key(endpointPK(m.WebhookID), deliverySK(m.DeliveryID)),
+		UpdateExpression: aws.String(expr),
+		ConditionExpression: aws.String("(attribute_not_exists(pk) AND :prior = :zero) OR " +
+			"(claim = :claim AND attempts = :prior AND #state = :pending)"),
+		ExpressionAttributeNames:  map[string]string{"#type": "type", "#mode": "mode", "#state": "state"},
+		ExpressionAttributeValues: withZero(values),
+	}
+}
+
+// withZero adds :zero to values.
+func withZero(values map[string]types.AttributeValue) map[string]types.AttributeValue {
+	values[":zero"] = number(0)
+	return values
+}
+
+// attemptItem is the record of one attempt. It holds no secret and no
+// signature.
+type attemptItem struct {
+	PK         string `dynamodbav:"pk"`
+	SK         string `dynamodbav:"sk"`
+	Type       string `dynamodbav:"type"`
+	DeliveryID string `dynamodbav:"delivery_id"`
+	EventID    string `dynamodbav:"event_id"`
+	EventType  string `dynamodbav:"event_type"`
+	WebhookID  string `dynamodbav:"webhook_id"`
+	Account    string `dynamodbav:"account"`
+	Mode       string `dynamodbav:"mode"`
+	URL        string `dynamodbav:"url"`
+	Number     int    `dynamodbav:"number"`
+	At         string `dynamodbav:"at"`
+	Status     int    `dynamodbav:"status,omitempty"`
+	Error      string `dynamodbav:"error,omitempty"`
+	DurationMS int64  `dynamodbav:"duration_ms"`
+	Response   string `dynamodbav:"response,omitempty"`
+	ExpiresAt  int64  `dynamodbav:"expires_at"`
+}
+
+// attemptPut writes r's attempt, once.
+func (s *Store) attemptPut(r delivery.Record) (*types.Put, error) {
+	a := r.Attempt
+	item, err := attributevalue.MarshalMap(attemptItem{
+		PK: endpointPK(a.WebhookID), SK: attemptSK(a.DeliveryID, a.Number), Type: "attempt",
+		DeliveryID: a.DeliveryID, EventID: a.EventID, EventType: a.EventType, WebhookID: a.WebhookID,
+		Account: a.Owner.Account, Mode: string(a.Owner.Mode), URL: a.URL, Number: a.Number,
+		At: a.At.UTC().Format(time.RFC3339Nano), Status: a.Response.Status, Error: string(a.Response.Error),
+		DurationMS: a.Response.Duration.Milliseconds(), Response: responsePrefix(a.Response.Body),
+		ExpiresAt: r.Expires.Unix(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode attempt %s #%d: %w", a.DeliveryID, a.Number, err)
+	}
+	return &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}, nil
+}
+
+// responsePrefix is the kept start of a response body as text: at most
+// delivery.MaxResponsePrefix bytes, invalid UTF-8 replaced.
+func responsePrefix(b []byte) string {
+	b = b[:min(len(b), delivery.MaxResponsePrefix)]
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+// healthUpdate writes the change r makes to its webhook's health. It
+// never creates a webhook item: the webhook must still exist.
+func (s *Store) healthUpdate(r delivery.Record) *types.Update {
+	at := &types.AttributeValueMemberS{Value: r.At.UTC().Format(time.RFC3339Nano)}
+	u := &types.Update{
+		TableName:           aws.String(s.table),
+		Key:                 key(tenantPK(r.Message.Owner()), webhookSK(r.Message.WebhookID)),
+		ConditionExpression: aws.String("attribute_exists(pk)"),
+	}
+	switch r.Health {
+	case delivery.StartFailing:
+		u.UpdateExpression = aws.String("SET failing_since = if_not_exists(failing_since, :at)")
+		u.ExpressionAttributeValues = map[string]types.AttributeValue{":at": at}
+	case delivery.Recover:
+		u.UpdateExpression = aws.String("REMOVE failing_since")
+	case delivery.Disable:
+		// The version moves on, so that an update that read the webhook
+		// before it was disabled does not re-enable it unawares.
+		u.UpdateExpression = aws.String("SET is_active = :false, disabled_reason = :reason, disabled_at = :at, " +
+			"failing_since = if_not_exists(failing_since, :at), updated_at = :updated, version = version + :one")
+		u.ExpressionAttributeValues = map[string]types.AttributeValue{
+			":false":   &types.AttributeValueMemberBOOL{Value: false},
+			":reason":  &types.AttributeValueMemberS{Value: r.Reason},
+			":at":      at,
+			":updated": &types.AttributeValueMemberS{Value: r.At.UTC().Format(time.RFC3339)},
+			":one":     number(1),
+		}
+	}
+	return u
+}

@@ -1,0 +1,133 @@
+// Package queue is the SQS adapter of delivery: it sends delivery
+// messages to the delivery queue, sets malformed events aside on the
+// fan-out's dead-letter queue, and holds a message back for its retry by
+// changing its visibility.
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/docproc/webhooks/internal/awserr"
+	"github.com/docproc/webhooks/internal/delivery"
+)
+
+// Compile-time check that Queue implements the delivery port.
+var _ delivery.Queue = (*Queue)(nil)
+
+// SQS limits a batch call to 10 entries and, conservatively, 256 KiB.
+const (
+	maxBatchEntries = 10
+	maxBatchBytes   = 256 << 10
+)
+
+// sendTries bounds the tries of the entries SQS declines in a batch.
+const sendTries = 4
+
+// ReasonAttribute is the message attribute that says why an event was
+// set aside.
+const ReasonAttribute = "reason"
+
+// Queue is one SQS queue.
+type Queue struct {
+	client *sqs.Client
+	url    string
+}
+
+// New returns the queue at url.
+func New(client *sqs.Client, url string) *Queue { return &Queue{client: client, url: url} }
+
+// Send implements delivery.Queue with SendMessageBatch calls of at most 10
+// messages and 256 KiB, trying again the entries SQS declines.
+func (q *Queue) Send(ctx context.Context, msgs []delivery.Message) error {
+	var batch []types.SendMessageBatchRequestEntry
+	size := 0
+	for i, m := range msgs {
+		body, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("encode message %s: %w", m.DeliveryID, err)
+		}
+		if len(batch) == maxBatchEntries || size+len(body) > maxBatchBytes {
+			if err := q.sendBatch(ctx, batch); err != nil {
+				return err
+			}
+			batch, size = nil, 0
+		}
+		batch = append(batch, types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body))})
+		size += len(body)
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	return q.sendBatch(ctx, batch)
+}
+
+// sendBatch sends one batch, trying again the entries that failed with a
+// fault of SQS's (not the sender's).
+func (q *Queue) sendBatch(ctx context.Context, batch []types.SendMessageBatchRequestEntry) error {
+	op := "sqs SendMessageBatch"
+	for try := 1; ; try++ {
+		out, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.url), Entries: batch})
+		if err != nil {
+			return awserr.Classify(op, err)
+		}
+		if len(out.Failed) == 0 {
+			return nil
+		}
+		byID := make(map[string]types.SendMessageBatchRequestEntry, len(batch))
+		for _, e := range batch {
+			byID[aws.ToString(e.Id)] = e
+		}
+		batch = batch[:0]
+		var failures []error
+		for _, f := range out.Failed {
+			failures = append(failures, fmt.Errorf("entry %s: %s %s", aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message)))
+			if f.SenderFault {
+				return fmt.Errorf("%s: %w", op, errors.Join(failures...))
+			}
+			batch = append(batch, byID[aws.ToString(f.Id)])
+		}
+		if try == sendTries {
+			return awserr.Unavailable(op, errors.Join(failures...))
+		}
+		select {
+		case <-ctx.Done():
+			return awserr.Classify(op, ctx.Err())
+		case <-time.After(time.Duration(try*50) * time.Millisecond):
+		}
+	}
+}
+
+// SetAside sends body, an event that cannot be delivered, to this queue
+// (the fan-out's dead-letter queue) with the reason as an attribute, where
+// an operator finds it.
+func (q *Queue) SetAside(ctx context.Context, body, reason string) error {
+	_, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:    aws.String(q.url),
+		MessageBody: aws.String(body),
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			ReasonAttribute: {DataType: aws.String("String"), StringValue: aws.String(reason)},
+		},
+	})
+	return awserr.Classify("sqs SendMessage set aside", err)
+}
+
+// Delay holds the received message with receipt back for d: it becomes
+// visible again, for another attempt, once d has passed. SQS allows at
+// most 12 hours from the receipt; delivery.MaxWait stays below that.
+func (q *Queue) Delay(ctx context.Context, receipt string, d time.Duration) error {
+	_, err := q.client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl:          aws.String(q.url),
+		ReceiptHandle:     aws.String(receipt),
+		VisibilityTimeout: int32(min(d, delivery.MaxWait).Round(time.Second) / time.Second),
+	})
+	return awserr.Classify("sqs ChangeMessageVisibility", err)
+}

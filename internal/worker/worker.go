@@ -1,0 +1,178 @@
+// Package worker holds the Lambda handlers of the delivery pipeline, both
+// fed by SQS with ReportBatchItemFailures: the fan-out, which turns each
+// EventBridge event into one delivery message per endpoint, and the
+// deliverer, which makes each message's next attempt. A message that
+// fails is listed in batchItemFailures, so the others of its batch are
+// not handled again.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/metrics"
+)
+
+// Metric names the handlers write (template.yaml's alarms use them).
+const (
+	// MetricAttempts counts the attempts made.
+	MetricAttempts = "DeliveryAttempts"
+	// MetricFailures counts the attempts that failed.
+	MetricFailures = "DeliveryFailures"
+	// MetricEventsRejected counts the events set aside.
+	MetricEventsRejected = "EventsRejected"
+	// MetricDeliveriesQueued counts the delivery messages queued.
+	MetricDeliveriesQueued = "DeliveriesQueued"
+)
+
+// Rejects takes the events the fan-out cannot deliver.
+type Rejects interface {
+	// SetAside keeps body with reason where an operator finds it.
+	SetAside(ctx context.Context, body, reason string) error
+}
+
+// Fanout is the fan-out function's handler.
+type Fanout struct {
+	// Fanout queues the deliveries of an event.
+	Fanout *delivery.Fanout
+	// Rejects takes the events that cannot be delivered.
+	Rejects Rejects
+	// Log is where each event's outcome is logged.
+	Log *slog.Logger
+	// Metrics receives the counts.
+	Metrics *metrics.Emitter
+}
+
+// Handle handles a batch of EventBridge events from the fan-out queue.
+func (h *Fanout) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	queued, rejected := 0, 0
+	for _, rec := range batch.Records {
+		log := h.Log.With("message_id", rec.MessageId)
+		ev, err := delivery.ParseEventBridge([]byte(rec.Body))
+		if err != nil {
+			// Never delivered, however often it is tried: set it aside
+			// at once so that it blocks nothing.
+			if err := h.Rejects.SetAside(ctx, rec.Body, err.Error()); err != nil {
+				log.Error("could not set an event aside", "error", err)
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+				continue
+			}
+			rejected++
+			log.Warn("event set aside", "reason", err.Error())
+			continue
+		}
+		log = log.With("event_id", ev.ID, "event_type", ev.Type, "account", ev.Owner.Account, "mode", ev.Owner.Mode)
+		out, err := h.Fanout.Publish(ctx, ev)
+		if err != nil {
+			log.Error("fan-out failed; the event comes back", "error", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			continue
+		}
+		queued += out.Queued
+		log.Info("event fanned out", "deliveries", out.Queued, "duplicate", out.Duplicate)
+	}
+	h.Metrics.Counts(map[string]int{MetricDeliveriesQueued: queued, MetricEventsRejected: rejected})
+	return resp, nil
+}
+
+// Delayer holds a received message back until its next attempt.
+type Delayer interface {
+	// Delay makes the message with receipt visible again after d.
+	Delay(ctx context.Context, receipt string, d time.Duration) error
+}
+
+// ErrorDelay is how soon a message comes back after a dependency failed
+// (DynamoDB or Secrets Manager): sooner than the queue's visibility
+// timeout, and without counting as an attempt.
+const ErrorDelay = 30 * time.Second
+
+// Delivery is the delivery function's handler.
+type Delivery struct {
+	// Deliverer makes the attempts.
+	Deliverer *delivery.Deliverer
+	// Queue holds messages back until their retries.
+	Queue Delayer
+	// Log is where each attempt's outcome is logged.
+	Log *slog.Logger
+	// Metrics receives the counts.
+	Metrics *metrics.Emitter
+}
+
+// Handle handles a batch of delivery messages, all at once.
+func (h *Delivery) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
+	var (
+		mu                 sync.Mutex
+		resp               events.SQSEventResponse
+		attempts, failures int
+		wg                 sync.WaitGroup
+	)
+	for _, rec := range batch.Records {
+		wg.Go(func() {
+			attempted, failed, ok := h.one(ctx, rec)
+			mu.Lock()
+			defer mu.Unlock()
+			attempts += attempted
+			failures += failed
+			if !ok {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			}
+		})
+	}
+	wg.Wait()
+	h.Metrics.Counts(map[string]int{MetricAttempts: attempts, MetricFailures: failures})
+	return resp, nil
+}
+
+// one handles one message. ok is false when the message must come back:
+// for its next attempt, or because nothing could be decided.
+func (h *Delivery) one(ctx context.Context, rec events.SQSMessage) (attempted, failed int, ok bool) {
+	log := h.Log.With("message_id", rec.MessageId)
+	var m delivery.Message
+	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.DeliveryID == "" {
+		// Not a message the fan-out wrote: it goes to the dead-letter
+		// queue once its receives run out.
+		log.Error("delivery message unreadable", "error", errors.Join(err, errors.New("no delivery_id")))
+		return 0, 0, false
+	}
+	log = log.With("delivery_id", m.DeliveryID, "event_id", m.EventID, "event_type", m.EventType, "webhook_id", m.WebhookID,
+		"account", m.Account, "mode", m.Mode)
+	step, err := h.Deliverer.Deliver(ctx, m, rec.MessageId)
+	if step.Attempt != nil {
+		attempted = 1
+		if delivery.Judge(step.Attempt.Response) != delivery.Delivered {
+			failed = 1
+		}
+		a := step.Attempt
+		log = log.With("attempt", a.Number, "status", a.Response.Status, "error_class", a.Response.Error,
+			"duration_ms", a.Response.Duration.Milliseconds())
+	}
+	if err != nil {
+		log.Error("delivery step failed; the message comes back", "error", err)
+		if derr := h.Queue.Delay(ctx, rec.ReceiptHandle, ErrorDelay); derr != nil {
+			log.Warn("could not set the message's visibility", "error", derr)
+		}
+		return attempted, failed, false
+	}
+	if step.Retry {
+		if err := h.Queue.Delay(ctx, rec.ReceiptHandle, step.Wait); err != nil {
+			// It comes back after the queue's visibility timeout instead.
+			log.Warn("could not hold the message back for its retry", "error", err)
+		}
+		log.Info("attempt failed; retry scheduled", "outcome", step.Outcome, "wait", step.Wait.String())
+		return attempted, failed, false
+	}
+	level := slog.LevelInfo
+	if step.Outcome == delivery.OutcomeFailed {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "delivery "+step.Outcome, "outcome", step.Outcome, "reason", step.Reason)
+	return attempted, failed, true
+}
