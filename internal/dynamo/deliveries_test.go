@@ -1,0 +1,161 @@
+package dynamo_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/dynamo"
+	"github.com/docproc/webhooks/internal/tenant"
+	"github.com/docproc/webhooks/internal/testenv"
+	"github.com/docproc/webhooks/internal/webhook"
+)
+
+// deliveryFixture is a stored webhook and a message for it.
+func deliveryFixture(t *testing.T, s *dynamo.Store) (webhook.Webhook, delivery.Message) {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Second)
+	id, err := webhook.NewID(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := webhook.Webhook{ID: id, Owner: tenant.Tenant{Account: testenv.Unique("acct_"), Mode: tenant.Test},
+		Settings:  webhook.Settings{URL: "https://e.example.com", Events: webhook.DefaultEvents, IsActive: true, RetryEnabled: true, MaxRetries: 3},
+		SecretRef: "arn:x", CreatedAt: now, UpdatedAt: now, Version: 1}
+	newWebhookStored(t, s, w)
+	m := delivery.Message{DeliveryID: delivery.DeliveryID("evt_1", w.ID, now), EventID: "evt_1", EventType: webhook.DocumentUploaded,
+		EventTime: now, Account: w.Owner.Account, Mode: w.Owner.Mode, WebhookID: w.ID, Payload: []byte(`{"id":"evt_1"}`)}
+	return w, m
+}
+
+// attemptRecord is the record of attempt n of m, failed or delivered.
+func attemptRecord(m delivery.Message, claim string, n int, state delivery.State, health delivery.HealthChange) delivery.Record {
+	at := time.Now().UTC()
+	resp := delivery.Response{Status: 500, Body: []byte("oops"), Duration: 12 * time.Millisecond}
+	if state == delivery.StateDelivered {
+		resp.Status = 204
+	}
+	return delivery.Record{Message: m, State: state, Attempts: n, Prior: n - 1, Claim: claim, At: at, Expires: at.Add(time.Hour),
+		Health: health, Attempt: &delivery.Attempt{DeliveryID: m.DeliveryID, EventID: m.EventID, EventType: string(m.EventType),
+			Owner: m.Owner(), WebhookID: m.WebhookID, URL: "https://e.example.com", Number: n, At: at, Response: resp}}
+}
+
+func TestDeliveryStateAndHealth(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		s := newStore(t, b)
+		w, m := deliveryFixture(t, s)
+		target, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID)
+		if err != nil || !target.Found || target.Delivery.Exists || target.Webhook.ID != w.ID {
+			t.Fatalf("target before any attempt: %+v, %v", target, err)
+		}
+		first := attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.StartFailing)
+		if err := s.Save(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		target, err = s.Target(ctx, w.Owner, w.ID, m.DeliveryID)
+		if err != nil || target.Delivery != (delivery.Status{Exists: true, State: delivery.Pending, Attempts: 1, Claim: "msg-a"}) ||
+			target.Webhook.Health.FailingSince.IsZero() {
+			t.Fatalf("after a failed attempt: %+v, %v", target, err)
+		}
+		// Another message, or a stale count, cannot write.
+		for _, r := range []delivery.Record{attemptRecord(m, "msg-b", 2, delivery.Pending, delivery.NoChange),
+			attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.NoChange)} {
+			if err := s.Save(ctx, r); !errors.Is(err, delivery.ErrConflict) {
+				t.Fatalf("conflicting save (claim %s, prior %d): %v, want ErrConflict", r.Claim, r.Prior, err)
+			}
+		}
+		if err := s.Save(ctx, attemptRecord(m, "msg-a", 2, delivery.StateDelivered, delivery.Recover)); err != nil {
+			t.Fatal(err)
+		}
+		target, err = s.Target(ctx, w.Owner, w.ID, m.DeliveryID)
+		if err != nil || target.Delivery.State != delivery.StateDelivered || !target.Webhook.Health.FailingSince.IsZero() {
+			t.Fatalf("after delivery: %+v, %v", target, err)
+		}
+		// A webhook's disabling moves its version on; a PATCH that
+		// re-enables it clears its health.
+		_, m2 := deliveryFixture(t, s)
+		m2.WebhookID, m2.Account = w.ID, w.Owner.Account
+		gone := attemptRecord(m2, "msg-c", 1, delivery.StateFailed, delivery.Disable)
+		gone.Reason = delivery.ReasonGone
+		if err := s.Save(ctx, gone); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx, w.Owner, w.ID)
+		if err != nil || got.IsActive || got.Health.DisabledReason != delivery.ReasonGone || got.Version != 2 || got.Health.DisabledAt.IsZero() {
+			t.Fatalf("disabled webhook: %+v, %v", got, err)
+		}
+		got.IsActive, got.Version = true, 3
+		if err := s.Update(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Get(ctx, w.Owner, w.ID); err != nil || !got.IsActive || got.Health != (webhook.Health{}) {
+			t.Fatalf("re-enabled webhook: %+v, %v", got, err)
+		}
+	})
+}
+
+func TestDeliverySaveSurvivesADeletedWebhookAndALostAnswer(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		client := dynamo.NewClient(b.Config(t))
+		table := testenv.Unique("dlv-")
+		testenv.CreateTable(t, client, table)
+		s := dynamo.New(client, table)
+		w, m := deliveryFixture(t, s)
+		if err := s.Delete(ctx, w, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		// The health update of a deleted webhook must not create an item.
+		if err := s.Save(ctx, attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.StartFailing)); err != nil {
+			t.Fatalf("save for a deleted webhook: %v", err)
+		}
+		if exists, err := s.Exists(ctx, w.Owner, w.ID); err != nil || exists {
+			t.Fatalf("the deleted webhook exists=%v after a health update (%v)", exists, err)
+		}
+		in := testenv.NewInjector(testenv.Fault{Operation: "TransactWriteItems", Times: 1, AfterSend: true, Err: testenv.ConnectionReset{}})
+		lossy := dynamo.New(dynamo.NewClient(b.Config(t, in.Middleware)), table)
+		if err := lossy.Save(ctx, attemptRecord(m, "msg-a", 2, delivery.StateDelivered, delivery.NoChange)); err != nil {
+			t.Fatalf("save after a lost answer: %v", err)
+		}
+		target, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID)
+		if err != nil || target.Found || target.Delivery.State != delivery.StateDelivered || target.Delivery.Attempts != 2 {
+			t.Fatalf("target: %+v, %v", target, err)
+		}
+	})
+}
+
+func TestEventLogRecognisesASecondPublish(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		s := newStore(t, b)
+		ev := delivery.Event{ID: "evt_1", Type: webhook.DocumentUploaded, Owner: tenant.Tenant{Account: "a", Mode: tenant.Test},
+			Time: time.Now().UTC(), SourceID: "eb-1", Payload: []byte(`{"id":"evt_1"}`)}
+		exp := time.Now().Add(time.Hour)
+		if first, err := s.Keep(ctx, ev, exp); err != nil || first != "eb-1" {
+			t.Fatalf("first keep: %q, %v", first, err)
+		}
+		ev.SourceID = "eb-2"
+		if first, err := s.Keep(ctx, ev, exp); err != nil || first != "eb-1" {
+			t.Fatalf("second publish: %q, %v; want eb-1", first, err)
+		}
+		ev.Owner.Mode = tenant.Live
+		if first, err := s.Keep(ctx, ev, exp); err != nil || first != "eb-2" {
+			t.Fatalf("same id in live mode: %q, %v; want its own", first, err)
+		}
+	})
+}
+
+func TestSubscribersAreOneAccountsWebhooks(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		s := newStore(t, b)
+		w, _ := deliveryFixture(t, s)
+		deliveryFixture(t, s) // another account's
+		got, err := s.Webhooks(context.Background(), w.Owner)
+		if err != nil || len(got) != 1 || got[0].ID != w.ID {
+			t.Fatalf("webhooks of %s: %+v, %v", w.Owner, got, err)
+		}
+	})
+}
