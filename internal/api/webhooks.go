@@ -24,18 +24,27 @@ type webhookJSON struct {
 	SigningSecret string          `json:"signing_secret,omitempty"`
 	CreatedAt     string          `json:"created_at"`
 	UpdatedAt     string          `json:"updated_at"`
+	// DisabledReason and DisabledAt say why and when the service disabled
+	// the webhook (410 Gone, or failing for too long); null otherwise.
+	DisabledReason *string `json:"disabled_reason"`
+	DisabledAt     *string `json:"disabled_at"`
 }
 
 // toJSON renders a webhook; secret is shown only when a secret is made
 // (a zero secret is left out).
 func toJSON(w webhook.Webhook, secret webhook.SigningSecret) webhookJSON {
-	return webhookJSON{
+	out := webhookJSON{
 		ID: w.ID, Object: "webhook", URL: w.URL, Events: w.Events,
 		IsActive: w.IsActive, RetryEnabled: w.RetryEnabled, MaxRetries: w.MaxRetries,
 		Livemode: w.Owner.Mode == tenant.Live, SigningSecret: secret.Reveal(),
 		CreatedAt: w.CreatedAt.UTC().Format(time.RFC3339),
 		UpdatedAt: w.UpdatedAt.UTC().Format(time.RFC3339),
 	}
+	if h := w.Health; h.DisabledReason != "" {
+		at := h.DisabledAt.UTC().Format(time.RFC3339)
+		out.DisabledReason, out.DisabledAt = &h.DisabledReason, &at
+	}
+	return out
 }
 
 // listJSON is the public JSON form of a page of webhooks.
