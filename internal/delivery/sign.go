@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -17,19 +18,30 @@ import (
 const SignatureVersion = "v1"
 
 // Key is a signing key: the bytes of a signing secret after "whsec_",
-// base64 decoded, and when it stops being used. It never prints them.
+// base64 decoded, and when it stops being used. It never prints them: it
+// formats as "[key]" for every verb, and keeps the bytes in a closure so
+// that where fmt cannot call its methods (a Key in an unexported field of
+// a struct being printed, with any verb) it prints a func's address, not
+// the bytes: a pointer to a slice would print as &[...].
 type Key struct {
-	bytes []byte
+	bytes func() []byte
 	// expires is when an earlier secret's grace period ends; zero for the
 	// current secret.
 	expires time.Time
 }
 
+// keyMark is what a Key prints instead of its bytes.
+const keyMark = "[key]"
+
 // String keeps a Key's bytes out of logs and errors.
-func (Key) String() string { return "[key]" }
+func (Key) String() string { return keyMark }
 
 // GoString keeps a Key's bytes out of %#v.
-func (Key) GoString() string { return "[key]" }
+func (Key) GoString() string { return keyMark }
+
+// Format writes "[key]" for every verb, so that no verb (%d, %x and %c
+// included) prints the bytes.
+func (Key) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, keyMark) }
 
 // Keys are a webhook's signing keys: its current secret first, then the
 // earlier ones still in their grace period.
@@ -41,16 +53,19 @@ func KeysOf(set webhook.SecretSet) (Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("current secret: %w", err)
 	}
-	keys := Keys{{bytes: cur}}
+	keys := Keys{{bytes: keyBytes(cur)}}
 	for i, o := range set.Previous {
 		b, err := decodeKey(o.Value)
 		if err != nil {
 			return nil, fmt.Errorf("earlier secret %d: %w", i, err)
 		}
-		keys = append(keys, Key{bytes: b, expires: o.ExpiresAt})
+		keys = append(keys, Key{bytes: keyBytes(b), expires: o.ExpiresAt})
 	}
 	return keys, nil
 }
+
+// keyBytes hides b in a closure (see Key).
+func keyBytes(b []byte) func() []byte { return func() []byte { return b } }
 
 // errBadSecret is a stored secret that is not "whsec_" and base64.
 var errBadSecret = errors.New("signing secret is not whsec_ followed by base64")
@@ -80,7 +95,7 @@ func (k Keys) Sign(msgID string, at time.Time, body []byte) string {
 		if !key.expires.IsZero() && !key.expires.After(at) {
 			continue
 		}
-		mac := hmac.New(sha256.New, key.bytes)
+		mac := hmac.New(sha256.New, key.bytes())
 		mac.Write([]byte(msgID))
 		mac.Write([]byte{'.'})
 		mac.Write([]byte(ts))

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -301,6 +304,87 @@ func TestKeysOfRejectsMalformedSecretsWithoutShowingThem(t *testing.T) {
 					t.Errorf("KeysOf with %s secret %q: error %q shows a secret", where, bad, msg)
 				}
 			}
+		}
+	}
+}
+
+// shows reports whether out shows the key bytes raw, in hex, in base64,
+// or as the decimal or octal list %v, %d and %o make of a []byte.
+func shows(out string, key []byte) bool {
+	list := func(format string) string {
+		var b strings.Builder
+		for i, c := range key[:6] {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprintf(&b, format, c)
+		}
+		return b.String()
+	}
+	for _, form := range []string{
+		string(key), hex.EncodeToString(key[:6]), strings.ToUpper(hex.EncodeToString(key[:6])),
+		base64.StdEncoding.EncodeToString(key)[:8], list("%d"), list("%o"), list("%x"), list("%08b"), list("%c"), list("%U"),
+		strings.Trim(fmt.Sprintf("%q", key[:6]), `"`),
+	} {
+		if strings.Contains(out, form) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestKeysNeverPrintTheirBytes(t *testing.T) {
+	secret := vectors[0].secret
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, webhook.SigningSecretPrefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := webhook.NewSecretSet(webhook.SigningSecretOf(secret)).Rotate(newSecret(t), time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The vector's secret is now the earlier one; make it current too, so
+	// that both positions are printed.
+	set.Current = webhook.SigningSecretOf(secret)
+	keys := keysOf(t, set)
+	if keys[0].String() != "[key]" || keys[0].GoString() != "[key]" {
+		t.Errorf("String = %q, GoString = %q, want [key]", keys[0].String(), keys[0].GoString())
+	}
+	type exported struct{ K delivery.Key }
+	type unexported struct {
+		k    delivery.Key
+		keys delivery.Keys
+	}
+	values := map[string]any{
+		"Key":                     keys[0],
+		"*Key":                    &keys[0],
+		"Keys":                    keys,
+		"earlier Key":             keys[1],
+		"in an exported field":    exported{keys[0]},
+		"in an unexported field":  unexported{keys[0], keys},
+		"*in an unexported field": &unexported{keys[0], keys},
+		"in a map":                map[string]delivery.Key{"k": keys[0]},
+		"in an interface slice":   []any{keys[0]},
+	}
+	for name, v := range values {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "% x", "%d", "%o", "%b", "%c", "%U", "%08b"} {
+			if out := fmt.Sprintf(verb, v); shows(out, raw) {
+				t.Errorf("%s with %s prints the key: %s", name, verb, out)
+			}
+		}
+		for _, out := range []string{fmt.Sprint(v), fmt.Sprintln(v)} {
+			if shows(out, raw) {
+				t.Errorf("%s with Sprint prints the key: %s", name, out)
+			}
+		}
+		if j, err := json.Marshal(v); err == nil && shows(string(j), raw) {
+			t.Errorf("%s as JSON shows the key: %s", name, j)
+		}
+		var logs bytes.Buffer
+		slog.New(slog.NewTextHandler(&logs, nil)).Info("x", "v", v)
+		slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "v", v)
+		if shows(logs.String(), raw) {
+			t.Errorf("%s in a log shows the key: %s", name, logs.String())
 		}
 	}
 }
