@@ -83,30 +83,38 @@ func decodeKey(s webhook.SigningSecret) ([]byte, error) {
 	return b, nil
 }
 
+// sigLen is the length of one signature: "v1," and the base64 of a
+// SHA-256 HMAC.
+var sigLen = len(SignatureVersion) + 1 + base64.StdEncoding.EncodedLen(sha256.Size)
+
 // Sign returns the webhook-signature header for a message: one
 // "v1,<base64 HMAC-SHA256 of id.timestamp.body>" per key still in use at
 // at, the current key first, separated by spaces.
 func (k Keys) Sign(msgID string, at time.Time, body []byte) string {
-	ts := strconv.FormatInt(at.Unix(), 10)
+	// One allocation holds "<id>.<unix seconds>.", signed ahead of the body
+	// by every key, and room for an HMAC after it (at most 20 digits).
+	scratch := make([]byte, 0, len(msgID)+2+20+sha256.Size)
+	head := append(scratch, msgID...)
+	head = append(head, '.')
+	head = strconv.AppendInt(head, at.Unix(), 10)
+	head = append(head, '.')
+	sum := head[len(head):len(head):cap(head)]
 	var b strings.Builder
-	b.Grow(len(k) * (len(SignatureVersion) + 1 + base64.StdEncoding.EncodedLen(sha256.Size) + 1))
-	sum := make([]byte, 0, sha256.Size)
+	b.Grow(len(k) * (sigLen + 1))
+	var enc [44]byte // base64 of sha256.Size bytes
 	for _, key := range k {
 		if !key.expires.IsZero() && !key.expires.After(at) {
 			continue
 		}
 		mac := hmac.New(sha256.New, key.bytes())
-		mac.Write([]byte(msgID))
-		mac.Write([]byte{'.'})
-		mac.Write([]byte(ts))
-		mac.Write([]byte{'.'})
+		mac.Write(head)
 		mac.Write(body)
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteString(SignatureVersion)
 		b.WriteByte(',')
-		b.WriteString(base64.StdEncoding.EncodeToString(mac.Sum(sum[:0])))
+		b.Write(base64.StdEncoding.AppendEncode(enc[:0], mac.Sum(sum)))
 	}
 	return b.String()
 }
