@@ -1,0 +1,56 @@
+// Command receiver is a sample webhook receiver, the model for customers'
+// own: it serves HTTPS on loopback, verifies each delivery's Standard
+// Webhooks signature with the official library
+// (github.com/standard-webhooks/standard-webhooks/libraries/go), answers
+// 204, and prints the event.
+//
+//	WEBHOOK_SECRET=whsec_... go run ./cmd/receiver
+//
+// At start it makes an ECDSA P-256 CA and a certificate for 127.0.0.1, ::1
+// and localhost signed by it, both in memory, and writes the CA
+// certificate to -ca-file (.local/receiver-ca.pem) so that the delivery
+// service trusts it through DELIVERY_CA_FILE. It listens on loopback only:
+// -addr must be 127.0.0.1, ::1 or localhost, the names the certificate
+// holds.
+//
+// Each verified delivery prints two lines to stdout, a summary and the
+// payload as compact JSON:
+//
+//	verified document.uploaded evt_... (webhook-id msg_..., attempt at 2026-12-01T10:00:00Z)
+//	{"id":"evt_...","type":"document.uploaded",...}
+//
+// A request that fails verification is answered 400 with a short reason
+// and logged to stderr, as are the start-up messages. -status 500 answers
+// 500 to verified deliveries, to watch the service retry. SIGINT or
+// SIGTERM stops it, letting requests in flight finish.
+//
+// Prefer WEBHOOK_SECRET to -secret: a command line is visible to other
+// users of the machine and kept in shell history.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	cfg, err := ParseConfig(os.Args[1:], os.Getenv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "receiver: %v\n", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, cfg, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "receiver: %v\n", err)
+		os.Exit(1)
+	}
+}

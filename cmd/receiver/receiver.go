@@ -1,0 +1,443 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+)
+
+// Defaults of the flags.
+const (
+	// DefaultAddr is where the receiver listens: loopback only.
+	DefaultAddr = "127.0.0.1:9443"
+	// DefaultCAFile is where it writes its CA certificate, under the
+	// repository's git-ignored .local/.
+	DefaultCAFile = ".local/receiver-ca.pem"
+	// SecretEnv is the environment variable that holds the signing secret
+	// when -secret is not given.
+	SecretEnv = "WEBHOOK_SECRET"
+)
+
+// MaxBodyBytes is the largest request body read; a larger one is answered
+// 413 without being verified.
+const MaxBodyBytes = 1 << 20
+
+// Config is what the command line asks for.
+type Config struct {
+	// Addr is the loopback host:port to listen on.
+	Addr string
+	// CAFile is where the CA certificate is written, in PEM.
+	CAFile string
+	// Verifier checks signatures with the webhook's signing secret.
+	Verifier *standardwebhooks.Webhook
+	// Status, when not 0, is answered to every verified delivery instead
+	// of 204, to watch the service retry.
+	Status int
+}
+
+// ErrUsage is a command line that cannot run.
+var ErrUsage = errors.New("usage")
+
+// ParseConfig reads the flags in args; getenv is os.Getenv, for the secret
+// when -secret is absent. Messages about a bad command line, and -h's
+// usage, go to out. Its errors never contain the secret.
+func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("receiver", flag.ContinueOnError)
+	fs.SetOutput(out)
+	addr := fs.String("addr", DefaultAddr, "loopback `host:port` to serve HTTPS on (127.0.0.1, ::1 or localhost)")
+	secret := fs.String("secret", "", "the webhook's signing secret, `whsec_...`, from the create (or rotate) response; default $"+SecretEnv)
+	caFile := fs.String("ca-file", DefaultCAFile, "`path` to write the generated CA certificate to, in PEM, for DELIVERY_CA_FILE")
+	status := fs.Int("status", 0, "answer this HTTP `status` to verified deliveries instead of 204, e.g. 500 to see retries")
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: receiver [flags]\n\nA sample webhook receiver: it verifies each delivery's Standard Webhooks\nsignature and prints the event. Flags:\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, err
+		}
+		return Config{}, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("%w: unexpected argument %q", ErrUsage, fs.Arg(0))
+	}
+	if *secret == "" {
+		*secret = getenv(SecretEnv)
+	}
+	verifier, err := NewVerifier(*secret)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if err := CheckLoopback(*addr); err != nil {
+		return Config{}, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if *status != 0 && (*status < 200 || *status > 599) {
+		return Config{}, fmt.Errorf("%w: -status %d is not between 200 and 599", ErrUsage, *status)
+	}
+	if *caFile == "" {
+		return Config{}, fmt.Errorf("%w: -ca-file is empty", ErrUsage)
+	}
+	return Config{Addr: *addr, CAFile: *caFile, Verifier: verifier, Status: *status}, nil
+}
+
+// NewVerifier returns the official library's verifier for a signing
+// secret: "whsec_" and standard base64, as the create response shows it.
+// Its error never contains the secret.
+func NewVerifier(secret string) (*standardwebhooks.Webhook, error) {
+	if secret == "" {
+		return nil, fmt.Errorf("no signing secret: pass -secret or set %s", SecretEnv)
+	}
+	key, ok := strings.CutPrefix(secret, "whsec_")
+	if !ok || key == "" {
+		return nil, errors.New(`the signing secret does not start with "whsec_"`)
+	}
+	// The library decodes it too; decoding here gives an error that
+	// cannot quote the secret.
+	if _, err := base64.StdEncoding.DecodeString(key); err != nil {
+		return nil, errors.New(`the signing secret is not "whsec_" followed by base64`)
+	}
+	return standardwebhooks.NewWebhook(secret)
+}
+
+// CheckLoopback accepts a host:port whose host is a loopback address or
+// "localhost". The receiver's certificate names only those, and a sample
+// that prints payloads has no business listening on other interfaces.
+func CheckLoopback(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-addr %q: %v", addr, err)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("-addr %q: bad port", addr)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("-addr %q is not loopback: use 127.0.0.1, ::1 or localhost", addr)
+}
+
+// Handler verifies and prints deliveries.
+type Handler struct {
+	// Verifier checks signatures.
+	Verifier *standardwebhooks.Webhook
+	// Status, when not 0, is answered instead of 204 after a delivery
+	// verifies.
+	Status int
+	// Out gets two lines per verified event; Err a line per rejected
+	// request.
+	Out, Err io.Writer
+
+	mu sync.Mutex // serialises writes, so that lines do not interleave
+}
+
+// payloadHead is the part of a payload the summary line shows.
+type payloadHead struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+// ServeHTTP answers a POST whose body verifies against the
+// webhook-id, webhook-timestamp and webhook-signature headers with 204 (or
+// Status) and prints
+//
+//	verified <type> <event id> (webhook-id <msg id>, attempt at <RFC 3339 UTC>)
+//	<payload as compact JSON>
+//
+// to Out. Anything else gets a 4xx with a short reason, also printed to
+// Err.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.reject(w, r, http.StatusMethodNotAllowed, "only POST is accepted")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		h.reject(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", MaxBodyBytes))
+		return
+	case err != nil:
+		h.reject(w, r, http.StatusBadRequest, "cannot read the body")
+		return
+	}
+	// Verify checks the signature and that webhook-timestamp is within 5
+	// minutes of now, which stops a captured delivery being replayed
+	// later. Verify the raw bytes: parse only after.
+	if err := h.Verifier.Verify(body, r.Header); err != nil {
+		h.reject(w, r, http.StatusBadRequest, reason(err))
+		return
+	}
+	var head payloadHead
+	_ = json.Unmarshal(body, &head) // a signed body that is not the documented JSON still prints
+	var compact bytes.Buffer
+	if json.Compact(&compact, body) != nil {
+		compact.Reset()
+		compact.Write(body)
+	}
+	ts, _ := strconv.ParseInt(r.Header.Get(standardwebhooks.HeaderWebhookTimestamp), 10, 64) // Verify parsed it
+	line := fmt.Sprintf("verified %s %s (webhook-id %s, attempt at %s)\n%s\n",
+		orUnknown(head.Type), orUnknown(head.ID), r.Header.Get(standardwebhooks.HeaderWebhookID),
+		time.Unix(ts, 0).UTC().Format(time.RFC3339), compact.Bytes())
+	h.write(h.Out, line)
+	status := http.StatusNoContent
+	if h.Status != 0 {
+		status = h.Status
+		h.write(h.Err, fmt.Sprintf("answered %d to webhook-id %s, as -status asks\n", status, r.Header.Get(standardwebhooks.HeaderWebhookID)))
+	}
+	w.WriteHeader(status)
+}
+
+// reject answers status with reason and logs it to Err.
+func (h *Handler) reject(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	id := r.Header.Get(standardwebhooks.HeaderWebhookID)
+	h.write(h.Err, fmt.Sprintf("rejected %s %q (webhook-id %q): %d %s\n", r.Method, r.URL.Path, id, status, reason))
+	http.Error(w, reason, status)
+}
+
+// write writes s to w in one call, one request at a time.
+func (h *Handler) write(w io.Writer, s string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, _ = io.WriteString(w, s)
+}
+
+// reason is a short, secret-free reason for a failed verification.
+func reason(err error) string {
+	switch {
+	case errors.Is(err, standardwebhooks.ErrRequiredHeaders):
+		return "missing webhook-id, webhook-timestamp or webhook-signature header"
+	case errors.Is(err, standardwebhooks.ErrInvalidHeaders):
+		return "webhook-timestamp is not a Unix time in seconds"
+	case errors.Is(err, standardwebhooks.ErrMessageTooOld):
+		return "webhook-timestamp is more than 5 minutes old"
+	case errors.Is(err, standardwebhooks.ErrMessageTooNew):
+		return "webhook-timestamp is more than 5 minutes in the future"
+	case errors.Is(err, standardwebhooks.ErrNoMatchingSignature):
+		return "no signature matches the secret"
+	}
+	return "signature verification failed"
+}
+
+// orUnknown is s, or "?" when empty.
+func orUnknown(s string) string {
+	if s == "" {
+		return "?"
+	}
+	return s
+}
+
+// Certs are the receiver's TLS certificates, made at start and never
+// stored but for the CA certificate.
+type Certs struct {
+	// CAPEM is the CA certificate in PEM: what the delivery service trusts.
+	CAPEM []byte
+	// Server is the leaf certificate and key the receiver serves, for
+	// 127.0.0.1, ::1 and localhost, signed by the CA.
+	Server tls.Certificate
+}
+
+// certValidity is how long the certificates are valid: they are made
+// again at every start.
+const certValidity = 7 * 24 * time.Hour
+
+// NewCerts makes an ECDSA P-256 CA and a leaf certificate for 127.0.0.1,
+// ::1 and localhost signed by it, valid from a minute before now. The CA's
+// key is dropped once the leaf is signed.
+func NewCerts(now time.Time) (Certs, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return Certs{}, err
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: "webhook sample receiver CA " + now.UTC().Format(time.RFC3339)},
+		NotBefore:             now.Add(-time.Minute),
+		NotAfter:              now.Add(certValidity),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return Certs{}, fmt.Errorf("CA certificate: %w", err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return Certs{}, err
+	}
+	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return Certs{}, err
+	}
+	leafTmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		NotBefore:    now.Add(-time.Minute),
+		NotAfter:     now.Add(certValidity),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &leafKey.PublicKey, caKey)
+	if err != nil {
+		return Certs{}, fmt.Errorf("server certificate: %w", err)
+	}
+	return Certs{
+		CAPEM:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		Server: tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: leafKey},
+	}, nil
+}
+
+// serial is a random 128-bit certificate serial number.
+func serial() *big.Int {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read does not fail
+	b[0] &= 0x7f        // positive
+	return new(big.Int).SetBytes(b)
+}
+
+// WriteCAFile writes the CA certificate to path, mode 0644, creating its
+// directory. It writes a temporary file and renames it, so that a reader
+// never sees half a file.
+func WriteCAFile(path string, pemBytes []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".receiver-ca-*.pem")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // fails harmlessly once renamed
+	_, err = f.Write(pemBytes)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	return err
+}
+
+// Server is a running receiver.
+type Server struct {
+	ln   net.Listener
+	srv  *http.Server
+	done chan error
+}
+
+// Start makes the certificates, writes the CA file, listens on cfg.Addr
+// and serves HTTPS in the background. It prints where it listens and how
+// to point `make run` at it to info. Stop it with Shutdown.
+func Start(cfg Config, out, errOut, info io.Writer) (*Server, error) {
+	if err := CheckLoopback(cfg.Addr); err != nil {
+		return nil, err
+	}
+	certs, err := NewCerts(time.Now())
+	if err != nil {
+		return nil, err
+	}
+	caPath, err := filepath.Abs(cfg.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := WriteCAFile(caPath, certs.CAPEM); err != nil {
+		return nil, fmt.Errorf("write the CA file: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	tcp, _ := ln.Addr().(*net.TCPAddr)
+	if tcp == nil || !tcp.IP.IsLoopback() { // "localhost" resolved elsewhere
+		ln.Close()
+		return nil, fmt.Errorf("%s is not a loopback address", ln.Addr())
+	}
+	s := &Server{
+		ln: ln,
+		srv: &http.Server{
+			Handler:           &Handler{Verifier: cfg.Verifier, Status: cfg.Status, Out: out, Err: errOut},
+			TLSConfig:         &tls.Config{Certificates: []tls.Certificate{certs.Server}, MinVersion: tls.VersionTLS12},
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			IdleTimeout:       90 * time.Second,
+			// TLS handshake errors ("unknown certificate authority") show
+			// a sender that does not trust the CA file yet.
+			ErrorLog: log.New(errOut, "receiver: ", 0),
+		},
+		done: make(chan error, 1),
+	}
+	go func() { s.done <- s.srv.ServeTLS(ln, "", "") }()
+	cidr := "127.0.0.1/32"
+	if tcp.IP.To4() == nil {
+		cidr = "::1/128"
+	}
+	fmt.Fprintf(info, "receiver: listening on https://%s/ (register this URL as the webhook's url)\n", ln.Addr())
+	fmt.Fprintf(info, "receiver: CA certificate written to %s\n", caPath)
+	fmt.Fprintf(info, "receiver: start make run with DELIVERY_CA_FILE=%s ALLOWED_DESTINATION_CIDRS=%s\n", caPath, cidr)
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Shutdown stops accepting connections and waits, until ctx ends, for the
+// requests being served.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if serveErr := <-s.done; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
+		err = serveErr
+	}
+	return err
+}
+
+// Run serves until ctx ends, then shuts down gracefully, giving requests
+// in flight up to 10 seconds.
+func Run(ctx context.Context, cfg Config, out, errOut io.Writer) error {
+	s, err := Start(cfg, out, errOut, errOut)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-s.done: // the server stopped by itself
+		s.done <- err
+	}
+	fmt.Fprintln(errOut, "receiver: shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.Shutdown(shutdownCtx)
+}
