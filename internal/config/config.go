@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/janitor"
 	"github.com/docproc/webhooks/internal/metrics"
 	"github.com/docproc/webhooks/internal/webhook"
@@ -27,6 +29,28 @@ const (
 	EnvOrphanMinAge = "ORPHAN_MIN_AGE"
 	EnvKeyCacheTTL  = "API_KEY_CACHE_TTL"
 	EnvNamespace    = "METRICS_NAMESPACE"
+
+	// EnvDeliveryQueueURL is the delivery queue: the fan-out sends to it,
+	// the delivery function changes its messages' visibility.
+	EnvDeliveryQueueURL = "DELIVERY_QUEUE_URL"
+	// EnvRejectedQueueURL is where the fan-out sets aside events it cannot
+	// deliver (malformed, of an unknown type, too large).
+	EnvRejectedQueueURL = "REJECTED_QUEUE_URL"
+	// EnvRetrySchedule is the waits before retries (delivery.ParseSchedule).
+	EnvRetrySchedule = "DELIVERY_RETRY_SCHEDULE"
+	// EnvDeliveryTimeout is the time limit of one delivery attempt.
+	EnvDeliveryTimeout = "DELIVERY_TIMEOUT"
+	// EnvDisableAfter is how long an endpoint's attempts must all have
+	// failed before it is disabled.
+	EnvDisableAfter = "DISABLE_AFTER"
+	// EnvRetentionDays is how many days events and attempt records are kept.
+	EnvRetentionDays = "RECORD_RETENTION_DAYS"
+	// EnvAllowedCIDRs lists private networks deliveries may reach (local
+	// only; see LocalOnly).
+	EnvAllowedCIDRs = "ALLOWED_DESTINATION_CIDRS"
+	// EnvCAFile is a PEM file of extra roots trusted for deliveries (local
+	// only; see LocalOnly).
+	EnvCAFile = "DELIVERY_CA_FILE"
 )
 
 // Log formats. Lambda's advanced logging controls set AWS_LAMBDA_LOG_FORMAT
@@ -51,6 +75,36 @@ const MaxWebhooksCeiling = 10000
 // function timeout, so a create that is still running is never judged.
 const MinOrphanAge = time.Minute
 
+// Delivery limits. The delivery function's Timeout in template.yaml is
+// 60 s, and it attempts a batch of deliveries at once: one attempt's limit
+// plus the writes that record it must fit in that, so an attempt may take
+// at most MaxDeliveryTimeout, leaving 10 s.
+const (
+	// DefaultDeliveryTimeout is DELIVERY_TIMEOUT when unset.
+	DefaultDeliveryTimeout = 15 * time.Second
+	// MinDeliveryTimeout is the shortest DELIVERY_TIMEOUT accepted.
+	MinDeliveryTimeout = time.Second
+	// MaxDeliveryTimeout is the longest DELIVERY_TIMEOUT accepted.
+	MaxDeliveryTimeout = 50 * time.Second
+)
+
+// How long an endpoint's attempts must all have failed before it is
+// disabled.
+const (
+	// DefaultDisableAfter is DISABLE_AFTER when unset: 5 days, after Svix.
+	DefaultDisableAfter = 120 * time.Hour
+	// MinDisableAfter is the shortest DISABLE_AFTER accepted.
+	MinDisableAfter = time.Hour
+)
+
+// Record retention, in days: events and attempt records expire after it.
+const (
+	// DefaultRetentionDays is RECORD_RETENTION_DAYS when unset.
+	DefaultRetentionDays = 30
+	// MaxRetentionDays is the largest RECORD_RETENTION_DAYS accepted.
+	MaxRetentionDays = 365
+)
+
 // Required lists the variables the API function needs set and not empty.
 var Required = []string{EnvTableName, EnvSecretPrefix}
 
@@ -62,6 +116,28 @@ var JanitorRequired = []string{EnvTableName, EnvSecretPrefix}
 
 // JanitorOptional lists the variables the janitor reads that may be absent.
 var JanitorOptional = []string{EnvLogLevel, EnvOrphanMinAge}
+
+// FanoutRequired lists the variables the fan-out function needs set and
+// not empty.
+var FanoutRequired = []string{EnvTableName, EnvDeliveryQueueURL, EnvRejectedQueueURL}
+
+// FanoutOptional lists the variables the fan-out function reads that may be
+// absent.
+var FanoutOptional = []string{EnvRetentionDays, EnvLogLevel, EnvNamespace}
+
+// DeliveryRequired lists the variables the delivery function needs set and
+// not empty.
+var DeliveryRequired = []string{EnvTableName, EnvDeliveryQueueURL}
+
+// DeliveryOptional lists the variables the delivery function reads that may
+// be absent, LocalOnly ones included.
+var DeliveryOptional = []string{EnvRetrySchedule, EnvDeliveryTimeout, EnvDisableAfter, EnvRetentionDays,
+	EnvLogLevel, EnvNamespace, EnvAllowedCIDRs, EnvCAFile}
+
+// LocalOnly lists variables the functions read that template.yaml never
+// sets: they loosen the delivery function's checks for a laptop (private
+// receivers, a self-signed receiver's CA) and have no place in AWS.
+var LocalOnly = []string{EnvAllowedCIDRs, EnvCAFile}
 
 // SDKVariables lists variables the template declares for the AWS SDK
 // rather than for this package: AWS_ENDPOINT_URL, empty in AWS, lets
@@ -101,6 +177,63 @@ type Janitor struct {
 	LogFormat string
 	// MinAge is how old an orphan secret must be before it is deleted.
 	MinAge time.Duration
+}
+
+// Fanout is the fan-out function's settings.
+type Fanout struct {
+	// TableName is the DynamoDB table holding webhooks and the event log.
+	TableName string
+	// DeliveryQueueURL is the queue that takes one message per endpoint.
+	DeliveryQueueURL string
+	// RejectedQueueURL is the queue events that cannot be delivered are
+	// set aside on (the fan-out dead-letter queue in AWS).
+	RejectedQueueURL string
+	// Retention is how long an event is remembered, so that a second
+	// publish of its id is recognised.
+	Retention time.Duration
+	// LogLevel is the minimum level logged.
+	LogLevel slog.Level
+	// LogFormat is LogFormatJSON or LogFormatText.
+	LogFormat string
+	// MetricsNamespace is the CloudWatch namespace of the EMF metrics.
+	MetricsNamespace string
+}
+
+// Delivery is the delivery function's settings.
+type Delivery struct {
+	// TableName is the DynamoDB table holding webhooks and deliveries.
+	TableName string
+	// QueueURL is the delivery queue, whose messages' visibility holds the
+	// waits before retries.
+	QueueURL string
+	// Schedule is the waits before each retry.
+	Schedule delivery.Schedule
+	// Timeout is the time limit of one attempt, from MinDeliveryTimeout to
+	// MaxDeliveryTimeout.
+	Timeout time.Duration
+	// DisableAfter is how long every attempt to an endpoint must have
+	// failed before it is disabled.
+	DisableAfter time.Duration
+	// Retention is how long attempt records are kept.
+	Retention time.Duration
+	// AllowedDestinationCIDRs is ALLOWED_DESTINATION_CIDRS as set: a
+	// comma-separated list of private networks (such as 127.0.0.1/32) that
+	// deliveries may reach, empty for none. It is not parsed here: package
+	// egress parses and checks it, and the caller must fail to start on
+	// its error. Local only; template.yaml never sets it.
+	AllowedDestinationCIDRs string
+	// CAFile is DELIVERY_CA_FILE: a PEM file of root certificates trusted
+	// for deliveries besides the system's, empty for none. Load only
+	// passes the path on; the sender reads it when it is built, and the
+	// caller must fail to start if it cannot (missing, unreadable, no
+	// certificate). Local only; template.yaml never sets it.
+	CAFile string
+	// LogLevel is the minimum level logged.
+	LogLevel slog.Level
+	// LogFormat is LogFormatJSON or LogFormatText.
+	LogFormat string
+	// MetricsNamespace is the CloudWatch namespace of the EMF metrics.
+	MetricsNamespace string
 }
 
 // reader collects the problems of one environment.
@@ -173,6 +306,34 @@ func (r *reader) duration(name string, def, least, most time.Duration) time.Dura
 	return d
 }
 
+// retention reads RECORD_RETENTION_DAYS: whole days from 1 to
+// MaxRetentionDays, DefaultRetentionDays when unset.
+func (r *reader) retention() time.Duration {
+	days := DefaultRetentionDays
+	if v := r.getenv(EnvRetentionDays); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxRetentionDays {
+			r.problems = append(r.problems, fmt.Sprintf("%s %q is not a whole number of days from 1 to %d", EnvRetentionDays, v, MaxRetentionDays))
+		}
+		days = n
+	}
+	return time.Duration(days) * 24 * time.Hour
+}
+
+// schedule reads DELIVERY_RETRY_SCHEDULE, delivery.DefaultSchedule when
+// unset.
+func (r *reader) schedule() delivery.Schedule {
+	v := r.getenv(EnvRetrySchedule)
+	if v == "" {
+		return slices.Clone(delivery.DefaultSchedule)
+	}
+	s, err := delivery.ParseSchedule(v)
+	if err != nil {
+		r.problems = append(r.problems, fmt.Sprintf("%s %q: %v", EnvRetrySchedule, v, err))
+	}
+	return s
+}
+
 // err returns the problems found, if any, as one error.
 func (r *reader) err() error {
 	if len(r.problems) == 0 {
@@ -222,6 +383,48 @@ func LoadJanitor(getenv func(string) string) (Janitor, error) {
 	}
 	if err := r.err(); err != nil {
 		return Janitor{}, err
+	}
+	return c, nil
+}
+
+// LoadFanout reads the fan-out function's settings through getenv.
+func LoadFanout(getenv func(string) string) (Fanout, error) {
+	r := &reader{getenv: getenv}
+	r.require(FanoutRequired)
+	c := Fanout{
+		TableName:        getenv(EnvTableName),
+		DeliveryQueueURL: getenv(EnvDeliveryQueueURL),
+		RejectedQueueURL: getenv(EnvRejectedQueueURL),
+		Retention:        r.retention(),
+		LogLevel:         r.level(),
+		LogFormat:        r.format(),
+		MetricsNamespace: cmp.Or(getenv(EnvNamespace), metrics.DefaultNamespace),
+	}
+	if err := r.err(); err != nil {
+		return Fanout{}, err
+	}
+	return c, nil
+}
+
+// LoadDelivery reads the delivery function's settings through getenv.
+func LoadDelivery(getenv func(string) string) (Delivery, error) {
+	r := &reader{getenv: getenv}
+	r.require(DeliveryRequired)
+	c := Delivery{
+		TableName:               getenv(EnvTableName),
+		QueueURL:                getenv(EnvDeliveryQueueURL),
+		Schedule:                r.schedule(),
+		Timeout:                 r.duration(EnvDeliveryTimeout, DefaultDeliveryTimeout, MinDeliveryTimeout, MaxDeliveryTimeout),
+		DisableAfter:            r.duration(EnvDisableAfter, DefaultDisableAfter, MinDisableAfter, 0),
+		Retention:               r.retention(),
+		AllowedDestinationCIDRs: strings.TrimSpace(getenv(EnvAllowedCIDRs)),
+		CAFile:                  strings.TrimSpace(getenv(EnvCAFile)),
+		LogLevel:                r.level(),
+		LogFormat:               r.format(),
+		MetricsNamespace:        cmp.Or(getenv(EnvNamespace), metrics.DefaultNamespace),
+	}
+	if err := r.err(); err != nil {
+		return Delivery{}, err
 	}
 	return c, nil
 }

@@ -2,9 +2,12 @@ package config
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docproc/webhooks/internal/delivery"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -91,6 +94,189 @@ func TestLogFormat(t *testing.T) {
 		}
 		if err != nil || c.LogFormat != want {
 			t.Errorf("AWS_LAMBDA_LOG_FORMAT=%q: %q, %v; want %q", v, c.LogFormat, err, want)
+		}
+	}
+}
+
+const day = 24 * time.Hour
+
+func fanoutEnv(extra map[string]string) func(string) string {
+	m := map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "https://sqs/q/delivery", EnvRejectedQueueURL: "https://sqs/q/rejected"}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return env(m)
+}
+
+func deliveryEnv(extra map[string]string) func(string) string {
+	m := map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "https://sqs/q/delivery"}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return env(m)
+}
+
+func TestLoadFanoutDefaults(t *testing.T) {
+	c, err := LoadFanout(fanoutEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Fanout{TableName: "t", DeliveryQueueURL: "https://sqs/q/delivery", RejectedQueueURL: "https://sqs/q/rejected",
+		Retention: 30 * day, LogLevel: slog.LevelInfo, LogFormat: LogFormatJSON, MetricsNamespace: "Webhooks"}
+	if c != want {
+		t.Errorf("LoadFanout = %+v\nwant %+v", c, want)
+	}
+	c, err = LoadFanout(fanoutEnv(map[string]string{EnvRetentionDays: "365", EnvLogLevel: "DEBUG", EnvNamespace: "Webhooks/s"}))
+	if err != nil || c.Retention != 365*day || c.LogLevel != slog.LevelDebug || c.MetricsNamespace != "Webhooks/s" {
+		t.Errorf("LoadFanout = %+v, %v", c, err)
+	}
+}
+
+func TestLoadFanoutFailsFastNamingEveryProblem(t *testing.T) {
+	_, err := LoadFanout(env(map[string]string{EnvDeliveryQueueURL: " ", EnvRetentionDays: "0", EnvLogLevel: "LOUD"}))
+	if err == nil {
+		t.Fatal("LoadFanout accepted a config with no table")
+	}
+	for _, want := range []string{"TABLE_NAME is not set", "DELIVERY_QUEUE_URL is not set", "REJECTED_QUEUE_URL is not set",
+		`RECORD_RETENTION_DAYS "0"`, `LOG_LEVEL "LOUD"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+func TestRetentionDays(t *testing.T) {
+	for v, want := range map[string]time.Duration{"1": day, "30": 30 * day, "365": 365 * day,
+		"0": 0, "366": 0, "-1": 0, "1.5": 0, "30d": 0, "x": 0} {
+		f, ferr := LoadFanout(fanoutEnv(map[string]string{EnvRetentionDays: v}))
+		d, derr := LoadDelivery(deliveryEnv(map[string]string{EnvRetentionDays: v}))
+		if want == 0 {
+			for _, err := range []error{ferr, derr} {
+				if err == nil || !strings.Contains(err.Error(), EnvRetentionDays) {
+					t.Errorf("%s=%q: %v; want an error naming it", EnvRetentionDays, v, err)
+				}
+			}
+			continue
+		}
+		if ferr != nil || derr != nil || f.Retention != want || d.Retention != want {
+			t.Errorf("%s=%q: %v, %v (%v, %v); want %v", EnvRetentionDays, v, f.Retention, d.Retention, ferr, derr, want)
+		}
+	}
+}
+
+func TestLoadDeliveryDefaults(t *testing.T) {
+	c, err := LoadDelivery(deliveryEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TableName != "t" || c.QueueURL != "https://sqs/q/delivery" || !slices.Equal(c.Schedule, delivery.DefaultSchedule) ||
+		c.Timeout != 15*time.Second || c.DisableAfter != 120*time.Hour || c.Retention != 30*day ||
+		c.AllowedDestinationCIDRs != "" || c.CAFile != "" || c.LogLevel != slog.LevelInfo || c.LogFormat != LogFormatJSON ||
+		c.MetricsNamespace != "Webhooks" {
+		t.Errorf("LoadDelivery = %+v", c)
+	}
+	// The default is a copy: changing it cannot change the package's.
+	c.Schedule[0] = time.Hour
+	if delivery.DefaultSchedule[0] == time.Hour {
+		t.Error("LoadDelivery hands out delivery.DefaultSchedule itself")
+	}
+}
+
+func TestLoadDelivery(t *testing.T) {
+	c, err := LoadDelivery(deliveryEnv(map[string]string{
+		EnvRetrySchedule: "1s, 2m,3h", EnvDeliveryTimeout: "50s", EnvDisableAfter: "1h", EnvRetentionDays: "7",
+		EnvAllowedCIDRs: " 127.0.0.1/32,10.0.0.0/8 ", EnvCAFile: "/tmp/ca.pem", EnvLogLevel: "WARN", EnvNamespace: "Webhooks/s",
+		"AWS_LAMBDA_LOG_FORMAT": "Text"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := delivery.Schedule{time.Second, 2 * time.Minute, 3 * time.Hour}
+	if !slices.Equal(c.Schedule, want) || c.Timeout != 50*time.Second || c.DisableAfter != time.Hour || c.Retention != 7*day ||
+		c.AllowedDestinationCIDRs != "127.0.0.1/32,10.0.0.0/8" || c.CAFile != "/tmp/ca.pem" || c.LogLevel != slog.LevelWarn ||
+		c.LogFormat != LogFormatText || c.MetricsNamespace != "Webhooks/s" {
+		t.Errorf("LoadDelivery = %+v", c)
+	}
+}
+
+func TestLoadDeliveryFailsFastNamingEveryProblem(t *testing.T) {
+	_, err := LoadDelivery(env(map[string]string{EnvRetrySchedule: "5s,12h", EnvDeliveryTimeout: "51s",
+		EnvDisableAfter: "59m", EnvRetentionDays: "400", EnvLogLevel: "LOUD", "AWS_LAMBDA_LOG_FORMAT": "xml"}))
+	if err == nil {
+		t.Fatal("LoadDelivery accepted a config with no table")
+	}
+	for _, want := range []string{"TABLE_NAME is not set", "DELIVERY_QUEUE_URL is not set", `DELIVERY_RETRY_SCHEDULE "5s,12h"`,
+		`DELIVERY_TIMEOUT "51s"`, `DISABLE_AFTER "59m"`, `RECORD_RETENTION_DAYS "400"`, `LOG_LEVEL "LOUD"`, `AWS_LAMBDA_LOG_FORMAT "xml"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+func TestDeliveryTimeout(t *testing.T) {
+	for v, ok := range map[string]bool{"1s": true, "15s": true, "1500ms": true, "50s": true,
+		"999ms": false, "0s": false, "50.1s": false, "1m": false, "15": false, "-1s": false} {
+		c, err := LoadDelivery(deliveryEnv(map[string]string{EnvDeliveryTimeout: v}))
+		if (err == nil) != ok {
+			t.Errorf("%s=%q: %v, want ok=%v", EnvDeliveryTimeout, v, err, ok)
+		}
+		if ok {
+			if d, _ := time.ParseDuration(v); c.Timeout != d {
+				t.Errorf("%s=%q: timeout %v", EnvDeliveryTimeout, v, c.Timeout)
+			}
+		}
+	}
+}
+
+func TestRetrySchedule(t *testing.T) {
+	for v, ok := range map[string]bool{"0s": true, "5s": true, "5s,5m,30m,2h,5h,10h": true, "11h": true, "1h30m,90s": true,
+		"": true, "11h1s": false, "-5s": false, "5s,,5m": false, "5s,": false, "5": false, "soon": false} {
+		_, err := LoadDelivery(deliveryEnv(map[string]string{EnvRetrySchedule: v}))
+		if (err == nil) != ok {
+			t.Errorf("%s=%q: %v, want ok=%v", EnvRetrySchedule, v, err, ok)
+		}
+		if !ok && (err == nil || !strings.Contains(err.Error(), EnvRetrySchedule)) {
+			t.Errorf("%s=%q: error %v does not name the variable", EnvRetrySchedule, v, err)
+		}
+	}
+}
+
+func TestDisableAfter(t *testing.T) {
+	for v, ok := range map[string]bool{"1h": true, "120h": true, "60m": true, "10000h": true, "59m": false, "0": false, "5d": false} {
+		if _, err := LoadDelivery(deliveryEnv(map[string]string{EnvDisableAfter: v})); (err == nil) != ok {
+			t.Errorf("%s=%q: %v, want ok=%v", EnvDisableAfter, v, err, ok)
+		}
+	}
+}
+
+// TestVariableLists: each loader's lists name each variable once, the
+// local-only ones are read by the delivery function alone, and every
+// required variable is in fact required.
+func TestVariableLists(t *testing.T) {
+	for name, list := range map[string][]string{
+		"Fanout":   slices.Concat(FanoutRequired, FanoutOptional),
+		"Delivery": slices.Concat(DeliveryRequired, DeliveryOptional),
+	} {
+		if len(slices.Compact(slices.Sorted(slices.Values(list)))) != len(list) {
+			t.Errorf("%s lists a variable twice: %v", name, list)
+		}
+	}
+	for _, v := range LocalOnly {
+		if !slices.Contains(DeliveryOptional, v) || slices.Contains(FanoutOptional, v) || slices.Contains(Optional, v) {
+			t.Errorf("%s: local-only variables are read by the delivery function only", v)
+		}
+	}
+	for _, v := range FanoutRequired {
+		m := map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "d", EnvRejectedQueueURL: "r"}
+		delete(m, v)
+		if _, err := LoadFanout(env(m)); err == nil || !strings.Contains(err.Error(), v+" is not set") {
+			t.Errorf("LoadFanout without %s: %v", v, err)
+		}
+	}
+	for _, v := range DeliveryRequired {
+		m := map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "d"}
+		delete(m, v)
+		if _, err := LoadDelivery(env(m)); err == nil || !strings.Contains(err.Error(), v+" is not set") {
+			t.Errorf("LoadDelivery without %s: %v", v, err)
 		}
 	}
 }

@@ -2,12 +2,13 @@ package samtemplate_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"maps"
 	"os"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,9 @@ import (
 
 	"github.com/docproc/webhooks/internal/api"
 	"github.com/docproc/webhooks/internal/config"
+	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/samtemplate"
+	"github.com/docproc/webhooks/internal/webhook"
 )
 
 const templatePath = "../../template.yaml"
@@ -93,6 +96,10 @@ func TestEnvironmentMatchesConfig(t *testing.T) {
 	for id, want := range map[string][]string{
 		"ApiFunction":     slices.Concat(config.Required, config.Optional, config.SDKVariables),
 		"JanitorFunction": slices.Concat(config.JanitorRequired, config.JanitorOptional, config.SDKVariables),
+		"FanoutFunction":  slices.Concat(config.FanoutRequired, config.FanoutOptional, config.SDKVariables),
+		// The local-only variables are read but never set in AWS.
+		"DeliveryFunction": slices.DeleteFunc(slices.Concat(config.DeliveryRequired, config.DeliveryOptional, config.SDKVariables),
+			func(v string) bool { return slices.Contains(config.LocalOnly, v) }),
 	} {
 		got := slices.Sorted(maps.Keys(fns[id].Environment.Variables))
 		sort.Strings(want)
@@ -168,24 +175,54 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			"secretsmanager:DeleteSecret on prefix", "secretsmanager:GetSecretValue on prefix",
 			"secretsmanager:PutSecretValue on prefix",
 		},
+		"FanoutFunction": {
+			// The account's webhooks, and the event log.
+			"dynamodb:GetItem on table keys EVENT#*", "dynamodb:PutItem on table keys EVENT#*",
+			"dynamodb:Query on table keys ACCOUNT#*",
+			"sqs:SendMessage on delivery queue", "sqs:SendMessage on fanout dead-letter queue",
+			// SAM's AWSLambdaSQSQueueExecutionRole allows these on "*".
+			"deny sqs:ChangeMessageVisibility outside fanout queue", "deny sqs:DeleteMessage outside fanout queue",
+			"deny sqs:GetQueueAttributes outside fanout queue", "deny sqs:ReceiveMessage outside fanout queue",
+		},
+		"DeliveryFunction": {
+			"dynamodb:BatchGetItem on table keys ACCOUNT#* ENDPOINT#*", "dynamodb:ConditionCheckItem on table keys ACCOUNT#* ENDPOINT#*",
+			"dynamodb:GetItem on table keys ACCOUNT#* ENDPOINT#*", "dynamodb:PutItem on table keys ACCOUNT#* ENDPOINT#*",
+			"dynamodb:UpdateItem on table keys ACCOUNT#* ENDPOINT#*",
+			"kms:Decrypt on kms key",
+			"secretsmanager:GetSecretValue on prefix",
+			"sqs:ChangeMessageVisibility on delivery queue",
+			"deny sqs:ChangeMessageVisibility outside delivery queue", "deny sqs:DeleteMessage outside delivery queue",
+			"deny sqs:GetQueueAttributes outside delivery queue", "deny sqs:ReceiveMessage outside delivery queue",
+		},
 	}
 	fns := functions(t, load(t))
 	for id, want := range want {
 		var got []string
 		for _, st := range statements(t, fns[id]) {
-			if st.Effect != "Allow" {
-				t.Errorf("%s %s: effect %q", id, st.Sid, st.Effect)
-			}
 			keys := ""
 			if lk := st.LeadingKeys(); lk != nil {
 				sort.Strings(lk)
 				keys = " keys " + strings.Join(lk, " ")
 			}
-			for _, a := range st.Action {
-				got = append(got, a+" on "+resourceKind(fmt.Sprint(st.Resource))+keys)
+			switch {
+			case st.Effect == "Allow" && st.NotResource == nil:
+				for _, a := range st.Action {
+					for _, r := range st.Resources() {
+						got = append(got, a+" on "+resourceKind(r)+keys)
+					}
+				}
+			case st.Effect == "Deny" && st.Resource == nil && st.Condition == nil:
+				for _, a := range st.Action {
+					for _, r := range st.NotResources() {
+						got = append(got, "deny "+a+" outside "+resourceKind(r))
+					}
+				}
+			default:
+				t.Errorf("%s %s: effect %q; want Allow on Resource, or Deny outside NotResource", id, st.Sid, st.Effect)
 			}
 		}
 		sort.Strings(got)
+		want = slices.Sorted(slices.Values(want))
 		if !slices.Equal(got, want) {
 			t.Errorf("%s grants\n  %s\nwant\n  %s", id, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 		}
@@ -200,7 +237,7 @@ func TestNoFunctionCanWriteAPIKeys(t *testing.T) {
 	for id, fn := range functions(t, load(t)) {
 		for _, st := range statements(t, fn) {
 			for _, a := range st.Action {
-				if !slices.Contains(writes, a) {
+				if st.Effect == "Deny" || !slices.Contains(writes, a) {
 					continue
 				}
 				keys := st.LeadingKeys()
@@ -264,6 +301,14 @@ func resourceKind(r string) string {
 		return "prefix"
 	case r == "SecretsKmsKeyArn":
 		return "kms key"
+	case r == "FanoutQueue.Arn":
+		return "fanout queue"
+	case r == "FanoutDeadLetterQueue.Arn":
+		return "fanout dead-letter queue"
+	case r == "DeliveryQueue.Arn":
+		return "delivery queue"
+	case r == "DeliveryDeadLetterQueue.Arn":
+		return "delivery dead-letter queue"
 	}
 	return r
 }
@@ -393,6 +438,399 @@ func TestObservability(t *testing.T) {
 	for _, want := range []string{"5xx", "Errors", "Throttles", "Latencyp99"} {
 		if !watched[want] {
 			t.Errorf("no alarm on %s; alarms watch %v", want, watched)
+		}
+	}
+}
+
+// The delivery pipeline's resources, by the logical ids other code uses.
+const (
+	fanoutQueue     = "FanoutQueue"
+	fanoutDLQ       = "FanoutDeadLetterQueue"
+	deliveryQueue   = "DeliveryQueue"
+	deliveryDLQ     = "DeliveryDeadLetterQueue"
+	rule            = "DocumentEventsRule"
+	fanoutFunction  = "FanoutFunction"
+	deliverFunction = "DeliveryFunction"
+)
+
+// queues returns every AWS::SQS::Queue in the template, by logical id.
+func queues(t *testing.T, tmpl *samtemplate.Template) map[string]samtemplate.Queue {
+	t.Helper()
+	qs := map[string]samtemplate.Queue{}
+	for _, id := range tmpl.IDs("AWS::SQS::Queue") {
+		var q samtemplate.Queue
+		if err := tmpl.Decode(id, "AWS::SQS::Queue", &q); err != nil {
+			t.Fatal(err)
+		}
+		qs[id] = q
+	}
+	return qs
+}
+
+// alarms returns every AWS::CloudWatch::Alarm in the template, by logical id.
+func alarms(t *testing.T, tmpl *samtemplate.Template) map[string]samtemplate.Alarm {
+	t.Helper()
+	as := map[string]samtemplate.Alarm{}
+	for _, id := range tmpl.IDs("AWS::CloudWatch::Alarm") {
+		var a samtemplate.Alarm
+		if err := tmpl.Decode(id, "AWS::CloudWatch::Alarm", &a); err != nil {
+			t.Fatal(err)
+		}
+		as[id] = a
+	}
+	return as
+}
+
+// timeout is a function's timeout, from Globals when it sets none.
+func timeout(t *testing.T, tmpl *samtemplate.Template, fn samtemplate.Function) time.Duration {
+	t.Helper()
+	if fn.Timeout != 0 {
+		return time.Duration(fn.Timeout) * time.Second
+	}
+	var globals struct {
+		Timeout int `yaml:"Timeout"`
+	}
+	node := tmpl.Globals["Function"]
+	if err := node.Decode(&globals); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(globals.Timeout) * time.Second
+}
+
+// arnOf is how the template refers to a resource's ARN (!GetAtt id.Arn).
+func arnOf(id string) string { return id + ".Arn" }
+
+// TestSQSTriggers: the fan-out and delivery functions each consume their
+// queue in batches of 10, report failed messages one by one (so one bad
+// message does not retry the batch), and are capped by a concurrency
+// parameter that Lambda accepts (at least 2).
+func TestSQSTriggers(t *testing.T) {
+	tmpl := load(t)
+	consumers := map[string]string{}
+	for id, fn := range functions(t, tmpl) {
+		for name, ev := range fn.Events {
+			if ev.Type != "SQS" {
+				continue
+			}
+			p := ev.Properties
+			queue, _ := strings.CutSuffix(p.Queue, ".Arn")
+			consumers[queue] = id
+			if p.BatchSize != 10 || !slices.Equal(p.FunctionResponseTypes, []string{"ReportBatchItemFailures"}) {
+				t.Errorf("%s %s: batch size %d, response types %v; want 10 and [ReportBatchItemFailures]", id, name, p.BatchSize, p.FunctionResponseTypes)
+			}
+			param, ok := tmpl.Parameters[p.ScalingConfig.MaximumConcurrency]
+			if !ok || param.Type != "Number" || param.MinValue == nil || *param.MinValue < 2 || param.MaxValue == nil || *param.MaxValue > 1000 {
+				t.Errorf("%s %s: MaximumConcurrency %q; want a Number parameter from at least 2 to at most 1000", id, name, p.ScalingConfig.MaximumConcurrency)
+			}
+		}
+	}
+	want := map[string]string{fanoutQueue: fanoutFunction, deliveryQueue: deliverFunction}
+	if !maps.Equal(consumers, want) {
+		t.Errorf("SQS triggers (queue: function) %v; want %v", consumers, want)
+	}
+}
+
+// TestQueueSettingsFitTheRetries: every queue keeps messages 14 days,
+// encrypted; a consumed queue hides a received message for at least 6
+// times its function's timeout (Lambda's advice: a batch may be retried
+// within one function run); each main queue has a dead-letter queue, and
+// the delivery queue's lets every retry happen first.
+func TestQueueSettingsFitTheRetries(t *testing.T) {
+	tmpl := load(t)
+	qs := queues(t, tmpl)
+	if got := slices.Sorted(maps.Keys(qs)); !slices.Equal(got, []string{deliveryDLQ, deliveryQueue, fanoutDLQ, fanoutQueue}) {
+		t.Fatalf("queues %v", got)
+	}
+	for id, q := range qs {
+		if q.MessageRetentionPeriod != int((14*24*time.Hour).Seconds()) || !q.SqsManagedSseEnabled {
+			t.Errorf("%s: retention %d s, SSE %v; want 14 days (1209600) and SSE", id, q.MessageRetentionPeriod, q.SqsManagedSseEnabled)
+		}
+	}
+	fns := functions(t, tmpl)
+	for queue, fn := range map[string]string{fanoutQueue: fanoutFunction, deliveryQueue: deliverFunction} {
+		vis, min := time.Duration(qs[queue].VisibilityTimeout)*time.Second, 6*timeout(t, tmpl, fns[fn])
+		if vis < min {
+			t.Errorf("%s: visibility %v; want at least 6 x %s's timeout, %v", queue, vis, fn, min)
+		}
+	}
+	for queue, dlq := range map[string]string{fanoutQueue: fanoutDLQ, deliveryQueue: deliveryDLQ} {
+		if got := qs[queue].RedrivePolicy.DeadLetterTargetArn; got != arnOf(dlq) {
+			t.Errorf("%s: dead-letter queue %q; want %s", queue, got, arnOf(dlq))
+		}
+		if qs[dlq].RedrivePolicy.DeadLetterTargetArn != "" {
+			t.Errorf("%s: a dead-letter queue with a dead-letter queue", dlq)
+		}
+	}
+	// Each retry waits in the message's visibility, so each attempt is one
+	// receive: 1 + max_retries receives must not reach maxReceiveCount.
+	if got, least := qs[deliveryQueue].RedrivePolicy.MaxReceiveCount, 1+webhook.MaxRetriesRange.Max+1; got < least {
+		t.Errorf("%s: maxReceiveCount %d; want above 1 + the largest max_retries (%d), at least %d",
+			deliveryQueue, got, webhook.MaxRetriesRange.Max, least)
+	}
+	if got := qs[fanoutQueue].RedrivePolicy.MaxReceiveCount; got < 2 {
+		t.Errorf("%s: maxReceiveCount %d; want a few tries", fanoutQueue, got)
+	}
+}
+
+// TestDeliveryFunctionFitsItsLimits: the longest DELIVERY_TIMEOUT config
+// accepts leaves the delivery function 10 s to record a batch's attempts,
+// and the longest wait before a retry fits in SQS's 12 h visibility.
+func TestDeliveryFunctionFitsItsLimits(t *testing.T) {
+	tmpl := load(t)
+	fn := functions(t, tmpl)[deliverFunction]
+	if room := timeout(t, tmpl, fn) - config.MaxDeliveryTimeout; room < 10*time.Second {
+		t.Errorf("%s: timeout %v leaves %v after an attempt of %v; want at least 10s",
+			deliverFunction, timeout(t, tmpl, fn), room, config.MaxDeliveryTimeout)
+	}
+	if delivery.MaxWait+timeout(t, tmpl, fn) > 12*time.Hour {
+		t.Errorf("delivery.MaxWait %v does not fit in SQS's 12h visibility", delivery.MaxWait)
+	}
+}
+
+// TestDeliveryParametersMatchConfig: the template's defaults are the
+// code's, and a parameter's bounds are no looser than what config accepts.
+func TestDeliveryParametersMatchConfig(t *testing.T) {
+	params := load(t).Parameters
+	for name, p := range map[string]string{"DeliveryRetrySchedule": "DELIVERY_RETRY_SCHEDULE", "DeliveryTimeout": "DELIVERY_TIMEOUT",
+		"DisableAfter": "DISABLE_AFTER", "RecordRetentionDays": "RECORD_RETENTION_DAYS"} {
+		if _, ok := params[name]; !ok {
+			t.Errorf("no parameter %s (for %s)", name, p)
+		}
+	}
+	sched, err := delivery.ParseSchedule(params["DeliveryRetrySchedule"].Default)
+	if err != nil || !slices.Equal(sched, delivery.DefaultSchedule) {
+		t.Errorf("DeliveryRetrySchedule default %q = %v, %v; want delivery.DefaultSchedule %v",
+			params["DeliveryRetrySchedule"].Default, sched, err, delivery.DefaultSchedule)
+	}
+	pattern := regexp.MustCompile(params["DeliveryRetrySchedule"].AllowedPattern)
+	for v, ok := range map[string]bool{"5s,5m,30m,2h,5h,10h": true, "0": true, "1h30m,90s,1.5h,500ms": true,
+		"": false, "5s,": false, ",5s": false, "5s, 5m": false, "5": false, "5d": false, "-5s": false, "soon": false} {
+		if pattern.MatchString(v) != ok {
+			t.Errorf("DeliveryRetrySchedule's AllowedPattern on %q: %v, want %v", v, !ok, ok)
+		}
+		if ok {
+			if _, err := delivery.ParseSchedule(v); err != nil {
+				t.Errorf("the pattern allows %q, which the code refuses: %v", v, err)
+			}
+		}
+	}
+	for name, want := range map[string]time.Duration{"DeliveryTimeout": config.DefaultDeliveryTimeout, "DisableAfter": config.DefaultDisableAfter} {
+		if d, err := time.ParseDuration(params[name].Default); err != nil || d != want {
+			t.Errorf("%s default %q; want %v", name, params[name].Default, want)
+		}
+	}
+	r := params["RecordRetentionDays"]
+	if r.Default != strconv.Itoa(config.DefaultRetentionDays) || r.MinValue == nil || *r.MinValue != 1 ||
+		r.MaxValue == nil || *r.MaxValue != config.MaxRetentionDays {
+		t.Errorf("RecordRetentionDays %+v; want default %d, from 1 to %d", r, config.DefaultRetentionDays, config.MaxRetentionDays)
+	}
+}
+
+// TestLocalOnlyVariablesAreNeverSet: the variables that loosen delivery's
+// checks on a laptop have no place in AWS.
+func TestLocalOnlyVariablesAreNeverSet(t *testing.T) {
+	for id, fn := range functions(t, load(t)) {
+		for _, v := range config.LocalOnly {
+			if _, ok := fn.Environment.Variables[v]; ok {
+				t.Errorf("%s sets the local-only %s", id, v)
+			}
+		}
+	}
+}
+
+// TestDeliveryFunctionOnlyReadsSecrets: the delivery function may read the
+// signing secrets under the stack's prefix, nothing else of Secrets
+// Manager, and the fan-out function nothing at all.
+func TestDeliveryFunctionOnlyReadsSecrets(t *testing.T) {
+	fns := functions(t, load(t))
+	for id, want := range map[string][]string{deliverFunction: {"secretsmanager:GetSecretValue"}, fanoutFunction: nil} {
+		var got []string
+		for _, st := range statements(t, fns[id]) {
+			for _, a := range st.Action {
+				if !strings.HasPrefix(a, "secretsmanager:") {
+					continue
+				}
+				got = append(got, a)
+				for _, r := range st.Resources() {
+					if resourceKind(r) != "prefix" {
+						t.Errorf("%s %s: %s on %s; want only the stack's prefix", id, st.Sid, a, r)
+					}
+				}
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: Secrets Manager actions %v; want %v", id, got, want)
+		}
+	}
+}
+
+// TestOnlyTheRuleSendsToTheFanoutQueues: the rule's target and its
+// dead-letter queue each have a resource policy, and every queue policy
+// lets EventBridge send only on behalf of the rule.
+func TestOnlyTheRuleSendsToTheFanoutQueues(t *testing.T) {
+	tmpl := load(t)
+	covered := map[string]bool{}
+	for _, id := range tmpl.IDs("AWS::SQS::QueuePolicy") {
+		var p samtemplate.QueuePolicy
+		if err := tmpl.Decode(id, "AWS::SQS::QueuePolicy", &p); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range p.Queues {
+			covered[q] = true
+		}
+		if len(p.PolicyDocument.Statement) == 0 {
+			t.Errorf("%s: no statement", id)
+		}
+		for _, st := range p.PolicyDocument.Statement {
+			principal, _ := st.Principal.(map[string]any)
+			source := st.Condition["ArnEquals"]["aws:SourceArn"]
+			if st.Effect != "Allow" || !slices.Equal(st.Action, samtemplate.Strings{"sqs:SendMessage"}) || len(principal) != 1 ||
+				principal["Service"] != "events.amazonaws.com" || len(st.Condition) != 1 || len(st.Condition["ArnEquals"]) != 1 ||
+				source != arnOf(rule) {
+				t.Errorf("%s %s: %+v; want only sqs:SendMessage, by events.amazonaws.com, with aws:SourceArn the rule's ARN", id, st.Sid, st)
+			}
+			for _, r := range st.Resources() {
+				if q, _ := strings.CutSuffix(r, ".Arn"); !slices.Contains(p.Queues, q) {
+					t.Errorf("%s %s: resource %s is not one of the policy's queues %v", id, st.Sid, r, p.Queues)
+				}
+			}
+		}
+	}
+	for _, q := range []string{fanoutQueue, fanoutDLQ} {
+		if !covered[q] {
+			t.Errorf("no queue policy lets the rule send to %s", q)
+		}
+	}
+}
+
+// TestDocumentEventsRule: the rule matches the platform's source and
+// nothing narrower (events of unknown types must reach the fan-out, which
+// sets them aside), on the stack's bus, and hands the whole event to the
+// fan-out queue, with a dead-letter queue for events it cannot.
+func TestDocumentEventsRule(t *testing.T) {
+	tmpl := load(t)
+	var r samtemplate.Rule
+	if err := tmpl.Decode(rule, "AWS::Events::Rule", &r); err != nil {
+		t.Fatal(err)
+	}
+	var bus struct {
+		Name string `yaml:"Name"`
+	}
+	if err := tmpl.Decode("EventBus", "AWS::Events::EventBus", &bus); err != nil {
+		t.Fatal(err)
+	}
+	if r.EventBusName != "EventBus" || r.State != "ENABLED" {
+		t.Errorf("rule on bus %q, state %q; want EventBus, ENABLED", r.EventBusName, r.State)
+	}
+	if tmpl.Outputs["EventBusName"].Value != "EventBus" {
+		t.Errorf("output EventBusName = %q; want the bus's name", tmpl.Outputs["EventBusName"].Value)
+	}
+	pattern, _ := yaml.Marshal(r.EventPattern)
+	if want := "source:\n    - " + delivery.Source + "\n"; string(pattern) != want {
+		t.Errorf("event pattern\n%s\nwant\n%s", pattern, want)
+	}
+	if len(r.Targets) != 1 {
+		t.Fatalf("rule has %d targets; want 1, the fan-out queue", len(r.Targets))
+	}
+	tg := r.Targets[0]
+	if tg.Id != "fanout" || tg.Arn != arnOf(fanoutQueue) || tg.DeadLetterConfig.Arn != arnOf(fanoutDLQ) {
+		t.Errorf("target %+v; want fanout to %s with dead-letter queue %s", tg, fanoutQueue, fanoutDLQ)
+	}
+	if tg.Input != "" || tg.InputPath != "" || !tg.InputTransformer.IsZero() {
+		t.Error("the target changes the event; the fan-out reads the whole EventBridge event")
+	}
+	if tg.RetryPolicy.MaximumEventAgeInSeconds < 3600 {
+		t.Errorf("target retry policy %+v; want events retried for at least an hour", tg.RetryPolicy)
+	}
+}
+
+// TestDeliveryAlarms: any message in a dead-letter queue, the age of each
+// queue's oldest message, in-flight deliveries near SQS's limit, the
+// delivery failure rate and each new function's errors all alarm.
+func TestDeliveryAlarms(t *testing.T) {
+	tmpl := load(t)
+	as := alarms(t, tmpl)
+	find := func(namespace, metric, dimension string) (samtemplate.Alarm, bool) {
+		for _, a := range as {
+			if a.Namespace == namespace && a.MetricName == metric && len(a.Dimensions) == 1 && a.Dimensions[0].Value == dimension {
+				return a, true
+			}
+		}
+		return samtemplate.Alarm{}, false
+	}
+	threshold := func(a samtemplate.Alarm) float64 {
+		f, err := strconv.ParseFloat(a.Threshold, 64)
+		if err != nil {
+			t.Errorf("alarm on %s: threshold %q is not a number", a.MetricName, a.Threshold)
+		}
+		return f
+	}
+	for _, dlq := range []string{fanoutDLQ, deliveryDLQ} {
+		a, ok := find("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq+".QueueName")
+		if !ok || threshold(a) != 1 || a.ComparisonOperator != "GreaterThanOrEqualToThreshold" {
+			t.Errorf("%s: no alarm on one message or more (%+v)", dlq, a)
+		}
+	}
+	if a, ok := find("AWS/SQS", "ApproximateAgeOfOldestMessage", fanoutQueue+".QueueName"); !ok || threshold(a) > 900 {
+		t.Errorf("%s: no alarm on the oldest message's age, within 15 minutes (%+v)", fanoutQueue, a)
+	}
+	// The longest legitimate delivery: every retry of the largest
+	// max_retries on the default schedule, each wait at its jitter's top.
+	var longest time.Duration
+	for n := 1; n <= webhook.MaxRetriesRange.Max; n++ {
+		longest += time.Duration(float64(delivery.DefaultSchedule[min(n, len(delivery.DefaultSchedule))-1]) * (1 + delivery.Jitter))
+	}
+	a, ok := find("AWS/SQS", "ApproximateAgeOfOldestMessage", deliveryQueue+".QueueName")
+	if age := time.Duration(threshold(a)) * time.Second; !ok || age < longest || age > longest+24*time.Hour {
+		t.Errorf("%s: oldest-message alarm at %v; want above the longest legitimate delivery, %v, by less than a day", deliveryQueue, age, longest)
+	}
+	if a, ok := find("AWS/SQS", "ApproximateNumberOfMessagesNotVisible", deliveryQueue+".QueueName"); !ok || threshold(a) >= 120000 || threshold(a) < 60000 {
+		t.Errorf("%s: no alarm on in-flight messages nearing SQS's 120,000 (%+v)", deliveryQueue, a)
+	}
+	for _, fn := range []string{fanoutFunction, deliverFunction} {
+		if a, ok := find("AWS/Lambda", "Errors", fn); !ok || threshold(a) != 1 {
+			t.Errorf("%s: no alarm on its errors", fn)
+		}
+	}
+	namespace := functions(t, tmpl)[deliverFunction].Environment.Variables[config.EnvNamespace]
+	found := false
+	for id, a := range as {
+		read := map[string]string{}
+		for _, m := range a.Metrics {
+			if mm := m.MetricStat.Metric; strings.HasPrefix(mm.MetricName, "Delivery") {
+				read[mm.MetricName] = m.Id
+				if mm.Namespace != namespace || len(mm.Dimensions) != 0 {
+					t.Errorf("%s: reads %s in %q with dimensions %v; the delivery function logs it in %q without dimensions",
+						id, mm.MetricName, mm.Namespace, mm.Dimensions, namespace)
+				}
+			}
+		}
+		attempts, failures := read["DeliveryAttempts"], read["DeliveryFailures"]
+		if attempts == "" || failures == "" {
+			continue
+		}
+		found = true
+		for _, m := range a.Metrics {
+			if m.Expression != "" && (!strings.Contains(m.Expression, attempts) || !strings.Contains(m.Expression, failures)) {
+				t.Errorf("%s: expression %q does not divide %s by %s", id, m.Expression, failures, attempts)
+			}
+		}
+	}
+	if !found {
+		t.Error("no alarm on the delivery failure rate (DeliveryFailures over DeliveryAttempts)")
+	}
+}
+
+// TestEveryFunctionHasABuildTarget: `sam build` runs make build-<id> for
+// each function (BuildMethod: makefile).
+func TestEveryFunctionHasABuildTarget(t *testing.T) {
+	b, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := range functions(t, load(t)) {
+		if !regexp.MustCompile(`(?m)^build-` + id + `:`).Match(b) {
+			t.Errorf("the Makefile has no build-%s target", id)
 		}
 	}
 }
