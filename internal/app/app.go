@@ -13,17 +13,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/docproc/webhooks/internal/api"
 	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/awsconf"
 	"github.com/docproc/webhooks/internal/config"
+	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/janitor"
 	"github.com/docproc/webhooks/internal/metrics"
+	"github.com/docproc/webhooks/internal/queue"
 	"github.com/docproc/webhooks/internal/redact"
 	"github.com/docproc/webhooks/internal/secrets"
 	"github.com/docproc/webhooks/internal/webhook"
+	"github.com/docproc/webhooks/internal/worker"
 )
 
 // Logger returns the logger every component writes to: JSON, or text
@@ -70,6 +74,19 @@ func NewJanitor(cfg config.Janitor, awsCfg aws.Config, log *slog.Logger) *janito
 	store := dynamo.New(dynamo.NewClient(awsCfg), cfg.TableName)
 	sec := secrets.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretNamePrefix, "")
 	return janitor.New(store, sec, store, webhook.NewService(store, store, sec, log, webhook.Options{}), cfg.MinAge, log)
+}
+
+// NewFanout builds the fan-out function's handler. It makes no network
+// calls.
+func NewFanout(cfg config.Fanout, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) *worker.Fanout {
+	store := dynamo.New(dynamo.NewClient(awsCfg), cfg.TableName)
+	sqsClient := sqs.NewFromConfig(awsCfg)
+	return &worker.Fanout{
+		Fanout:  &delivery.Fanout{Subscribers: store, Events: store, Queue: queue.New(sqsClient, cfg.DeliveryQueueURL), Retention: cfg.Retention},
+		Rejects: queue.New(sqsClient, cfg.RejectedQueueURL),
+		Log:     log,
+		Metrics: metrics.New(metricsOut, cfg.MetricsNamespace),
+	}
 }
 
 // Main is the body of a Lambda entry point: it reads the function's
