@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/docproc/webhooks/internal/egress"
 	"github.com/docproc/webhooks/internal/janitor"
 	"github.com/docproc/webhooks/internal/metrics"
 	"github.com/docproc/webhooks/internal/webhook"
@@ -27,6 +29,10 @@ const (
 	EnvOrphanMinAge = "ORPHAN_MIN_AGE"
 	EnvKeyCacheTTL  = "API_KEY_CACHE_TTL"
 	EnvNamespace    = "METRICS_NAMESPACE"
+	// EnvAllowedCIDRs lists private prefixes webhooks may be registered
+	// for and delivered to (egress.ParseCIDRs); template.yaml never sets
+	// it, so it is in LocalOnly.
+	EnvAllowedCIDRs = "ALLOWED_DESTINATION_CIDRS"
 )
 
 // Log formats. Lambda's advanced logging controls set AWS_LAMBDA_LOG_FORMAT
@@ -54,8 +60,16 @@ const MinOrphanAge = time.Minute
 // Required lists the variables the API function needs set and not empty.
 var Required = []string{EnvTableName, EnvSecretPrefix}
 
-// Optional lists the variables the API function reads that may be absent.
+// Optional lists the variables the API function reads that may be absent
+// and that template.yaml declares (LocalOnly lists those it does not).
 var Optional = []string{EnvKMSKeyID, EnvLogLevel, EnvMaxWebhooks, EnvKeyCacheTTL, EnvNamespace}
+
+// LocalOnly lists variables the API function reads that template.yaml
+// does not declare: the deployed stack never sets them, and an operator or
+// a local run (the devserver, tests) may. ALLOWED_DESTINATION_CIDRS lets a
+// local stack register and deliver to a receiver on loopback or a private
+// network.
+var LocalOnly = []string{EnvAllowedCIDRs}
 
 // JanitorRequired lists the variables the janitor needs set and not empty.
 var JanitorRequired = []string{EnvTableName, EnvSecretPrefix}
@@ -87,6 +101,9 @@ type Config struct {
 	LogFormat string
 	// MetricsNamespace is the CloudWatch namespace of the EMF metrics.
 	MetricsNamespace string
+	// AllowedDestinations are the private prefixes a webhook url may point
+	// to (ALLOWED_DESTINATION_CIDRS); empty allows nothing private.
+	AllowedDestinations []netip.Prefix
 }
 
 // Janitor is the janitor function's settings.
@@ -203,6 +220,12 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.MaxWebhooks = n
 	}
+	allowed, err := egress.ParseCIDRs(getenv(EnvAllowedCIDRs))
+	if err != nil {
+		r.problems = append(r.problems, fmt.Sprintf("%s %q: %v (want a comma-separated list such as 127.0.0.1/32,10.1.0.0/16)",
+			EnvAllowedCIDRs, getenv(EnvAllowedCIDRs), err))
+	}
+	c.AllowedDestinations = allowed
 	if err := r.err(); err != nil {
 		return Config{}, err
 	}

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +93,34 @@ func TestLogFormat(t *testing.T) {
 		}
 		if err != nil || c.LogFormat != want {
 			t.Errorf("AWS_LAMBDA_LOG_FORMAT=%q: %q, %v; want %q", v, c.LogFormat, err, want)
+		}
+	}
+}
+
+func TestLoadAllowedDestinations(t *testing.T) {
+	c, err := Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p"}))
+	if err != nil || len(c.AllowedDestinations) != 0 {
+		t.Errorf("by default nothing private is allowed: %v, %v", c.AllowedDestinations, err)
+	}
+	c, err = Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvAllowedCIDRs: "127.0.0.1/32, 10.1.0.0/16"}))
+	if err != nil || fmt.Sprint(c.AllowedDestinations) != "[127.0.0.1/32 10.1.0.0/16]" {
+		t.Errorf("%s: %v, %v", EnvAllowedCIDRs, c.AllowedDestinations, err)
+	}
+	_, err = Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvAllowedCIDRs: "10.1.2.3/16,nope", EnvLogLevel: "LOUD"}))
+	for _, want := range []string{EnvAllowedCIDRs, "did you mean 10.1.0.0/16", `"nope"`, `LOG_LEVEL "LOUD"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+}
+
+// TestLocalOnlyIsNotOptional keeps the lists apart: the template test
+// requires every Optional variable in template.yaml, and a LocalOnly one
+// must not be there.
+func TestLocalOnlyIsNotOptional(t *testing.T) {
+	for _, name := range LocalOnly {
+		if slices.Contains(Optional, name) || slices.Contains(Required, name) {
+			t.Errorf("%s is both LocalOnly and in the template's lists", name)
 		}
 	}
 }
