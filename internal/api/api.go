@@ -20,6 +20,7 @@ import (
 
 	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/apperr"
+	"github.com/docproc/webhooks/internal/egress"
 	"github.com/docproc/webhooks/internal/metrics"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
@@ -31,7 +32,9 @@ type Handler struct {
 	webhooks *webhook.Service
 	log      *slog.Logger
 	metrics  *metrics.Emitter
-	routes   []route
+	// dest are the egress rules a webhook's url is registered under.
+	dest   egress.Rules
+	routes []route
 }
 
 // handlerFunc serves one method of one route.
@@ -73,9 +76,12 @@ const (
 )
 
 // New returns a Handler. log receives one line per request and m the
-// request's metrics.
-func New(auth *apikey.Authenticator, webhooks *webhook.Service, log *slog.Logger, m *metrics.Emitter) *Handler {
-	h := &Handler{auth: auth, webhooks: webhooks, log: log, metrics: m}
+// request's metrics. dest are the egress rules under which a webhook url
+// may be registered (created or updated): egress.Rules{} for the default,
+// or rules whose Allow holds the deployment's ALLOWED_DESTINATION_CIDRS.
+// The deliverer dials under the same rules.
+func New(auth *apikey.Authenticator, webhooks *webhook.Service, log *slog.Logger, m *metrics.Emitter, dest egress.Rules) *Handler {
+	h := &Handler{auth: auth, webhooks: webhooks, log: log, metrics: m, dest: dest}
 	h.routes = []route{
 		{pattern: "/v1/webhooks", methods: map[string]operation{
 			http.MethodGet:  {"listWebhooks", h.listWebhooks},

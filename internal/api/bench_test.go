@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/docproc/webhooks/internal/apperr"
+	"github.com/docproc/webhooks/internal/egress"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
 )
@@ -34,7 +35,7 @@ func BenchmarkDecodeCreate(b *testing.B) {
 		"max_retries": json.RawMessage(`7`),
 	}
 	for b.Loop() {
-		if _, err := decodeCreate(members); err != nil {
+		if _, err := decodeCreate(egress.Rules{}, members); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/docproc/webhooks/internal/apperr"
+	"github.com/docproc/webhooks/internal/egress"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
@@ -140,9 +141,10 @@ func hex4(b []byte) rune {
 var settingsFields = []string{"url", "events", "is_active", "retry_enabled", "max_retries"}
 
 // decodeCreate decodes a create body into the new webhook's settings,
-// defaults applied, reporting every problem at once.
-func decodeCreate(members map[string]json.RawMessage) (webhook.Settings, error) {
-	u, d := decodeSettings(members)
+// defaults applied, reporting every problem at once. The url is judged
+// under dest, the deployment's egress rules.
+func decodeCreate(dest egress.Rules, members map[string]json.RawMessage) (webhook.Settings, error) {
+	u, d := decodeSettings(dest, members)
 	if _, sent := members["url"]; !sent {
 		d.problems = append([]apperr.FieldError{webhook.URLRequired().At("url")}, d.problems...)
 	}
@@ -152,14 +154,16 @@ func decodeCreate(members map[string]json.RawMessage) (webhook.Settings, error) 
 	return webhook.NewSettings(u), nil
 }
 
-// decodeUpdate decodes an update body: every member is optional.
-func decodeUpdate(members map[string]json.RawMessage) (webhook.UpdateParams, error) {
-	u, d := decodeSettings(members)
+// decodeUpdate decodes an update body: every member is optional. A url is
+// judged under dest, the deployment's egress rules.
+func decodeUpdate(dest egress.Rules, members map[string]json.RawMessage) (webhook.UpdateParams, error) {
+	u, d := decodeSettings(dest, members)
 	return u, d.err()
 }
 
-// decodeSettings decodes the settings members of a create or update body.
-func decodeSettings(members map[string]json.RawMessage) (webhook.UpdateParams, *decoder) {
+// decodeSettings decodes the settings members of a create or update body,
+// judging a url under dest.
+func decodeSettings(dest egress.Rules, members map[string]json.RawMessage) (webhook.UpdateParams, *decoder) {
 	var u webhook.UpdateParams
 	d := &decoder{}
 	for _, name := range settingsFields {
@@ -170,7 +174,7 @@ func decodeSettings(members map[string]json.RawMessage) (webhook.UpdateParams, *
 		switch name {
 		case "url":
 			if s, ok := d.string(name, raw); ok {
-				if v, p := webhook.ValidateURL(s); d.check(name, p) {
+				if v, p := webhook.ValidateURLWith(dest, s); d.check(name, p) {
 					u.URL = &v
 				}
 			}

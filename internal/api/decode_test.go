@@ -3,11 +3,13 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/docproc/webhooks/internal/apperr"
+	"github.com/docproc/webhooks/internal/egress"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
@@ -37,7 +39,7 @@ func TestDecodeCreateValid(t *testing.T) {
 			IsActive: true, RetryEnabled: true, MaxRetries: 10}},
 	}
 	for _, c := range cases {
-		got, err := decodeCreate(members(t, c.body))
+		got, err := decodeCreate(egress.Rules{}, members(t, c.body))
 		if err != nil {
 			t.Errorf("%s: %v", c.body, err)
 			continue
@@ -83,7 +85,7 @@ var invalidParams = []struct {
 func TestDecodeCreateInvalid(t *testing.T) {
 	cases := invalidParams
 	for _, c := range cases {
-		_, err := decodeCreate(members(t, c.body))
+		_, err := decodeCreate(egress.Rules{}, members(t, c.body))
 		e := apperr.As(err)
 		if e == nil || e.Kind != apperr.Invalid {
 			t.Errorf("%s: err = %v, want an Invalid error", c.body, err)
@@ -115,7 +117,7 @@ func FuzzDecodeCreate(f *testing.F) {
 		if json.Unmarshal([]byte(body), &m) != nil {
 			return
 		}
-		p, err := decodeCreate(m)
+		p, err := decodeCreate(egress.Rules{}, m)
 		if err != nil {
 			if e := apperr.As(err); e == nil || e.Kind != apperr.Invalid || len(e.Details) == 0 {
 				t.Fatalf("error is not a detailed validation error: %v", err)
@@ -132,7 +134,7 @@ func FuzzDecodeCreate(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q, err := decodeCreate(members(t, string(again)))
+		q, err := decodeCreate(egress.Rules{}, members(t, string(again)))
 		if err != nil || q.Fingerprint() != p.Fingerprint() {
 			t.Fatalf("normalized %s parses to %+v, %v; fingerprint changed", again, q, err)
 		}
@@ -189,7 +191,7 @@ func TestDecodeRotateProblems(t *testing.T) {
 }
 
 func TestDecodeUpdate(t *testing.T) {
-	u, err := decodeUpdate(members(t, `{"is_active":false,"max_retries":0}`))
+	u, err := decodeUpdate(egress.Rules{}, members(t, `{"is_active":false,"max_retries":0}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +200,7 @@ func TestDecodeUpdate(t *testing.T) {
 	if after.IsActive || after.MaxRetries != 0 || after.URL != before.URL || !after.RetryEnabled || len(after.Events) != 2 {
 		t.Errorf("Apply = %+v; only is_active and max_retries may change", after)
 	}
-	if _, err := decodeUpdate(members(t, `{"url":"http://e.com","colour":1,"events":[]}`)); err == nil ||
+	if _, err := decodeUpdate(egress.Rules{}, members(t, `{"url":"http://e.com","colour":1,"events":[]}`)); err == nil ||
 		len(apperr.As(err).Details) != 3 {
 		t.Errorf("update with three problems: %v", err)
 	}
@@ -207,7 +209,7 @@ func TestDecodeUpdate(t *testing.T) {
 func TestFingerprintIsOfTheNormalizedRequest(t *testing.T) {
 	fp := func(body string) string {
 		t.Helper()
-		p, err := decodeCreate(members(t, body))
+		p, err := decodeCreate(egress.Rules{}, members(t, body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,5 +238,27 @@ func TestFingerprintIsOfTheNormalizedRequest(t *testing.T) {
 	}
 	if len(base) != 64 {
 		t.Errorf("fingerprint %q is not hex SHA-256", base)
+	}
+}
+
+// TestDecodeJudgesURLUnderTheDeploymentsRules: the url of a create or
+// update body is judged under the egress rules the handler was built with.
+func TestDecodeJudgesURLUnderTheDeploymentsRules(t *testing.T) {
+	open := egress.Rules{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	body := `{"url":"https://127.0.0.1:8443/x"}`
+	if p, err := decodeCreate(open, members(t, body)); err != nil || p.URL != "https://127.0.0.1:8443/x" {
+		t.Errorf("create with the allowlist: %+v, %v", p, err)
+	}
+	if u, err := decodeUpdate(open, members(t, body)); err != nil || u.URL == nil || *u.URL != "https://127.0.0.1:8443/x" {
+		t.Errorf("update with the allowlist: %+v, %v", u, err)
+	}
+	for name, decode := range map[string]func() error{
+		"create": func() error { _, err := decodeCreate(egress.Rules{}, members(t, body)); return err },
+		"update": func() error { _, err := decodeUpdate(egress.Rules{}, members(t, body)); return err },
+	} {
+		err := decode()
+		if e := apperr.As(err); e == nil || e.Code != apperr.CodeURLForbiddenHost || e.Param != "url" {
+			t.Errorf("%s without the allowlist: %v, want %s", name, err, apperr.CodeURLForbiddenHost)
+		}
 	}
 }

@@ -72,7 +72,7 @@ func (h *Handler) createWebhook(ctx context.Context, c *call) (events.APIGateway
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	params, err := decodeCreate(members)
+	params, err := decodeCreate(h.dest, members)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -120,7 +120,7 @@ func (h *Handler) updateWebhook(ctx context.Context, c *call) (events.APIGateway
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	u, err := decodeUpdate(members)
+	u, err := decodeUpdate(h.dest, members)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/dynamo"
+	"github.com/docproc/webhooks/internal/egress"
 	"github.com/docproc/webhooks/internal/janitor"
 	"github.com/docproc/webhooks/internal/metrics"
 	"github.com/docproc/webhooks/internal/queue"
@@ -63,10 +64,17 @@ func New(cfg config.Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.W
 	svc := webhook.NewService(store, store, sec, log, webhook.Options{Limit: cfg.MaxWebhooks})
 	return Parts{
 		Handler: api.New(apikey.NewAuthenticator(apikey.NewCache(store, cfg.KeyCacheTTL)), svc, log,
-			metrics.New(metricsOut, cfg.MetricsNamespace)),
+			metrics.New(metricsOut, cfg.MetricsNamespace), Egress(cfg)),
 		Store:    store,
 		DynamoDB: db,
 	}
+}
+
+// Egress returns the egress rules of cfg: the default rules plus the
+// deployment's allowed private prefixes. Registration (the API) and
+// delivery (the sender) must use the same rules.
+func Egress(cfg config.Config) egress.Rules {
+	return egress.Rules{Allow: cfg.AllowedDestinations}
 }
 
 // NewJanitor builds the orphan-secret janitor. It makes no network calls.

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/egress"
 	"github.com/docproc/webhooks/internal/janitor"
 	"github.com/docproc/webhooks/internal/metrics"
 	"github.com/docproc/webhooks/internal/webhook"
@@ -108,7 +110,8 @@ const (
 // Required lists the variables the API function needs set and not empty.
 var Required = []string{EnvTableName, EnvSecretPrefix}
 
-// Optional lists the variables the API function reads that may be absent.
+// Optional lists the variables the API function reads that may be absent
+// and that template.yaml declares (LocalOnly lists those it does not).
 var Optional = []string{EnvKMSKeyID, EnvLogLevel, EnvMaxWebhooks, EnvKeyCacheTTL, EnvNamespace}
 
 // JanitorRequired lists the variables the janitor needs set and not empty.
@@ -135,8 +138,11 @@ var DeliveryOptional = []string{EnvRetrySchedule, EnvDeliveryTimeout, EnvDisable
 	EnvLogLevel, EnvNamespace, EnvAllowedCIDRs, EnvCAFile}
 
 // LocalOnly lists variables the functions read that template.yaml never
-// sets: they loosen the delivery function's checks for a laptop (private
-// receivers, a self-signed receiver's CA) and have no place in AWS.
+// sets: they loosen the API's and the delivery function's checks for a
+// laptop (ALLOWED_DESTINATION_CIDRS lets a webhook be registered for and
+// delivered to a receiver on loopback or a private network;
+// DELIVERY_CA_FILE trusts a self-signed receiver's CA) and have no place in
+// AWS.
 var LocalOnly = []string{EnvAllowedCIDRs, EnvCAFile}
 
 // SDKVariables lists variables the template declares for the AWS SDK
@@ -163,6 +169,9 @@ type Config struct {
 	LogFormat string
 	// MetricsNamespace is the CloudWatch namespace of the EMF metrics.
 	MetricsNamespace string
+	// AllowedDestinations are the private prefixes a webhook url may point
+	// to (ALLOWED_DESTINATION_CIDRS); empty allows nothing private.
+	AllowedDestinations []netip.Prefix
 }
 
 // Janitor is the janitor function's settings.
@@ -216,12 +225,10 @@ type Delivery struct {
 	DisableAfter time.Duration
 	// Retention is how long attempt records are kept.
 	Retention time.Duration
-	// AllowedDestinationCIDRs is ALLOWED_DESTINATION_CIDRS as set: a
-	// comma-separated list of private networks (such as 127.0.0.1/32) that
-	// deliveries may reach, empty for none. It is not parsed here: package
-	// egress parses and checks it, and the caller must fail to start on
-	// its error. Local only; template.yaml never sets it.
-	AllowedDestinationCIDRs string
+	// AllowedDestinations are the private prefixes deliveries may reach
+	// (ALLOWED_DESTINATION_CIDRS, such as 127.0.0.1/32), none by default.
+	// Local only; template.yaml never sets it.
+	AllowedDestinations []netip.Prefix
 	// CAFile is DELIVERY_CA_FILE: a PEM file of root certificates trusted
 	// for deliveries besides the system's, empty for none. Load only
 	// passes the path on; the sender reads it when it is built, and the
@@ -334,6 +341,16 @@ func (r *reader) schedule() delivery.Schedule {
 	return s
 }
 
+// allowed reads ALLOWED_DESTINATION_CIDRS.
+func (r *reader) allowed() []netip.Prefix {
+	allowed, err := egress.ParseCIDRs(r.getenv(EnvAllowedCIDRs))
+	if err != nil {
+		r.problems = append(r.problems, fmt.Sprintf("%s %q: %v (want a comma-separated list such as 127.0.0.1/32,10.1.0.0/16)",
+			EnvAllowedCIDRs, r.getenv(EnvAllowedCIDRs), err))
+	}
+	return allowed
+}
+
 // err returns the problems found, if any, as one error.
 func (r *reader) err() error {
 	if len(r.problems) == 0 {
@@ -364,6 +381,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.MaxWebhooks = n
 	}
+	c.AllowedDestinations = r.allowed()
 	if err := r.err(); err != nil {
 		return Config{}, err
 	}
@@ -411,17 +429,17 @@ func LoadDelivery(getenv func(string) string) (Delivery, error) {
 	r := &reader{getenv: getenv}
 	r.require(DeliveryRequired)
 	c := Delivery{
-		TableName:               getenv(EnvTableName),
-		QueueURL:                getenv(EnvDeliveryQueueURL),
-		Schedule:                r.schedule(),
-		Timeout:                 r.duration(EnvDeliveryTimeout, DefaultDeliveryTimeout, MinDeliveryTimeout, MaxDeliveryTimeout),
-		DisableAfter:            r.duration(EnvDisableAfter, DefaultDisableAfter, MinDisableAfter, 0),
-		Retention:               r.retention(),
-		AllowedDestinationCIDRs: strings.TrimSpace(getenv(EnvAllowedCIDRs)),
-		CAFile:                  strings.TrimSpace(getenv(EnvCAFile)),
-		LogLevel:                r.level(),
-		LogFormat:               r.format(),
-		MetricsNamespace:        cmp.Or(getenv(EnvNamespace), metrics.DefaultNamespace),
+		TableName:           getenv(EnvTableName),
+		QueueURL:            getenv(EnvDeliveryQueueURL),
+		Schedule:            r.schedule(),
+		Timeout:             r.duration(EnvDeliveryTimeout, DefaultDeliveryTimeout, MinDeliveryTimeout, MaxDeliveryTimeout),
+		DisableAfter:        r.duration(EnvDisableAfter, DefaultDisableAfter, MinDisableAfter, 0),
+		Retention:           r.retention(),
+		AllowedDestinations: r.allowed(),
+		CAFile:              strings.TrimSpace(getenv(EnvCAFile)),
+		LogLevel:            r.level(),
+		LogFormat:           r.format(),
+		MetricsNamespace:    cmp.Or(getenv(EnvNamespace), metrics.DefaultNamespace),
 	}
 	if err := r.err(); err != nil {
 		return Delivery{}, err

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -171,7 +172,7 @@ func TestLoadDeliveryDefaults(t *testing.T) {
 	}
 	if c.TableName != "t" || c.QueueURL != "https://sqs/q/delivery" || !slices.Equal(c.Schedule, delivery.DefaultSchedule) ||
 		c.Timeout != 15*time.Second || c.DisableAfter != 120*time.Hour || c.Retention != 30*day ||
-		c.AllowedDestinationCIDRs != "" || c.CAFile != "" || c.LogLevel != slog.LevelInfo || c.LogFormat != LogFormatJSON ||
+		c.AllowedDestinations != nil || c.CAFile != "" || c.LogLevel != slog.LevelInfo || c.LogFormat != LogFormatJSON ||
 		c.MetricsNamespace != "Webhooks" {
 		t.Errorf("LoadDelivery = %+v", c)
 	}
@@ -192,7 +193,7 @@ func TestLoadDelivery(t *testing.T) {
 	}
 	want := delivery.Schedule{time.Second, 2 * time.Minute, 3 * time.Hour}
 	if !slices.Equal(c.Schedule, want) || c.Timeout != 50*time.Second || c.DisableAfter != time.Hour || c.Retention != 7*day ||
-		c.AllowedDestinationCIDRs != "127.0.0.1/32,10.0.0.0/8" || c.CAFile != "/tmp/ca.pem" || c.LogLevel != slog.LevelWarn ||
+		len(c.AllowedDestinations) != 2 || c.CAFile != "/tmp/ca.pem" || c.LogLevel != slog.LevelWarn ||
 		c.LogFormat != LogFormatText || c.MetricsNamespace != "Webhooks/s" {
 		t.Errorf("LoadDelivery = %+v", c)
 	}
@@ -277,6 +278,34 @@ func TestVariableLists(t *testing.T) {
 		delete(m, v)
 		if _, err := LoadDelivery(env(m)); err == nil || !strings.Contains(err.Error(), v+" is not set") {
 			t.Errorf("LoadDelivery without %s: %v", v, err)
+		}
+	}
+}
+
+func TestLoadAllowedDestinations(t *testing.T) {
+	c, err := Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p"}))
+	if err != nil || len(c.AllowedDestinations) != 0 {
+		t.Errorf("by default nothing private is allowed: %v, %v", c.AllowedDestinations, err)
+	}
+	c, err = Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvAllowedCIDRs: "127.0.0.1/32, 10.1.0.0/16"}))
+	if err != nil || fmt.Sprint(c.AllowedDestinations) != "[127.0.0.1/32 10.1.0.0/16]" {
+		t.Errorf("%s: %v, %v", EnvAllowedCIDRs, c.AllowedDestinations, err)
+	}
+	_, err = Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvAllowedCIDRs: "10.1.2.3/16,nope", EnvLogLevel: "LOUD"}))
+	for _, want := range []string{EnvAllowedCIDRs, "did you mean 10.1.0.0/16", `"nope"`, `LOG_LEVEL "LOUD"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+}
+
+// TestLocalOnlyIsNotOptional keeps the lists apart: the template test
+// requires every Optional variable in template.yaml, and a LocalOnly one
+// must not be there.
+func TestLocalOnlyIsNotOptional(t *testing.T) {
+	for _, name := range LocalOnly {
+		if slices.Contains(Optional, name) || slices.Contains(Required, name) {
+			t.Errorf("%s is both LocalOnly and in the template's lists", name)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package egress_test
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -179,5 +180,120 @@ func TestControlRefusesAtConnectTime(t *testing.T) {
 	}
 	if err := egress.Control("tcp", "not-an-address", nil); !errors.Is(err, egress.ErrForbidden) {
 		t.Errorf("an address that is no IP:port: %v", err)
+	}
+}
+
+func TestParseCIDRs(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                  "[]",
+		" , ":                               "[]",
+		"127.0.0.1/32,10.1.0.0/16":          "[127.0.0.1/32 10.1.0.0/16]",
+		" 127.0.0.1/32 , 10.1.0.0/16 ,":     "[127.0.0.1/32 10.1.0.0/16]",
+		"127.0.0.1":                         "[127.0.0.1/32]",
+		"::1":                               "[::1/128]",
+		"fd00:ec2::/32":                     "[fd00:ec2::/32]",
+		"192.168.0.0/16,fc00::/7,127.0.0.1": "[192.168.0.0/16 fc00::/7 127.0.0.1/32]",
+	} {
+		got, err := egress.ParseCIDRs(in)
+		if err != nil || fmt.Sprint(got) != want {
+			t.Errorf("ParseCIDRs(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for in, says := range map[string]string{
+		"10.1.2.3/16":          "did you mean 10.1.0.0/16",
+		"0.0.0.0/0":            "every address",
+		"::/0":                 "every address",
+		"10.0.0.0/33":          `"10.0.0.0/33" is not an address prefix`,
+		"localhost":            `"localhost" is not an address prefix`,
+		"fe80::1%eth0":         "not an address prefix",
+		"::ffff:10.0.0.0/104":  "IPv4 notation",
+		"10.0.0.0/8;127.0.0.1": "not an address prefix",
+	} {
+		got, err := egress.ParseCIDRs(in)
+		if err == nil || !errors.Is(err, egress.ErrInvalidCIDR) || !strings.Contains(err.Error(), says) || got != nil {
+			t.Errorf("ParseCIDRs(%q) = %v, %v; want an error saying %q", in, got, err, says)
+		}
+	}
+	_, err := egress.ParseCIDRs("10.0.0.0/8,x,y/1")
+	if err == nil || !strings.Contains(err.Error(), `"x"`) || !strings.Contains(err.Error(), `"y/1"`) {
+		t.Errorf("the error %v does not name every bad entry", err)
+	}
+}
+
+// TestRulesAllow checks that an allowlist lets through exactly its
+// prefixes, at registration (Host) and at connect time (CheckAddr,
+// Control), and nothing else the default rules refuse.
+func TestRulesAllow(t *testing.T) {
+	allow, err := egress.ParseCIDRs("127.0.0.1/32,10.1.0.0/16,fd00:1::/32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := egress.Rules{Allow: allow}
+	for addr, allowed := range map[string]bool{
+		"127.0.0.1": true, "::ffff:127.0.0.1": true, "127.0.0.2": false, "10.1.0.0": true, "10.1.255.255": true,
+		"10.0.255.255": false, "10.2.0.0": false, "169.254.169.254": false, "::1": false, "fd00:1::5": true,
+		"fd00:2::5": false, "8.8.8.8": true, "64:ff9b::7f00:1": false, "fd00:1::5%eth0": false,
+	} {
+		err := r.CheckAddr(netip.MustParseAddr(addr))
+		if (err == nil) != allowed || (err != nil && !errors.Is(err, egress.ErrForbidden)) {
+			t.Errorf("CheckAddr(%s) = %v, want allowed=%v", addr, err, allowed)
+		}
+		ap := netip.AddrPortFrom(netip.MustParseAddr(addr), 443).String()
+		if err := r.Control("tcp", ap, nil); (err == nil) != allowed {
+			t.Errorf("Control(%s) = %v, want allowed=%v", ap, err, allowed)
+		}
+	}
+	if err := r.CheckAddr(netip.Addr{}); err == nil {
+		t.Error("the zero address is allowed")
+	}
+	hosts := []struct {
+		host, want string
+		err        error
+	}{
+		{"127.0.0.1", "127.0.0.1", nil},
+		{"127.0.0.1.", "127.0.0.1", nil},
+		{"10.1.2.3", "10.1.2.3", nil},
+		{"fd00:1:0:0::1", "fd00:1::1", nil},
+		{"127.0.0.2", "", egress.ErrForbidden},
+		{"127.1", "", egress.ErrInvalid}, // allowed, but not in the notation a dialler takes
+		{"localhost", "", egress.ErrForbidden},
+		{"svc.internal", "", egress.ErrForbidden},
+		{"hooks.example.com", "hooks.example.com", nil},
+	}
+	for _, c := range hosts {
+		got, err := r.Host(c.host)
+		if got != c.want || !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
+			t.Errorf("Rules.Host(%q) = %q, %v; want %q, %v", c.host, got, err, c.want, c.err)
+		}
+	}
+	// The zero Rules are the package-level rules.
+	if _, err := (egress.Rules{}).Host("127.0.0.1"); !errors.Is(err, egress.ErrForbidden) {
+		t.Errorf("Rules{}.Host(127.0.0.1) = %v, want ErrForbidden", err)
+	}
+}
+
+// TestRulesControlDials dials a loopback server through Rules.Control: the
+// allowlist lets the connection through, the default rules refuse it.
+func TestRulesControlDials(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	get := func(r egress.Rules) error {
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+			DialContext: (&net.Dialer{Control: r.Control}).DialContext,
+		}}
+		defer client.CloseIdleConnections()
+		resp, err := client.Get(srv.URL)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	if err := get(egress.Rules{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}); err != nil {
+		t.Errorf("an allowed loopback server: %v", err)
+	}
+	if err := get(egress.Rules{}); !errors.Is(err, egress.ErrForbidden) {
+		t.Errorf("without the allowlist: %v, want ErrForbidden", err)
 	}
 }

@@ -24,7 +24,17 @@ const MaxURLLength = 2048
 //
 // It does not resolve DNS: a public name that resolves to an internal
 // address is refused when the deliverer connects (egress.Control).
-func ValidateURL(raw string) (string, *FieldProblem) {
+//
+// ValidateURL applies the default egress rules; ValidateURLWith takes an
+// operator's allowlist.
+func ValidateURL(raw string) (string, *FieldProblem) { return ValidateURLWith(egress.Rules{}, raw) }
+
+// ValidateURLWith is ValidateURL under rules: an IP literal host in one of
+// rules.Allow (such as https://127.0.0.1:8443/hook with 127.0.0.1/32
+// allowed) is accepted. Names are judged as without an allowlist, so
+// "localhost" or a name under .internal stays refused; a name that resolves
+// to an allowed address is let through when the deliverer dials it.
+func ValidateURLWith(rules egress.Rules, raw string) (string, *FieldProblem) {
 	bad := func(code, format string, args ...any) (string, *FieldProblem) {
 		return "", &FieldProblem{Code: code, Message: fmt.Sprintf(format, args...)}
 	}
@@ -56,7 +66,7 @@ func ValidateURL(raw string) (string, *FieldProblem) {
 			return bad(apperr.CodeURLInvalid, "url has an invalid port")
 		}
 	}
-	host, err := egress.Host(u.Hostname())
+	host, err := rules.Host(u.Hostname())
 	switch {
 	case errors.Is(err, egress.ErrForbidden):
 		return bad(apperr.CodeURLForbiddenHost, "url must not point inside a network (a loopback, private, link-local, "+

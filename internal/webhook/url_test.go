@@ -182,6 +182,50 @@ func TestValidateURL(t *testing.T) {
 	}
 }
 
+// TestValidateURLWithAllowlist checks registration under an operator's
+// allowlist: an IP literal in an allowed prefix is accepted, names follow
+// the name rules, and everything else is refused as without the list.
+func TestValidateURLWithAllowlist(t *testing.T) {
+	allow, err := egress.ParseCIDRs("127.0.0.1/32,10.1.0.0/16,fd00:1::/32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := egress.Rules{Allow: allow}
+	for _, c := range []urlCase{
+		{"https://127.0.0.1:8443/x", "", "https://127.0.0.1:8443/x"},
+		{"https://127.0.0.1./x", "", "https://127.0.0.1/x"},
+		{"https://10.1.200.3/hook", "", "https://10.1.200.3/hook"},
+		{"https://[fd00:1::1]:9000/", "", "https://[fd00:1::1]:9000/"},
+		{"https://[::ffff:127.0.0.1]/", "", "https://[::ffff:127.0.0.1]/"},
+		{"https://example.com/hooks", "", "https://example.com/hooks"},
+		{"https://127.0.0.2/x", apperr.CodeURLForbiddenHost, ""},
+		{"https://10.2.0.1/x", apperr.CodeURLForbiddenHost, ""},
+		{"https://169.254.169.254/latest/meta-data/", apperr.CodeURLForbiddenHost, ""},
+		{"https://localhost:8443/x", apperr.CodeURLForbiddenHost, ""},
+		{"https://hooks.internal/x", apperr.CodeURLForbiddenHost, ""},
+		{"https://127.1/x", apperr.CodeURLInvalid, ""},
+		{"http://127.0.0.1/x", apperr.CodeURLInvalid, ""},
+	} {
+		stored, fp := ValidateURLWith(rules, c.url)
+		got := ""
+		if fp != nil {
+			got = fp.Code
+		}
+		if got != c.code || stored != c.stored {
+			t.Errorf("ValidateURLWith(%q) = %q, %v; want %q, %q", c.url, stored, fp, c.stored, c.code)
+		}
+		if c.code == "" {
+			continue
+		}
+		if _, fp := ValidateURL(c.url); fp == nil {
+			t.Errorf("ValidateURL(%q) accepted what the allowlist refuses", c.url)
+		}
+	}
+	if _, fp := ValidateURL("https://127.0.0.1:8443/x"); fp == nil || fp.Code != apperr.CodeURLForbiddenHost {
+		t.Errorf("without the allowlist, loopback: %v; want %s", fp, apperr.CodeURLForbiddenHost)
+	}
+}
+
 // errDialled stops a request once the client has chosen what to dial.
 var errDialled = errors.New("dialled")
 
