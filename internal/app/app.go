@@ -27,6 +27,7 @@ import (
 	"github.com/docproc/webhooks/internal/queue"
 	"github.com/docproc/webhooks/internal/redact"
 	"github.com/docproc/webhooks/internal/secrets"
+	"github.com/docproc/webhooks/internal/sender"
 	"github.com/docproc/webhooks/internal/webhook"
 	"github.com/docproc/webhooks/internal/worker"
 )
@@ -95,6 +96,24 @@ func NewFanout(cfg config.Fanout, awsCfg aws.Config, log *slog.Logger, metricsOu
 		Log:     log,
 		Metrics: metrics.New(metricsOut, cfg.MetricsNamespace),
 	}
+}
+
+// NewDelivery builds the delivery function's handler. It makes no
+// network calls; it fails when the sender cannot be built (an unreadable
+// DELIVERY_CA_FILE).
+func NewDelivery(cfg config.Delivery, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) (*worker.Delivery, error) {
+	send, err := sender.New(sender.Options{Timeout: cfg.Timeout, CAFile: cfg.CAFile, Rules: egress.Rules{Allow: cfg.AllowedDestinations}})
+	if err != nil {
+		return nil, fmt.Errorf("delivery sender: %w", err)
+	}
+	store := dynamo.New(dynamo.NewClient(awsCfg), cfg.TableName)
+	return &worker.Delivery{
+		Deliverer: &delivery.Deliverer{Store: store, Secrets: secrets.New(secretsmanager.NewFromConfig(awsCfg), "", ""),
+			Sender: send, Schedule: cfg.Schedule, DisableAfter: cfg.DisableAfter, Retention: cfg.Retention},
+		Queue:   queue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL),
+		Log:     log,
+		Metrics: metrics.New(metricsOut, cfg.MetricsNamespace),
+	}, nil
 }
 
 // Main is the body of a Lambda entry point: it reads the function's
