@@ -204,15 +204,18 @@ func claimDataDir(dir string, logOut io.Writer) (*emulator.DataDirLock, error) {
 	return lock, nil
 }
 
-// PersistData makes kumo keep its data in s.DataDir between runs, unless
-// s uses AWS_ENDPOINT_URL. kumo loads its snapshot as the process starts,
-// so emulator.PersistTo re-executes the process; before that, PersistData
-// checks that no other make run holds the directory, so that none loads a
-// snapshot another is still to write. The check's claim ends with the
-// re-execution (its descriptor closes on exec) and Run claims the
-// directory again before it starts kumo: of two runs started together,
-// one is refused.
-func PersistData(s Settings) error {
+// Prepare readies this process for the built-in emulator, unless s uses
+// AWS_ENDPOINT_URL: kumo keeps its data in s.DataDir between runs, and
+// its EventBridge delivers events for SQS targets (the rule's fan-out
+// queue) to the emulator on s.EmulatorAddr, whatever its port. kumo reads
+// both from the environment as the process starts, so emulator.Prepare
+// re-executes the process, handing it the emulator's listener. Before
+// that, Prepare checks that no other make run holds the directory, so
+// that none loads a snapshot another is still to write. The check's claim
+// ends with the re-execution (its descriptor closes on exec) and Run
+// claims the directory again before it starts kumo: of two runs started
+// together, one is refused.
+func Prepare(s Settings) error {
 	if s.Endpoint != "" {
 		return nil
 	}
@@ -220,7 +223,7 @@ func PersistData(s Settings) error {
 	if err != nil {
 		return err
 	}
-	return errors.Join(emulator.PersistTo(s.DataDir), lock.Close())
+	return errors.Join(emulator.Prepare(s.EmulatorAddr, s.DataDir), lock.Close())
 }
 
 // logger returns the handler's logger: JSON or text as in Lambda when

@@ -176,8 +176,8 @@ func TestRunRefusesADataDirInUse(t *testing.T) {
 	}
 	// The check before kumo loads its snapshot refuses it too (and so
 	// never re-executes this test binary).
-	if err := PersistData(s); err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "LOCAL_DATA_DIR") {
-		t.Errorf("PersistData on a data dir in use: %v; want it refused, naming the dir", err)
+	if err := Prepare(s); err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "LOCAL_DATA_DIR") {
+		t.Errorf("Prepare on a data dir in use: %v; want it refused, naming the dir", err)
 	}
 }
 
