@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -55,6 +56,7 @@ func Start(addr string) (*Emulator, error) {
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.Transport = http.DefaultTransport.(*http.Transport).Clone()
 	proxy.ModifyResponse = buffer
+	proxy.ErrorHandler = proxyError
 	e := &Emulator{
 		URL:  "http://" + ln.Addr().String(),
 		addr: ln.Addr().(*net.TCPAddr),
@@ -67,6 +69,17 @@ func Start(addr string) (*Emulator, error) {
 	}
 	go func() { e.done <- e.proxy.Serve(ln) }()
 	return e, nil
+}
+
+// proxyError answers 502 when kumo cannot be reached or its answer read,
+// as httputil.ReverseProxy does, but says nothing when the client went
+// away: a poller stopping ends its receive so.
+func proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return
+	}
+	log.Printf("emulator proxy: %v", err)
+	w.WriteHeader(http.StatusBadGateway)
 }
 
 // buffer reads kumo's whole answer before the proxy sends any of it. If
