@@ -26,7 +26,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if err := devstack.PersistData(s); err != nil {
+	if err := devstack.Prepare(s); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -17,6 +17,8 @@ import (
 type Template struct {
 	// Transform names the SAM transform.
 	Transform string `yaml:"Transform"`
+	// Parameters maps parameter names to their declarations.
+	Parameters map[string]Parameter `yaml:"Parameters"`
 	// Globals holds SAM's global settings, by resource kind.
 	Globals map[string]yaml.Node `yaml:"Globals"`
 	// Parameters maps parameter names to their declarations.
@@ -54,6 +56,14 @@ func (t *Template) IDs(typ string) []string {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// Parameter is one parameter of the template.
+type Parameter struct {
+	// Type is String, Number, CommaDelimitedList, ...
+	Type string `yaml:"Type"`
+	// Default is the value used when a deployment gives none.
+	Default string `yaml:"Default"`
 }
 
 // Resource is one resource of the template.

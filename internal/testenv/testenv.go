@@ -65,7 +65,8 @@ func SkipShort(t testing.TB) {
 }
 
 // Kumo returns the process-wide in-process kumo, behind the same
-// one-request-at-a-time proxy `make run` uses (emulator.Start). kumo
+// one-request-at-a-time proxy `make run` uses (emulator.Start); with Main
+// as TestMain, its EventBridge delivers to its SQS. kumo
 // keeps its state per process, so tests must use their own table names and
 // accounts. It skips t under -short.
 func Kumo(t testing.TB) Backend {
@@ -73,7 +74,7 @@ func Kumo(t testing.TB) Backend {
 	SkipShort(t)
 	kumoOnce.Do(func() {
 		var err error
-		if kumoSrv, err = emulator.Start("127.0.0.1:0"); err != nil { // the kernel picks the port: no race for it
+		if kumoSrv, err = emulator.Start(kumoAddr); err != nil { // the kernel picks the port: no race for it
 			panic(fmt.Sprintf("start kumo: %v", err))
 		}
 	})
@@ -115,9 +116,21 @@ func python() (string, error) {
 	return "", fmt.Errorf("no python3 on PATH can import moto.server (pip install 'moto[server]')")
 }
 
+// kumoAddr is where the tests' kumo listens: the kernel picks the port.
+const kumoAddr = "127.0.0.1:0"
+
 // Main runs the package's tests and then stops moto_server if it was started.
 // Use it as TestMain: func TestMain(m *testing.M) { testenv.Main(m) }.
+//
+// First it re-executes the test binary once, with a listener for kumo
+// and KUMO_HOST and KUMO_PORT naming it (emulator.Prepare), so that
+// kumo's EventBridge delivers to SQS targets on the tests' kumo. Without
+// Main, Kumo still works, but events for SQS targets go to
+// localhost:4566.
 func Main(m *testing.M) {
+	if err := emulator.Prepare(kumoAddr, ""); err != nil {
+		fmt.Fprintf(os.Stderr, "testenv: kumo's EventBridge cannot reach its SQS in these tests: %v\n", err)
+	}
 	code := m.Run()
 	motoMu.Lock()
 	if motoCmd != nil && motoCmd.Process != nil {

@@ -8,6 +8,7 @@ package devstack
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,10 +16,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/app"
@@ -26,8 +30,11 @@ import (
 	appconfig "github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/local/bridge"
 	"github.com/docproc/webhooks/internal/local/emulator"
+	"github.com/docproc/webhooks/internal/local/pipeline"
+	"github.com/docproc/webhooks/internal/local/poller"
 	"github.com/docproc/webhooks/internal/redact"
 	"github.com/docproc/webhooks/internal/samtemplate"
+	"github.com/docproc/webhooks/internal/tenant"
 )
 
 // Settings configure the local stack. FromEnv fills them from the
@@ -57,7 +64,19 @@ type Settings struct {
 	// Metrics writes the handler's EMF metric lines with the logs
 	// ($LOCAL_METRICS=1); by default they are dropped.
 	Metrics bool
+	// EventBusName is the bus the platform publishes to
+	// ($EVENT_BUS_NAME, default webhooks-local).
+	EventBusName string
+	// Pipeline, when set, returns the fan-out and delivery handlers, which
+	// Run then runs with pollers on their queues as Lambda's SQS mappings
+	// would. Without it Run creates the bus, rule and queues and runs no
+	// handler: events wait in the fan-out queue.
+	Pipeline PipelineFunc
 }
+
+// PipelineFunc builds the fan-out and delivery handlers for the created
+// pipeline resources, with SDK configuration for the emulator.
+type PipelineFunc func(ctx context.Context, awsCfg aws.Config, res pipeline.Resources) (fanout, delivery poller.Handler, err error)
 
 // LogFormatLine, the local default, writes one short readable line per
 // request instead of the JSON access line.
@@ -75,6 +94,7 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		DevAPIKey:    cmp.Or(getenv("DEV_API_KEY"), DevAPIKey),
 		DevAccount:   cmp.Or(getenv("DEV_ACCOUNT"), DevAccount),
 		Timeout:      10 * time.Second,
+		EventBusName: cmp.Or(getenv("EVENT_BUS_NAME"), pipeline.DefaultBusName),
 	}
 	var problems []error
 	switch f := strings.ToLower(getenv("LOG_FORMAT")); f {
@@ -136,6 +156,10 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 			err = errors.Join(err, emu.Close(cctx))
 		}()
 		endpoint = emu.URL
+		if !emu.EventsReachQueues() {
+			fmt.Fprintf(logOut, "Warning: the emulator's EventBridge sends to SQS targets at KUMO_HOST:KUMO_PORT (%s:%s), not at %s; run devstack.Prepare first.\n",
+				os.Getenv("KUMO_HOST"), os.Getenv("KUMO_PORT"), emu.URL)
+		}
 		data = "local data persists in " + dir + "; " + resetAdvice(s.DataDir, dir)
 		kept = "kumo's data is saved in " + dir
 	} else {
@@ -166,13 +190,18 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
+	bus, stopPollers, err := s.startPipeline(ctx, awsCfg, tmpl, logOut)
+	if err != nil {
+		return err
+	}
+	defer stopPollers()
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
 		return fmt.Errorf("listen for the API on %s: %w", s.Addr, err)
 	}
 	srv := &http.Server{Handler: bridge.New(parts.Handler.Handle, s.Timeout), ReadHeaderTimeout: 10 * time.Second}
 	writeBanner(out, banner{API: "http://" + ln.Addr().String(), Endpoint: endpoint, Table: s.Function.TableName,
-		Data: data, Key: key, Account: s.DevAccount, LogFormat: s.LogFormat})
+		Data: data, Key: key, Account: s.DevAccount, LogFormat: s.LogFormat, Bus: bus, Region: s.Region})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
@@ -204,15 +233,18 @@ func claimDataDir(dir string, logOut io.Writer) (*emulator.DataDirLock, error) {
 	return lock, nil
 }
 
-// PersistData makes kumo keep its data in s.DataDir between runs, unless
-// s uses AWS_ENDPOINT_URL. kumo loads its snapshot as the process starts,
-// so emulator.PersistTo re-executes the process; before that, PersistData
-// checks that no other make run holds the directory, so that none loads a
-// snapshot another is still to write. The check's claim ends with the
-// re-execution (its descriptor closes on exec) and Run claims the
-// directory again before it starts kumo: of two runs started together,
-// one is refused.
-func PersistData(s Settings) error {
+// Prepare readies this process for the built-in emulator, unless s uses
+// AWS_ENDPOINT_URL: kumo keeps its data in s.DataDir between runs, and
+// its EventBridge delivers events for SQS targets (the rule's fan-out
+// queue) to the emulator on s.EmulatorAddr, whatever its port. kumo reads
+// both from the environment as the process starts, so emulator.Prepare
+// re-executes the process, handing it the emulator's listener. Before
+// that, Prepare checks that no other make run holds the directory, so
+// that none loads a snapshot another is still to write. The check's claim
+// ends with the re-execution (its descriptor closes on exec) and Run
+// claims the directory again before it starts kumo: of two runs started
+// together, one is refused.
+func Prepare(s Settings) error {
 	if s.Endpoint != "" {
 		return nil
 	}
@@ -220,7 +252,7 @@ func PersistData(s Settings) error {
 	if err != nil {
 		return err
 	}
-	return errors.Join(emulator.PersistTo(s.DataDir), lock.Close())
+	return errors.Join(emulator.Prepare(s.EmulatorAddr, s.DataDir), lock.Close())
 }
 
 // logger returns the handler's logger: JSON or text as in Lambda when
@@ -277,6 +309,8 @@ func reachable(ctx context.Context, endpoint string) error {
 type banner struct {
 	API, Endpoint, Table, Data, Account, LogFormat string
 	Key                                            apikey.Key
+	// Bus is the event bus, "" when the template defines none yet.
+	Bus, Region string
 }
 
 // writeBanner prints b: where everything is, how to reach it, and a curl
@@ -298,6 +332,23 @@ Dev API key (%s, account %s):
 Try:
 curl -sS -X POST %s/v1/webhooks -H "Authorization: Bearer %s" -H "Content-Type: application/json" -d '{"url":"https://example.com/hooks","events":["document.uploaded"]}'
 
-Ctrl-C stops.
-`, b.API, b.Endpoint, b.Endpoint, b.Table, b.Data, logs, b.Key.Mode(), b.Account, b.Key.Raw(), b.API, b.Key.Raw())
+%sCtrl-C stops.
+`, b.API, b.Endpoint, b.Endpoint, b.Table, b.Data, logs, b.Key.Mode(), b.Account, b.Key.Raw(), b.API, b.Key.Raw(), publishHint(b))
+}
+
+// publishHint tells how to publish a document event to b.Bus with the AWS
+// CLI, or nothing without a bus.
+func publishHint(b banner) string {
+	if b.Bus == "" {
+		return ""
+	}
+	detail, _ := json.Marshal(map[string]any{"account": b.Account, "livemode": b.Key.Mode() == tenant.Live,
+		"data": map[string]string{"document_id": "doc_123"}})
+	entries, _ := json.Marshal([]map[string]string{{"Source": "docproc.documents", "DetailType": "document.uploaded",
+		"EventBusName": b.Bus, "Detail": string(detail)}})
+	return fmt.Sprintf(`Event bus              %s
+Publish a document event:
+AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws events put-events --endpoint-url %s --region %s --entries '%s'
+
+`, b.Bus, b.Endpoint, b.Region, entries)
 }

@@ -33,6 +33,15 @@ func settings(t *testing.T, env map[string]string) Settings {
 	return s
 }
 
+func TestFromEnvEventBusName(t *testing.T) {
+	if s := settings(t, nil); s.EventBusName != "webhooks-local" {
+		t.Errorf("default bus %q; want webhooks-local", s.EventBusName)
+	}
+	if s := settings(t, map[string]string{"EVENT_BUS_NAME": "mine"}); s.EventBusName != "mine" {
+		t.Errorf("EVENT_BUS_NAME=mine: bus %q", s.EventBusName)
+	}
+}
+
 func TestFromEnvLogSettings(t *testing.T) {
 	if s := settings(t, nil); s.LogFormat != LogFormatLine || s.Metrics {
 		t.Errorf("defaults: format %q, metrics %v; want line, no metrics", s.LogFormat, s.Metrics)
@@ -121,8 +130,9 @@ func TestBannerSaysWhereDataIsAndHowToReset(t *testing.T) {
 	var out bytes.Buffer
 	writeBanner(&out, banner{API: "http://127.0.0.1:3100", Endpoint: "http://127.0.0.1:4666", Table: "t",
 		Data: "local data persists in /d; stop make run and run `make clean` (or remove the dir) to start empty",
-		Key:  key, Account: DevAccount, LogFormat: LogFormatLine})
-	for _, want := range []string{"Local webhook API      http://127.0.0.1:3100", "/d; stop make run and run `make clean`",
+		Key:  key, Account: DevAccount, LogFormat: LogFormatLine, Bus: "webhooks-local", Region: "us-east-1"})
+	for _, want := range []string{"Local webhook API      http://127.0.0.1:3100", "Event bus              webhooks-local",
+		`AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws events put-events --endpoint-url http://127.0.0.1:4666 --region us-east-1 --entries '[{"Detail":"{\"account\":\"acct_local\",\"data\":{\"document_id\":\"doc_123\"},\"livemode\":false}","DetailType":"document.uploaded","EventBusName":"webhooks-local","Source":"docproc.documents"}]'`, "/d; stop make run and run `make clean`",
 		"LOG_FORMAT=json", "LOCAL_METRICS=1", DevAPIKey, "curl -sS -X POST http://127.0.0.1:3100/v1/webhooks"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
@@ -176,8 +186,8 @@ func TestRunRefusesADataDirInUse(t *testing.T) {
 	}
 	// The check before kumo loads its snapshot refuses it too (and so
 	// never re-executes this test binary).
-	if err := PersistData(s); err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "LOCAL_DATA_DIR") {
-		t.Errorf("PersistData on a data dir in use: %v; want it refused, naming the dir", err)
+	if err := Prepare(s); err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "LOCAL_DATA_DIR") {
+		t.Errorf("Prepare on a data dir in use: %v; want it refused, naming the dir", err)
 	}
 }
 

@@ -1,6 +1,8 @@
 // Package emulator runs the kumo AWS emulator in this process behind a
 // reverse proxy on a fixed address (one request at a time, each answer
-// buffered whole), and keeps kumo's data in a directory between runs.
+// buffered whole, but SQS calls go straight through), and keeps kumo's
+// data in a directory between runs. Prepare sets up, before kumo starts,
+// that its EventBridge delivers to SQS targets on this emulator.
 // `make run`, the tests and `make bench` use it.
 package emulator
 
@@ -10,15 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/sivchari/kumo"
@@ -30,18 +30,21 @@ type Emulator struct {
 	// URL is the fixed address, for AWS_ENDPOINT_URL.
 	URL string
 
+	addr  *net.TCPAddr
 	kumo  *kumo.Server
 	proxy *http.Server
 	done  chan error
 }
 
 // Start starts kumo and a reverse proxy to it on addr
-// ("127.0.0.1:4566"; port 0 lets the kernel pick one). kumo picks its own random port; the proxy gives it
-// the well-known one.
+// ("127.0.0.1:4566"; port 0 lets the kernel pick one). kumo picks its own
+// random port; the proxy gives it the well-known one. After Prepare(addr,
+// ...), Start takes the listener Prepare made, on the address kumo's
+// EventBridge sends to.
 func Start(addr string) (*Emulator, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listen(addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen for the emulator on %s: %w", addr, err)
+		return nil, err
 	}
 	srv := kumo.NewServer()
 	target, err := url.Parse(srv.URL)
@@ -53,17 +56,30 @@ func Start(addr string) (*Emulator, error) {
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.Transport = http.DefaultTransport.(*http.Transport).Clone()
 	proxy.ModifyResponse = buffer
+	proxy.ErrorHandler = proxyError
 	e := &Emulator{
 		URL:  "http://" + ln.Addr().String(),
+		addr: ln.Addr().(*net.TCPAddr),
 		kumo: srv,
 		proxy: &http.Server{
-			Handler:           serialized(proxy),
+			Handler:           route(proxy),
 			ReadHeaderTimeout: 10 * time.Second,
 		},
 		done: make(chan error, 1),
 	}
 	go func() { e.done <- e.proxy.Serve(ln) }()
 	return e, nil
+}
+
+// proxyError answers 502 when kumo cannot be reached or its answer read,
+// as httputil.ReverseProxy does, but says nothing when the client went
+// away: a poller stopping ends its receive so.
+func proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return
+	}
+	log.Printf("emulator proxy: %v", err)
+	w.WriteHeader(http.StatusBadGateway)
 }
 
 // buffer reads kumo's whole answer before the proxy sends any of it. If
@@ -81,19 +97,6 @@ func buffer(resp *http.Response) error {
 	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	resp.Header.Del("Transfer-Encoding")
 	return nil
-}
-
-// serialized passes one request at a time to h. kumo's storage is not
-// safe for every concurrent use (a concurrent GetSecretValue of one secret
-// races on its last-accessed date), and DynamoDB's writes are isolated, so
-// the emulator takes requests one by one, as moto does in the tests.
-func serialized(h http.Handler) http.Handler {
-	var mu sync.Mutex
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		h.ServeHTTP(w, r)
-	})
 }
 
 // Close stops the proxy and the emulator. With a data directory, kumo
@@ -114,35 +117,5 @@ func (e *Emulator) Close(ctx context.Context) error {
 	return err
 }
 
-// kumoDataDirEnv is read by kumo's services when the process starts.
-const kumoDataDirEnv = "KUMO_DATA_DIR"
-
 // flushDelay covers kumo's snapshot interval (one second) with a margin.
 const flushDelay = 1500 * time.Millisecond
-
-// PersistTo makes kumo keep its data under dir. kumo reads KUMO_DATA_DIR
-// in package init, before main runs, so when it is not already set to dir
-// this sets it and re-executes the program; on success it does not return.
-func PersistTo(dir string) error {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return fmt.Errorf("data dir %s: %w", dir, err)
-	}
-	if os.Getenv(kumoDataDirEnv) == abs {
-		return nil
-	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find own executable: %w", err)
-	}
-	if err := os.Setenv(kumoDataDirEnv, abs); err != nil {
-		return fmt.Errorf("set %s: %w", kumoDataDirEnv, err)
-	}
-	if err := syscall.Exec(exe, os.Args, os.Environ()); err != nil {
-		return fmt.Errorf("re-exec with %s set: %w", kumoDataDirEnv, err)
-	}
-	return nil
-}

@@ -16,8 +16,17 @@ import (
 // "locked", and hold the lock until its stdin closes or it is killed.
 const holdEnv = "EMULATOR_TEST_HOLD_DATA_DIR"
 
+// preparedAddr is the address TestMain prepares the process for, as
+// testenv.Main does; the other tests start emulators on 127.0.0.1:0,
+// which do not take its listener.
+const preparedAddr = "localhost:0"
+
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(holdEnv); dir != "" {
+	if dir := os.Getenv(holdEnv); dir == "" {
+		if err := emulator.Prepare(preparedAddr, ""); err != nil {
+			panic(err)
+		}
+	} else {
 		l, err := emulator.LockDataDir(dir)
 		if err != nil {
 			os.Stdout.WriteString(err.Error() + "\n")
