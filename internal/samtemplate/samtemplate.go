@@ -21,8 +21,6 @@ type Template struct {
 	Parameters map[string]Parameter `yaml:"Parameters"`
 	// Globals holds SAM's global settings, by resource kind.
 	Globals map[string]yaml.Node `yaml:"Globals"`
-	// Parameters maps parameter names to their declarations.
-	Parameters map[string]Parameter `yaml:"Parameters"`
 	// Resources maps logical ids to resources.
 	Resources map[string]Resource `yaml:"Resources"`
 	// Outputs maps output names to their declarations.
@@ -56,14 +54,6 @@ func (t *Template) IDs(typ string) []string {
 	}
 	slices.Sort(ids)
 	return ids
-}
-
-// Parameter is one parameter of the template.
-type Parameter struct {
-	// Type is String, Number, CommaDelimitedList, ...
-	Type string `yaml:"Type"`
-	// Default is the value used when a deployment gives none.
-	Default string `yaml:"Default"`
 }
 
 // Resource is one resource of the template.
