@@ -52,7 +52,10 @@ type Config struct {
 	Addr string
 	// CAFile is where the CA certificate is written, in PEM.
 	CAFile string
-	// Verifier checks signatures with the webhook's signing secret.
+	// Verifier checks signatures with the webhook's signing secret; nil
+	// when none was given yet (the receiver then answers 503, so the
+	// service retries: start it first to write its CA file, create the
+	// webhook, then restart it with the secret).
 	Verifier *standardwebhooks.Webhook
 	// Status, when not 0, is answered to every verified delivery instead
 	// of 204, to watch the service retry.
@@ -88,9 +91,13 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	if *secret == "" {
 		*secret = getenv(SecretEnv)
 	}
-	verifier, err := NewVerifier(*secret)
-	if err != nil {
-		return Config{}, fmt.Errorf("%w: %v", ErrUsage, err)
+	var verifier *standardwebhooks.Webhook
+	if *secret != "" { // without one, it answers 503 until restarted with one
+		v, err := NewVerifier(*secret)
+		if err != nil {
+			return Config{}, fmt.Errorf("%w: %v", ErrUsage, err)
+		}
+		verifier = v
 	}
 	if err := CheckLoopback(*addr); err != nil {
 		return Config{}, fmt.Errorf("%w: %v", ErrUsage, err)
@@ -191,6 +198,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Verify checks the signature and that webhook-timestamp is within 5
 	// minutes of now, which stops a captured delivery being replayed
 	// later. Verify the raw bytes: parse only after.
+	if h.Verifier == nil {
+		h.reject(w, r, http.StatusServiceUnavailable, "no signing secret yet: restart the receiver with "+SecretEnv+"=whsec_...")
+		return
+	}
 	if err := h.Verifier.Verify(body, r.Header); err != nil {
 		h.reject(w, r, http.StatusBadRequest, reason(err))
 		return
@@ -254,8 +265,7 @@ func orUnknown(s string) string {
 	return s
 }
 
-// Certs are the receiver's TLS certificates, made at start and never
-// stored but for the CA certificate.
+// Certs are the receiver's TLS certificates.
 type Certs struct {
 	// CAPEM is the CA certificate in PEM: what the delivery service trusts.
 	CAPEM []byte
@@ -264,35 +274,26 @@ type Certs struct {
 	Server tls.Certificate
 }
 
-// certValidity is how long the certificates are valid: they are made
-// again at every start.
-const certValidity = 7 * 24 * time.Hour
+// Validity of the certificates: the leaf is made again at every start;
+// the CA is kept (see LoadCerts) and made again when it nears its end.
+const (
+	certValidity = 7 * 24 * time.Hour
+	caValidity   = 365 * 24 * time.Hour
+)
 
-// NewCerts makes an ECDSA P-256 CA and a leaf certificate for 127.0.0.1,
-// ::1 and localhost signed by it, valid from a minute before now. The CA's
-// key is dropped once the leaf is signed.
-func NewCerts(now time.Time) (Certs, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// LoadCerts makes a leaf certificate for 127.0.0.1, ::1 and localhost,
+// valid from a minute before now, signed by the CA kept in caPath (its
+// certificate, PEM, 0644) and caPath+".key" (its ECDSA P-256 key, PEM,
+// 0600). It reuses the CA of an earlier start when both files hold one
+// valid for at least another week, and otherwise makes a new CA and writes
+// both files. Keeping the CA lets the receiver restart, with another
+// secret, while a running `make run` keeps trusting it.
+func LoadCerts(caPath string, now time.Time) (Certs, error) {
+	ca, caKey, caPEM, err := loadCA(caPath, now)
 	if err != nil {
-		return Certs{}, err
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "webhook sample receiver CA " + now.UTC().Format(time.RFC3339)},
-		NotBefore:             now.Add(-time.Minute),
-		NotAfter:              now.Add(certValidity),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return Certs{}, fmt.Errorf("CA certificate: %w", err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return Certs{}, err
+		if ca, caKey, caPEM, err = newCA(caPath, now); err != nil {
+			return Certs{}, err
+		}
 	}
 	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -312,10 +313,76 @@ func NewCerts(now time.Time) (Certs, error) {
 	if err != nil {
 		return Certs{}, fmt.Errorf("server certificate: %w", err)
 	}
-	return Certs{
-		CAPEM:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		Server: tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: leafKey},
-	}, nil
+	return Certs{CAPEM: caPEM, Server: tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: leafKey}}, nil
+}
+
+// loadCA reads the CA kept at caPath and caPath+".key"; it fails when
+// either is missing or unreadable, or the CA ends within certValidity.
+func loadCA(caPath string, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, []byte, error) {
+	caPEM, err := os.ReadFile(caPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	keyPEM, err := os.ReadFile(caPath + ".key")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	certBlock, _ := pem.Decode(caPEM)
+	keyBlock, _ := pem.Decode(keyPEM)
+	if certBlock == nil || keyBlock == nil {
+		return nil, nil, nil, errors.New("not PEM")
+	}
+	ca, err := x509.ParseCertificate(certBlock.Bytes)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	key, err := x509.ParseECPrivateKey(keyBlock.Bytes)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !ca.IsCA || now.Add(certValidity).After(ca.NotAfter) || !key.PublicKey.Equal(ca.PublicKey) {
+		return nil, nil, nil, errors.New("CA expiring or not matching its key")
+	}
+	return ca, key, caPEM, nil
+}
+
+// newCA makes an ECDSA P-256 CA and writes it to caPath and its key to
+// caPath+".key".
+func newCA(caPath string, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: "webhook sample receiver CA " + now.UTC().Format(time.RFC3339)},
+		NotBefore:             now.Add(-time.Minute),
+		NotAfter:              now.Add(caValidity),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("CA certificate: %w", err)
+	}
+	ca, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := writeFile(caPath+".key", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return nil, nil, nil, fmt.Errorf("write the CA key: %w", err)
+	}
+	if err := writeFile(caPath, caPEM, 0o644); err != nil {
+		return nil, nil, nil, fmt.Errorf("write the CA file: %w", err)
+	}
+	return ca, key, caPEM, nil
 }
 
 // serial is a random 128-bit certificate serial number.
@@ -326,22 +393,22 @@ func serial() *big.Int {
 	return new(big.Int).SetBytes(b)
 }
 
-// WriteCAFile writes the CA certificate to path, mode 0644, creating its
-// directory. It writes a temporary file and renames it, so that a reader
-// never sees half a file.
-func WriteCAFile(path string, pemBytes []byte) error {
+// writeFile writes data to path with mode, creating its directory. It
+// writes a temporary file and renames it, so that a reader never sees half
+// a file.
+func writeFile(path string, data []byte, mode os.FileMode) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".receiver-ca-*.pem")
+	f, err := os.CreateTemp(dir, ".receiver-ca-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(f.Name()) // fails harmlessly once renamed
-	_, err = f.Write(pemBytes)
+	err = f.Chmod(mode)
 	if err == nil {
-		err = f.Chmod(0o644)
+		_, err = f.Write(data)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -366,16 +433,13 @@ func Start(cfg Config, out, errOut, info io.Writer) (*Server, error) {
 	if err := CheckLoopback(cfg.Addr); err != nil {
 		return nil, err
 	}
-	certs, err := NewCerts(time.Now())
-	if err != nil {
-		return nil, err
-	}
 	caPath, err := filepath.Abs(cfg.CAFile)
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteCAFile(caPath, certs.CAPEM); err != nil {
-		return nil, fmt.Errorf("write the CA file: %w", err)
+	certs, err := LoadCerts(caPath, time.Now())
+	if err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -406,8 +470,11 @@ func Start(cfg Config, out, errOut, info io.Writer) (*Server, error) {
 		cidr = "::1/128"
 	}
 	fmt.Fprintf(info, "receiver: listening on https://%s/ (register this URL as the webhook's url)\n", ln.Addr())
-	fmt.Fprintf(info, "receiver: CA certificate written to %s\n", caPath)
+	fmt.Fprintf(info, "receiver: CA certificate in %s (kept between starts)\n", caPath)
 	fmt.Fprintf(info, "receiver: start make run with DELIVERY_CA_FILE=%s ALLOWED_DESTINATION_CIDRS=%s\n", caPath, cidr)
+	if cfg.Verifier == nil {
+		fmt.Fprintf(info, "receiver: no signing secret given: deliveries get 503 until you restart it with %s=whsec_... (the CA is kept)\n", SecretEnv)
+	}
 	return s, nil
 }
 

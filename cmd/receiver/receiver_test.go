@@ -254,7 +254,7 @@ func TestParseConfig(t *testing.T) {
 			t.Errorf("%q: err %v, want ErrUsage", args, err)
 		}
 	}
-	for _, bad := range []string{"", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_", "whsec_MfKQ9r8GKYqr!wjUPD8ILPZIo2LaLaSw"} {
+	for _, bad := range []string{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_", "whsec_MfKQ9r8GKYqr!wjUPD8ILPZIo2LaLaSw"} {
 		_, err := ParseConfig(nil, env(bad), io.Discard)
 		if !errors.Is(err, ErrUsage) || len(bad) >= 10 && strings.Contains(err.Error(), bad[len(bad)-10:]) {
 			t.Errorf("secret %q: err %v, want ErrUsage without the secret", bad, err)
@@ -324,7 +324,7 @@ func TestServesVerifiedDeliveriesOverTLS(t *testing.T) {
 	abs, _ := filepath.Abs(caFile)
 	for _, want := range []string{
 		"listening on https://" + srv.Addr().String() + "/",
-		"CA certificate written to " + abs,
+		"CA certificate in " + abs,
 		"start make run with DELIVERY_CA_FILE=" + abs + " ALLOWED_DESTINATION_CIDRS=127.0.0.1/32\n",
 	} {
 		if !strings.Contains(info.String(), want) {
@@ -415,11 +415,26 @@ func TestServesIPv6Loopback(t *testing.T) {
 	}
 }
 
-func TestNewCerts(t *testing.T) {
+func TestLoadCerts(t *testing.T) {
 	now := time.Now()
-	c, err := NewCerts(now)
+	caPath := filepath.Join(t.TempDir(), "ca.pem")
+	c, err := LoadCerts(caPath, now)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if st, err := os.Stat(caPath + ".key"); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("CA key file: %v, %v; want mode 0600", st, err)
+	}
+	// A restart keeps the CA (make run trusts it) and makes a new leaf.
+	again, err := LoadCerts(caPath, now.Add(time.Hour))
+	if err != nil || string(again.CAPEM) != string(c.CAPEM) || string(again.Server.Certificate[0]) == string(c.Server.Certificate[0]) {
+		t.Fatalf("restart: same CA %v, new leaf %v (%v)", string(again.CAPEM) == string(c.CAPEM),
+			string(again.Server.Certificate[0]) != string(c.Server.Certificate[0]), err)
+	}
+	// A CA near its end is replaced.
+	renewed, err := LoadCerts(caPath, now.Add(caValidity-time.Hour))
+	if err != nil || string(renewed.CAPEM) == string(c.CAPEM) {
+		t.Fatalf("a CA within a week of its end was kept (%v)", err)
 	}
 	block, _ := pem.Decode(c.CAPEM)
 	ca, err := x509.ParseCertificate(block.Bytes)
@@ -442,10 +457,10 @@ func TestNewCerts(t *testing.T) {
 	}
 }
 
-func TestWriteCAFileReplacesAndKeepsMode(t *testing.T) {
+func TestWriteFileReplacesAndKeepsMode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a", "b", "ca.pem")
 	for _, content := range []string{"first", "second"} {
-		if err := WriteCAFile(path, []byte(content)); err != nil {
+		if err := writeFile(path, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		got, err := os.ReadFile(path)
@@ -514,8 +529,22 @@ func TestMainUsageErrorExits2(t *testing.T) {
 	cmd.Env = append(os.Environ(), runMainEnv+"=1", SecretEnv+"=")
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "no signing secret") {
-		t.Errorf("exit %v, output %q; want exit 2 and the missing secret named", err, out)
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "loopback") {
+		t.Errorf("exit %v, output %q; want exit 2 and the address named", err, out)
+	}
+}
+
+func TestWithoutASecretItAnswers503(t *testing.T) {
+	cfg, err := ParseConfig(nil, func(string) string { return "" }, io.Discard)
+	if err != nil || cfg.Verifier != nil {
+		t.Fatalf("no secret: %+v, %v; want a config without a verifier", cfg, err)
+	}
+	var errOut bytes.Buffer
+	h := &Handler{Out: io.Discard, Err: &errOut}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "https://127.0.0.1/", strings.NewReader("{}")))
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(errOut.String(), SecretEnv) {
+		t.Fatalf("status %d, stderr %q; want 503 naming %s", w.Code, errOut.String(), SecretEnv)
 	}
 }
 

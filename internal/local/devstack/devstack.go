@@ -22,8 +22,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/app"
 	"github.com/docproc/webhooks/internal/awsconf/chain"
@@ -31,7 +29,6 @@ import (
 	"github.com/docproc/webhooks/internal/local/bridge"
 	"github.com/docproc/webhooks/internal/local/emulator"
 	"github.com/docproc/webhooks/internal/local/pipeline"
-	"github.com/docproc/webhooks/internal/local/poller"
 	"github.com/docproc/webhooks/internal/redact"
 	"github.com/docproc/webhooks/internal/samtemplate"
 	"github.com/docproc/webhooks/internal/tenant"
@@ -67,16 +64,14 @@ type Settings struct {
 	// EventBusName is the bus the platform publishes to
 	// ($EVENT_BUS_NAME, default webhooks-local).
 	EventBusName string
-	// Pipeline, when set, returns the fan-out and delivery handlers, which
-	// Run then runs with pollers on their queues as Lambda's SQS mappings
-	// would. Without it Run creates the bus, rule and queues and runs no
-	// handler: events wait in the fan-out queue.
-	Pipeline PipelineFunc
+	// Fanout and Delivery are the fan-out and delivery functions'
+	// settings, read as Lambda's are (DELIVERY_RETRY_SCHEDULE,
+	// DELIVERY_TIMEOUT, ALLOWED_DESTINATION_CIDRS, DELIVERY_CA_FILE, ...);
+	// Run fills in the queue URLs.
+	Fanout appconfig.Fanout
+	// Delivery is the delivery function's settings.
+	Delivery appconfig.Delivery
 }
-
-// PipelineFunc builds the fan-out and delivery handlers for the created
-// pipeline resources, with SDK configuration for the emulator.
-type PipelineFunc func(ctx context.Context, awsCfg aws.Config, res pipeline.Resources) (fanout, delivery poller.Handler, err error)
 
 // LogFormatLine, the local default, writes one short readable line per
 // request instead of the JSON access line.
@@ -112,21 +107,30 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		}
 		s.Metrics = on
 	}
-	fn, err := appconfig.Load(func(name string) string {
+	local := func(name string) string {
 		switch name {
 		case appconfig.EnvTableName:
 			return cmp.Or(getenv(name), "webhooks-local")
 		case appconfig.EnvSecretPrefix:
 			return cmp.Or(getenv(name), "webhooks/local")
+		case appconfig.EnvDeliveryQueueURL, appconfig.EnvRejectedQueueURL:
+			// Run creates the queues and sets their URLs.
+			return queueCreatedByRun
 		}
 		return getenv(name)
-	})
-	if err := errors.Join(append(problems, err)...); err != nil {
+	}
+	fn, err := appconfig.Load(local)
+	fanout, ferr := appconfig.LoadFanout(local)
+	dlv, derr := appconfig.LoadDelivery(local)
+	if err := errors.Join(append(problems, err, ferr, derr)...); err != nil {
 		return Settings{}, err
 	}
-	s.Function = fn
+	s.Function, s.Fanout, s.Delivery = fn, fanout, dlv
 	return s, nil
 }
+
+// queueCreatedByRun stands in for a queue URL until Run creates the queue.
+const queueCreatedByRun = "created-by-run"
 
 // Run starts the local stack and serves until ctx is done: kumo (unless
 // s.Endpoint is set), the table, the dev key and the API. It prints what
@@ -182,7 +186,8 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 	if s.Metrics {
 		metricsOut = logOut
 	}
-	parts := app.New(s.Function, awsCfg, s.logger(logOut, data), metricsOut)
+	log := s.logger(logOut, data)
+	parts := app.New(s.Function, awsCfg, log, metricsOut)
 	if err := EnsureTable(ctx, parts.DynamoDB, tmpl, s.Function.TableName); err != nil {
 		return err
 	}
@@ -190,7 +195,7 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	bus, stopPollers, err := s.startPipeline(ctx, awsCfg, tmpl, logOut)
+	bus, stopPollers, err := s.startPipeline(ctx, awsCfg, tmpl, log, metricsOut, logOut)
 	if err != nil {
 		return err
 	}

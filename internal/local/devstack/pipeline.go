@@ -10,16 +10,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/docproc/webhooks/internal/app"
 	"github.com/docproc/webhooks/internal/local/pipeline"
 	"github.com/docproc/webhooks/internal/local/poller"
 	"github.com/docproc/webhooks/internal/samtemplate"
 )
 
-// startPipeline creates the bus, rule and queues the template defines
-// and, with s.Pipeline, starts the fan-out and delivery handlers on
-// pollers. It returns the bus's name ("" when the template defines no
-// pipeline yet) and a function that stops the pollers and waits for them.
-func (s Settings) startPipeline(ctx context.Context, awsCfg aws.Config, tmpl *samtemplate.Template, logOut io.Writer) (string, func(), error) {
+// startPipeline creates the bus, rule and queues the template defines and
+// starts the fan-out and delivery handlers on pollers, as Lambda's SQS
+// mappings would run them. It returns the bus's name ("" when the
+// template defines no pipeline) and a function that stops the pollers
+// and waits for them.
+func (s Settings) startPipeline(ctx context.Context, awsCfg aws.Config, tmpl *samtemplate.Template, log *slog.Logger, metricsOut, logOut io.Writer) (string, func(), error) {
 	nothing := func() {}
 	if _, ok := tmpl.Resources[pipeline.RuleID]; !ok {
 		fmt.Fprintf(logOut, "%s defines no %s yet: no event bus or queues are created.\n", s.Template, pipeline.RuleID)
@@ -29,14 +31,15 @@ func (s Settings) startPipeline(ctx context.Context, awsCfg aws.Config, tmpl *sa
 	if err != nil {
 		return "", nothing, err
 	}
-	if s.Pipeline == nil {
-		fmt.Fprintf(logOut, "No fan-out or delivery handler is wired in yet: events wait in queue %s.\n", res.Fanout().Name)
-		return res.Bus, nothing, nil
-	}
-	fanout, delivery, err := s.Pipeline(ctx, awsCfg, res)
+	fcfg, dcfg := s.Fanout, s.Delivery
+	fcfg.DeliveryQueueURL, fcfg.RejectedQueueURL = res.Delivery().URL, res.Queues[pipeline.FanoutDeadLetterQueueID].URL
+	dcfg.QueueURL = res.Delivery().URL
+	deliverer, err := app.NewDelivery(dcfg, awsCfg, log.With("function", pipeline.DeliveryFunctionID), metricsOut)
 	if err != nil {
-		return "", nothing, fmt.Errorf("build the pipeline's handlers: %w", err)
+		return "", nothing, err
 	}
+	fanout := app.NewFanout(fcfg, awsCfg, log.With("function", pipeline.FanoutFunctionID), metricsOut).Handle
+	delivery := deliverer.Handle
 	var configs []poller.Config
 	for _, h := range []struct {
 		function string
