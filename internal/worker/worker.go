@@ -7,6 +7,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -89,10 +90,10 @@ type Delayer interface {
 	Delay(ctx context.Context, receipt string, d time.Duration) error
 }
 
-// ErrorDelay is how soon a message comes back after a dependency failed
-// (DynamoDB or Secrets Manager): sooner than the queue's visibility
-// timeout, and without counting as an attempt.
-const ErrorDelay = 30 * time.Second
+// DefaultErrorDelay is how soon a message comes back after a dependency
+// failed (DynamoDB or Secrets Manager): sooner than the queue's
+// visibility timeout, and without counting as an attempt.
+const DefaultErrorDelay = 30 * time.Second
 
 // Delivery is the delivery function's handler.
 type Delivery struct {
@@ -104,6 +105,9 @@ type Delivery struct {
 	Log *slog.Logger
 	// Metrics receives the counts.
 	Metrics *metrics.Emitter
+	// ErrorDelay is how soon a message comes back after a dependency
+	// failed; 0 means DefaultErrorDelay.
+	ErrorDelay time.Duration
 }
 
 // Handle handles a batch of delivery messages, all at once.
@@ -156,7 +160,7 @@ func (h *Delivery) one(ctx context.Context, rec events.SQSMessage) (attempted, f
 	}
 	if err != nil {
 		log.Error("delivery step failed; the message comes back", "error", err)
-		if derr := h.Queue.Delay(ctx, rec.ReceiptHandle, ErrorDelay); derr != nil {
+		if derr := h.Queue.Delay(ctx, rec.ReceiptHandle, cmp.Or(h.ErrorDelay, DefaultErrorDelay)); derr != nil {
 			log.Warn("could not set the message's visibility", "error", derr)
 		}
 		return attempted, failed, false

@@ -1,0 +1,349 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/docproc/webhooks/internal/app"
+	"github.com/docproc/webhooks/internal/config"
+	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/dynamo"
+	"github.com/docproc/webhooks/internal/local/pipeline"
+	"github.com/docproc/webhooks/internal/local/poller"
+	"github.com/docproc/webhooks/internal/samtemplate"
+	"github.com/docproc/webhooks/internal/secrets"
+	"github.com/docproc/webhooks/internal/tenant"
+	"github.com/docproc/webhooks/internal/testenv"
+	"github.com/docproc/webhooks/internal/webhook"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// settle bounds how long a test waits for the pipeline to finish its work:
+// generous, for a loaded 2-core machine; a healthy run takes seconds.
+const settle = 2 * time.Minute
+
+// options change a harness.
+type options struct {
+	// deliveryFaults apply to the delivery handler's AWS calls.
+	deliveryFaults []testenv.Fault
+	// pollerFaults apply to the pollers' SQS calls.
+	pollerFaults []testenv.Fault
+	// wrapDelivery wraps the delivery handler (to crash it).
+	wrapDelivery func(poller.Handler) poller.Handler
+	// timeout is the attempt timeout; 0 means 2 s.
+	timeout time.Duration
+}
+
+// harness is the delivery pipeline on one backend, as `make run` runs it:
+// the template's bus, rule and queues, and the fan-out and delivery
+// handlers on pollers, with every AWS call through the real SDK.
+type harness struct {
+	t          *testing.T
+	cfg        aws.Config
+	deliveryIn *testenv.Injector
+	pollerIn   *testenv.Injector
+	res        pipeline.Resources
+	svc        *webhook.Service
+	store      *dynamo.Store
+	bus        string
+	sqs        *sqs.Client
+	caFile     string
+	owner      tenant.Tenant
+}
+
+// newHarness starts the pipeline on b. Waits between retries are 0 s (the
+// schedule is 100 ms, which SQS visibility rounds down), so that a test
+// sees every attempt at once.
+func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
+	t.Helper()
+	ctx := context.Background()
+	h := &harness{t: t, cfg: b.Config(t), deliveryIn: testenv.NewInjector(o.deliveryFaults...),
+		pollerIn: testenv.NewInjector(o.pollerFaults...), owner: tenant.Tenant{Account: testenv.Unique("acct_"), Mode: tenant.Test}}
+	table := testenv.Unique("e2e-")
+	db := dynamo.NewClient(h.cfg)
+	testenv.CreateTable(t, db, table)
+	h.store = dynamo.New(db, table)
+	prefix := testenv.Unique("webhooks/e2e-")
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h.svc = webhook.NewService(h.store, h.store, secrets.New(secretsmanager.NewFromConfig(h.cfg), prefix, ""), log, webhook.Options{})
+	tmpl, err := samtemplate.Load(testenv.RepoFile("template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.bus = testenv.Unique("bus-")
+	if h.res, err = pipeline.Ensure(ctx, h.cfg, tmpl, pipeline.Names{Bus: h.bus}); err != nil {
+		t.Fatal(err)
+	}
+	h.sqs = sqs.NewFromConfig(h.cfg)
+	// The template's visibility timeouts (minutes) would make a test wait
+	// that long for a message whose handling failed; 10 s keeps the
+	// behaviour (well above an attempt's time) and the test short.
+	for _, q := range []pipeline.Queue{h.res.Fanout(), h.res.Delivery()} {
+		if _, err := h.sqs.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(q.URL),
+			Attributes: map[string]string{string(sqstypes.QueueAttributeNameVisibilityTimeout): "10"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.caFile = writeCA(t)
+	timeout := o.timeout
+	if timeout == 0 {
+		timeout = 2 * time.Second
+	}
+	fanout := app.NewFanout(config.Fanout{TableName: table, DeliveryQueueURL: h.res.Delivery().URL,
+		RejectedQueueURL: h.res.Queues[pipeline.FanoutDeadLetterQueueID].URL, Retention: time.Hour}, h.cfg, log, io.Discard)
+	dcfg := h.cfg.Copy()
+	dcfg.APIOptions = append(dcfg.APIOptions, h.deliveryIn.Middleware)
+	deliverer, err := app.NewDelivery(config.Delivery{TableName: table, QueueURL: h.res.Delivery().URL,
+		Schedule: delivery.Schedule{100 * time.Millisecond}, Timeout: timeout, DisableAfter: 120 * time.Hour, Retention: time.Hour,
+		AllowedDestinations: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, CAFile: h.caFile}, dcfg, log, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliverer.ErrorDelay = time.Second
+	deliver := poller.Handler(deliverer.Handle)
+	if o.wrapDelivery != nil {
+		deliver = o.wrapDelivery(deliver)
+	}
+	pcfg := h.cfg.Copy()
+	pcfg.APIOptions = append(pcfg.APIOptions, h.pollerIn.Middleware)
+	pollCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, p := range []struct {
+		queue   pipeline.Queue
+		handler poller.Handler
+	}{{h.res.Fanout(), fanout.Handle}, {h.res.Delivery(), deliver}} {
+		c := poller.Config{Client: sqs.NewFromConfig(pcfg), QueueURL: p.queue.URL, QueueARN: p.queue.ARN, Region: "us-east-1",
+			BatchSize: 10, Concurrency: 2, Timeout: 60 * time.Second, ReportBatchItemFailures: true, Handler: p.handler, Logger: log}
+		if b.Name == "moto" {
+			c.Idle = 100 * time.Millisecond // moto_server serves one request at a time
+		}
+		wg.Go(func() {
+			if err := poller.Run(pollCtx, c); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Cleanup(func() { stop(); wg.Wait() })
+	return h
+}
+
+// testWriter sends log lines to t.Log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
+
+// sharedReceiverCert is the certificate every httptest TLS server serves
+// (for 127.0.0.1 and example.com), written once as the deliverer's CA.
+func writeCA(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// hit is one request a receiver got.
+type hit struct {
+	id, timestamp, signature string
+	body                     []byte
+	contentType, userAgent   string
+}
+
+// receiver is an HTTPS endpoint that answers each request with the next
+// status of its script (the last repeating) and keeps what it got.
+type receiver struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	hits   []hit
+	answer func(n int, w http.ResponseWriter) // n counts from 1
+}
+
+// newReceiver starts a receiver answering with answer.
+func newReceiver(t *testing.T, answer func(n int, w http.ResponseWriter)) *receiver {
+	r := &receiver{answer: answer}
+	r.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.hits = append(r.hits, hit{id: req.Header.Get("webhook-id"), timestamp: req.Header.Get("webhook-timestamp"),
+			signature: req.Header.Get("webhook-signature"), body: body, contentType: req.Header.Get("Content-Type"),
+			userAgent: req.Header.Get("User-Agent")})
+		n := len(r.hits)
+		r.mu.Unlock()
+		r.answer(n, w)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// statuses answers the n-th request with codes[n-1], the last repeating.
+func statuses(codes ...int) func(int, http.ResponseWriter) {
+	return func(n int, w http.ResponseWriter) { w.WriteHeader(codes[min(n, len(codes))-1]) }
+}
+
+// got returns a copy of the requests so far.
+func (r *receiver) got() []hit {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]hit(nil), r.hits...)
+}
+
+// webhookFor creates a webhook of owner for r with settings s (URL set
+// here) and returns it and its signing secret.
+func (h *harness) webhookFor(owner tenant.Tenant, url string, s webhook.Settings) (webhook.Webhook, string) {
+	h.t.Helper()
+	s.URL = url
+	if s.Events == nil {
+		s.Events = []webhook.Event{webhook.DocumentUploaded}
+	}
+	created, err := h.svc.Create(context.Background(), owner, s, "")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return created.Webhook, created.SigningSecret.Reveal()
+}
+
+// publish puts one event for owner on the bus, with id and time (whole
+// seconds, as EventBridge keeps them), and returns them.
+func (h *harness) publish(owner tenant.Tenant, typ webhook.Event, id string) (string, time.Time) {
+	h.t.Helper()
+	at := time.Now().UTC().Truncate(time.Second)
+	detail := fmt.Sprintf(`{"account":%q,"livemode":%t,"id":%q,"data":{"document_id":"doc_1","note":"<&>"}}`,
+		owner.Account, owner.Mode == tenant.Live, id)
+	out, err := eventbridge.NewFromConfig(h.cfg).PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+		Source: aws.String(delivery.Source), DetailType: aws.String(string(typ)), Detail: aws.String(detail),
+		EventBusName: aws.String(h.bus), Time: aws.Time(at),
+	}}})
+	if err != nil || out.FailedEntryCount != 0 {
+		h.t.Fatalf("PutEvents: %+v, %v", out, err)
+	}
+	return id, at
+}
+
+// final waits until the delivery of event (id, at) to w is no longer
+// pending and returns its state.
+func (h *harness) final(w webhook.Webhook, eventID string, at time.Time) delivery.Status {
+	h.t.Helper()
+	id := delivery.DeliveryID(eventID, w.ID, at)
+	deadline := time.Now().Add(settle)
+	for {
+		tg, err := h.store.Target(context.Background(), w.Owner, w.ID, id)
+		if err == nil && tg.Delivery.Exists && tg.Delivery.State != delivery.Pending {
+			return tg.Delivery
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("delivery %s of %s to %s not final after %s: %+v, %v", id, eventID, w.ID, settle, tg.Delivery, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// queueDepth is the number of messages in q, visible or not.
+func (h *harness) queueDepth(q pipeline.Queue) int {
+	h.t.Helper()
+	out, err := h.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(q.URL),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	n := 0
+	for _, k := range []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+		sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible} {
+		v, _ := strconv.Atoi(out.Attributes[string(k)])
+		n += v
+	}
+	return n
+}
+
+// drained waits until the fan-out and delivery queues hold nothing, then
+// checks that both dead-letter queues are empty.
+func (h *harness) drained() {
+	h.t.Helper()
+	deadline := time.Now().Add(settle)
+	for h.queueDepth(h.res.Fanout())+h.queueDepth(h.res.Delivery()) > 0 {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("queues not drained after %s: fan-out %d, delivery %d", settle,
+				h.queueDepth(h.res.Fanout()), h.queueDepth(h.res.Delivery()))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, id := range []string{pipeline.FanoutDeadLetterQueueID, pipeline.DeliveryDLQID} {
+		if n := h.queueDepth(h.res.Queues[id]); n != 0 {
+			h.t.Errorf("dead-letter queue %s holds %d messages", id, n)
+		}
+	}
+}
+
+// verify checks every hit's signature with the official Standard Webhooks
+// library and secret, and that it carries the delivery's id.
+func verify(t *testing.T, hits []hit, secret, deliveryID string, payload []byte) {
+	t.Helper()
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range hits {
+		hdr := http.Header{}
+		hdr.Set("webhook-id", h.id)
+		hdr.Set("webhook-timestamp", h.timestamp)
+		hdr.Set("webhook-signature", h.signature)
+		if err := wh.Verify(h.body, hdr); err != nil {
+			t.Errorf("request %d does not verify: %v", i+1, err)
+		}
+		if h.id != deliveryID || string(h.body) != string(payload) || h.contentType != "application/json" || h.userAgent == "" {
+			t.Errorf("request %d: id %s body %s type %q agent %q; want id %s body %s", i+1, h.id, h.body, h.contentType, h.userAgent,
+				deliveryID, payload)
+		}
+	}
+}
+
+// crashOnce makes the first invocation of a handler fail after handling
+// its batch, as a function that crashes before it answers: Lambda then
+// hands the whole batch back.
+func crashOnce(next poller.Handler) poller.Handler {
+	var once sync.Once
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		resp, err := next(ctx, ev)
+		crashed := false
+		once.Do(func() { crashed = true })
+		if crashed {
+			return events.SQSEventResponse{}, fmt.Errorf("injected crash after handling %d messages", len(ev.Records))
+		}
+		return resp, err
+	}
+}
+
+// throttling is the error DynamoDB and Secrets Manager give when they
+// throttle a call; the SDK retries it.
+func throttling() error {
+	return &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded", Fault: smithy.FaultClient}
+}
