@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,7 +50,7 @@ const settle = 2 * time.Minute
 type options struct {
 	// deliveryFaults apply to the delivery handler's AWS calls.
 	deliveryFaults []testenv.Fault
-	// pollerFaults apply to the pollers' SQS calls.
+	// pollerFaults apply to the delivery queue poller's SQS calls.
 	pollerFaults []testenv.Fault
 	// wrapDelivery wraps the delivery handler (to crash it).
 	wrapDelivery func(poller.Handler) poller.Handler
@@ -72,6 +73,9 @@ type harness struct {
 	sqs        *sqs.Client
 	caFile     string
 	owner      tenant.Tenant
+	// handled counts the messages the delivery handler was given,
+	// redeliveries included.
+	handled atomic.Int64
 }
 
 // newHarness starts the pipeline on b. Waits between retries are 0 s (the
@@ -123,7 +127,10 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 		t.Fatal(err)
 	}
 	deliverer.ErrorDelay = time.Second
-	deliver := poller.Handler(deliverer.Handle)
+	deliver := poller.Handler(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		h.handled.Add(int64(len(ev.Records)))
+		return deliverer.Handle(ctx, ev)
+	})
 	if o.wrapDelivery != nil {
 		deliver = o.wrapDelivery(deliver)
 	}
@@ -134,8 +141,9 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 	for _, p := range []struct {
 		queue   pipeline.Queue
 		handler poller.Handler
-	}{{h.res.Fanout(), fanout.Handle}, {h.res.Delivery(), deliver}} {
-		c := poller.Config{Client: sqs.NewFromConfig(pcfg), QueueURL: p.queue.URL, QueueARN: p.queue.ARN, Region: "us-east-1",
+		cfg     aws.Config
+	}{{h.res.Fanout(), fanout.Handle, h.cfg}, {h.res.Delivery(), deliver, pcfg}} {
+		c := poller.Config{Client: sqs.NewFromConfig(p.cfg), QueueURL: p.queue.URL, QueueARN: p.queue.ARN, Region: "us-east-1",
 			BatchSize: 10, Concurrency: 2, Timeout: 60 * time.Second, ReportBatchItemFailures: true, Handler: p.handler, Logger: log}
 		if b.Name == "moto" {
 			c.Idle = 100 * time.Millisecond // moto_server serves one request at a time
@@ -261,6 +269,18 @@ func (h *harness) final(w webhook.Webhook, eventID string, at time.Time) deliver
 		}
 		if time.Now().After(deadline) {
 			h.t.Fatalf("delivery %s of %s to %s not final after %s: %+v, %v", id, eventID, w.ID, settle, tg.Delivery, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// handledAtLeast waits until the delivery handler was given n messages.
+func (h *harness) handledAtLeast(n int64) {
+	h.t.Helper()
+	deadline := time.Now().Add(settle)
+	for h.handled.Load() < n {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the delivery handler got %d messages in %s, want %d", h.handled.Load(), settle, n)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
