@@ -246,6 +246,21 @@ func CPUTime(pid int) (time.Duration, error) {
 // Logs returns what the emulator and the function wrote.
 func (e *Emulator) Logs() string { return e.logs.String() }
 
+// WaitForLog waits until the output contains s, for at most timeout, and
+// reports whether it does. A line the function writes during an invocation
+// passes through the emulator's pipes, so it may reach Logs a little after
+// Invoke has returned.
+func (e *Emulator) WaitForLog(s string, timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); ; time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(e.logs.String(), s) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
 // Stop kills the emulator and its function and waits for them.
 func (e *Emulator) Stop() {
 	e.once.Do(func() {

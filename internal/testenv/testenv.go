@@ -9,13 +9,19 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -23,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -246,6 +253,16 @@ func Unique(prefix string) string {
 // its output is logged.
 func StartFunction(t *testing.T, id string) (*rie.Emulator, map[string]string) {
 	t.Helper()
+	return StartFunctionWith(t, id, nil)
+}
+
+// StartFunctionWith is StartFunction with overrides: each variable in
+// overrides replaces or adds to the environment after it was read from
+// events/env.json and pointed at kumo, so a test can give the function its
+// own table or queues, or settings env.json leaves out (such as
+// ALLOWED_DESTINATION_CIDRS). The environment returned includes them.
+func StartFunctionWith(t *testing.T, id string, overrides map[string]string) (*rie.Emulator, map[string]string) {
+	t.Helper()
 	SkipShort(t)
 	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
 	if err := rie.Build(".", bootstrap, runtime.GOARCH); err != nil {
@@ -259,6 +276,7 @@ func StartFunction(t *testing.T, id string) (*rie.Emulator, map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	maps.Copy(env, overrides)
 	emu, err := rie.Start(tool, bootstrap, env)
 	if err != nil {
 		t.Fatal(err)
@@ -273,7 +291,9 @@ func StartFunction(t *testing.T, id string) (*rie.Emulator, map[string]string) {
 }
 
 // EventFiles returns the API Gateway events in events/ (every JSON file
-// but env.json, the functions' environment), by file name.
+// directly in it but env.json, the functions' environment), by file name.
+// The other functions' events live in subfolders (events/janitor,
+// events/fanout, events/delivery), which it does not read.
 func EventFiles(t testing.TB) map[string][]byte {
 	t.Helper()
 	paths, err := filepath.Glob(RepoFile("events/*.json"))
@@ -295,6 +315,112 @@ func EventFiles(t testing.TB) map[string][]byte {
 		t.Fatal("no events in events/")
 	}
 	return files
+}
+
+// ReadSQSEvent reads the SQS event in file name (relative to the
+// repository root, such as "events/fanout/document-uploaded.json") as
+// Lambda hands it to a function. A field that events.SQSEvent does not
+// know fails t, so a misspelt fixture cannot pass unnoticed. It returns
+// the event and the file's bytes.
+func ReadSQSEvent(t testing.TB, name string) (events.SQSEvent, []byte) {
+	t.Helper()
+	raw, err := os.ReadFile(RepoFile(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.SQSEvent
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		t.Fatalf("%s is not an SQS event: %v", name, err)
+	}
+	if dec.More() {
+		t.Fatalf("%s has more than one JSON value", name)
+	}
+	if len(ev.Records) == 0 {
+		t.Fatalf("%s has no records", name)
+	}
+	for i, rec := range ev.Records {
+		if err := CheckSQSMessage(rec); err != nil {
+			t.Errorf("%s: record %d: %v", name, i, err)
+		}
+	}
+	again, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got any
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(again, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(pruneEmpty(want), pruneEmpty(got)) {
+		t.Errorf("%s: fields lost in a round trip through events.SQSEvent:\nfile %v\n got %v", name, want, got)
+	}
+	return ev, raw
+}
+
+// sqsAttributes are the system attributes Lambda's SQS event source puts
+// on every record.
+var sqsAttributes = []string{"ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp"}
+
+// CheckSQSMessage reports how m differs from a record of an SQS event as
+// Lambda's event source mapping builds it: ids and receipt handle set,
+// eventSource aws:sqs, a queue ARN in awsRegion, the system attributes,
+// and md5OfBody the MD5 of the body.
+func CheckSQSMessage(m events.SQSMessage) error {
+	var problems []string
+	if m.MessageId == "" || m.ReceiptHandle == "" {
+		problems = append(problems, "no messageId or receiptHandle")
+	}
+	if m.EventSource != "aws:sqs" {
+		problems = append(problems, fmt.Sprintf("eventSource %q, want aws:sqs", m.EventSource))
+	}
+	if arn := strings.Split(m.EventSourceARN, ":"); len(arn) != 6 || arn[0] != "arn" || arn[2] != "sqs" || arn[3] != m.AWSRegion || m.AWSRegion == "" {
+		problems = append(problems, fmt.Sprintf("eventSourceARN %q is not a queue in awsRegion %q", m.EventSourceARN, m.AWSRegion))
+	}
+	for _, a := range sqsAttributes {
+		if m.Attributes[a] == "" {
+			problems = append(problems, "no attribute "+a)
+		}
+	}
+	if sum := md5.Sum([]byte(m.Body)); m.Md5OfBody != hex.EncodeToString(sum[:]) {
+		problems = append(problems, fmt.Sprintf("md5OfBody %q is not the MD5 of the body (%x)", m.Md5OfBody, sum))
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// pruneEmpty drops the empty strings, objects and lists that
+// events.SQSEvent adds or omits, so that a round trip compares content.
+func pruneEmpty(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			e = pruneEmpty(e)
+			if m, ok := e.(map[string]any); e == nil || e == "" || ok && len(m) == 0 {
+				continue
+			}
+			if l, ok := e.([]any); ok && len(l) == 0 {
+				continue
+			}
+			out[k] = e
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = pruneEmpty(e)
+		}
+		return out
+	default:
+		return v
+	}
 }
 
 // SyncBuffer is a bytes.Buffer that concurrent request handlers may log
