@@ -42,8 +42,9 @@ build-DeliveryFunction:
 test: ## unit, integration (kumo + moto_server), template and runtime tests
 	$(GO) test -race -count=1 ./...
 
-bench: ## Go benchmarks; cold start, sizes and memory under the Runtime Interface Emulator; janitor cost by table size
+bench: ## Go benchmarks; cold starts, sizes and memory under the Runtime Interface Emulator; janitor cost; delivery throughput, latency and AWS calls
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/webhook ./internal/api
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/delivery ./internal/sender
 	$(GO) run ./cmd/bench
 
 fuzz: ## run each fuzz target for FUZZTIME executions (default 5000x)

@@ -35,6 +35,11 @@ type Options struct {
 	ColdStarts int
 	// Invocations is how many warm creates the memory run makes.
 	Invocations int
+	// WorkerInvocations is how many warm invocations of the fan-out and
+	// delivery functions their memory runs make.
+	WorkerInvocations int
+	// Endpoint is a running emulator to use; empty starts one.
+	Endpoint string
 }
 
 // Result holds the measured figures.
@@ -91,7 +96,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (Result, error) {
 		return r, err
 	}
 
-	env, events, err := stack(ctx, o.Root)
+	env, events, err := stack(ctx, o.Root, o.Endpoint)
 	if err != nil {
 		return r, err
 	}
@@ -108,7 +113,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (Result, error) {
 			{bins["api-"+runtime.GOARCH], &r.ColdOurs, &r.WholeOurs, &r.InitOurs},
 			{bins["hello-"+runtime.GOARCH], &r.ColdHello, &r.WholeHello, &r.InitHello},
 		} {
-			m, err := coldStart(tool, c.bin, env, events["list-webhooks.json"])
+			m, err := coldStart(tool, c.bin, env, events["list-webhooks.json"], apiOK(200))
 			if err != nil {
 				return r, err
 			}
@@ -127,19 +132,22 @@ func Run(ctx context.Context, o Options, out io.Writer) (Result, error) {
 // stack starts kumo, creates the table from the template and seeds the dev
 // key, as `make run` does. It returns the function's environment and the
 // events in events/.
-func stack(ctx context.Context, root string) (map[string]string, map[string][]byte, error) {
-	emu, err := emulator.Start("127.0.0.1:0") // lives until the process ends
-	if err != nil {
-		return nil, nil, err
+func stack(ctx context.Context, root, endpoint string) (map[string]string, map[string][]byte, error) {
+	if endpoint == "" {
+		emu, err := emulator.Start("127.0.0.1:0") // lives until the process ends
+		if err != nil {
+			return nil, nil, err
+		}
+		endpoint = emu.URL
 	}
-	env, err := rie.FunctionEnv(root, "ApiFunction", emu.URL)
+	env, err := rie.FunctionEnv(root, "ApiFunction", endpoint)
 	if err != nil {
 		return nil, nil, err
 	}
 	env["MAX_WEBHOOKS_PER_ACCOUNT"] = "10000"
 	env["LOG_LEVEL"] = "INFO" // as deployed; the emulator reads it too, and reports init at INFO
 
-	awsCfg, err := chain.ForEndpoint(ctx, emu.URL, "us-east-1")
+	awsCfg, err := chain.ForEndpoint(ctx, endpoint, "us-east-1")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -171,7 +179,7 @@ func stack(ctx context.Context, root string) (map[string]string, map[string][]by
 // times the first invocation: the emulator starts the function process
 // when that invocation arrives, so the time runs from the process's start
 // (plus the emulator's dispatch) to the first successful response.
-func coldStart(tool, bin string, env map[string]string, event []byte) (coldTimes, error) {
+func coldStart(tool, bin string, env map[string]string, event []byte, check func([]byte) error) (coldTimes, error) {
 	var m coldTimes
 	begin := time.Now()
 	emu, err := rie.Start(tool, bin, env)
@@ -188,16 +196,27 @@ func coldStart(tool, bin string, env map[string]string, event []byte) (coldTimes
 	if err != nil {
 		return m, err
 	}
-	if err := ok(body, 200); err != nil {
+	if err := check(body); err != nil {
 		return m, fmt.Errorf("%s: %w\n%s", filepath.Base(bin), err, emu.Logs())
 	}
 	m.init, _ = emu.InitDuration()
+	if pid, err := emu.FunctionPID(); err == nil {
+		m.peak, _ = rie.PeakRSS(pid)
+	}
 	return m, nil
 }
 
 // coldTimes are one cold start's figures.
 type coldTimes struct {
 	function, whole, init time.Duration
+	// peak is the function's peak RSS after its first response.
+	peak int64
+}
+
+// apiOK checks that a response is an API Gateway response with status
+// want.
+func apiOK(want int) func([]byte) error {
+	return func(body []byte) error { return ok(body, want) }
 }
 
 // warm runs n creates against one warm function and records latency, peak

@@ -1,0 +1,253 @@
+package bench
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/docproc/webhooks/internal/awsconf/chain"
+	"github.com/docproc/webhooks/internal/dynamo"
+	"github.com/docproc/webhooks/internal/local/devstack"
+	"github.com/docproc/webhooks/internal/local/pipeline"
+	"github.com/docproc/webhooks/internal/samtemplate"
+	"github.com/docproc/webhooks/internal/secrets"
+	"github.com/docproc/webhooks/internal/tenant"
+	"github.com/docproc/webhooks/internal/webhook"
+)
+
+// receiver is a local HTTPS endpoint on 127.0.0.1 (httptest's TLS server)
+// that reads each body and answers 204 after an optional latency, as a
+// real endpoint takes time to answer. It notes when each event id first
+// arrived and how many requests carried a webhook-signature header.
+type receiver struct {
+	srv     *httptest.Server
+	caFile  string
+	latency atomic.Int64 // nanoseconds
+	total   atomic.Int64
+	signed  atomic.Int64
+
+	mu       sync.Mutex
+	arrivals map[string]time.Time
+	wanted   map[string]chan struct{}
+}
+
+// newReceiver starts a receiver and writes its certificate, which is its
+// own root, to dir/receiver-ca.pem for DELIVERY_CA_FILE.
+func newReceiver(dir string) (*receiver, error) {
+	r := &receiver{arrivals: map[string]time.Time{}, wanted: map[string]chan struct{}{}}
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
+	r.srv.Config.ErrorLog = nil
+	r.srv.StartTLS()
+	r.caFile = filepath.Join(dir, "receiver-ca.pem")
+	block := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.srv.Certificate().Raw})
+	if err := os.WriteFile(r.caFile, block, 0o600); err != nil {
+		r.srv.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
+	now := time.Now()
+	body, _ := io.ReadAll(req.Body)
+	r.total.Add(1)
+	if req.Header.Get("webhook-signature") != "" {
+		r.signed.Add(1)
+		var p struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(body, &p) == nil && p.ID != "" {
+			r.mu.Lock()
+			if _, seen := r.arrivals[p.ID]; !seen {
+				r.arrivals[p.ID] = now
+				if ch, ok := r.wanted[p.ID]; ok {
+					close(ch)
+					delete(r.wanted, p.ID)
+				}
+			}
+			r.mu.Unlock()
+		}
+	}
+	if d := time.Duration(r.latency.Load()); d > 0 {
+		time.Sleep(d)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// want returns a channel closed when event id first arrives.
+func (r *receiver) want(id string) <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ch := make(chan struct{})
+	if _, seen := r.arrivals[id]; seen {
+		close(ch)
+		return ch
+	}
+	r.wanted[id] = ch
+	return ch
+}
+
+// arrival returns when event id first arrived.
+func (r *receiver) arrival(id string) (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.arrivals[id]
+	return t, ok
+}
+
+// url is the receiver's address with path.
+func (r *receiver) url(path string) string { return r.srv.URL + path }
+
+// bareClient is a plain net/http client that trusts the receiver, keeping
+// up to idle connections to it: the bare loop the handler is compared with.
+func (r *receiver) bareClient(idle int) *http.Client {
+	roots := x509.NewCertPool()
+	roots.AddCert(r.srv.Certificate())
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: roots}
+	t.MaxIdleConnsPerHost = idle
+	return &http.Client{Transport: t}
+}
+
+// loopbackOnly allows deliveries to 127.0.0.1 only
+// (ALLOWED_DESTINATION_CIDRS=127.0.0.1/32).
+var loopbackOnly = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+
+// callStats counts AWS calls by operation and sums their time, retries
+// included, with SDK middleware.
+type callStats struct {
+	mu    sync.Mutex
+	calls map[string]int
+	took  map[string]time.Duration
+}
+
+func newCallStats() *callStats {
+	return &callStats{calls: map[string]int{}, took: map[string]time.Duration{}}
+}
+
+// middleware adds the counter to a client's stack.
+func (c *callStats) middleware(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("bench.callStats",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			start := time.Now()
+			out, md, err := next.HandleInitialize(ctx, in)
+			op := awsmiddleware.GetOperationName(ctx)
+			c.mu.Lock()
+			c.calls[op]++
+			c.took[op] += time.Since(start)
+			c.mu.Unlock()
+			return out, md, err
+		}), middleware.After)
+}
+
+// reset forgets what was counted.
+func (c *callStats) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.calls)
+	clear(c.took)
+}
+
+// snapshot returns copies of the counts and times.
+func (c *callStats) snapshot() (map[string]int, map[string]time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	calls, took := map[string]int{}, map[string]time.Duration{}
+	for k, v := range c.calls {
+		calls[k] = v
+	}
+	for k, v := range c.took {
+		took[k] = v
+	}
+	return calls, took
+}
+
+// config returns an AWS configuration for endpoint whose clients count
+// their calls in c.
+func (c *callStats) config(ctx context.Context, endpoint string) (aws.Config, error) {
+	return chain.ForEndpoint(ctx, endpoint, "us-east-1", config.WithAPIOptions([]func(*middleware.Stack) error{c.middleware}))
+}
+
+// countingWriter counts the bytes written to it and discards them.
+type countingWriter struct{ n atomic.Int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n.Add(int64(len(p)))
+	return len(p), nil
+}
+
+// jsonLogger is the functions' logger as deployed: JSON at INFO.
+func jsonLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// world is the pipeline on the emulator with webhooks pointing at a
+// receiver: the table, the bus, the rule and the queues as the template
+// defines them.
+type world struct {
+	endpoint string
+	table    string
+	res      pipeline.Resources
+	tmpl     *samtemplate.Template
+	recv     *receiver
+	owner    tenant.Tenant
+	hooks    []string // webhook ids
+}
+
+// newWorld creates the table and the pipeline named after name on the
+// emulator at endpoint, and hooks webhooks of one account, each
+// subscribed to every event and pointing at recv.
+func newWorld(ctx context.Context, root, endpoint, name string, recv *receiver, hooks int) (*world, error) {
+	tmpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := chain.ForEndpoint(ctx, endpoint, "us-east-1")
+	if err != nil {
+		return nil, err
+	}
+	w := &world{endpoint: endpoint, table: name, tmpl: tmpl, recv: recv,
+		owner: tenant.Tenant{Account: "acct_" + strings.ReplaceAll(name, "-", "_"), Mode: tenant.Test}}
+	db := dynamo.NewClient(cfg)
+	if err := devstack.EnsureTable(ctx, db, tmpl, name); err != nil {
+		return nil, err
+	}
+	if w.res, err = pipeline.Ensure(ctx, cfg, tmpl, pipeline.Names{Bus: name}); err != nil {
+		return nil, err
+	}
+	store := dynamo.New(db, name)
+	sec := secrets.New(secretsmanager.NewFromConfig(cfg), "webhooks/"+name, "")
+	svc := webhook.NewService(store, store, sec, slog.New(slog.DiscardHandler), webhook.Options{Limit: 100})
+	for i := range hooks {
+		created, err := svc.Create(ctx, w.owner, webhook.Settings{
+			URL:      recv.url(fmt.Sprintf("/hooks/%d", i)),
+			Events:   []webhook.Event{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed, webhook.DocumentUploaded},
+			IsActive: true, RetryEnabled: true, MaxRetries: 5,
+		}, "")
+		if err != nil {
+			return nil, fmt.Errorf("create webhook %d: %w", i, err)
+		}
+		w.hooks = append(w.hooks, created.Webhook.ID)
+	}
+	return w, nil
+}
