@@ -27,9 +27,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/docproc/webhooks/internal/freeport"
 	"github.com/docproc/webhooks/internal/local/devstack"
 	"github.com/docproc/webhooks/internal/testenv"
 )
@@ -41,6 +43,20 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 const (
 	docsAPI      = "http://127.0.0.1:3000"
 	docsEmulator = "http://127.0.0.1:4566"
+)
+
+// The sample receiver as the docs run it: `go run ./cmd/receiver` listens
+// on 127.0.0.1:9443 and keeps its CA in .local/. A file whose examples
+// run it gets a receiver address and a directory of its own, so that the
+// two emulators' runs, which go in parallel, do not meet: the test
+// rewrites the address, adds -addr and -ca-file to the command, and
+// rewrites .local/ to that directory.
+const (
+	docsReceiver      = "go run ./cmd/receiver"
+	docsReceiverAddr  = "127.0.0.1:9443"
+	docsLocalDir      = ".local/"
+	docsReceiverCA    = "receiver-ca.pem"
+	receiverListening = "receiver: listening on"
 )
 
 // block is one fenced code block of a Markdown file.
@@ -170,6 +186,45 @@ func TestExamplesConvention(t *testing.T) {
 	}
 }
 
+// TestGoBlocksAreCompiled checks that every ```go block of README.md and
+// docs/*.md appears, word for word, in a Go file of this package
+// (publish_example_test.go), which the test binary compiles: Go code in
+// the docs cannot go stale. It runs with -short too.
+func TestGoBlocksAreCompiled(t *testing.T) {
+	root, files := docFiles(t)
+	sources, err := filepath.Glob(filepath.Join(root, "docs", "*_test.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code strings.Builder
+	for _, f := range sources {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code.Write(b)
+	}
+	found := 0
+	for _, f := range files {
+		md, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range parseBlocks(t, f, string(md)) {
+			if b.info != "go" {
+				continue
+			}
+			found++
+			if !strings.Contains(code.String(), b.text) {
+				t.Errorf("%s:%d: this go block is not, word for word, in a docs/*_test.go file; put it in one (publish_example_test.go) so that it is compiled", f, b.line)
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("found no go block; docs/delivery.md shows one")
+	}
+}
+
 // lineWriter hands each write to a channel.
 type lineWriter chan string
 
@@ -177,14 +232,17 @@ func (w lineWriter) Write(p []byte) (int, error) { w <- string(p); return len(p)
 
 // startStack runs what `make run` runs against backend URL, on a free
 // port, with its own table and secret prefix, and returns the API's URL.
-func startStack(t *testing.T, endpoint, table string) string {
+// extra adds variables, as `VAR=value make run` would.
+func startStack(t *testing.T, endpoint, table string, extra map[string]string) string {
 	t.Helper()
-	s, err := devstack.FromEnv(func(k string) string {
-		return map[string]string{
-			"PORT": "0", "AWS_ENDPOINT_URL": endpoint, "TEMPLATE": testenv.RepoFile("template.yaml"),
-			"TABLE_NAME": table, "SECRET_PREFIX": testenv.Unique("webhooks/docs"),
-		}[k]
-	})
+	env := map[string]string{
+		"PORT": "0", "AWS_ENDPOINT_URL": endpoint, "TEMPLATE": testenv.RepoFile("template.yaml"),
+		"TABLE_NAME": table, "SECRET_PREFIX": testenv.Unique("webhooks/docs"),
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	s, err := devstack.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,6 +281,119 @@ func startStack(t *testing.T, endpoint, table string) string {
 	return m[1]
 }
 
+// usesReceiver says whether a file's examples run the sample receiver.
+func usesReceiver(ss []step) bool {
+	for _, s := range ss {
+		if strings.Contains(s.script, docsReceiver) {
+			return true
+		}
+	}
+	return false
+}
+
+// usesAWSCLI says whether a file's examples run the AWS CLI.
+func usesAWSCLI(ss []step) bool {
+	for _, s := range ss {
+		if regexp.MustCompile(`(^|[\s;|(])aws\s`).MatchString(s.script) {
+			return true
+		}
+	}
+	return false
+}
+
+// receiver is where one file's run of the sample receiver listens and
+// keeps its files (what the docs call .local/).
+type receiver struct{ addr, dir string }
+
+// caFile is the receiver's CA certificate, for DELIVERY_CA_FILE.
+func (r receiver) caFile() string { return filepath.Join(r.dir, docsReceiverCA) }
+
+// rewrites are the strings.NewReplacer pairs that turn the docs' receiver
+// command, address and .local/ into r's.
+func (r receiver) rewrites() []string {
+	return []string{
+		docsReceiver, docsReceiver + " -addr " + r.addr + " -ca-file " + r.caFile(),
+		docsReceiverAddr, r.addr,
+		docsLocalDir, r.dir + "/",
+	}
+}
+
+// startReceiver does what the docs ask for before `make run`: it runs
+// `go run ./cmd/receiver` until it says where it listens, having written
+// its CA, then stops it as Ctrl-C does. The CA stays for the examples'
+// own start of the receiver, with the secret. The first `go run` builds
+// the receiver, so it may take a while.
+func startReceiver(t *testing.T, root string) receiver {
+	t.Helper()
+	addr, err := freeport.Addr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := receiver{addr: addr, dir: t.TempDir()}
+	t.Cleanup(func() {
+		if t.Failed() { // what the examples' receiver said, if one ran
+			for _, name := range []string{"receiver.log", "receiver.out"} {
+				if b, err := os.ReadFile(filepath.Join(r.dir, name)); err == nil {
+					t.Logf("%s%s:\n%s", docsLocalDir, name, b)
+				}
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	args := append(strings.Fields(docsReceiver), "-addr", r.addr, "-ca-file", r.caFile())
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Dir = root
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "WEBHOOK_SECRET=") { // none yet: it answers 503
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = env
+	// go run waits for the program it runs; Ctrl-C reaches both, as the
+	// signal to their process group does here.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
+	lines := make(lineWriter, 64)
+	cmd.Stderr = lines
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", docsReceiver, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var said strings.Builder
+	for !strings.Contains(said.String(), receiverListening) {
+		select {
+		case l := <-lines:
+			said.WriteString(l)
+		case err := <-exited:
+			t.Fatalf("%s stopped before it listened: %v\n%s", docsReceiver, err, said.String())
+		case <-ctx.Done():
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+			t.Fatalf("%s did not say %q within 4 minutes:\n%s", docsReceiver, receiverListening, said.String())
+		}
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+	for done := false; !done; {
+		select {
+		case <-lines: // its shutdown lines
+		case <-exited:
+			done = true
+		case <-ctx.Done():
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+			done = true
+		}
+	}
+	if _, err := os.Stat(r.caFile()); err != nil {
+		t.Fatalf("%s said it listens, but wrote no CA: %v\n%s", docsReceiver, err, said.String())
+	}
+	return r
+}
+
 // TestDocExamples runs every ```sh block of README.md and docs/*.md, in
 // order, one bash per file, against a fresh local stack on each emulator,
 // and compares what each block prints with the http or output block that
@@ -252,9 +423,22 @@ func TestDocExamples(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		for _, f := range all {
 			t.Run(f.name, func(t *testing.T) {
+				if _, err := exec.LookPath("aws"); err != nil && usesAWSCLI(f.steps) {
+					t.Skip("SKIP: its examples need the AWS CLI, which is not installed (pip install awscli; .ci/run installs it)")
+				}
 				table := testenv.Unique("docs-")
-				api := startStack(t, b.URL, table)
-				runSteps(t, root, api, b.URL, table, f.steps)
+				var extra map[string]string
+				var more []string
+				if usesReceiver(f.steps) {
+					// As the docs say: the receiver first, for its CA,
+					// then make run trusting it and allowing loopback.
+					r := startReceiver(t, root)
+					extra = map[string]string{"ALLOWED_DESTINATION_CIDRS": "127.0.0.1/32", "DELIVERY_CA_FILE": r.caFile()}
+					more = r.rewrites()
+				}
+				api := startStack(t, b.URL, table, extra)
+				rewrite := strings.NewReplacer(append([]string{docsAPI, api, docsEmulator, b.URL}, more...)...)
+				runSteps(t, root, table, rewrite, f.steps)
 			})
 		}
 	})
@@ -267,24 +451,31 @@ var (
 
 // runSteps runs the steps of one file in one bash, so that a variable one
 // example sets is there for the next, and checks each step's output.
-func runSteps(t *testing.T, root, api, emulator, table string, ss []step) {
+// rewrite turns the docs' addresses into the test stack's.
+func runSteps(t *testing.T, root, table string, rewrite *strings.Replacer, ss []step) {
 	t.Helper()
 	var script strings.Builder
 	for i, s := range ss {
-		text := strings.ReplaceAll(s.script, docsAPI, api)
-		text = strings.ReplaceAll(text, docsEmulator, emulator)
-		fmt.Fprintf(&script, "printf '\\n@@docstep %d@@\\n'; printf '\\n@@docstep %d@@\\n' >&2\n%s\nprintf '\\n@@rc %%d@@\\n' $?\n", i, i, text)
+		fmt.Fprintf(&script, "printf '\\n@@docstep %d@@\\n'; printf '\\n@@docstep %d@@\\n' >&2\n%s\nprintf '\\n@@rc %%d@@\\n' $?\n", i, i, rewrite.Replace(s.script))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// Generous: a file may build and start the sample receiver, and wait
+	// for a delivery, on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", "-c", script.String())
 	cmd.Dir = root
 	cmd.Stdin = nil
+	// An example may leave a process in the background (the receiver):
+	// bash and everything it starts share a process group, which is
+	// killed when bash ends or the time is up.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "AWS_ENDPOINT_URL", "TABLE_NAME", "KEY", "API", "BASH_ENV", "ENV":
+		case "AWS_ENDPOINT_URL", "TABLE_NAME", "KEY", "API", "BASH_ENV", "ENV", "WEBHOOK_SECRET":
 			continue
 		}
 		env = append(env, kv)
@@ -293,7 +484,11 @@ func runSteps(t *testing.T, root, api, emulator, table string, ss []step) {
 	cmd.Env = append(env, "TABLE_NAME="+table)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	err := cmd.Run()
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // what the examples left running
+	}
+	if err != nil {
 		t.Errorf("bash: %v\nstderr:\n%s", err, stderr.String())
 	}
 	outs, errs := splitSteps(stdout.String()), splitSteps(stderr.String())
@@ -482,6 +677,8 @@ var volatile = []struct {
 	{regexp.MustCompile(`\bdk_(test|live)_[A-Za-z0-9]{24,64}\b`), "dk_${1}_<key>"},
 	{regexp.MustCompile(`\bdk_(test|live)_\.\.\.[A-Za-z0-9]{4}\b`), "dk_${1}_...<last4>"},
 	{regexp.MustCompile(`\bwh_[0-9A-Z]{26}\b`), "wh_<id>"},
+	{regexp.MustCompile(`\bevt_[0-9A-Z]{26}\b`), "evt_<id>"},
+	{regexp.MustCompile(`\bmsg_[0-9A-Z]{26}\b`), "msg_<id>"},
 	{regexp.MustCompile(`whsec_[A-Za-z0-9+/]+=*`), "whsec_<secret>"},
 	{regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z`), "<time>"},
 	{regexp.MustCompile(`\blocal-[a-z0-9]{26}\b`), "<request id>"},

@@ -89,7 +89,7 @@ func Kumo(t testing.TB) Backend {
 }
 
 // Moto returns a moto_server started on a free loopback port, once per test
-// binary, serving one request at a time (see motoLauncher). It skips the
+// binary, serving one request at a time but for SQS ones (see motoLauncher). It skips the
 // test, with a visible message, when moto cannot be started, unless
 // REQUIRE_MOTO is set (CI sets it); then the test fails. Packages that call
 // it must stop it with Main.
@@ -148,15 +148,26 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// motoLauncher runs moto_server's application on a server that handles one
-// request at a time. moto_server's own threaded server applies a
+// motoLauncher runs moto_server's application so that every request but
+// an SQS one runs alone. moto_server's own threaded server applies a
 // conditional write or a transaction without isolation, so concurrent
 // requests can both pass a condition that only one of them should;
 // DynamoDB's writes are isolated, and the concurrency tests rely on that.
-const motoLauncher = `import sys
+// SQS requests (by their signature's credential scope) bypass the lock,
+// as they bypass kumo's proxy lock (internal/local/emulator): the local
+// pipeline's pollers long-poll, and one request at a time would stall
+// every other call behind each poll.
+const motoLauncher = `import sys, threading
 from werkzeug.serving import run_simple
 from moto.server import DomainDispatcherApplication, create_backend_app
-run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False)
+app = DomainDispatcherApplication(create_backend_app)
+lock = threading.Lock()
+def one_at_a_time(environ, start_response):
+    if "/sqs/aws4_request" in environ.get("HTTP_AUTHORIZATION", ""):
+        return app(environ, start_response)
+    with lock:
+        return list(app(environ, start_response))
+run_simple(sys.argv[1], int(sys.argv[2]), one_at_a_time, threaded=True)
 `
 
 // startMoto starts moto_server and waits until it answers.
