@@ -56,6 +56,9 @@ type options struct {
 	wrapDelivery func(poller.Handler) poller.Handler
 	// timeout is the attempt timeout; 0 means 2 s.
 	timeout time.Duration
+	// retryWait is the wait before every retry; 0 means none (100 ms,
+	// which SQS visibility rounds down).
+	retryWait time.Duration
 }
 
 // harness is the delivery pipeline on one backend, as `make run` runs it:
@@ -121,7 +124,7 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 	dcfg := h.cfg.Copy()
 	dcfg.APIOptions = append(dcfg.APIOptions, h.deliveryIn.Middleware)
 	deliverer, err := app.NewDelivery(config.Delivery{TableName: table, QueueURL: h.res.Delivery().URL,
-		Schedule: delivery.Schedule{100 * time.Millisecond}, Timeout: timeout, DisableAfter: 120 * time.Hour, Retention: time.Hour,
+		Schedule: delivery.Schedule{max(o.retryWait, 100*time.Millisecond)}, Timeout: timeout, DisableAfter: 120 * time.Hour, Retention: time.Hour,
 		AllowedDestinations: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, CAFile: h.caFile}, dcfg, log, io.Discard)
 	if err != nil {
 		t.Fatal(err)
