@@ -220,12 +220,13 @@ func skipReason(t Target, typ webhook.Event) string {
 }
 
 // signingKeys returns w's signing keys, from the cache when w has not
-// changed since they were read.
+// changed since they were read. While a rotation holds w (or one left it
+// unfinished, its version unmoved) the keys are read every time.
 func (d *Deliverer) signingKeys(ctx context.Context, w webhook.Webhook) (Keys, error) {
 	d.mu.Lock()
 	c, ok := d.keys[w.SecretRef]
 	d.mu.Unlock()
-	if ok && c.version == w.Version {
+	if ok && c.version == w.Version && !w.Rotating {
 		return c.keys, nil
 	}
 	set, err := d.Secrets.Get(ctx, w.SecretRef)
@@ -235,6 +236,9 @@ func (d *Deliverer) signingKeys(ctx context.Context, w webhook.Webhook) (Keys, e
 	keys, err := KeysOf(set)
 	if err != nil {
 		return nil, fmt.Errorf("signing secret of %s: %w", w.ID, err)
+	}
+	if w.Rotating {
+		return keys, nil
 	}
 	d.mu.Lock()
 	if d.keys == nil || len(d.keys) >= maxCachedKeys {

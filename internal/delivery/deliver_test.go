@@ -280,6 +280,23 @@ func TestSecretsAreCachedUntilTheWebhookChanges(t *testing.T) {
 	}
 }
 
+func TestARotationLeftUnfinishedIsNotCached(t *testing.T) {
+	f := newFixture(t, settings(false, 0), ok200)
+	w := f.store.hooks["wh_01"]
+	w.Rotating = true // a rotation put the secret but never moved the version
+	f.store.hooks["wh_01"] = w
+	for i := range 2 {
+		m := message()
+		m.DeliveryID = delivery.DeliveryID("evt_r"+string(rune('a'+i)), "wh_01", m.EventTime)
+		if _, err := f.d.Deliver(context.Background(), m, "m"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.secrets.reads != 2 {
+		t.Fatalf("%d secret reads for 2 deliveries of a webhook held by a rotation, want 2", f.secrets.reads)
+	}
+}
+
 func TestDependencyFailureDecidesNothing(t *testing.T) {
 	f := newFixture(t, settings(true, 3), ok200)
 	f.store.saveErr = errors.New("throttled")

@@ -159,3 +159,24 @@ func TestSubscribersAreOneAccountsWebhooks(t *testing.T) {
 		}
 	})
 }
+
+func TestARotationInProgressShows(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		s := newStore(t, b)
+		w, m := deliveryFixture(t, s)
+		now := time.Now()
+		if _, err := s.LockRotation(ctx, w.Owner, w.ID, "rot-1", now, now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if tg, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID); err != nil || !tg.Webhook.Rotating {
+			t.Fatalf("locked webhook: rotating=%v, %v", tg.Webhook.Rotating, err)
+		}
+		if _, err := s.UnlockRotation(ctx, w.Owner, w.ID, "rot-1", now, true); err != nil {
+			t.Fatal(err)
+		}
+		if tg, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID); err != nil || tg.Webhook.Rotating || tg.Webhook.Version != w.Version+1 {
+			t.Fatalf("unlocked webhook: rotating=%v version %d, %v", tg.Webhook.Rotating, tg.Webhook.Version, err)
+		}
+	})
+}

@@ -44,6 +44,9 @@ type webhookItem struct {
 	FailingSince   string `dynamodbav:"failing_since,omitempty"`
 	DisabledReason string `dynamodbav:"disabled_reason,omitempty"`
 	DisabledAt     string `dynamodbav:"disabled_at,omitempty"`
+	// RotationLock is the token of the rotation holding the webhook
+	// (rotation.go); empty when none does.
+	RotationLock string `dynamodbav:"rotation_lock,omitempty"`
 }
 
 // toWebhookItem returns the stored form of a webhook, without keys.
@@ -102,6 +105,7 @@ func (it webhookItem) webhook() (webhook.Webhook, error) {
 		Settings: webhook.Settings{URL: it.URL, Events: events, IsActive: it.IsActive,
 			RetryEnabled: it.RetryEnabled, MaxRetries: it.MaxRetries},
 		SecretRef: it.SecretARN, CreatedAt: created, UpdatedAt: updated, Version: it.Version, Health: health,
+		Rotating: it.RotationLock != "",
 	}, nil
 }
 

@@ -355,6 +355,12 @@ func (s Statement) LeadingKeys() []string {
 	return out
 }
 
+// Attributes returns the attributes the statement limits its actions to
+// (ForAllValues:StringEquals dynamodb:Attributes), nil when it does not.
+func (s Statement) Attributes() []string {
+	return list(s.Condition["ForAllValues:StringEquals"]["dynamodb:Attributes"])
+}
+
 // Resources returns the statement's Resource as a list.
 func (s Statement) Resources() []string { return list(s.Resource) }
 

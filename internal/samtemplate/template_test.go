@@ -185,9 +185,11 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			"deny sqs:GetQueueAttributes outside fanout queue", "deny sqs:ReceiveMessage outside fanout queue",
 		},
 		"DeliveryFunction": {
-			"dynamodb:BatchGetItem on table keys ACCOUNT#* ENDPOINT#*", "dynamodb:ConditionCheckItem on table keys ACCOUNT#* ENDPOINT#*",
-			"dynamodb:GetItem on table keys ACCOUNT#* ENDPOINT#*", "dynamodb:PutItem on table keys ACCOUNT#* ENDPOINT#*",
-			"dynamodb:UpdateItem on table keys ACCOUNT#* ENDPOINT#*",
+			"dynamodb:BatchGetItem on table keys ACCOUNT#* ENDPOINT#*",
+			"dynamodb:GetItem on table keys ACCOUNT#* ENDPOINT#*", "dynamodb:PutItem on table keys ENDPOINT#*",
+			"dynamodb:UpdateItem on table keys ENDPOINT#*",
+			// The health of a webhook, never its url, events or secret.
+			"dynamodb:UpdateItem on table keys ACCOUNT#* attributes pk sk is_active failing_since disabled_reason disabled_at updated_at version",
 			"kms:Decrypt on kms key",
 			"secretsmanager:GetSecretValue on prefix",
 			"sqs:ChangeMessageVisibility on delivery queue",
@@ -203,6 +205,9 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			if lk := st.LeadingKeys(); lk != nil {
 				sort.Strings(lk)
 				keys = " keys " + strings.Join(lk, " ")
+			}
+			if attrs := st.Attributes(); attrs != nil {
+				keys += " attributes " + strings.Join(attrs, " ")
 			}
 			switch {
 			case st.Effect == "Allow" && st.NotResource == nil:

@@ -57,6 +57,10 @@ type Webhook struct {
 	// Health is what deliveries found of the endpoint; the deliverer
 	// writes it.
 	Health Health
+	// Rotating says a rotation of the secret holds the webhook, or left it
+	// without finishing: the secret may have changed while Version did
+	// not move, so no copy of the secret may be trusted.
+	Rotating bool
 }
 
 // Health is what deliveries found of a webhook's endpoint.
