@@ -103,7 +103,26 @@ const (
 	OutcomeFailed    = "failed"
 	OutcomeSkipped   = "skipped"
 	OutcomeDuplicate = "duplicate"
+	// OutcomeEarly: the message came back before its next attempt is due
+	// (a failed visibility change, a crash); it waits again, unattempted.
+	OutcomeEarly = "early"
 )
+
+// LeaseSlack is how long after a pending delivery's next attempt was due
+// its message keeps the delivery. Past it, another message may take the
+// delivery over: one redriven from the dead-letter queue (SQS gives it a
+// new id), or a duplicate whose twin was lost.
+const LeaseSlack = 15 * time.Minute
+
+// earlyTolerance is how early a message may come back and still be
+// attempted: SQS visibility counts whole seconds.
+const earlyTolerance = 2 * time.Second
+
+// SaveReserve is the time kept, before the handler's deadline, to record
+// an attempt after its POST: the POST's own deadline is moved that much
+// earlier, and the record runs on a context of its own for up to this
+// long.
+const SaveReserve = 10 * time.Second
 
 func (d *Deliverer) now() time.Time {
 	if d.Now != nil {
@@ -113,23 +132,27 @@ func (d *Deliverer) now() time.Time {
 }
 
 // Deliver handles one receipt of message m, which the queue knows as
-// claim: it makes the next attempt if one is due and records it. An error
-// means nothing was decided (a dependency failed): the message must come
-// back as it is.
+// claim (its message id): it makes the next attempt if one is due and
+// records it. A message whose delivery is done, or is owned by another
+// live message, is a duplicate; one that came back before its next attempt
+// is due waits again. An error means nothing was decided (a dependency
+// failed, or another receipt of the same message recorded first): the
+// message must come back.
 func (d *Deliverer) Deliver(ctx context.Context, m Message, claim string) (Step, error) {
 	t, err := d.Store.Target(ctx, m.Owner(), m.WebhookID, m.DeliveryID)
 	if err != nil {
 		return Step{}, fmt.Errorf("read delivery %s: %w", m.DeliveryID, err)
 	}
 	st := t.Delivery
+	now := d.now()
 	switch {
-	case st.Exists && st.Claim != claim:
-		return Step{Outcome: OutcomeDuplicate}, nil
 	case st.Exists && st.State != Pending:
 		return Step{Outcome: OutcomeDuplicate}, nil
+	case st.Exists && st.Claim != claim && now.Before(st.ClaimedUntil):
+		return Step{Outcome: OutcomeDuplicate}, nil
 	}
-	now := d.now()
-	rec := Record{Message: m, Prior: st.Attempts, Attempts: st.Attempts, Claim: claim, At: now, Expires: now.Add(cmp.Or(d.Retention, DefaultRetention))}
+	rec := Record{Message: m, Prior: st.Attempts, Attempts: st.Attempts, Claim: claim, At: now,
+		Expires: now.Add(cmp.Or(d.Retention, DefaultRetention)), WebhookVersion: t.Webhook.Version}
 	if reason := skipReason(t, m.EventType); reason != "" {
 		rec.State, rec.Reason = Skipped, reason
 		return d.save(ctx, rec, Step{Outcome: OutcomeSkipped, Reason: reason})
@@ -139,6 +162,9 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, claim string) (Step,
 		rec.State, rec.Reason = StateFailed, ReasonExhausted
 		return d.save(ctx, rec, Step{Outcome: OutcomeFailed, Reason: ReasonExhausted})
 	}
+	if now.Before(st.NextAttemptAt.Add(-earlyTolerance)) {
+		return Step{Outcome: OutcomeEarly, Retry: true, Wait: st.NextAttemptAt.Sub(now)}, nil
+	}
 	keys, err := d.signingKeys(ctx, t.Webhook)
 	if errors.Is(err, webhook.ErrNotFound) {
 		rec.State, rec.Reason = Skipped, ReasonDeleted
@@ -147,7 +173,13 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, claim string) (Step,
 	if err != nil {
 		return Step{}, err
 	}
-	resp := d.Sender.Send(ctx, Request{URL: t.Webhook.URL, MessageID: m.DeliveryID, Timestamp: now,
+	sendCtx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		sendCtx, cancel = context.WithDeadline(ctx, deadline.Add(-SaveReserve))
+		defer cancel()
+	}
+	resp := d.Sender.Send(sendCtx, Request{URL: t.Webhook.URL, MessageID: m.DeliveryID, Timestamp: now,
 		Signature: keys.Sign(m.DeliveryID, now, m.Payload), Body: m.Payload})
 	rec.Attempts = st.Attempts + 1
 	rec.Attempt = &Attempt{DeliveryID: m.DeliveryID, EventID: m.EventID, EventType: string(m.EventType), Owner: m.Owner(),
@@ -189,18 +221,19 @@ func (d *Deliverer) judge(rec *Record, t Target, resp Response) Step {
 	}
 	wait := schedule.Wait(rec.Attempts, resp.RetryAfter)
 	rec.State, rec.NextAttemptAt = Pending, rec.At.Add(wait)
+	rec.ClaimedUntil = rec.NextAttemptAt.Add(LeaseSlack)
 	return Step{Outcome: OutcomeRetry, Retry: true, Wait: wait}
 }
 
-// save writes rec and returns step. A delivery that moved on meanwhile
-// belongs to another message: this one is a duplicate.
+// save writes rec and returns step. It runs on a context of its own, so
+// that an attempt made near the handler's deadline is still recorded. A
+// delivery that moved on meanwhile was recorded by another receipt: the
+// message must come back and find out what that one decided.
 func (d *Deliverer) save(ctx context.Context, rec Record, step Step) (Step, error) {
-	err := d.Store.Save(ctx, rec)
-	if errors.Is(err, ErrConflict) {
-		return Step{Outcome: OutcomeDuplicate, Attempt: step.Attempt}, nil
-	}
-	if err != nil {
-		return Step{}, fmt.Errorf("record delivery %s: %w", rec.Message.DeliveryID, err)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), SaveReserve)
+	defer cancel()
+	if err := d.Store.Save(sctx, rec); err != nil {
+		return Step{Attempt: step.Attempt}, fmt.Errorf("record delivery %s: %w", rec.Message.DeliveryID, err)
 	}
 	return step, nil
 }

@@ -191,9 +191,11 @@ func TestConfigChangesReachWorkInFlight(t *testing.T) {
 	}
 	t.Run("new url", func(t *testing.T) {
 		f := newFixture(t, settings(true, 3), fail500, ok200)
-		if _, err := f.d.Deliver(context.Background(), message(), "m1"); err != nil {
+		first, err := f.d.Deliver(context.Background(), message(), "m1")
+		if err != nil {
 			t.Fatal(err)
 		}
+		f.now = f.now.Add(first.Wait)
 		w := f.store.hooks["wh_01"]
 		w.URL = "https://other.example.com/y"
 		f.store.hooks["wh_01"] = w
@@ -240,6 +242,41 @@ func TestDeliveredOrForeignMessagesAreNotPostedAgain(t *testing.T) {
 	step, err := g.d.Deliver(context.Background(), message(), "m2")
 	if err != nil || step.Outcome != delivery.OutcomeDuplicate || len(g.sender.requests) != 1 {
 		t.Fatalf("second message: %+v, %v, %d POSTs", step, err, len(g.sender.requests))
+	}
+}
+
+func TestEarlyMessagesWaitAndLeasesEnd(t *testing.T) {
+	f := newFixture(t, settings(true, 3), fail500, ok200)
+	f.d.Schedule = delivery.Schedule{time.Hour}
+	first, err := f.d.Deliver(context.Background(), message(), "m1")
+	if err != nil || !first.Retry {
+		t.Fatal(first, err)
+	}
+	// Back after 6 minutes (a failed visibility change): it waits the
+	// rest, unattempted.
+	f.now = f.now.Add(6 * time.Minute)
+	step, err := f.d.Deliver(context.Background(), message(), "m1")
+	if err != nil || step.Outcome != delivery.OutcomeEarly || !step.Retry || step.Wait != first.Wait-6*time.Minute || len(f.sender.requests) != 1 {
+		t.Fatalf("early return: %+v, %v, %d POSTs; want to wait %s more", step, err, len(f.sender.requests), first.Wait-6*time.Minute)
+	}
+	// A message redriven from the dead-letter queue (a new id) is a
+	// duplicate while m1's lease lasts, and takes over once it ended.
+	f.now = f.now.Add(first.Wait)
+	if step, err := f.d.Deliver(context.Background(), message(), "redriven"); err != nil || step.Outcome != delivery.OutcomeDuplicate {
+		t.Fatalf("within the lease: %+v, %v", step, err)
+	}
+	f.now = f.now.Add(delivery.LeaseSlack)
+	if step, err := f.d.Deliver(context.Background(), message(), "redriven"); err != nil || step.Outcome != delivery.OutcomeDelivered {
+		t.Fatalf("after the lease: %+v, %v", step, err)
+	}
+}
+
+func TestAConflictUnderTheSameClaimBringsTheMessageBack(t *testing.T) {
+	f := newFixture(t, settings(true, 3), fail500)
+	f.store.saveErr = delivery.ErrConflict // another receipt of m1 recorded first
+	step, err := f.d.Deliver(context.Background(), message(), "m1")
+	if !errors.Is(err, delivery.ErrConflict) || step.Attempt == nil {
+		t.Fatalf("%+v, %v; want the conflict reported with the attempt made", step, err)
 	}
 }
 

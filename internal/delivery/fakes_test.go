@@ -47,10 +47,12 @@ func (s *memStore) Save(_ context.Context, r delivery.Record) error {
 		return s.saveErr
 	}
 	d, ok := s.deliveries[r.Message.DeliveryID]
-	if ok && (d.Claim != r.Claim || d.Attempts != r.Prior || d.State != delivery.Pending) {
+	owned := d.Claim == r.Claim || r.At.After(d.ClaimedUntil)
+	if ok && (!owned || d.Attempts != r.Prior || d.State != delivery.Pending) {
 		return delivery.ErrConflict
 	}
-	s.deliveries[r.Message.DeliveryID] = delivery.Status{Exists: true, State: r.State, Attempts: r.Attempts, Claim: r.Claim}
+	s.deliveries[r.Message.DeliveryID] = delivery.Status{Exists: true, State: r.State, Attempts: r.Attempts, Claim: r.Claim,
+		ClaimedUntil: r.ClaimedUntil, NextAttemptAt: r.NextAttemptAt}
 	s.records = append(s.records, r)
 	if w, ok := s.hooks[r.Message.WebhookID]; ok {
 		switch r.Health {

@@ -70,6 +70,11 @@ type Status struct {
 	// makes attempts, so a duplicate message cannot start a second series
 	// of retries.
 	Claim string
+	// ClaimedUntil is when Claim's lease ends: past it, another message
+	// may take the delivery over.
+	ClaimedUntil time.Time
+	// NextAttemptAt is when a pending delivery's next attempt is due.
+	NextAttemptAt time.Time
 }
 
 // Target is a delivery's endpoint as it is now, and the delivery's state.
@@ -99,8 +104,9 @@ const (
 
 // Record is what one step of a delivery writes: the attempt made (if any),
 // the delivery's new state, and the change to its webhook's health. The
-// write is conditional on the delivery still being at Prior attempts and
-// owned by Claim (or not existing yet).
+// write is conditional on the delivery still being pending at Prior
+// attempts and owned by Claim, or by a message whose lease ended (or not
+// existing yet).
 type Record struct {
 	// Message is the delivery.
 	Message Message
@@ -118,6 +124,12 @@ type Record struct {
 	Claim string
 	// NextAttemptAt is when the next attempt is due (pending only).
 	NextAttemptAt time.Time
+	// ClaimedUntil is when Claim's lease ends (pending only).
+	ClaimedUntil time.Time
+	// WebhookVersion is the webhook's version as read: disabling it is
+	// conditional on it, so that a change made since (a new URL, a
+	// re-enable) is not undone.
+	WebhookVersion int
 	// Health is the change to the webhook.
 	Health HealthChange
 	// At is when the step happened.
@@ -133,8 +145,11 @@ type Store interface {
 	Target(ctx context.Context, owner tenant.Tenant, webhookID, deliveryID string) (Target, error)
 	// Save writes r in one transaction: the attempt record, the delivery's
 	// new state and the webhook's health. It is ErrConflict when the
-	// delivery moved on (another message owns it, or its attempts are not
-	// r.Prior) and a retry of a write that committed is a success.
+	// delivery moved on (another live message owns it, or its attempts are
+	// not r.Prior), and a retry of a write that committed is a success.
+	// When only the health change fails its condition (the webhook was
+	// deleted or changed since it was read), the rest is written without
+	// it.
 	Save(ctx context.Context, r Record) error
 }
 

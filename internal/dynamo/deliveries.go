@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/awserr"
 	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/tenant"
@@ -142,12 +143,27 @@ func (s *Store) Keep(ctx context.Context, ev delivery.Event, expires time.Time) 
 
 // deliveryItem is the stored state of one delivery.
 type deliveryItem struct {
-	DeliveryID    string `dynamodbav:"delivery_id"`
-	State         string `dynamodbav:"state"`
-	Attempts      int    `dynamodbav:"attempts"`
-	Claim         string `dynamodbav:"claim"`
-	WriteToken    string `dynamodbav:"write_token"`
-	NextAttemptAt string `dynamodbav:"next_attempt_at,omitempty"`
+	DeliveryID     string `dynamodbav:"delivery_id"`
+	State          string `dynamodbav:"state"`
+	Attempts       int    `dynamodbav:"attempts"`
+	Claim          string `dynamodbav:"claim"`
+	ClaimedUntilMS int64  `dynamodbav:"claimed_until_ms"`
+	WriteToken     string `dynamodbav:"write_token"`
+	NextAttemptAt  string `dynamodbav:"next_attempt_at,omitempty"`
+}
+
+// status is the domain's view of a stored delivery.
+func (d deliveryItem) status() (delivery.Status, error) {
+	st := delivery.Status{Exists: true, State: delivery.State(d.State), Attempts: d.Attempts, Claim: d.Claim,
+		ClaimedUntil: time.UnixMilli(d.ClaimedUntilMS).UTC()}
+	if d.NextAttemptAt != "" {
+		next, err := time.Parse(time.RFC3339Nano, d.NextAttemptAt)
+		if err != nil {
+			return delivery.Status{}, fmt.Errorf("decode delivery %s next_attempt_at: %w", d.DeliveryID, err)
+		}
+		st.NextAttemptAt = next
+	}
+	return st, nil
 }
 
 // Target implements delivery.Store with one BatchGetItem (strongly
@@ -183,7 +199,9 @@ func (s *Store) Target(ctx context.Context, owner tenant.Tenant, webhookID, deli
 			if err := attributevalue.UnmarshalMap(item, &d); err != nil {
 				return delivery.Target{}, fmt.Errorf("%s: decode delivery: %w", op, err)
 			}
-			t.Delivery = delivery.Status{Exists: true, State: delivery.State(d.State), Attempts: d.Attempts, Claim: d.Claim}
+			if t.Delivery, err = d.status(); err != nil {
+				return delivery.Target{}, err
+			}
 		}
 		left := out.UnprocessedKeys[s.table]
 		if len(left.Keys) == 0 {
@@ -256,26 +274,36 @@ func (s *Store) Save(ctx context.Context, r delivery.Record) error {
 			return nil
 		case err != nil:
 			return err
-		case state.Claim != "" && (state.Claim != r.Claim || state.Attempts != r.Prior || state.State != string(delivery.Pending)):
-			return fmt.Errorf("%s: %w", op, delivery.ErrConflict)
-		case withHealth && codes[len(codes)-1] != "None":
-			// The webhook is gone (or an emulator gave no reasons and it
-			// may be): record the delivery without its health.
-			if exists, err := s.Exists(ctx, r.Message.Owner(), r.Message.WebhookID); err != nil || !exists {
-				if err != nil {
-					return err
-				}
-				withHealth = false
-				continue
+		}
+		if c := cancelled(op, tce, codes); errors.Is(c, apperr.ErrUnavailable) {
+			if !errors.Is(c, errConflicted) || try == batchTries {
+				return c
 			}
+			if err := pause(ctx, try); err != nil {
+				return awserr.Classify(op, err)
+			}
+			continue
 		}
-		if err := cancelled(op, tce, codes); !errors.Is(err, errConflicted) || try == batchTries {
-			return err
+		if !state.admits(r) {
+			return fmt.Errorf("%s: %w", op, delivery.ErrConflict)
 		}
-		if err := pause(ctx, try); err != nil {
-			return awserr.Classify(op, err)
+		if !withHealth {
+			return fmt.Errorf("%s: %w", op, tce)
 		}
+		// Only the health change can have failed: its webhook was deleted,
+		// or changed since it was read. Record the delivery without it.
+		withHealth = false
 	}
+}
+
+// admits reports whether the stored delivery d still meets r's
+// condition (see deliveryUpdate).
+func (d deliveryItem) admits(r delivery.Record) bool {
+	if d.DeliveryID == "" {
+		return r.Prior == 0
+	}
+	return d.Attempts == r.Prior && d.State == string(delivery.Pending) &&
+		(d.Claim == r.Claim || d.ClaimedUntilMS < r.At.UnixMilli())
 }
 
 // deliveryState reads a delivery item with a strongly consistent read; a
@@ -304,7 +332,7 @@ func (s *Store) deliveryUpdate(r delivery.Record, token string) *types.Update {
 	at := r.At.UTC().Format(time.RFC3339Nano)
 	set := []string{"#type = :type", "delivery_id = :id", "event_id = :event", "event_type = :etype",
 		"event_time = :etime", "webhook_id = :hook", "account = :account", "#mode = :mode", "#state = :state",
-		"attempts = :attempts", "claim = :claim", "created_at = if_not_exists(created_at, :at)", "updated_at = :at",
+		"attempts = :attempts", "claim = :claim", "claimed_until_ms = :until", "created_at = if_not_exists(created_at, :at)", "updated_at = :at",
 		"expires_at = :expires", "write_token = :token"}
 	var remove []string
 	values := map[string]types.AttributeValue{
@@ -320,6 +348,8 @@ func (s *Store) deliveryUpdate(r delivery.Record, token string) *types.Update {
 		":attempts": number(int64(r.Attempts)),
 		":prior":    number(int64(r.Prior)),
 		":claim":    &types.AttributeValueMemberS{Value: r.Claim},
+		":until":    number(r.ClaimedUntil.UnixMilli()),
+		":now_ms":   number(r.At.UnixMilli()),
 		":pending":  &types.AttributeValueMemberS{Value: string(delivery.Pending)},
 		":at":       &types.AttributeValueMemberS{Value: at},
 		":expires":  number(r.Expires.Unix()),
@@ -358,7 +388,7 @@ func (s *Store) deliveryUpdate(r delivery.Record, token string) *types.Update {
 		Key:              key(endpointPK(m.WebhookID), deliverySK(m.DeliveryID)),
 		UpdateExpression: aws.String(expr),
 		ConditionExpression: aws.String("(attribute_not_exists(pk) AND :prior = :zero) OR " +
-			"(claim = :claim AND attempts = :prior AND #state = :pending)"),
+			"(attempts = :prior AND #state = :pending AND (claim = :claim OR claimed_until_ms < :now_ms))"),
 		ExpressionAttributeNames:  map[string]string{"#type": "type", "#mode": "mode", "#state": "state"},
 		ExpressionAttributeValues: withZero(values),
 	}
@@ -439,12 +469,16 @@ func (s *Store) healthUpdate(r delivery.Record) *types.Update {
 		// before it was disabled does not re-enable it unawares.
 		u.UpdateExpression = aws.String("SET is_active = :false, disabled_reason = :reason, disabled_at = :at, " +
 			"failing_since = if_not_exists(failing_since, :at), updated_at = :updated, version = version + :one")
+		// Only the webhook as it was read: a change since (a new URL, a
+		// re-enable) is not undone by an answer from before it.
+		u.ConditionExpression = aws.String("attribute_exists(pk) AND version = :read")
 		u.ExpressionAttributeValues = map[string]types.AttributeValue{
 			":false":   &types.AttributeValueMemberBOOL{Value: false},
 			":reason":  &types.AttributeValueMemberS{Value: r.Reason},
 			":at":      at,
 			":updated": &types.AttributeValueMemberS{Value: r.At.UTC().Format(time.RFC3339)},
 			":one":     number(1),
+			":read":    number(int64(r.WebhookVersion)),
 		}
 	}
 	return u

@@ -37,9 +37,14 @@ func attemptRecord(m delivery.Message, claim string, n int, state delivery.State
 	if state == delivery.StateDelivered {
 		resp.Status = 204
 	}
-	return delivery.Record{Message: m, State: state, Attempts: n, Prior: n - 1, Claim: claim, At: at, Expires: at.Add(time.Hour),
-		Health: health, Attempt: &delivery.Attempt{DeliveryID: m.DeliveryID, EventID: m.EventID, EventType: string(m.EventType),
+	r := delivery.Record{Message: m, State: state, Attempts: n, Prior: n - 1, Claim: claim, At: at, Expires: at.Add(time.Hour),
+		Health: health, WebhookVersion: 1, Attempt: &delivery.Attempt{DeliveryID: m.DeliveryID, EventID: m.EventID, EventType: string(m.EventType),
 			Owner: m.Owner(), WebhookID: m.WebhookID, URL: "https://e.example.com", Number: n, At: at, Response: resp}}
+	if state == delivery.Pending {
+		r.NextAttemptAt = at.Add(time.Minute)
+		r.ClaimedUntil = r.NextAttemptAt.Add(delivery.LeaseSlack)
+	}
+	return r
 }
 
 func TestDeliveryStateAndHealth(t *testing.T) {
@@ -56,7 +61,8 @@ func TestDeliveryStateAndHealth(t *testing.T) {
 			t.Fatal(err)
 		}
 		target, err = s.Target(ctx, w.Owner, w.ID, m.DeliveryID)
-		if err != nil || target.Delivery != (delivery.Status{Exists: true, State: delivery.Pending, Attempts: 1, Claim: "msg-a"}) ||
+		if d := target.Delivery; err != nil || !d.Exists || d.State != delivery.Pending || d.Attempts != 1 || d.Claim != "msg-a" ||
+			!d.NextAttemptAt.Equal(first.NextAttemptAt) || d.ClaimedUntil.UnixMilli() != first.ClaimedUntil.UnixMilli() ||
 			target.Webhook.Health.FailingSince.IsZero() {
 			t.Fatalf("after a failed attempt: %+v, %v", target, err)
 		}
@@ -67,7 +73,11 @@ func TestDeliveryStateAndHealth(t *testing.T) {
 				t.Fatalf("conflicting save (claim %s, prior %d): %v, want ErrConflict", r.Claim, r.Prior, err)
 			}
 		}
-		if err := s.Save(ctx, attemptRecord(m, "msg-a", 2, delivery.StateDelivered, delivery.Recover)); err != nil {
+		// Once the lease has ended, another message (one redriven from the
+		// dead-letter queue) may take the delivery over.
+		takeover := attemptRecord(m, "msg-redriven", 2, delivery.StateDelivered, delivery.Recover)
+		takeover.At = first.ClaimedUntil.Add(time.Second)
+		if err := s.Save(ctx, takeover); err != nil {
 			t.Fatal(err)
 		}
 		target, err = s.Target(ctx, w.Owner, w.ID, m.DeliveryID)
@@ -87,7 +97,22 @@ func TestDeliveryStateAndHealth(t *testing.T) {
 		if err != nil || got.IsActive || got.Health.DisabledReason != delivery.ReasonGone || got.Version != 2 || got.Health.DisabledAt.IsZero() {
 			t.Fatalf("disabled webhook: %+v, %v", got, err)
 		}
-		got.IsActive, got.Version = true, 3
+		// A 410 answered to a webhook read before a change (version 1) does
+		// not disable it again: the delivery is recorded without it.
+		_, m3 := deliveryFixture(t, s)
+		m3.WebhookID, m3.Account = w.ID, w.Owner.Account
+		stale := attemptRecord(m3, "msg-d", 1, delivery.StateFailed, delivery.Disable)
+		stale.Reason = "stale"
+		if err := s.Save(ctx, stale); err != nil {
+			t.Fatal(err)
+		}
+		if again, err := s.Get(ctx, w.Owner, w.ID); err != nil || again.Version != 2 || again.Health.DisabledReason != delivery.ReasonGone {
+			t.Fatalf("a stale disable changed the webhook: %+v, %v", again, err)
+		}
+		if tg, err := s.Target(ctx, w.Owner, w.ID, m3.DeliveryID); err != nil || tg.Delivery.State != delivery.StateFailed {
+			t.Fatalf("the stale disable's delivery: %+v, %v", tg.Delivery, err)
+		}
+		got.IsActive, got.Version, got.Health = true, 3, webhook.Health{} // as the service re-enables
 		if err := s.Update(ctx, got); err != nil {
 			t.Fatal(err)
 		}

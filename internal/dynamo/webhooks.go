@@ -207,9 +207,8 @@ func (s *Store) Update(ctx context.Context, w webhook.Webhook) error {
 	token := newToken()
 	update := "SET #url = :url, events = :events, is_active = :active, " +
 		"retry_enabled = :retry, max_retries = :max, updated_at = :updated, version = :next, #token = :token"
-	if w.IsActive {
-		// An active webhook starts afresh: a PATCH that (re-)enables one
-		// clears why the service disabled it and its failure history.
+	if w.IsActive && w.Health == (webhook.Health{}) {
+		// A re-enable (see webhook.Store): the webhook starts afresh.
 		update += " REMOVE failing_since, disabled_reason, disabled_at"
 	}
 	_, err = s.conditionalUpdate(ctx, w.Owner, w.ID, "dynamodb UpdateItem webhook "+w.ID, &dynamodb.UpdateItemInput{

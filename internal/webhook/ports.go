@@ -60,7 +60,9 @@ type Store interface {
 	// webhook startingAfter when it is not empty.
 	List(ctx context.Context, owner tenant.Tenant, limit int, startingAfter string) (Page, error)
 	// Update writes w's settings, UpdatedAt and Version if the stored
-	// webhook is still at version w.Version-1; otherwise ErrStale.
+	// webhook is still at version w.Version-1; otherwise ErrStale. When w
+	// is active and its Health is zero, it also clears the stored health
+	// (a re-enable); otherwise it leaves the health to the deliverer.
 	Update(ctx context.Context, w Webhook) error
 	// Delete removes w, decrements its owner's count and notes a
 	// SecretCheck for w's secret at now, in one transaction, if w is still

@@ -37,6 +37,11 @@ func (s *Service) Update(ctx context.Context, owner tenant.Tenant, id string, u 
 	var wrote Webhook
 	w, err := s.writeFresh(ctx, owner, id, "update", func(w Webhook) (Webhook, error) {
 		w.Settings = u.Apply(w.Settings)
+		if u.IsActive != nil && *u.IsActive {
+			// Re-enabling clears why the service disabled it and its
+			// failure history.
+			w.Health = Health{}
+		}
 		w.UpdatedAt = s.opts.Now().UTC().Truncate(time.Second)
 		w.Version++
 		wrote = w

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -91,9 +92,24 @@ type Delayer interface {
 }
 
 // DefaultErrorDelay is how soon a message comes back after a dependency
-// failed (DynamoDB or Secrets Manager): sooner than the queue's
-// visibility timeout, and without counting as an attempt.
+// failed (DynamoDB or Secrets Manager) the first time: sooner than the
+// queue's visibility timeout, and without counting as an attempt. It
+// doubles with each receive of the message, up to MaxErrorDelay, so that
+// an outage of hours does not use up the message's receives.
 const DefaultErrorDelay = 30 * time.Second
+
+// MaxErrorDelay caps the wait after a dependency failure.
+const MaxErrorDelay = 15 * time.Minute
+
+// errorDelay is the wait after a dependency failure on the receive-th
+// receive of a message (1 for the first).
+func errorDelay(base time.Duration, receive int) time.Duration {
+	d := base
+	for i := 1; i < receive && d < MaxErrorDelay; i++ {
+		d *= 2
+	}
+	return min(d, MaxErrorDelay)
+}
 
 // Delivery is the delivery function's handler.
 type Delivery struct {
@@ -106,7 +122,7 @@ type Delivery struct {
 	// Metrics receives the counts.
 	Metrics *metrics.Emitter
 	// ErrorDelay is how soon a message comes back after a dependency
-	// failed; 0 means DefaultErrorDelay.
+	// failed the first time; 0 means DefaultErrorDelay.
 	ErrorDelay time.Duration
 }
 
@@ -159,18 +175,25 @@ func (h *Delivery) one(ctx context.Context, rec events.SQSMessage) (attempted, f
 			"duration_ms", a.Response.Duration.Milliseconds())
 	}
 	if err != nil {
-		log.Error("delivery step failed; the message comes back", "error", err)
-		if derr := h.Queue.Delay(ctx, rec.ReceiptHandle, cmp.Or(h.ErrorDelay, DefaultErrorDelay)); derr != nil {
+		receive, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+		wait := errorDelay(cmp.Or(h.ErrorDelay, DefaultErrorDelay), receive)
+		log.Error("delivery step failed; the message comes back", "error", err, "wait", wait.String())
+		if derr := h.Queue.Delay(context.WithoutCancel(ctx), rec.ReceiptHandle, wait); derr != nil {
 			log.Warn("could not set the message's visibility", "error", derr)
 		}
 		return attempted, failed, false
 	}
+	if step.Outcome == delivery.OutcomeEarly {
+		log.Info("message back before its next attempt is due; it waits", "wait", step.Wait.String())
+	}
 	if step.Retry {
-		if err := h.Queue.Delay(ctx, rec.ReceiptHandle, step.Wait); err != nil {
+		if err := h.Queue.Delay(context.WithoutCancel(ctx), rec.ReceiptHandle, step.Wait); err != nil {
 			// It comes back after the queue's visibility timeout instead.
 			log.Warn("could not hold the message back for its retry", "error", err)
 		}
-		log.Info("attempt failed; retry scheduled", "outcome", step.Outcome, "wait", step.Wait.String())
+		if step.Attempt != nil {
+			log.Info("attempt failed; retry scheduled", "outcome", step.Outcome, "wait", step.Wait.String())
+		}
 		return attempted, failed, false
 	}
 	level := slog.LevelInfo
