@@ -19,6 +19,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -76,6 +78,8 @@ type harness struct {
 	sqs        *sqs.Client
 	caFile     string
 	owner      tenant.Tenant
+	db         *dynamodb.Client
+	table      string
 	// handled counts the messages the delivery handler was given,
 	// redeliveries included.
 	handled atomic.Int64
@@ -92,6 +96,7 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 	table := testenv.Unique("e2e-")
 	db := dynamo.NewClient(h.cfg)
 	testenv.CreateTable(t, db, table)
+	h.db, h.table = db, table
 	h.store = dynamo.New(db, table)
 	prefix := testenv.Unique("webhooks/e2e-")
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -242,8 +247,9 @@ func (h *harness) webhookFor(owner tenant.Tenant, url string, s webhook.Settings
 	return created.Webhook, created.SigningSecret.Reveal()
 }
 
-// publish puts one event for owner on the bus, with id and time (whole
-// seconds, as EventBridge keeps them), and returns them.
+// publish puts one event for owner on the bus, with id, and returns the
+// id and the event's time as the fan-out stored it (kumo may stamp its
+// own time on an event rather than keep the one given).
 func (h *harness) publish(owner tenant.Tenant, typ webhook.Event, id string) (string, time.Time) {
 	h.t.Helper()
 	at := time.Now().UTC().Truncate(time.Second)
@@ -256,7 +262,33 @@ func (h *harness) publish(owner tenant.Tenant, typ webhook.Event, id string) (st
 	if err != nil || out.FailedEntryCount != 0 {
 		h.t.Fatalf("PutEvents: %+v, %v", out, err)
 	}
-	return id, at
+	return id, h.eventTime(owner, id)
+}
+
+// eventTime waits until the fan-out has stored event id and returns its
+// time.
+func (h *harness) eventTime(owner tenant.Tenant, id string) time.Time {
+	h.t.Helper()
+	deadline := time.Now().Add(settle)
+	for {
+		out, err := h.db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(h.table),
+			Key: map[string]dbtypes.AttributeValue{
+				"pk": &dbtypes.AttributeValueMemberS{Value: "EVENT#" + owner.Account + "#" + string(owner.Mode) + "#" + id},
+				"sk": &dbtypes.AttributeValueMemberS{Value: "EVENT"},
+			}, ConsistentRead: aws.Bool(true)})
+		if err == nil && out.Item != nil {
+			v, _ := out.Item["time"].(*dbtypes.AttributeValueMemberS)
+			at, perr := time.Parse(time.RFC3339Nano, v.Value)
+			if perr != nil {
+				h.t.Fatalf("event %s time %q: %v", id, v.Value, perr)
+			}
+			return at
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("event %s not stored by the fan-out after %s (%v)", id, settle, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // final waits until the delivery of event (id, at) to w is no longer
