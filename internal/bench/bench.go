@@ -79,15 +79,9 @@ func Run(ctx context.Context, o Options, out io.Writer) (Result, error) {
 	defer os.RemoveAll(tmp)
 
 	fmt.Fprintln(out, "building bootstraps ...")
-	bins := map[string]string{}
-	for name, dir := range map[string]string{"api": "functions/api", "hello": "internal/bench/hello"} {
-		for _, arch := range []string{runtime.GOARCH, "arm64"} {
-			p := filepath.Join(tmp, name+"-"+arch)
-			if err := rie.Build(filepath.Join(o.Root, dir), p, arch); err != nil {
-				return r, err
-			}
-			bins[name+"-"+arch] = p
-		}
+	bins, err := buildBootstraps(o.Root, tmp, map[string]string{"api": "functions/api", "hello": "internal/bench/hello"})
+	if err != nil {
+		return r, err
 	}
 	if r.SizeOurs, err = size(bins["api-arm64"]); err != nil {
 		return r, err
@@ -356,4 +350,21 @@ func machine() string {
 		}
 	}
 	return fmt.Sprintf("%s/%s, %d cores, %s, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), model, runtime.Version())
+}
+
+// buildBootstraps builds each named package (name to directory under
+// root) for this machine and for Lambda's arm64 into dir, and returns the
+// paths by "<name>-<arch>".
+func buildBootstraps(root, dir string, pkgs map[string]string) (map[string]string, error) {
+	bins := map[string]string{}
+	for name, pkg := range pkgs {
+		for _, arch := range []string{runtime.GOARCH, "arm64"} {
+			p := filepath.Join(dir, name+"-"+arch)
+			if err := rie.Build(filepath.Join(root, pkg), p, arch); err != nil {
+				return nil, err
+			}
+			bins[name+"-"+arch] = p
+		}
+	}
+	return bins, nil
 }

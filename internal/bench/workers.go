@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
@@ -70,15 +69,10 @@ func RunWorkers(ctx context.Context, o Options, out io.Writer) (WorkersResult, e
 	defer os.RemoveAll(tmp)
 
 	fmt.Fprintln(out, "\nbuilding the fan-out and delivery bootstraps ...")
-	bins := map[string]string{}
-	for name, dir := range map[string]string{"fanout": "functions/fanout", "delivery": "functions/delivery", "hello": "internal/bench/hello"} {
-		for _, arch := range []string{runtime.GOARCH, "arm64"} {
-			p := filepath.Join(tmp, name+"-"+arch)
-			if err := rie.Build(filepath.Join(o.Root, dir), p, arch); err != nil {
-				return r, err
-			}
-			bins[name+"-"+arch] = p
-		}
+	bins, err := buildBootstraps(o.Root, tmp, map[string]string{"fanout": "functions/fanout", "delivery": "functions/delivery",
+		"hello": "internal/bench/hello"})
+	if err != nil {
+		return r, err
 	}
 	recv, err := newReceiver(tmp)
 	if err != nil {
