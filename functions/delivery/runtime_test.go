@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -29,14 +28,6 @@ import (
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
-
-// invokeTimeout bounds one invocation, the first of which includes the
-// function's start: generous, for a loaded machine.
-const invokeTimeout = 90 * time.Second
-
-// logTimeout bounds the wait for a line of the function's output, which
-// may reach the emulator's log after the invocation returned.
-const logTimeout = 30 * time.Second
 
 // post is one request the receiver got.
 type post struct {
@@ -123,7 +114,7 @@ func TestDeliveryUnderRuntimeEmulator(t *testing.T) {
 	event := withMessage(t, fixture, m)
 
 	for i := range 2 {
-		out, err := emu.Invoke(event, invokeTimeout)
+		out, err := emu.Invoke(event, testenv.InvokeTimeout)
 		if err != nil {
 			t.Fatalf("invocation %d: %v", i+1, err)
 		}
@@ -154,7 +145,7 @@ func TestDeliveryUnderRuntimeEmulator(t *testing.T) {
 		t.Errorf("the official Standard Webhooks library rejects the delivery: %v", err)
 	}
 	for _, line := range []string{`"msg":"delivery delivered"`, `"msg":"delivery duplicate"`} {
-		if !emu.WaitForLog(line, logTimeout) {
+		if !emu.WaitForLog(line, testenv.LogTimeout) {
 			t.Errorf("no %s line in the function's output", line)
 		}
 	}

@@ -21,14 +21,6 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// invokeTimeout bounds one invocation, the first of which includes the
-// function's start: generous, for a loaded machine.
-const invokeTimeout = 90 * time.Second
-
-// logTimeout bounds the wait for a line of the function's output, which
-// may reach the emulator's log after the invocation returned.
-const logTimeout = 30 * time.Second
-
 // TestFanoutUnderRuntimeEmulator builds the fan-out's bootstrap and invokes
 // it under the Lambda Runtime Interface Emulator with the fixtures of
 // events/fanout and the FanoutFunction section of events/env.json, as
@@ -66,7 +58,7 @@ func TestFanoutUnderRuntimeEmulator(t *testing.T) {
 	subscribed := storeWebhook(t, store, ev, webhook.DocumentUploaded)
 	storeWebhook(t, store, ev, webhook.DocumentProcessingCompleted) // takes no document.uploaded
 
-	out, err := emu.Invoke(raw, invokeTimeout)
+	out, err := emu.Invoke(raw, testenv.InvokeTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +77,7 @@ func TestFanoutUnderRuntimeEmulator(t *testing.T) {
 	}
 
 	malformed, raw := testenv.ReadSQSEvent(t, malformedEvent)
-	out, err = emu.Invoke(raw, invokeTimeout)
+	out, err = emu.Invoke(raw, testenv.InvokeTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +97,7 @@ func TestFanoutUnderRuntimeEmulator(t *testing.T) {
 		t.Errorf("the malformed event queued %d deliveries", n)
 	}
 	for _, line := range []string{`"msg":"event fanned out"`, `"msg":"event set aside"`} {
-		if !emu.WaitForLog(line, logTimeout) {
+		if !emu.WaitForLog(line, testenv.LogTimeout) {
 			t.Errorf("no %s line in the function's output", line)
 		}
 	}

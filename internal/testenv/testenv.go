@@ -256,6 +256,15 @@ func Unique(prefix string) string {
 	return prefix + strings.ToLower(rand.Text()[:12])
 }
 
+// InvokeTimeout bounds one invocation of a function under the Runtime
+// Interface Emulator, the first of which includes the function's start:
+// generous, for a loaded machine.
+const InvokeTimeout = 90 * time.Second
+
+// LogTimeout bounds the wait for a line of a function's output, which may
+// reach the emulator's log after the invocation returned.
+const LogTimeout = 30 * time.Second
+
 // StartFunction builds the Lambda entry point in the test's own package
 // and starts it under the Runtime Interface Emulator, as `sam local invoke`
 // would, with the section for id (a logical id in template.yaml) of
