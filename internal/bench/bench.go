@@ -216,43 +216,82 @@ func apiOK(want int) func([]byte) error {
 // warm runs n creates against one warm function and records latency, peak
 // memory and CPU time per invocation.
 func warm(tool, bin string, env map[string]string, event []byte, n int, r *Result) error {
-	emu, err := rie.Start(tool, bin, env)
+	f, err := warmRun(tool, bin, env, func() ([]byte, error) { return event, nil }, apiOK(201), n, 10*time.Second)
 	if err != nil {
 		return err
 	}
+	r.Warm, r.CPUToFirstResponse, r.PeakRSS = f.latencies, f.cpuFirst, f.peak
+	r.CPUPerInvocation = f.cpu / time.Duration(n)
+	r.LogBytesPerCreate = f.logBytes / n
+	return nil
+}
+
+// warmFigures are what warmRun measured.
+type warmFigures struct {
+	// latencies are the warm invocations' round trips.
+	latencies []time.Duration
+	// cpuFirst is the CPU time the function used up to its first
+	// response; cpu what it used for the warm invocations.
+	cpuFirst, cpu time.Duration
+	// logBytes is the function's log output over the warm invocations.
+	logBytes int
+	// peak is the function's peak RSS at the end.
+	peak int64
+}
+
+// warmRun starts bin once, invokes it with a first event from next (its
+// start), then n more, each with timeout and checked by check, and
+// measures the warm invocations.
+func warmRun(tool, bin string, env map[string]string, next func() ([]byte, error), check func([]byte) error,
+	n int, timeout time.Duration) (warmFigures, error) {
+	var f warmFigures
+	emu, err := rie.Start(tool, bin, env)
+	if err != nil {
+		return f, err
+	}
 	defer emu.Stop()
-	if _, err := emu.Invoke(event, 30*time.Second); err != nil { // start it
-		return err
+	invoke := func(d time.Duration) (time.Duration, error) {
+		ev, err := next()
+		if err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		body, err := emu.Invoke(ev, d)
+		if err != nil {
+			return 0, err
+		}
+		took := time.Since(start)
+		if err := check(body); err != nil {
+			return 0, fmt.Errorf("%w\n%s", err, emu.Logs())
+		}
+		return took, nil
+	}
+	if _, err := invoke(30 * time.Second); err != nil { // start it
+		return f, err
 	}
 	pid, err := emu.FunctionPID()
 	if err != nil {
-		return err
+		return f, err
 	}
-	cpu0, err := rie.CPUTime(pid)
-	if err != nil {
-		return err
+	if f.cpuFirst, err = rie.CPUTime(pid); err != nil {
+		return f, err
 	}
-	r.CPUToFirstResponse = cpu0
 	logs0 := functionBytes(emu.Logs())
 	for range n {
-		start := time.Now()
-		body, err := emu.Invoke(event, 10*time.Second)
+		took, err := invoke(timeout)
 		if err != nil {
-			return err
+			return f, err
 		}
-		r.Warm = append(r.Warm, time.Since(start))
-		if err := ok(body, 201); err != nil {
-			return err
-		}
+		f.latencies = append(f.latencies, took)
 	}
 	cpu1, err := rie.CPUTime(pid)
 	if err != nil {
-		return err
+		return f, err
 	}
-	r.CPUPerInvocation = (cpu1 - cpu0) / time.Duration(n)
-	r.LogBytesPerCreate = (functionBytes(emu.Logs()) - logs0) / n
-	r.PeakRSS, err = rie.PeakRSS(pid)
-	return err
+	f.cpu = cpu1 - f.cpuFirst
+	f.logBytes = functionBytes(emu.Logs()) - logs0
+	f.peak, err = rie.PeakRSS(pid)
+	return f, err
 }
 
 // functionBytes counts the bytes of the function's own lines in the

@@ -190,55 +190,14 @@ func sqsOK(body []byte) error {
 // each of records records, recording latency, peak memory, CPU time and
 // log output.
 func warmWorker(tool, bin string, env map[string]string, next func() ([]byte, error), n, records int, wk *Worker) error {
-	emu, err := rie.Start(tool, bin, env)
+	f, err := warmRun(tool, bin, env, next, sqsOK, n, 30*time.Second)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", wk.Name, err)
 	}
-	defer emu.Stop()
-	first, err := next()
-	if err != nil {
-		return err
-	}
-	body, err := emu.Invoke(first, 30*time.Second)
-	if err != nil {
-		return err
-	}
-	if err := sqsOK(body); err != nil {
-		return fmt.Errorf("%s: %w\n%s", wk.Name, err, emu.Logs())
-	}
-	pid, err := emu.FunctionPID()
-	if err != nil {
-		return err
-	}
-	cpu0, err := rie.CPUTime(pid)
-	if err != nil {
-		return err
-	}
-	logs0 := functionBytes(emu.Logs())
-	for range n {
-		ev, err := next()
-		if err != nil {
-			return err
-		}
-		start := time.Now()
-		body, err := emu.Invoke(ev, 30*time.Second)
-		if err != nil {
-			return err
-		}
-		wk.Warm = append(wk.Warm, time.Since(start))
-		if err := sqsOK(body); err != nil {
-			return fmt.Errorf("%s: %w\n%s", wk.Name, err, emu.Logs())
-		}
-	}
-	cpu1, err := rie.CPUTime(pid)
-	if err != nil {
-		return err
-	}
-	wk.Records = records
-	wk.CPUPerRecord = (cpu1 - cpu0) / time.Duration(n*records)
-	wk.LogBytesPerRecord = (functionBytes(emu.Logs()) - logs0) / (n * records)
-	wk.PeakRSS, err = rie.PeakRSS(pid)
-	return err
+	wk.Warm, wk.Records, wk.PeakRSS = append(wk.Warm, f.latencies...), records, f.peak
+	wk.CPUPerRecord = f.cpu / time.Duration(n*records)
+	wk.LogBytesPerRecord = f.logBytes / (n * records)
+	return nil
 }
 
 // reportWorkers prints the figures of RunWorkers.
