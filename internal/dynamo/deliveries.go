@@ -73,15 +73,8 @@ type eventItem struct {
 // partition for its webhooks (an account holds a bounded number), pages
 // followed to the end.
 func (s *Store) Webhooks(ctx context.Context, owner tenant.Tenant) ([]webhook.Webhook, error) {
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: tenantPK(owner)},
-			":sk": &types.AttributeValueMemberS{Value: webhookSK("")},
-		},
-		ConsistentRead: aws.Bool(true),
-	}
+	in := s.webhooksQuery(owner)
+	in.ConsistentRead = aws.Bool(true)
 	var out []webhook.Webhook
 	for {
 		page, err := s.client.Query(ctx, in)

@@ -153,20 +153,24 @@ func decodeWebhook(item map[string]types.AttributeValue) (webhook.Webhook, error
 	return it.webhook()
 }
 
-// List implements webhook.Store with one Query on the owner's partition,
-// newest first (ids are ULIDs, so sort keys order by creation time). It
-// asks for one more item than the page holds to learn whether more follow.
-func (s *Store) List(ctx context.Context, owner tenant.Tenant, limit int, startingAfter string) (webhook.Page, error) {
-	in := &dynamodb.QueryInput{
+// webhooksQuery is a Query of owner's webhooks, oldest first.
+func (s *Store) webhooksQuery(owner tenant.Tenant) *dynamodb.QueryInput {
+	return &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk":     &types.AttributeValueMemberS{Value: tenantPK(owner)},
 			":prefix": &types.AttributeValueMemberS{Value: webhookSK("")},
 		},
-		ScanIndexForward: aws.Bool(false),
-		Limit:            aws.Int32(int32(limit + 1)),
 	}
+}
+
+// List implements webhook.Store with one Query on the owner's partition,
+// newest first (ids are ULIDs, so sort keys order by creation time). It
+// asks for one more item than the page holds to learn whether more follow.
+func (s *Store) List(ctx context.Context, owner tenant.Tenant, limit int, startingAfter string) (webhook.Page, error) {
+	in := s.webhooksQuery(owner)
+	in.ScanIndexForward, in.Limit = aws.Bool(false), aws.Int32(int32(limit+1))
 	if startingAfter != "" {
 		in.ExclusiveStartKey = key(tenantPK(owner), webhookSK(startingAfter))
 	}

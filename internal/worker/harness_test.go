@@ -269,26 +269,25 @@ func (h *harness) publish(owner tenant.Tenant, typ webhook.Event, id string) (st
 // time.
 func (h *harness) eventTime(owner tenant.Tenant, id string) time.Time {
 	h.t.Helper()
-	deadline := time.Now().Add(settle)
-	for {
-		out, err := h.db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(h.table),
+	var at time.Time
+	var err error
+	h.eventually(func() bool {
+		var out *dynamodb.GetItemOutput
+		out, err = h.db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(h.table),
 			Key: map[string]dbtypes.AttributeValue{
 				"pk": &dbtypes.AttributeValueMemberS{Value: "EVENT#" + owner.Account + "#" + string(owner.Mode) + "#" + id},
 				"sk": &dbtypes.AttributeValueMemberS{Value: "EVENT"},
 			}, ConsistentRead: aws.Bool(true)})
-		if err == nil && out.Item != nil {
-			v, _ := out.Item["time"].(*dbtypes.AttributeValueMemberS)
-			at, perr := time.Parse(time.RFC3339Nano, v.Value)
-			if perr != nil {
-				h.t.Fatalf("event %s time %q: %v", id, v.Value, perr)
-			}
-			return at
+		if err != nil || out.Item == nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("event %s not stored by the fan-out after %s (%v)", id, settle, err)
+		v, _ := out.Item["time"].(*dbtypes.AttributeValueMemberS)
+		if at, err = time.Parse(time.RFC3339Nano, v.Value); err != nil {
+			h.t.Fatalf("event %s time %q: %v", id, v.Value, err)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return true
+	}, func() string { return fmt.Sprintf("event %s not stored by the fan-out (%v)", id, err) })
+	return at
 }
 
 // final waits until the delivery of event (id, at) to w is no longer
@@ -296,29 +295,37 @@ func (h *harness) eventTime(owner tenant.Tenant, id string) time.Time {
 func (h *harness) final(w webhook.Webhook, eventID string, at time.Time) delivery.Status {
 	h.t.Helper()
 	id := delivery.DeliveryID(eventID, w.ID, at)
+	var tg delivery.Target
+	var err error
+	h.eventually(func() bool {
+		tg, err = h.store.Target(context.Background(), w.Owner, w.ID, id)
+		return err == nil && tg.Delivery.Exists && tg.Delivery.State != delivery.Pending
+	}, func() string {
+		return fmt.Sprintf("delivery %s of %s to %s not final: %+v, %v", id, eventID, w.ID, tg.Delivery, err)
+	})
+	return tg.Delivery
+}
+
+// eventually polls done every 50 ms until it reports true, and fails the
+// test with what() if it has not after settle.
+func (h *harness) eventually(done func() bool, what func() string) {
+	h.t.Helper()
 	deadline := time.Now().Add(settle)
-	for {
-		tg, err := h.store.Target(context.Background(), w.Owner, w.ID, id)
-		if err == nil && tg.Delivery.Exists && tg.Delivery.State != delivery.Pending {
-			return tg.Delivery
-		}
+	for !done() {
 		if time.Now().After(deadline) {
-			h.t.Fatalf("delivery %s of %s to %s not final after %s: %+v, %v", id, eventID, w.ID, settle, tg.Delivery, err)
+			h.t.Fatalf("after %s: %s", settle, what())
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
 // handledAtLeast waits until the delivery handler was given n messages.
 func (h *harness) handledAtLeast(n int64) {
 	h.t.Helper()
-	deadline := time.Now().Add(settle)
-	for h.handled.Load() < n {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("the delivery handler got %d messages in %s, want %d", h.handled.Load(), settle, n)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	h.eventually(func() bool { return h.handled.Load() >= n },
+		func() string {
+			return fmt.Sprintf("the delivery handler got %d messages, want %d", h.handled.Load(), n)
+		})
 }
 
 // queueDepth is the number of messages in q, visible or not.
@@ -343,14 +350,10 @@ func (h *harness) queueDepth(q pipeline.Queue) int {
 // checks that both dead-letter queues are empty.
 func (h *harness) drained() {
 	h.t.Helper()
-	deadline := time.Now().Add(settle)
-	for h.queueDepth(h.res.Fanout())+h.queueDepth(h.res.Delivery()) > 0 {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("queues not drained after %s: fan-out %d, delivery %d", settle,
-				h.queueDepth(h.res.Fanout()), h.queueDepth(h.res.Delivery()))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	h.eventually(func() bool { return h.queueDepth(h.res.Fanout())+h.queueDepth(h.res.Delivery()) == 0 },
+		func() string {
+			return fmt.Sprintf("queues not drained: fan-out %d, delivery %d", h.queueDepth(h.res.Fanout()), h.queueDepth(h.res.Delivery()))
+		})
 	for _, id := range []string{pipeline.FanoutDeadLetterQueueID, pipeline.DeliveryDLQID} {
 		if n := h.queueDepth(h.res.Queues[id]); n != 0 {
 			h.t.Errorf("dead-letter queue %s holds %d messages", id, n)
@@ -362,16 +365,8 @@ func (h *harness) drained() {
 // library and secret, and that it carries the delivery's id.
 func verify(t *testing.T, hits []hit, secret, deliveryID string, payload []byte) {
 	t.Helper()
-	wh, err := standardwebhooks.NewWebhook(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for i, h := range hits {
-		hdr := http.Header{}
-		hdr.Set("webhook-id", h.id)
-		hdr.Set("webhook-timestamp", h.timestamp)
-		hdr.Set("webhook-signature", h.signature)
-		if err := wh.Verify(h.body, hdr); err != nil {
+		if err := verifyHit(h, secret); err != nil {
 			t.Errorf("request %d does not verify: %v", i+1, err)
 		}
 		if h.id != deliveryID || string(h.body) != string(payload) || h.contentType != "application/json" || h.userAgent == "" {
@@ -379,6 +374,19 @@ func verify(t *testing.T, hits []hit, secret, deliveryID string, payload []byte)
 				deliveryID, payload)
 		}
 	}
+}
+
+// verifyHit checks x's signature with secret, with the official library.
+func verifyHit(x hit, secret string) error {
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		return err
+	}
+	hdr := http.Header{}
+	hdr.Set("webhook-id", x.id)
+	hdr.Set("webhook-timestamp", x.timestamp)
+	hdr.Set("webhook-signature", x.signature)
+	return wh.Verify(x.body, hdr)
 }
 
 // crashOnce makes the first invocation of a handler fail after handling
