@@ -153,9 +153,6 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 	}{{h.res.Fanout(), fanout.Handle, h.cfg}, {h.res.Delivery(), deliver, pcfg}} {
 		c := poller.Config{Client: sqs.NewFromConfig(p.cfg), QueueURL: p.queue.URL, QueueARN: p.queue.ARN, Region: "us-east-1",
 			BatchSize: 10, Concurrency: 2, Timeout: 60 * time.Second, ReportBatchItemFailures: true, Handler: p.handler, Logger: log}
-		if b.Name == "moto" {
-			c.Idle = 100 * time.Millisecond // moto_server serves one request at a time
-		}
 		wg.Go(func() {
 			if err := poller.Run(pollCtx, c); err != nil {
 				t.Error(err)

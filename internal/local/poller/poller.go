@@ -51,11 +51,6 @@ type Config struct {
 	// Logger receives a line per failed invocation or delete; nil means
 	// slog.Default().
 	Logger *slog.Logger
-	// Idle, when set, makes every receive return at once (no long poll)
-	// and an empty one pause this long before the next: for an emulator
-	// that serves one request at a time (moto_server in the tests), where
-	// a long poll would hold every other call back.
-	Idle time.Duration
 }
 
 // waitSeconds is each receive's wait: short, because kumo's long poll
@@ -97,15 +92,11 @@ func Run(ctx context.Context, c Config) error {
 
 // loop receives and invokes, one batch at a time, until ctx is done.
 func (c Config) loop(ctx context.Context) {
-	wait := int32(waitSeconds)
-	if c.Idle > 0 {
-		wait = 0
-	}
 	for ctx.Err() == nil {
 		out, err := c.Client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(c.QueueURL),
 			MaxNumberOfMessages:         int32(c.BatchSize),
-			WaitTimeSeconds:             wait,
+			WaitTimeSeconds:             waitSeconds,
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
 		})
@@ -122,13 +113,6 @@ func (c Config) loop(ctx context.Context) {
 		}
 		if len(out.Messages) > 0 {
 			c.invoke(context.WithoutCancel(ctx), out.Messages)
-			continue
-		}
-		if c.Idle > 0 {
-			select {
-			case <-ctx.Done():
-			case <-time.After(c.Idle):
-			}
 		}
 	}
 }
