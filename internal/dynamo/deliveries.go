@@ -175,13 +175,7 @@ func (s *Store) Target(ctx context.Context, owner tenant.Tenant, webhookID, deli
 			return delivery.Target{}, awserr.Classify(op, err)
 		}
 		for _, item := range out.Responses[s.table] {
-			var k struct {
-				SK string `dynamodbav:"sk"`
-			}
-			if err := attributevalue.UnmarshalMap(item, &k); err != nil {
-				return delivery.Target{}, fmt.Errorf("%s: decode: %w", op, err)
-			}
-			if strings.HasPrefix(k.SK, webhookSK("")) {
+			if sk, _ := item[attrSK].(*types.AttributeValueMemberS); sk != nil && strings.HasPrefix(sk.Value, webhookSK("")) {
 				if t.Webhook, err = decodeWebhook(item); err != nil {
 					return delivery.Target{}, err
 				}
