@@ -106,11 +106,21 @@ func (s *Store) Create(ctx context.Context, w webhook.Webhook, limit int, claim 
 		if err := cancelled(op, tce, codes); !errors.Is(err, errConflicted) || try == transactionTries {
 			return err
 		}
-		select {
-		case <-ctx.Done():
-			return awserr.Classify(op, ctx.Err())
-		case <-time.After(time.Duration(try*(10+mathrand.IntN(40))) * time.Millisecond):
+		if err := pause(ctx, try); err != nil {
+			return awserr.Classify(op, err)
 		}
+	}
+}
+
+// pause waits before the next try of a call DynamoDB partly declined or
+// cancelled: longer on each try, with jitter so that conflicting writers
+// part, or until ctx is done.
+func pause(ctx context.Context, try int) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(try*(10+mathrand.IntN(40))) * time.Millisecond):
+		return nil
 	}
 }
 

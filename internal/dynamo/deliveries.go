@@ -208,16 +208,6 @@ func (s *Store) Target(ctx context.Context, owner tenant.Tenant, webhookID, deli
 // partly declines (throttling, conflicts).
 const batchTries = 5
 
-// pause waits a little longer on each try, or until ctx is done.
-func pause(ctx context.Context, try int) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(time.Duration(try*25) * time.Millisecond):
-		return nil
-	}
-}
-
 // Positions of the delivery transaction's items.
 const (
 	saveDeliveryItem = iota
