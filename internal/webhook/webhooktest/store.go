@@ -103,6 +103,14 @@ func clone(w webhook.Webhook) webhook.Webhook {
 	return w
 }
 
+// view is the webhook as the table shows it: held by a rotation while
+// its lock is set, as the adapter reports.
+func (st *stored) view() webhook.Webhook {
+	w := clone(st.w)
+	w.Rotating = st.lockToken != ""
+	return w
+}
+
 // Create implements webhook.Store.
 func (s *Store) Create(_ context.Context, w webhook.Webhook, limit int, claim *webhook.Claim, secretSHA256 string) error {
 	return do(s.faults, "Store.Create", func() error {
@@ -146,7 +154,7 @@ func (s *Store) Get(_ context.Context, owner tenant.Tenant, id string) (webhook.
 		if st == nil {
 			return webhook.Webhook{}, webhook.ErrNotFound
 		}
-		return clone(st.w), nil
+		return st.view(), nil
 	})
 }
 
@@ -159,7 +167,7 @@ func (s *Store) List(_ context.Context, owner tenant.Tenant, limit int, starting
 		var all []webhook.Webhook
 		for k, st := range s.webhooks {
 			if k.owner == owner && (startingAfter == "" || k.id < startingAfter) {
-				all = append(all, clone(st.w))
+				all = append(all, st.view())
 			}
 		}
 		slices.SortFunc(all, func(a, b webhook.Webhook) int { return strings.Compare(b.ID, a.ID) })
@@ -216,10 +224,10 @@ func (s *Store) LockRotation(_ context.Context, owner tenant.Tenant, id, token s
 		case st.lockToken != "" && !st.lockedUntil.Before(now):
 			// This token's lock, still live: a retry whose first try took
 			// it. As in the table, the retry does not extend it.
-			return clone(st.w), nil
+			return st.view(), nil
 		}
 		st.lockToken, st.lockedUntil = token, until
-		return clone(st.w), nil
+		return st.view(), nil
 	})
 }
 
@@ -239,7 +247,7 @@ func (s *Store) UnlockRotation(_ context.Context, owner tenant.Tenant, id, token
 		if changed {
 			st.w.UpdatedAt, st.w.Version = now.UTC().Truncate(time.Second), st.w.Version+1
 		}
-		return clone(st.w), nil
+		return st.view(), nil
 	})
 }
 
