@@ -57,7 +57,7 @@ func (s Settings) startPipeline(ctx context.Context, awsCfg aws.Config, tmpl *sa
 			Client: sqs.NewFromConfig(awsCfg), QueueURL: q.URL, QueueARN: q.ARN, Region: s.Region,
 			BatchSize: m.BatchSize, Concurrency: m.MaximumConcurrency, Timeout: m.Timeout,
 			ReportBatchItemFailures: m.ReportBatchItemFailures, Handler: h.handler,
-			Logger: slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: s.Function.LogLevel})).With("function", h.function),
+			Logger: log.With("function", h.function),
 		})
 	}
 	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
