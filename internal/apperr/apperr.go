@@ -13,6 +13,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error; the api package maps each kind to one HTTP status.
@@ -45,6 +46,9 @@ const (
 	// IdempotencyGone is an Idempotency-Key whose first response can no
 	// longer be given, because the secret it carried is no longer held (410).
 	IdempotencyGone
+	// RateLimited is a request over a rate limit; Error.RetryAfter says
+	// when to try again (429).
+	RateLimited
 )
 
 // String returns the kind's name, for logs.
@@ -72,6 +76,8 @@ func (k Kind) String() string {
 		return "idempotency_in_progress"
 	case IdempotencyGone:
 		return "idempotency_gone"
+	case RateLimited:
+		return "rate_limited"
 	default:
 		return "internal"
 	}
@@ -102,6 +108,9 @@ type Error struct {
 	Details []FieldError
 	// Cause is the underlying error, for logs only.
 	Cause error
+	// RetryAfter, when not 0, is how long the caller should wait before
+	// trying again (the Retry-After header).
+	RetryAfter time.Duration
 }
 
 // Error implements error. It includes the cause, so it is for logs.

@@ -45,6 +45,13 @@ const (
 	// caller's webhooks (400).
 	CodeStartingAfterInvalid = "starting_after_invalid"
 
+	// CodeStateInvalid: a deliveries list's state is not a delivery state (400).
+	CodeStateInvalid = "state_invalid"
+	// CodeSinceInvalid: since is not an RFC 3339 time in the range allowed (400).
+	CodeSinceInvalid = "since_invalid"
+	// CodeUntilInvalid: until is not an RFC 3339 time after since (400).
+	CodeUntilInvalid = "until_invalid"
+
 	// CodeWebhookLimitReached: the account holds the most webhooks allowed
 	// in this mode (400).
 	CodeWebhookLimitReached = "webhook_limit_reached"
@@ -57,6 +64,21 @@ const (
 	CodeWebhookBusy = "webhook_busy"
 	// CodeRotationInProgress: another request is rotating the secret (409).
 	CodeRotationInProgress = "rotation_in_progress"
+	// CodeWebhookDisabled: the webhook is not active, so nothing can be
+	// sent to it; re-enable it first (409).
+	CodeWebhookDisabled = "webhook_disabled"
+	// CodeDeliveryInProgress: an attempt of the delivery is due or being
+	// made now (409).
+	CodeDeliveryInProgress = "delivery_in_progress"
+	// CodeAttemptLimitReached: the delivery has had the most attempts one
+	// delivery may have (409).
+	CodeAttemptLimitReached = "attempt_limit_reached"
+	// CodeEventExpired: the delivery's event is no longer kept, so it
+	// cannot be sent again (409).
+	CodeEventExpired = "event_expired"
+	// CodeRateLimited: the webhook's manual sends (retries, recoveries,
+	// tests) are over their rate; retry after Retry-After seconds (429).
+	CodeRateLimited = "rate_limited"
 
 	// CodeIdempotencyKeyInvalid: the Idempotency-Key header is malformed (400).
 	CodeIdempotencyKeyInvalid = "idempotency_key_invalid"

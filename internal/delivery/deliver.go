@@ -47,6 +47,15 @@ func MaxAttempts(s webhook.Settings) int {
 	return 1 + s.MaxRetries
 }
 
+// attemptLimit is the most attempts a delivery in state st may reach
+// under settings s: the limit a manual send set, else MaxAttempts.
+func attemptLimit(st Status, s webhook.Settings) int {
+	if st.AttemptLimit > 0 {
+		return st.AttemptLimit
+	}
+	return MaxAttempts(s)
+}
+
 // Deliverer makes the attempts of deliveries.
 type Deliverer struct {
 	// Store keeps deliveries and attempts.
@@ -61,6 +70,8 @@ type Deliverer struct {
 	DisableAfter time.Duration
 	// Retention is how long records are kept.
 	Retention time.Duration
+	// Notifier publishes operational notices; nil publishes none.
+	Notifier Notifier
 	// Now returns the time; time.Now when nil.
 	Now func() time.Time
 
@@ -132,13 +143,16 @@ func (d *Deliverer) now() time.Time {
 }
 
 // Deliver handles one receipt of message m, which the queue knows as
-// claim (its message id): it makes the next attempt if one is due and
-// records it. A message whose delivery is done, or is owned by another
-// live message, is a duplicate; one that came back before its next attempt
-// is due waits again. An error means nothing was decided (a dependency
-// failed, or another receipt of the same message recorded first): the
-// message must come back.
-func (d *Deliverer) Deliver(ctx context.Context, m Message, claim string) (Step, error) {
+// messageID: it makes the next attempt if one is due and records it. The
+// message owns its delivery under m.Claim when a manual send set one, else
+// under messageID. A message whose delivery is done, or is owned by
+// another live message, is a duplicate; one that came back before its next
+// attempt is due waits again. An error means nothing was decided (a
+// dependency failed, or another receipt of the same message recorded
+// first), or a notice owed is not yet published: the message must come
+// back.
+func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (Step, error) {
+	claim := cmp.Or(m.Claim, messageID)
 	t, err := d.Store.Target(ctx, m.Owner(), m.WebhookID, m.DeliveryID)
 	if err != nil {
 		return Step{}, fmt.Errorf("read delivery %s: %w", m.DeliveryID, err)
@@ -146,6 +160,9 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, claim string) (Step,
 	st := t.Delivery
 	now := d.now()
 	switch {
+	case st.Exists && st.State != Pending && st.NoticePending:
+		// Its notice could not be published when the outcome was recorded.
+		return Step{Outcome: OutcomeDuplicate}, d.notify(ctx, m, st.Reason, st.Attempts, now)
 	case st.Exists && st.State != Pending:
 		return Step{Outcome: OutcomeDuplicate}, nil
 	case st.Exists && st.Claim != claim && now.Before(st.ClaimedUntil):
@@ -153,11 +170,11 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, claim string) (Step,
 	}
 	rec := Record{Message: m, Prior: st.Attempts, Attempts: st.Attempts, Claim: claim, At: now,
 		Expires: now.Add(cmp.Or(d.Retention, DefaultRetention)), WebhookVersion: t.Webhook.Version}
-	if reason := skipReason(t, m.EventType); reason != "" {
+	if reason := skipReason(t, m); reason != "" {
 		rec.State, rec.Reason = Skipped, reason
 		return d.save(ctx, rec, Step{Outcome: OutcomeSkipped, Reason: reason})
 	}
-	if st.Attempts >= MaxAttempts(t.Webhook.Settings) {
+	if st.Attempts >= attemptLimit(st, t.Webhook.Settings) {
 		// The retry settings were lowered while the delivery waited.
 		rec.State, rec.Reason = StateFailed, ReasonExhausted
 		return d.save(ctx, rec, Step{Outcome: OutcomeFailed, Reason: ReasonExhausted})
@@ -189,6 +206,23 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, claim string) (Step,
 	return d.save(ctx, rec, step)
 }
 
+// notify publishes the notice owed for m's delivery and clears it. On an
+// error the notice stays pending, and the message must come back to try
+// again.
+func (d *Deliverer) notify(ctx context.Context, m Message, reason string, attempts int, at time.Time) error {
+	if d.Notifier == nil {
+		return nil
+	}
+	n := NoticeFor(m, reason, attempts, at)
+	if err := d.Notifier.Notify(ctx, n); err != nil {
+		return fmt.Errorf("publish %s notice of %s: %w", n.Type, m.DeliveryID, err)
+	}
+	if err := d.Store.NoticeSent(ctx, m.WebhookID, m.DeliveryID); err != nil {
+		return fmt.Errorf("clear %s notice of %s: %w", n.Type, m.DeliveryID, err)
+	}
+	return nil
+}
+
 // judge decides what an attempt's response means for the delivery and
 // the webhook, filling rec, and returns the step.
 func (d *Deliverer) judge(rec *Record, t Target, resp Response) Step {
@@ -211,7 +245,7 @@ func (d *Deliverer) judge(rec *Record, t Target, resp Response) Step {
 	case rec.At.Sub(since) >= cmp.Or(d.DisableAfter, DefaultDisableAfter):
 		rec.State, rec.Reason, rec.Health = StateFailed, ReasonFailing, Disable
 		return Step{Outcome: OutcomeFailed, Reason: ReasonFailing}
-	case rec.Attempts >= MaxAttempts(t.Webhook.Settings):
+	case rec.Attempts >= attemptLimit(t.Delivery, t.Webhook.Settings):
 		rec.State, rec.Reason = StateFailed, ReasonExhausted
 		return Step{Outcome: OutcomeFailed, Reason: ReasonExhausted}
 	}
@@ -228,25 +262,31 @@ func (d *Deliverer) judge(rec *Record, t Target, resp Response) Step {
 // save writes rec and returns step. It runs on a context of its own, so
 // that an attempt made near the handler's deadline is still recorded. A
 // delivery that moved on meanwhile was recorded by another receipt: the
-// message must come back and find out what that one decided.
+// message must come back and find out what that one decided. A step that
+// owes a notice publishes it once recorded; if that fails, the notice
+// stays pending and the message comes back for it.
 func (d *Deliverer) save(ctx context.Context, rec Record, step Step) (Step, error) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), SaveReserve)
 	defer cancel()
+	rec.Notify = d.Notifier != nil && rec.State == StateFailed && owesNotice(rec.Reason)
 	if err := d.Store.Save(sctx, rec); err != nil {
 		return Step{Attempt: step.Attempt}, fmt.Errorf("record delivery %s: %w", rec.Message.DeliveryID, err)
+	}
+	if rec.Notify {
+		return step, d.notify(sctx, rec.Message, rec.Reason, rec.Attempts, rec.At)
 	}
 	return step, nil
 }
 
-// skipReason says why no attempt may be made to t for an event of type
-// typ, or "" if one may.
-func skipReason(t Target, typ webhook.Event) string {
+// skipReason says why no attempt of m may be made to t, or "" if one
+// may. A test event goes whatever the webhook subscribes to.
+func skipReason(t Target, m Message) string {
 	switch {
 	case !t.Found:
 		return ReasonDeleted
 	case !t.Webhook.IsActive:
 		return ReasonInactive
-	case !slices.Contains(t.Webhook.Events, typ):
+	case !m.Test && !slices.Contains(t.Webhook.Events, m.EventType):
 		return ReasonUnsubscribed
 	}
 	return ""

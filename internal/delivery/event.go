@@ -2,10 +2,12 @@ package delivery
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -56,8 +58,12 @@ type Event struct {
 	// retries a target, so the same SourceID is the same publish.
 	SourceID string
 	// Payload is the body every endpoint receives for this event, built
-	// once: {"id","type","timestamp","livemode","data"}.
+	// once: {"id","type","timestamp","livemode","data"}, and "test": true
+	// for a test event.
 	Payload []byte
+	// Test marks a test event (TestEvent): it is kept for its delivery's
+	// history, but never fanned out or recovered.
+	Test bool
 }
 
 // envelope is the part of an EventBridge event this service reads.
@@ -84,6 +90,7 @@ type payload struct {
 	Type      string `json:"type"`
 	Timestamp string `json:"timestamp"`
 	Livemode  bool   `json:"livemode"`
+	Test      bool   `json:"test,omitempty"`
 }
 
 // ParseEventBridge reads one EventBridge event, as the rule hands it to the
@@ -197,4 +204,37 @@ func derivedULID(at time.Time, seed string) string {
 	_ = id.SetTime(ulid.Timestamp(at)) // only fails after the year 10889
 	copy(id[6:], sum[:10])
 	return id.String()
+}
+
+// testData is the example data of each event type's test event.
+var testData = map[webhook.Event]string{
+	webhook.DocumentUploaded:            `{"document_id":"doc_test_example","name":"example.pdf","size_bytes":48213}`,
+	webhook.DocumentProcessingCompleted: `{"document_id":"doc_test_example","pages":12}`,
+	webhook.DocumentProcessingFailed:    `{"document_id":"doc_test_example","error":"the document could not be read"}`,
+}
+
+// TestEvent makes a test event of type typ for owner at now: a new id, an
+// example data object, and "test": true in its payload.
+func TestEvent(owner tenant.Tenant, typ webhook.Event, now time.Time) (Event, error) {
+	data, ok := testData[typ]
+	if !ok {
+		return Event{}, fmt.Errorf("%w: %q", ErrUnknownType, typ)
+	}
+	now = now.UTC()
+	id := EventIDPrefix + ulid.MustNew(ulid.Timestamp(now), rand.Reader).String()
+	ev := Event{ID: id, Type: typ, Owner: owner, Time: now, SourceID: id, Test: true}
+	var err error
+	ev.Payload, err = buildPayload(payload{ID: id, Type: string(typ), Timestamp: now.Format(time.RFC3339Nano),
+		Livemode: owner.Mode == tenant.Live, Test: true}, json.RawMessage(data))
+	return ev, err
+}
+
+// ValidDeliveryID reports whether s has the form of a delivery id.
+func ValidDeliveryID(s string) bool {
+	id, ok := strings.CutPrefix(s, MessageIDPrefix)
+	if !ok || len(id) != ulid.EncodedSize {
+		return false
+	}
+	_, err := ulid.ParseStrict(id)
+	return err == nil
 }

@@ -51,8 +51,13 @@ func (s *memStore) Save(_ context.Context, r delivery.Record) error {
 	if ok && (!owned || d.Attempts != r.Prior || d.State != delivery.Pending) {
 		return delivery.ErrConflict
 	}
+	notify := r.Notify
+	if w, ok := s.hooks[r.Message.WebhookID]; r.Health == delivery.Disable && (!ok || w.Version != r.WebhookVersion) {
+		r.Health, notify = delivery.NoChange, false // the adapter drops a stale Disable and its notice
+	}
 	s.deliveries[r.Message.DeliveryID] = delivery.Status{Exists: true, State: r.State, Attempts: r.Attempts, Claim: r.Claim,
-		ClaimedUntil: r.ClaimedUntil, NextAttemptAt: r.NextAttemptAt}
+		ClaimedUntil: r.ClaimedUntil, NextAttemptAt: r.NextAttemptAt, AttemptLimit: d.AttemptLimit, Reason: r.Reason,
+		NoticePending: notify}
 	s.records = append(s.records, r)
 	if w, ok := s.hooks[r.Message.WebhookID]; ok {
 		switch r.Health {
@@ -68,6 +73,15 @@ func (s *memStore) Save(_ context.Context, r delivery.Record) error {
 		}
 		s.hooks[w.ID] = w
 	}
+	return nil
+}
+
+func (s *memStore) NoticeSent(_ context.Context, _, deliveryID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.deliveries[deliveryID]
+	d.NoticePending = false
+	s.deliveries[deliveryID] = d
 	return nil
 }
 

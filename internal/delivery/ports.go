@@ -29,6 +29,13 @@ type Message struct {
 	// Payload is the body to POST, the same bytes for every endpoint and
 	// attempt (base64 in JSON, so no re-encoding can change them).
 	Payload []byte `json:"payload"`
+	// Claim, when set, is the claim a manual send (a retry, a recovery, a
+	// test) made on the delivery before queueing the message: its receipts
+	// own the delivery under it, instead of under the queue's message id.
+	Claim string `json:"claim,omitempty"`
+	// Test marks a test event: it goes to its endpoint whatever the
+	// endpoint subscribes to.
+	Test bool `json:"test,omitempty"`
 }
 
 // Owner is the message's account and mode.
@@ -75,6 +82,15 @@ type Status struct {
 	ClaimedUntil time.Time
 	// NextAttemptAt is when a pending delivery's next attempt is due.
 	NextAttemptAt time.Time
+	// AttemptLimit, when not 0, is the most attempts the delivery may
+	// reach: a manual send of a finished delivery allows one more. When 0,
+	// the webhook's retry settings decide (MaxAttempts).
+	AttemptLimit int
+	// Reason says why the delivery was skipped or failed for good.
+	Reason string
+	// NoticePending says an operational notice of this delivery's outcome
+	// (Notice) is still to be published.
+	NoticePending bool
 }
 
 // Target is a delivery's endpoint as it is now, and the delivery's state.
@@ -132,6 +148,9 @@ type Record struct {
 	WebhookVersion int
 	// Health is the change to the webhook.
 	Health HealthChange
+	// Notify says the step owes an operational notice (NoticeFor): it is
+	// stored as pending with the step, and cleared once published.
+	Notify bool
 	// At is when the step happened.
 	At time.Time
 	// Expires is when the delivery's records may be removed.
@@ -149,8 +168,18 @@ type Store interface {
 	// not r.Prior), and a retry of a write that committed is a success.
 	// When only the health change fails its condition (the webhook was
 	// deleted or changed since it was read), the rest is written without
-	// it.
+	// it, and without the notice when the change was a Disable.
 	Save(ctx context.Context, r Record) error
+	// NoticeSent clears the delivery's pending notice.
+	NoticeSent(ctx context.Context, webhookID, deliveryID string) error
+}
+
+// Notifier publishes operational notices to the platform (the stack's
+// event bus), so that it can tell the endpoint's owner.
+type Notifier interface {
+	// Notify publishes n. Publishing the same notice twice is possible
+	// (at least once); n.ID lets a consumer drop the second.
+	Notify(ctx context.Context, n Notice) error
 }
 
 // Secrets reads webhooks' signing secrets (webhook.SecretStore's Get).

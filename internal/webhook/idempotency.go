@@ -114,6 +114,59 @@ type IdempotencyRecord struct {
 	// SecretSHA256 is the hash of the signing secret the first response
 	// carried; set when Completed.
 	SecretSHA256 string
+	// Result is the first response of an operation that returns no
+	// secret (see Once), as that operation encoded it; set when Completed.
+	Result []byte
+}
+
+// Once runs an acting request at most once per Idempotency-Key: run is
+// called unless the key (scoped to owner) was used before. A key used
+// with the same fingerprint returns the first result again, replayed; one
+// used with another fingerprint, or still held by its first request, is
+// an error. Results must hold no secret: they are stored as they are. An
+// empty key runs run without any record.
+func (s *Service) Once(ctx context.Context, owner tenant.Tenant, key, fingerprint string, run func() ([]byte, error)) (result []byte, replayed bool, err error) {
+	if key == "" {
+		result, err = run()
+		return result, false, err
+	}
+	cleanup := newBudget(ctx)
+	defer cleanup.stop()
+	c := newClaim(owner, key, fingerprint, s.opts.Now().UTC(), s.opts.LockTTL)
+	prior, err := s.keys.ClaimKey(ctx, c)
+	if err != nil {
+		return nil, false, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	if prior != nil {
+		switch {
+		case prior.Fingerprint != c.Fingerprint:
+			return nil, false, keyReused()
+		case !prior.Completed:
+			return nil, false, keyInUse(nil)
+		}
+		return prior.Result, true, nil
+	}
+	result, err = run()
+	if err != nil {
+		s.release(cleanup, c)
+		return nil, false, err
+	}
+	rec := IdempotencyRecord{Fingerprint: c.Fingerprint, Completed: true, Result: result}
+	if err := s.keys.CompleteKey(cleanup.context(), c, rec); err != nil {
+		s.log.WarnContext(ctx, "request committed but its Idempotency-Key was not recorded; once its lock expires a retry with it runs again",
+			"error", err.Error())
+	}
+	return result, false, nil
+}
+
+// Fingerprint returns the hex SHA-256 of parts, each length-prefixed: an
+// operation's name and its parameters in canonical form.
+func Fingerprint(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s;", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // release frees a claim whose request failed, so that a retry runs at

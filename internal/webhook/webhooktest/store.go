@@ -331,7 +331,7 @@ func (s *Store) holds(c webhook.Claim) bool {
 func (s *Store) complete(c webhook.Claim, rec webhook.IdempotencyRecord) {
 	r := s.keys[idemKey{c.Owner, c.Key}]
 	r.rec = webhook.IdempotencyRecord{Fingerprint: c.Fingerprint, Completed: true,
-		Webhook: clone(rec.Webhook), SecretSHA256: rec.SecretSHA256}
+		Webhook: clone(rec.Webhook), SecretSHA256: rec.SecretSHA256, Result: slices.Clone(rec.Result)}
 }
 
 // Count returns owner's webhook count, for tests to inspect.

@@ -1,0 +1,614 @@
+package delivery
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/docproc/webhooks/internal/tenant"
+	"github.com/docproc/webhooks/internal/webhook"
+)
+
+// Limits of what customers may ask of their deliveries.
+const (
+	// RecoverWindow is how far back a recovery may reach (Svix's limit),
+	// unless the retention is shorter.
+	RecoverWindow = 14 * 24 * time.Hour
+	// MaxRecoverEvents is how many events one recover request looks at;
+	// the rest is left for the next request (Recovery.HasMore).
+	MaxRecoverEvents = 250
+	// SendsPerMinute is how many manual sends (retries, recovered events,
+	// tests) one webhook may queue per minute, so that one customer
+	// cannot flood the delivery queue.
+	SendsPerMinute = 300
+	// MaxDeliveryAttempts is the most attempts one delivery may have,
+	// manual ones included.
+	MaxDeliveryAttempts = 100
+	// ResendMargin is how far ahead a pending delivery's next attempt
+	// must be for a manual send to take it over: closer than that, its
+	// message may be making the attempt now.
+	ResendMargin = time.Minute
+)
+
+// Summary is a delivery as a customer sees it: its event, where it stands
+// and its last attempt.
+type Summary struct {
+	// ID is the delivery id (the webhook-id header).
+	ID string
+	// EventID is the event's id.
+	EventID string
+	// EventType is the event's type.
+	EventType webhook.Event
+	// EventTime is when the event happened.
+	EventTime time.Time
+	// Test marks a test event's delivery.
+	Test bool
+	// Status is the delivery's state, attempts and next attempt.
+	Status
+	// LastAttemptAt is when the last attempt started; zero before one.
+	LastAttemptAt time.Time
+	// LastStatus is the last attempt's HTTP status, 0 when there was none.
+	LastStatus int
+	// LastError is the last attempt's error class, if any.
+	LastError ErrorClass
+	// CreatedAt is when the delivery was first recorded.
+	CreatedAt time.Time
+	// UpdatedAt is when it last changed.
+	UpdatedAt time.Time
+}
+
+// Detail is one delivery with every attempt and the payload sent.
+type Detail struct {
+	// Summary is the delivery.
+	Summary
+	// Attempts are its attempts, oldest first.
+	Attempts []Attempt
+	// Payload is the body every attempt sent; nil once the event is no
+	// longer kept.
+	Payload []byte
+}
+
+// Filter narrows a list of deliveries. Zero members match anything.
+type Filter struct {
+	// State is the deliveries' state.
+	State State
+	// Type is the event type.
+	Type webhook.Event
+	// Since and Until bound the event time: Since included, Until not.
+	Since, Until time.Time
+}
+
+// Page is one page of a webhook's deliveries, newest event first.
+type Page struct {
+	// Deliveries are the page's deliveries.
+	Deliveries []Summary
+	// HasMore says there may be more after the page.
+	HasMore bool
+	// Next is where the next page starts (its starting_after) when
+	// HasMore: the last delivery of the page, or the last one looked at
+	// when a filtered page stopped early.
+	Next string
+}
+
+// Reopen is a manual send's write: the delivery becomes pending under
+// Message.Claim, its next attempt due now.
+type Reopen struct {
+	// Message is the delivery, with the claim its message carries.
+	Message Message
+	// Prior is the delivery as read; the write is conditional on it
+	// (state and attempts), or on its absence when !Prior.Exists.
+	Prior Status
+	// AttemptLimit is the delivery's new limit (0: the webhook's settings).
+	AttemptLimit int
+	// At is when the send was asked; the next attempt is due then.
+	At time.Time
+	// ClaimedUntil is when the claim's lease ends.
+	ClaimedUntil time.Time
+	// Expires is when the delivery's records may be removed.
+	Expires time.Time
+}
+
+// History reads what deliveries did.
+type History interface {
+	// Deliveries lists webhookID's deliveries that match f, newest event
+	// first, after startingAfter (a delivery id; "" from the start), up to
+	// limit. It looks at a bounded number of deliveries per call; a
+	// filtered page may be short with HasMore set.
+	Deliveries(ctx context.Context, webhookID string, f Filter, limit int, startingAfter string) (Page, error)
+	// Delivery reads webhookID's delivery deliveryID and its attempts,
+	// oldest first; ErrNotFound when there is none.
+	Delivery(ctx context.Context, webhookID, deliveryID string) (Summary, []Attempt, error)
+	// Statuses reads the state of webhookID's deliveries ids; those never
+	// recorded are missing from the map.
+	Statuses(ctx context.Context, webhookID string, ids []string) (map[string]Status, error)
+	// Event reads owner's stored event id; ErrNotFound once it expired.
+	Event(ctx context.Context, owner tenant.Tenant, id string) (Event, error)
+	// Events lists owner's stored events (not tests) of time in [since,
+	// until), oldest first, after the event startingAfter at time since
+	// when it is not "", up to limit; more says whether there are more.
+	Events(ctx context.Context, owner tenant.Tenant, since, until time.Time, startingAfter string, limit int) (evs []Event, more bool, err error)
+}
+
+// Resends writes manual sends.
+type Resends interface {
+	// Reopen writes r if the delivery is still as r.Prior says;
+	// ErrConflict otherwise.
+	Reopen(ctx context.Context, r Reopen) error
+	// Restore undoes r (its message could not be queued), unless an
+	// attempt was made under its claim since.
+	Restore(ctx context.Context, r Reopen) error
+}
+
+// Limiter counts a webhook's manual sends.
+type Limiter interface {
+	// Take takes up to n of webhookID's sends in the minute of now, and
+	// returns how many it took and when that minute ends.
+	Take(ctx context.Context, webhookID string, n int, now time.Time) (taken int, resetAt time.Time, err error)
+}
+
+// Endpoints reads webhooks as their owner sees them.
+type Endpoints interface {
+	// Get returns owner's webhook id; an apperr not-found error when
+	// owner has none by that id.
+	Get(ctx context.Context, owner tenant.Tenant, id string) (webhook.Webhook, error)
+}
+
+// Idempotency runs acting requests once per Idempotency-Key
+// (webhook.Service.Once).
+type Idempotency interface {
+	// Once runs run unless key was used before, and returns its result,
+	// or the first result again (replayed).
+	Once(ctx context.Context, owner tenant.Tenant, key, fingerprint string, run func() ([]byte, error)) (result []byte, replayed bool, err error)
+}
+
+// Manager runs what customers do with their deliveries: list and read
+// them, send one again, recover what an endpoint missed, and send test
+// events. Every send goes through the delivery queue and the Deliverer,
+// like any other delivery.
+type Manager struct {
+	// Endpoints reads webhooks, scoped to their owner.
+	Endpoints Endpoints
+	// History reads deliveries and events.
+	History History
+	// Resends writes manual sends.
+	Resends Resends
+	// Events keeps test events.
+	Events EventLog
+	// Queue takes the messages.
+	Queue Queue
+	// Limiter rate-limits manual sends per webhook.
+	Limiter Limiter
+	// Idempotency makes acting requests safe to retry.
+	Idempotency Idempotency
+	// Retention is how long events and records are kept.
+	Retention time.Duration
+	// Now returns the time; time.Now when nil.
+	Now func() time.Time
+}
+
+func (s *Manager) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Manager) retention() time.Duration { return cmp.Or(s.Retention, DefaultRetention) }
+
+// List returns a page of owner's webhook webhookID's deliveries.
+func (s *Manager) List(ctx context.Context, owner tenant.Tenant, webhookID string, f Filter, limit int, startingAfter string) (Page, error) {
+	w, err := s.Endpoints.Get(ctx, owner, webhookID)
+	if err != nil {
+		return Page{}, err
+	}
+	page, err := s.History.Deliveries(ctx, w.ID, f, limit, startingAfter)
+	if err != nil {
+		return Page{}, fmt.Errorf("list deliveries of %s: %w", w.ID, err)
+	}
+	return page, nil
+}
+
+// Latest returns webhook w's most recent delivery, or nil when it has
+// none. w must be one the caller may read.
+func (s *Manager) Latest(ctx context.Context, w webhook.Webhook) (*Summary, error) {
+	page, err := s.History.Deliveries(ctx, w.ID, Filter{}, 1, "")
+	if err != nil {
+		return nil, fmt.Errorf("latest delivery of %s: %w", w.ID, err)
+	}
+	if len(page.Deliveries) == 0 {
+		return nil, nil
+	}
+	return &page.Deliveries[0], nil
+}
+
+// Get returns one delivery of owner's webhook webhookID, with its
+// attempts and payload.
+func (s *Manager) Get(ctx context.Context, owner tenant.Tenant, webhookID, deliveryID string) (Detail, error) {
+	w, err := s.Endpoints.Get(ctx, owner, webhookID)
+	if err != nil {
+		return Detail{}, err
+	}
+	sum, attempts, err := s.delivery(ctx, w, deliveryID)
+	if err != nil {
+		return Detail{}, err
+	}
+	d := Detail{Summary: sum, Attempts: attempts}
+	ev, err := s.History.Event(ctx, owner, sum.EventID)
+	switch {
+	case err == nil:
+		d.Payload = ev.Payload
+	case !errors.Is(err, webhook.ErrNotFound):
+		return Detail{}, fmt.Errorf("read event %s: %w", sum.EventID, err)
+	}
+	return d, nil
+}
+
+// delivery reads w's delivery id; deliveryNotFound when there is none.
+func (s *Manager) delivery(ctx context.Context, w webhook.Webhook, id string) (Summary, []Attempt, error) {
+	if !ValidDeliveryID(id) {
+		return Summary{}, nil, deliveryNotFound(id)
+	}
+	sum, attempts, err := s.History.Delivery(ctx, w.ID, id)
+	if errors.Is(err, webhook.ErrNotFound) {
+		return Summary{}, nil, deliveryNotFound(id)
+	}
+	if err != nil {
+		return Summary{}, nil, fmt.Errorf("read delivery %s: %w", id, err)
+	}
+	return sum, attempts, nil
+}
+
+// Retry sends owner's delivery deliveryID of webhook webhookID again now:
+// one more attempt, with the same webhook-id, signed afresh. A pending
+// delivery's next attempt is brought forward instead. It returns the
+// delivery as queued.
+func (s *Manager) Retry(ctx context.Context, owner tenant.Tenant, webhookID, deliveryID, idempotencyKey string) (Summary, bool, error) {
+	return once(ctx, s, owner, idempotencyKey, webhook.Fingerprint("retry_delivery", webhookID, deliveryID), func() (Summary, error) {
+		w, err := s.active(ctx, owner, webhookID)
+		if err != nil {
+			return Summary{}, err
+		}
+		sum, _, err := s.delivery(ctx, w, deliveryID)
+		if err != nil {
+			return Summary{}, err
+		}
+		ev, err := s.History.Event(ctx, owner, sum.EventID)
+		if errors.Is(err, webhook.ErrNotFound) {
+			return Summary{}, eventExpired(sum.EventID)
+		}
+		if err != nil {
+			return Summary{}, fmt.Errorf("read event %s: %w", sum.EventID, err)
+		}
+		ev.Test = sum.Test
+		now := s.now()
+		r, err := s.plan(w, ev, sum.Status, now)
+		if err != nil {
+			return Summary{}, err
+		}
+		if err := s.take(ctx, w.ID, 1, now); err != nil {
+			return Summary{}, err
+		}
+		if err := s.send(ctx, []Reopen{r}); err != nil {
+			return Summary{}, err
+		}
+		return reopened(sum, r), nil
+	})
+}
+
+// Test sends owner's webhook webhookID an example event of type typ,
+// marked as a test, through the queue like any other event. It returns
+// the delivery as queued.
+func (s *Manager) Test(ctx context.Context, owner tenant.Tenant, webhookID string, typ webhook.Event, idempotencyKey string) (Summary, bool, error) {
+	return once(ctx, s, owner, idempotencyKey, webhook.Fingerprint("test_webhook", webhookID, string(typ)), func() (Summary, error) {
+		w, err := s.active(ctx, owner, webhookID)
+		if err != nil {
+			return Summary{}, err
+		}
+		now := s.now()
+		ev, err := TestEvent(owner, typ, now)
+		if err != nil {
+			return Summary{}, err
+		}
+		r, err := s.plan(w, ev, Status{}, now)
+		if err != nil {
+			return Summary{}, err
+		}
+		if err := s.take(ctx, w.ID, 1, now); err != nil {
+			return Summary{}, err
+		}
+		if _, err := s.Events.Keep(ctx, ev, now.Add(s.retention())); err != nil {
+			return Summary{}, fmt.Errorf("save test event: %w", err)
+		}
+		if err := s.send(ctx, []Reopen{r}); err != nil {
+			return Summary{}, err
+		}
+		return reopened(Summary{ID: r.Message.DeliveryID, EventID: ev.ID, EventType: ev.Type, EventTime: ev.Time,
+			Test: true, CreatedAt: now}, r), nil
+	})
+}
+
+// Window is a recovery's time range and where in it to go on.
+type Window struct {
+	// Since and Until bound the events' time: Since included, Until not.
+	Since, Until time.Time
+	// StartingAfter, when set, is the last event (at Since) an earlier
+	// recovery of the window looked at: the recovery goes on after it.
+	StartingAfter string
+}
+
+// Recovery is what a recover request queued.
+type Recovery struct {
+	// WebhookID is the endpoint.
+	WebhookID string `json:"webhook_id"`
+	// Window is the window asked for.
+	Window Window `json:"window"`
+	// Deliveries are the deliveries queued, oldest event first.
+	Deliveries []string `json:"deliveries"`
+	// HasMore says the window holds events not yet looked at: recover
+	// again from Next.
+	HasMore bool `json:"has_more"`
+	// Next is where to go on when HasMore.
+	Next Window `json:"next"`
+}
+
+// Recover sends owner's webhook webhookID every event of w.since..until
+// that it subscribes to and that was not delivered to it: events that
+// failed, were skipped (the endpoint was disabled) or never queued to it.
+// Delivered events and deliveries still pending are left alone. It looks
+// at MaxRecoverEvents events at most, and queues no more than the rate
+// limit allows; the rest is left to the next request (Recovery.Next).
+func (s *Manager) Recover(ctx context.Context, owner tenant.Tenant, webhookID string, win Window, idempotencyKey string) (Recovery, bool, error) {
+	fp := webhook.Fingerprint("recover_webhook", webhookID, win.Since.Format(time.RFC3339Nano), win.Until.Format(time.RFC3339Nano), win.StartingAfter)
+	return once(ctx, s, owner, idempotencyKey, fp, func() (Recovery, error) {
+		now := s.now()
+		if err := s.checkWindow(win, now); err != nil {
+			return Recovery{}, err
+		}
+		w, err := s.active(ctx, owner, webhookID)
+		if err != nil {
+			return Recovery{}, err
+		}
+		evs, more, err := s.History.Events(ctx, owner, win.Since, win.Until, win.StartingAfter, MaxRecoverEvents)
+		if err != nil {
+			return Recovery{}, fmt.Errorf("list events of %s: %w", owner, err)
+		}
+		plans, next, err := s.recoverable(ctx, w, win, evs, now)
+		if err != nil {
+			return Recovery{}, err
+		}
+		out := Recovery{WebhookID: w.ID, Window: win, Deliveries: []string{}}
+		taken := 0
+		if len(plans) > 0 {
+			if taken, err = s.takeUpTo(ctx, w.ID, len(plans), now); err != nil {
+				return Recovery{}, err
+			}
+		}
+		if taken < len(plans) {
+			// The rest waits for the next request; go on from the first
+			// event not sent.
+			next, more = plans[taken].next, true
+			plans = plans[:taken]
+		}
+		var rs []Reopen
+		for _, p := range plans {
+			rs = append(rs, p.reopen)
+		}
+		if err := s.send(ctx, rs); err != nil {
+			return Recovery{}, err
+		}
+		for _, r := range rs {
+			out.Deliveries = append(out.Deliveries, r.Message.DeliveryID)
+		}
+		if more {
+			out.HasMore, out.Next = true, Window{Since: next.Since, Until: win.Until, StartingAfter: next.StartingAfter}
+		}
+		return out, nil
+	})
+}
+
+// recoverPlan is one event a recovery sends, and where a later request
+// would go on if it is not sent now.
+type recoverPlan struct {
+	reopen Reopen
+	next   Window
+}
+
+// recoverable plans the sends to w of evs, the events of win from its
+// start, and returns where to go on after the last of them.
+func (s *Manager) recoverable(ctx context.Context, w webhook.Webhook, win Window, evs []Event, now time.Time) ([]recoverPlan, Window, error) {
+	var next Window
+	if len(evs) == 0 {
+		return nil, next, nil
+	}
+	last := evs[len(evs)-1]
+	next = Window{Since: last.Time, StartingAfter: last.ID}
+	var ids []string
+	var taken []Event
+	for _, ev := range evs {
+		if slices.Contains(w.Events, ev.Type) {
+			taken = append(taken, ev)
+			ids = append(ids, DeliveryID(ev.ID, w.ID, ev.Time))
+		}
+	}
+	if len(ids) == 0 {
+		return nil, next, nil
+	}
+	states, err := s.History.Statuses(ctx, w.ID, ids)
+	if err != nil {
+		return nil, next, fmt.Errorf("read deliveries of %s: %w", w.ID, err)
+	}
+	var plans []recoverPlan
+	// prev is where a later request would go on to send each event: after
+	// the event before it, or where this request started.
+	prev := Window{Since: win.Since, StartingAfter: win.StartingAfter}
+	for i, ev := range taken {
+		st := states[ids[i]]
+		if st.State == StateDelivered || st.State == Pending {
+			prev = Window{Since: ev.Time, StartingAfter: ev.ID}
+			continue
+		}
+		r, err := s.plan(w, ev, st, now)
+		if err != nil {
+			// Too many attempts already: leave it.
+			prev = Window{Since: ev.Time, StartingAfter: ev.ID}
+			continue
+		}
+		plans = append(plans, recoverPlan{reopen: r, next: prev})
+		prev = Window{Since: ev.Time, StartingAfter: ev.ID}
+	}
+	return plans, next, nil
+}
+
+// checkWindow checks a recovery's window against now.
+func (s *Manager) checkWindow(win Window, now time.Time) error {
+	reach := min(RecoverWindow, s.retention())
+	switch {
+	case win.Since.Before(now.Add(-reach)):
+		return windowInvalid("since", fmt.Sprintf("since must be within the last %s", days(reach)))
+	case !win.Until.After(win.Since):
+		return windowInvalid("until", "until must be after since")
+	}
+	return nil
+}
+
+// days writes d in whole days ("14 days").
+func days(d time.Duration) string {
+	n := int(d / (24 * time.Hour))
+	if n == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
+}
+
+// active returns owner's webhook id if it is active.
+func (s *Manager) active(ctx context.Context, owner tenant.Tenant, id string) (webhook.Webhook, error) {
+	w, err := s.Endpoints.Get(ctx, owner, id)
+	if err != nil {
+		return webhook.Webhook{}, err
+	}
+	if !w.IsActive {
+		return webhook.Webhook{}, webhookDisabled(w)
+	}
+	return w, nil
+}
+
+// plan decides the manual send of event ev to w, whose delivery stands
+// at st: a delivery never made starts as the fan-out would start it; a
+// finished one gets one more attempt; a pending one has its next attempt
+// brought forward, unless it may be being made now.
+func (s *Manager) plan(w webhook.Webhook, ev Event, st Status, now time.Time) (Reopen, error) {
+	m := Message{DeliveryID: DeliveryID(ev.ID, w.ID, ev.Time), EventID: ev.ID, EventType: ev.Type, EventTime: ev.Time,
+		Account: w.Owner.Account, Mode: w.Owner.Mode, WebhookID: w.ID, Payload: ev.Payload, Claim: newClaim(), Test: ev.Test}
+	r := Reopen{Message: m, Prior: st, At: now, ClaimedUntil: now.Add(LeaseSlack), Expires: now.Add(s.retention())}
+	switch {
+	case st.Attempts >= MaxDeliveryAttempts:
+		return Reopen{}, attemptLimitReached(m.DeliveryID)
+	case !st.Exists:
+	case st.State == Pending:
+		sleeping := now.Before(st.NextAttemptAt.Add(-ResendMargin))
+		if !sleeping && !now.After(st.ClaimedUntil) {
+			return Reopen{}, deliveryInProgress(m.DeliveryID)
+		}
+		r.AttemptLimit = st.AttemptLimit
+	default:
+		r.AttemptLimit = st.Attempts + 1
+	}
+	return r, nil
+}
+
+// take takes n of webhookID's sends, or fails with a rate limit error.
+func (s *Manager) take(ctx context.Context, webhookID string, n int, now time.Time) error {
+	taken, reset, err := s.Limiter.Take(ctx, webhookID, n, now)
+	if err != nil {
+		return fmt.Errorf("rate limit of %s: %w", webhookID, err)
+	}
+	if taken < n {
+		return rateLimited(reset.Sub(now))
+	}
+	return nil
+}
+
+// takeUpTo takes up to n of webhookID's sends, at least one, or fails
+// with a rate limit error.
+func (s *Manager) takeUpTo(ctx context.Context, webhookID string, n int, now time.Time) (int, error) {
+	taken, reset, err := s.Limiter.Take(ctx, webhookID, n, now)
+	if err != nil {
+		return 0, fmt.Errorf("rate limit of %s: %w", webhookID, err)
+	}
+	if taken == 0 {
+		return 0, rateLimited(reset.Sub(now))
+	}
+	return taken, nil
+}
+
+// send writes rs and queues their messages. If the messages cannot all
+// be queued, the writes are undone, so that the request leaves nothing
+// behind and can be retried.
+func (s *Manager) send(ctx context.Context, rs []Reopen) error {
+	var done []Reopen
+	undo := func(cause error) error {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), webhook.CompensationTimeout)
+		defer cancel()
+		errs := []error{cause}
+		for _, r := range done {
+			if err := s.Resends.Restore(uctx, r); err != nil {
+				errs = append(errs, fmt.Errorf("restore delivery %s: %w", r.Message.DeliveryID, err))
+			}
+		}
+		return errors.Join(errs...)
+	}
+	msgs := make([]Message, 0, len(rs))
+	for _, r := range rs {
+		if err := s.Resends.Reopen(ctx, r); err != nil {
+			if errors.Is(err, ErrConflict) {
+				err = deliveryInProgress(r.Message.DeliveryID)
+			}
+			return undo(fmt.Errorf("reopen delivery %s: %w", r.Message.DeliveryID, err))
+		}
+		done = append(done, r)
+		msgs = append(msgs, r.Message)
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	if err := s.Queue.Send(ctx, msgs); err != nil {
+		return undo(fmt.Errorf("queue %d deliveries: %w", len(msgs), err))
+	}
+	return nil
+}
+
+// reopened is sum as r leaves it.
+func reopened(sum Summary, r Reopen) Summary {
+	sum.State, sum.NextAttemptAt, sum.AttemptLimit = Pending, r.At, r.AttemptLimit
+	sum.Claim, sum.ClaimedUntil, sum.Exists = r.Message.Claim, r.ClaimedUntil, true
+	sum.UpdatedAt, sum.Reason = r.At, ""
+	return sum
+}
+
+// once runs run under idempotencyKey, storing its result as JSON.
+func once[T any](ctx context.Context, s *Manager, owner tenant.Tenant, idempotencyKey, fingerprint string, run func() (T, error)) (T, bool, error) {
+	var zero T
+	raw, replayed, err := s.Idempotency.Once(ctx, owner, idempotencyKey, fingerprint, func() ([]byte, error) {
+		v, err := run()
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(v)
+	})
+	if err != nil {
+		return zero, false, err
+	}
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return zero, false, fmt.Errorf("decode stored result: %w", err)
+	}
+	return v, replayed, nil
+}
+
+// newClaim returns the claim of a manual send.
+func newClaim() string { return "send_" + rand.Text() }
