@@ -20,6 +20,7 @@ import (
 
 	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/apperr"
+	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/egress"
 	"github.com/docproc/webhooks/internal/metrics"
 	"github.com/docproc/webhooks/internal/tenant"
@@ -30,6 +31,8 @@ import (
 type Handler struct {
 	auth     *apikey.Authenticator
 	webhooks *webhook.Service
+	// deliveries serves the delivery routes.
+	deliveries *delivery.Manager
 	log      *slog.Logger
 	metrics  *metrics.Emitter
 	// dest are the egress rules a webhook's url is registered under.
@@ -65,6 +68,8 @@ type call struct {
 	route string
 	// id is the path's {id} segment, if the route has one.
 	id string
+	// deliveryID is the path's {delivery_id} segment, if the route has one.
+	deliveryID string
 	// allow is the Allow header of a 405 answer.
 	allow string
 }
@@ -75,13 +80,14 @@ const (
 	opMethodNotAllowed = "methodNotAllowed"
 )
 
-// New returns a Handler. log receives one line per request and m the
-// request's metrics. dest are the egress rules under which a webhook url
-// may be registered (created or updated): egress.Rules{} for the default,
-// or rules whose Allow holds the deployment's ALLOWED_DESTINATION_CIDRS.
-// The deliverer dials under the same rules.
-func New(auth *apikey.Authenticator, webhooks *webhook.Service, log *slog.Logger, m *metrics.Emitter, dest egress.Rules) *Handler {
-	h := &Handler{auth: auth, webhooks: webhooks, log: log, metrics: m, dest: dest}
+// New returns a Handler. deliveries serves the routes under a webhook's
+// deliveries. log receives one line per request and m the request's
+// metrics. dest are the egress rules under which a webhook url may be
+// registered (created or updated): egress.Rules{} for the default, or
+// rules whose Allow holds the deployment's ALLOWED_DESTINATION_CIDRS. The
+// deliverer dials under the same rules.
+func New(auth *apikey.Authenticator, webhooks *webhook.Service, deliveries *delivery.Manager, log *slog.Logger, m *metrics.Emitter, dest egress.Rules) *Handler {
+	h := &Handler{auth: auth, webhooks: webhooks, deliveries: deliveries, log: log, metrics: m, dest: dest}
 	h.routes = []route{
 		{pattern: "/v1/webhooks", methods: map[string]operation{
 			http.MethodGet:  {"listWebhooks", h.listWebhooks},
@@ -95,32 +101,48 @@ func New(auth *apikey.Authenticator, webhooks *webhook.Service, log *slog.Logger
 		{pattern: "/v1/webhooks/{id}/rotate-secret", methods: map[string]operation{
 			http.MethodPost: {"rotateWebhookSecret", h.rotateSecret},
 		}},
+		{pattern: "/v1/webhooks/{id}/deliveries", methods: map[string]operation{
+			http.MethodGet: {"listDeliveries", h.listDeliveries},
+		}},
+		{pattern: "/v1/webhooks/{id}/deliveries/{delivery_id}", methods: map[string]operation{
+			http.MethodGet: {"getDelivery", h.getDelivery},
+		}},
+		{pattern: "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", methods: map[string]operation{
+			http.MethodPost: {"retryDelivery", h.retryDelivery},
+		}},
+		{pattern: "/v1/webhooks/{id}/recover", methods: map[string]operation{
+			http.MethodPost: {"recoverWebhook", h.recoverWebhook},
+		}},
+		{pattern: "/v1/webhooks/{id}/test", methods: map[string]operation{
+			http.MethodPost: {"testWebhook", h.testWebhook},
+		}},
 	}
 	return h
 }
 
-// match reports whether path, as sent, fits pattern, and returns its {id}
-// segment. The path is split on "/" before each segment is percent-decoded,
-// so an encoded slash ("%2F") stays inside its segment instead of making a
-// new one: "/v1/webhooks%2Fwh_1" is one segment "webhooks/wh_1", which no
-// route has.
-func match(pattern, path string) (id string, ok bool) {
+// match reports whether path, as sent, fits pattern, and returns its
+// parameter segments ("{id}", "{delivery_id}") in order. The path is split
+// on "/" before each segment is percent-decoded, so an encoded slash
+// ("%2F") stays inside its segment instead of making a new one:
+// "/v1/webhooks%2Fwh_1" is one segment "webhooks/wh_1", which no route
+// has.
+func match(pattern, path string) (params []string, ok bool) {
 	want, got := strings.Split(pattern, "/"), strings.Split(path, "/")
 	if len(want) != len(got) {
-		return "", false
+		return nil, false
 	}
 	for i, w := range want {
 		seg, err := url.PathUnescape(got[i])
 		switch {
 		case err != nil:
-			return "", false
-		case w == "{id}" && seg != "":
-			id = seg
+			return nil, false
+		case strings.HasPrefix(w, "{") && seg != "":
+			params = append(params, seg)
 		case w != seg:
-			return "", false
+			return nil, false
 		}
 	}
-	return id, true
+	return params, true
 }
 
 // Handle serves one request. It always returns a response and a nil error:
@@ -176,11 +198,17 @@ func withDeadlineMargin(ctx context.Context) (context.Context, context.CancelFun
 // dispatch finds the route and method, authenticates, and runs the handler.
 func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (events.APIGatewayV2HTTPResponse, error) {
 	for _, r := range h.routes {
-		id, ok := match(r.pattern, path)
+		params, ok := match(r.pattern, path)
 		if !ok {
 			continue
 		}
-		c.id, c.route = id, method+" "+r.pattern
+		c.route = method + " " + r.pattern
+		if len(params) > 0 {
+			c.id = params[0]
+		}
+		if len(params) > 1 {
+			c.deliveryID = params[1]
+		}
 		op, ok := r.methods[method]
 		if !ok {
 			c.operation, c.allow = opMethodNotAllowed, allow(r)

@@ -209,7 +209,7 @@ func TestRequestPath(t *testing.T) {
 
 func TestHandleTurnsAPanicIntoAJSON500(t *testing.T) {
 	var logs strings.Builder
-	h := New(nil, nil, slog.New(slog.NewJSONHandler(&logs, nil)), metrics.New(&logs, ""), egress.Rules{}) // a nil authenticator panics when used
+	h := New(nil, nil, nil, slog.New(slog.NewJSONHandler(&logs, nil)), metrics.New(&logs, ""), egress.Rules{}) // a nil authenticator panics when used
 	req := events.APIGatewayV2HTTPRequest{RawPath: "/v1/webhooks", Headers: map[string]string{"x-api-key": "dk_test_" + strings.Repeat("a", 24)}}
 	req.RequestContext.HTTP.Method = "POST"
 	req.RequestContext.RequestID = "req-panic"

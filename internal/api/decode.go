@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/docproc/webhooks/internal/apperr"
+	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/egress"
 	"github.com/docproc/webhooks/internal/webhook"
 )
@@ -360,4 +361,132 @@ func jsonKind(raw json.RawMessage) string {
 func wrongType(param, want string, raw json.RawMessage) *webhook.FieldProblem {
 	return &webhook.FieldProblem{Code: apperr.CodeParameterInvalidType,
 		Message: fmt.Sprintf("%s must be %s, not %s", param, want, jsonKind(raw))}
+}
+
+// deliveriesQuery is a deliveries list request's query.
+type deliveriesQuery struct {
+	limit         int
+	startingAfter string
+	filter        delivery.Filter
+}
+
+// decodeDeliveriesQuery decodes a deliveries list's query: limit,
+// starting_after, and the filters state, event_type, since and until.
+func decodeDeliveriesQuery(query map[string]string) (deliveriesQuery, error) {
+	d := &decoder{}
+	q := deliveriesQuery{limit: webhook.DefaultPageSize}
+	for _, name := range slices.Sorted(maps.Keys(query)) {
+		v := query[name]
+		switch name {
+		case "limit":
+			if n, p := webhook.PageSizeRange.Parse(v); d.check(name, p) {
+				q.limit = n
+			}
+		case "starting_after":
+			if !delivery.ValidDeliveryID(v) {
+				d.check(name, &webhook.FieldProblem{Code: apperr.CodeStartingAfterInvalid,
+					Message: "starting_after must be a delivery id (msg_...); leave it out for the first page"})
+			}
+			q.startingAfter = v
+		case "state":
+			if st, p := delivery.ParseState(v); d.check(name, p) {
+				q.filter.State = st
+			}
+		case "event_type":
+			if e, p := webhook.ParseEvent(v); d.check(name, p) {
+				q.filter.Type = e
+			}
+		case "since":
+			q.filter.Since = d.time(name, apperr.CodeSinceInvalid, v)
+		case "until":
+			q.filter.Until = d.time(name, apperr.CodeUntilInvalid, v)
+		default:
+			d.check(name, &webhook.FieldProblem{Code: apperr.CodeParameterUnknown,
+				Message: "unknown query parameter " + strconv.Quote(name)})
+		}
+	}
+	if f := q.filter; !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
+		d.check("until", &webhook.FieldProblem{Code: apperr.CodeUntilInvalid, Message: "until must be after since"})
+	}
+	return q, d.err()
+}
+
+// recoverFields are the members of a recover body.
+var recoverFields = []string{"since", "until", "starting_after"}
+
+// decodeRecover decodes a recover body: since (required), until (now when
+// left out) and starting_after (an event id, to go on with a recovery).
+func decodeRecover(members map[string]json.RawMessage, now time.Time) (delivery.Window, error) {
+	d := &decoder{}
+	win := delivery.Window{Until: now.UTC()}
+	if _, sent := members["since"]; !sent {
+		d.check("since", &webhook.FieldProblem{Code: apperr.CodeParameterMissing,
+			Message: "since is required: the start of the window to recover, an RFC 3339 time"})
+	}
+	for _, name := range recoverFields {
+		raw, sent := members[name]
+		if !sent {
+			continue
+		}
+		s, ok := d.string(name, raw)
+		if !ok {
+			continue
+		}
+		switch name {
+		case "since":
+			win.Since = d.time(name, apperr.CodeSinceInvalid, s)
+		case "until":
+			win.Until = d.time(name, apperr.CodeUntilInvalid, s)
+		case "starting_after":
+			if s == "" {
+				d.check(name, &webhook.FieldProblem{Code: apperr.CodeStartingAfterInvalid,
+					Message: "starting_after must be an event id from a recovery's next window; leave it out to start at since"})
+			}
+			win.StartingAfter = s
+		}
+	}
+	d.unknown(members, recoverFields)
+	return win, d.err()
+}
+
+// decodeTest decodes a test body: the event type to send.
+func decodeTest(members map[string]json.RawMessage) (webhook.Event, error) {
+	d := &decoder{}
+	var typ webhook.Event
+	raw, sent := members["type"]
+	switch {
+	case !sent:
+		d.check("type", &webhook.FieldProblem{Code: apperr.CodeParameterMissing,
+			Message: "type is required: the event type of the test event"})
+	default:
+		if s, ok := d.string("type", raw); ok {
+			if e, p := webhook.ParseEvent(s); d.check("type", p) {
+				typ = e
+			}
+		}
+	}
+	d.unknown(members, []string{"type"})
+	return typ, d.err()
+}
+
+// decodeEmpty accepts no body, or an empty JSON object.
+func decodeEmpty(req events.APIGatewayV2HTTPRequest) error {
+	members, err := jsonObject(req, true)
+	if err != nil {
+		return err
+	}
+	d := &decoder{}
+	d.unknown(members, nil)
+	return d.err()
+}
+
+// time decodes an RFC 3339 time; the zero time if it is not one.
+func (d *decoder) time(param, code, s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		d.check(param, &webhook.FieldProblem{Code: code,
+			Message: param + " must be an RFC 3339 time, such as 2026-12-01T09:00:00Z"})
+		return time.Time{}
+	}
+	return t.UTC()
 }

@@ -3,7 +3,10 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -16,6 +19,7 @@ const (
 	typeAuthentication = "authentication_error"
 	typeAPI            = "api_error"
 	typeIdempotency    = "idempotency_error"
+	typeRateLimit      = "rate_limit_error"
 )
 
 // retryAfterSeconds is sent with 503 and 409 answers: both clear up when
@@ -54,6 +58,7 @@ var statuses = map[apperr.Kind]struct {
 	apperr.IdempotencyMismatch:   {http.StatusBadRequest, typeIdempotency},
 	apperr.IdempotencyInProgress: {http.StatusConflict, typeIdempotency},
 	apperr.IdempotencyGone:       {http.StatusGone, typeIdempotency},
+	apperr.RateLimited:           {http.StatusTooManyRequests, typeRateLimit},
 }
 
 // statusOf returns the HTTP status and error type of a kind; unknown kinds
@@ -83,6 +88,8 @@ func errorResponse(err error, requestID string) events.APIGatewayV2HTTPResponse 
 		resp.Headers["WWW-Authenticate"] = `Bearer realm="webhooks"`
 	case apperr.Unavailable, apperr.IdempotencyInProgress, apperr.Conflict:
 		resp.Headers["Retry-After"] = retryAfterSeconds
+	case apperr.RateLimited:
+		resp.Headers["Retry-After"] = strconv.Itoa(int(math.Ceil(max(e.RetryAfter, time.Second).Seconds())))
 	}
 	return resp
 }

@@ -28,6 +28,16 @@ type webhookJSON struct {
 	// the webhook (410 Gone, or failing for too long); null otherwise.
 	DisabledReason *string `json:"disabled_reason"`
 	DisabledAt     *string `json:"disabled_at"`
+	// FailingSince is when the endpoint's attempts started failing, while
+	// they keep failing; null otherwise.
+	FailingSince *string `json:"failing_since"`
+}
+
+// webhookDetailJSON is a retrieved webhook: the webhook and its most
+// recent event's delivery (null before any).
+type webhookDetailJSON struct {
+	webhookJSON
+	LastDelivery *lastDeliveryJSON `json:"last_delivery"`
 }
 
 // toJSON renders a webhook; secret is shown only when a secret is made
@@ -41,9 +51,9 @@ func toJSON(w webhook.Webhook, secret webhook.SigningSecret) webhookJSON {
 		UpdatedAt: w.UpdatedAt.UTC().Format(time.RFC3339),
 	}
 	if h := w.Health; h.DisabledReason != "" {
-		at := h.DisabledAt.UTC().Format(time.RFC3339)
-		out.DisabledReason, out.DisabledAt = &h.DisabledReason, &at
+		out.DisabledReason, out.DisabledAt = &h.DisabledReason, optionalTime(h.DisabledAt)
 	}
+	out.FailingSince = optionalTime(w.Health.FailingSince)
 	return out
 }
 
@@ -111,7 +121,11 @@ func (h *Handler) getWebhook(ctx context.Context, c *call) (events.APIGatewayV2H
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	return jsonResponse(http.StatusOK, toJSON(w, webhook.SigningSecret{}), c.requestID), nil
+	out := webhookDetailJSON{webhookJSON: toJSON(w, webhook.SigningSecret{})}
+	if out.LastDelivery, err = h.lastDelivery(ctx, w); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	return jsonResponse(http.StatusOK, out, c.requestID), nil
 }
 
 // updateWebhook serves PATCH /v1/webhooks/{id}.

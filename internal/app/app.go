@@ -63,8 +63,11 @@ func New(cfg config.Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.W
 	store := dynamo.New(db, cfg.TableName)
 	sec := secrets.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretNamePrefix, cfg.KMSKeyID)
 	svc := webhook.NewService(store, store, sec, log, webhook.Options{Limit: cfg.MaxWebhooks})
+	deliveries := &delivery.Manager{Endpoints: svc, History: store, Resends: store, Events: store,
+		Queue: queue.New(sqs.NewFromConfig(awsCfg), cfg.DeliveryQueueURL), Limiter: store, Idempotency: svc,
+		Retention: cfg.Retention}
 	return Parts{
-		Handler: api.New(apikey.NewAuthenticator(apikey.NewCache(store, cfg.KeyCacheTTL)), svc, log,
+		Handler: api.New(apikey.NewAuthenticator(apikey.NewCache(store, cfg.KeyCacheTTL)), svc, deliveries, log,
 			metrics.New(metricsOut, cfg.MetricsNamespace), Egress(cfg)),
 		Store:    store,
 		DynamoDB: db,

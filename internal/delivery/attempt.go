@@ -1,9 +1,14 @@
 package delivery
 
 import (
+	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
+	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/tenant"
+	"github.com/docproc/webhooks/internal/webhook"
 )
 
 // ErrorClass names why an attempt got no HTTP status, or got one that
@@ -127,4 +132,16 @@ type Attempt struct {
 	At time.Time
 	// Response is what it got.
 	Response Response
+}
+
+// States lists the delivery states, as the API names them.
+var States = []State{Pending, StateDelivered, StateFailed, Skipped}
+
+// ParseState reads a delivery state by name.
+func ParseState(name string) (State, *webhook.FieldProblem) {
+	if !slices.Contains(States, State(name)) {
+		return "", &webhook.FieldProblem{Code: apperr.CodeStateInvalid,
+			Message: fmt.Sprintf("unknown state %s; states: pending, delivered, failed, skipped", strconv.Quote(name))}
+	}
+	return State(name), nil
 }
