@@ -1,8 +1,13 @@
 package delivery_test
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,12 +23,15 @@ type memStore struct {
 	hooks      map[string]webhook.Webhook // by id
 	deliveries map[string]delivery.Status // by delivery id
 	records    []delivery.Record
-	events     map[string]string // event id -> first source id
+	events     map[string]delivery.Event // owner/event id -> the event kept first
+	sends      map[string]int            // webhook id -> manual sends taken
+	sendMax    int                       // manual sends allowed per webhook; delivery.SendsPerMinute when 0
 	saveErr    error
 }
 
 func newMemStore(hooks ...webhook.Webhook) *memStore {
-	s := &memStore{hooks: map[string]webhook.Webhook{}, deliveries: map[string]delivery.Status{}, events: map[string]string{}}
+	s := &memStore{hooks: map[string]webhook.Webhook{}, deliveries: map[string]delivery.Status{},
+		events: map[string]delivery.Event{}, sends: map[string]int{}}
 	for _, w := range hooks {
 		s.hooks[w.ID] = w
 	}
@@ -102,9 +110,9 @@ func (s *memStore) Keep(_ context.Context, ev delivery.Event, _ time.Time) (stri
 	defer s.mu.Unlock()
 	k := ev.Owner.String() + "/" + ev.ID
 	if first, ok := s.events[k]; ok {
-		return first, nil
+		return first.SourceID, nil
 	}
-	s.events[k] = ev.SourceID
+	s.events[k] = ev
 	return ev.SourceID, nil
 }
 
@@ -154,10 +162,207 @@ var (
 	fail500 = status(http.StatusInternalServerError)
 )
 
-// queueFake is an in-memory delivery.Queue.
-type queueFake struct{ sent []delivery.Message }
+// queueFake is an in-memory delivery.Queue; it fails with err when set.
+type queueFake struct {
+	sent []delivery.Message
+	err  error
+}
 
 func (q *queueFake) Send(_ context.Context, msgs []delivery.Message) error {
+	if q.err != nil {
+		return q.err
+	}
 	q.sent = append(q.sent, msgs...)
+	return nil
+}
+
+// The Manager's ports, over the same maps, so that a Manager and a
+// Deliverer share one store as they share the table.
+
+func (s *memStore) Deliveries(_ context.Context, webhookID string, f delivery.Filter, limit int, startingAfter string) (delivery.Page, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out delivery.Page
+	for _, id := range slices.Backward(slices.Sorted(maps.Keys(s.deliveries))) {
+		if startingAfter != "" && id >= startingAfter {
+			continue
+		}
+		sum := s.summary(id)
+		if sum.EventType == "" || s.webhookOf(id) != webhookID || (f.State != "" && sum.State != f.State) {
+			continue
+		}
+		if len(out.Deliveries) == limit {
+			out.HasMore = true
+			break
+		}
+		out.Deliveries = append(out.Deliveries, sum)
+		out.Next = id
+	}
+	return out, nil
+}
+
+// webhookOf is the webhook of delivery id, from its records. s.mu is held.
+func (s *memStore) webhookOf(id string) string {
+	for _, r := range s.records {
+		if r.Message.DeliveryID == id {
+			return r.Message.WebhookID
+		}
+	}
+	return ""
+}
+
+// summary is delivery id as the History shows it. s.mu is held.
+func (s *memStore) summary(id string) delivery.Summary {
+	sum := delivery.Summary{ID: id, Status: s.deliveries[id]}
+	for _, r := range s.records {
+		if r.Message.DeliveryID == id {
+			sum.EventID, sum.EventType, sum.EventTime, sum.Test = r.Message.EventID, r.Message.EventType, r.Message.EventTime, r.Message.Test
+		}
+	}
+	return sum
+}
+
+func (s *memStore) Delivery(_ context.Context, webhookID, deliveryID string) (delivery.Summary, []delivery.Attempt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.deliveries[deliveryID]; !ok || s.webhookOf(deliveryID) != webhookID {
+		return delivery.Summary{}, nil, webhook.ErrNotFound
+	}
+	var attempts []delivery.Attempt
+	for _, r := range s.records {
+		if r.Message.DeliveryID == deliveryID && r.Attempt != nil {
+			attempts = append(attempts, *r.Attempt)
+		}
+	}
+	return s.summary(deliveryID), attempts, nil
+}
+
+func (s *memStore) Statuses(_ context.Context, _ string, ids []string) (map[string]delivery.Status, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]delivery.Status{}
+	for _, id := range ids {
+		if st, ok := s.deliveries[id]; ok {
+			out[id] = st
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) Event(_ context.Context, owner tenant.Tenant, id string) (delivery.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ev, ok := s.events[owner.String()+"/"+id]
+	if !ok {
+		return delivery.Event{}, webhook.ErrNotFound
+	}
+	return ev, nil
+}
+
+func (s *memStore) Events(_ context.Context, owner tenant.Tenant, since, until time.Time, startingAfter string, limit int) ([]delivery.Event, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all []delivery.Event
+	for _, ev := range s.events {
+		if ev.Owner == owner && !ev.Test && !ev.Time.Before(since) && ev.Time.Before(until) {
+			all = append(all, ev)
+		}
+	}
+	slices.SortFunc(all, func(a, b delivery.Event) int {
+		return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.ID, b.ID))
+	})
+	if startingAfter != "" {
+		i := slices.IndexFunc(all, func(ev delivery.Event) bool { return ev.ID == startingAfter })
+		all = all[i+1:]
+	}
+	if len(all) > limit {
+		return all[:limit], true, nil
+	}
+	return all, false, nil
+}
+
+func (s *memStore) Reopen(_ context.Context, r delivery.Reopen) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.deliveries[r.Message.DeliveryID]
+	if ok != r.Prior.Exists || d.State != r.Prior.State || d.Attempts != r.Prior.Attempts || d.Claim != r.Prior.Claim {
+		return delivery.ErrConflict
+	}
+	s.deliveries[r.Message.DeliveryID] = delivery.Status{Exists: true, State: delivery.Pending, Attempts: d.Attempts,
+		Claim: r.Message.Claim, ClaimedUntil: r.ClaimedUntil, NextAttemptAt: r.At, AttemptLimit: r.AttemptLimit}
+	if !ok {
+		s.records = append(s.records, delivery.Record{Message: r.Message, State: delivery.Pending, At: r.At})
+	}
+	return nil
+}
+
+func (s *memStore) Restore(_ context.Context, r delivery.Reopen) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.deliveries[r.Message.DeliveryID]
+	if d.State != delivery.Pending || d.Claim != r.Message.Claim || d.Attempts != r.Prior.Attempts {
+		return nil
+	}
+	if !r.Prior.Exists {
+		delete(s.deliveries, r.Message.DeliveryID)
+		return nil
+	}
+	s.deliveries[r.Message.DeliveryID] = r.Prior
+	return nil
+}
+
+func (s *memStore) Take(_ context.Context, webhookID string, n int, now time.Time) (int, time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	limit := cmp.Or(s.sendMax, delivery.SendsPerMinute)
+	taken := min(n, limit-s.sends[webhookID])
+	s.sends[webhookID] += taken
+	return taken, now.Truncate(time.Minute).Add(time.Minute), nil
+}
+
+// endpoints is delivery.Endpoints over a memStore.
+type endpoints struct{ *memStore }
+
+func (e endpoints) Get(_ context.Context, owner tenant.Tenant, id string) (webhook.Webhook, error) {
+	w := e.hook(id)
+	if w.ID == "" || w.Owner != owner {
+		return webhook.Webhook{}, webhook.NotFound(id)
+	}
+	return w, nil
+}
+
+// onceKeys is delivery.Idempotency in memory.
+type onceKeys map[string][2]string // key -> fingerprint, result
+
+func (o onceKeys) Once(_ context.Context, _ tenant.Tenant, key, fp string, run func() ([]byte, error)) ([]byte, bool, error) {
+	if prior, ok := o[key]; ok && key != "" {
+		if prior[0] != fp {
+			return nil, false, errors.New("key reused")
+		}
+		return []byte(prior[1]), true, nil
+	}
+	res, err := run()
+	if err == nil && key != "" {
+		o[key] = [2]string{fp, string(res)}
+	}
+	return res, false, err
+}
+
+// notices is a delivery.Notifier that keeps what it publishes and fails
+// while fail is above 0.
+type notices struct {
+	mu   sync.Mutex
+	sent []delivery.Notice
+	fail int
+}
+
+func (n *notices) Notify(_ context.Context, x delivery.Notice) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.fail > 0 {
+		n.fail--
+		return errors.New("bus unavailable")
+	}
+	n.sent = append(n.sent, x)
 	return nil
 }
