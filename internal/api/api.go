@@ -33,8 +33,8 @@ type Handler struct {
 	webhooks *webhook.Service
 	// deliveries serves the delivery routes.
 	deliveries *delivery.Manager
-	log      *slog.Logger
-	metrics  *metrics.Emitter
+	log        *slog.Logger
+	metrics    *metrics.Emitter
 	// dest are the egress rules a webhook's url is registered under.
 	dest   egress.Rules
 	routes []route

@@ -72,8 +72,8 @@ type windowJSON struct {
 
 // recoveryJSON answers a recover request.
 type recoveryJSON struct {
-	Object     string `json:"object"`
-	WebhookID  string `json:"webhook_id"`
+	Object    string `json:"object"`
+	WebhookID string `json:"webhook_id"`
 	windowJSON
 	Queued     int         `json:"queued"`
 	Deliveries []string    `json:"deliveries"`

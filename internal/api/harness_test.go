@@ -16,6 +16,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/app"
@@ -41,6 +42,8 @@ type stack struct {
 	logs    *testenv.SyncBuffer
 	key     string
 	owner   tenant.Tenant
+	// sqs reads the delivery queue the stack's manual sends go to.
+	sqs *sqs.Client
 }
 
 // newStack builds the real handler over b with faults injected into its
@@ -66,6 +69,12 @@ func newLimitedStack(t testing.TB, b testenv.Backend, limit int, faults ...teste
 	s.db = dynamo.NewClient(plain)
 	s.sm = secretsmanager.NewFromConfig(plain)
 	testenv.CreateTable(t, s.db, s.cfg.TableName)
+	s.sqs = sqs.NewFromConfig(plain)
+	q, err := s.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(testenv.Unique("deliveries-"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cfg.DeliveryQueueURL = aws.ToString(q.QueueUrl)
 	s.handler = s.newHandler()
 	s.owner = tenant.Tenant{Account: testenv.Unique("acct_"), Mode: tenant.Test}
 	// The key is stored through a fault-free client, so seeding never trips a fault.
