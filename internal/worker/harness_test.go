@@ -249,7 +249,12 @@ func (h *harness) webhookFor(owner tenant.Tenant, url string, s webhook.Settings
 // own time on an event rather than keep the one given).
 func (h *harness) publish(owner tenant.Tenant, typ webhook.Event, id string) (string, time.Time) {
 	h.t.Helper()
-	at := time.Now().UTC().Truncate(time.Second)
+	return h.publishAt(owner, typ, id, time.Now().UTC().Truncate(time.Second))
+}
+
+// publishAt is publish of an event stamped at.
+func (h *harness) publishAt(owner tenant.Tenant, typ webhook.Event, id string, at time.Time) (string, time.Time) {
+	h.t.Helper()
 	detail := fmt.Sprintf(`{"account":%q,"livemode":%t,"id":%q,"data":{"document_id":"doc_1","note":"<&>"}}`,
 		owner.Account, owner.Mode == tenant.Live, id)
 	out, err := eventbridge.NewFromConfig(h.cfg).PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
