@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/docproc/webhooks/internal/tenant"
@@ -293,7 +294,7 @@ func (s *Manager) Retry(ctx context.Context, owner tenant.Tenant, webhookID, del
 		if err := s.take(ctx, w.ID, 1, now); err != nil {
 			return Summary{}, err
 		}
-		if err := s.send(ctx, []Reopen{r}); err != nil {
+		if _, err := s.send(ctx, []Reopen{r}, false); err != nil {
 			return Summary{}, err
 		}
 		return reopened(sum, r), nil
@@ -324,7 +325,7 @@ func (s *Manager) Test(ctx context.Context, owner tenant.Tenant, webhookID strin
 		if _, err := s.Events.Keep(ctx, ev, now.Add(s.retention())); err != nil {
 			return Summary{}, fmt.Errorf("save test event: %w", err)
 		}
-		if err := s.send(ctx, []Reopen{r}); err != nil {
+		if _, err := s.send(ctx, []Reopen{r}, false); err != nil {
 			return Summary{}, err
 		}
 		return reopened(Summary{ID: r.Message.DeliveryID, EventID: ev.ID, EventType: ev.Type, EventTime: ev.Time,
@@ -398,10 +399,11 @@ func (s *Manager) Recover(ctx context.Context, owner tenant.Tenant, webhookID st
 		for _, p := range plans {
 			rs = append(rs, p.reopen)
 		}
-		if err := s.send(ctx, rs); err != nil {
+		sent, err := s.send(ctx, rs, true)
+		if err != nil {
 			return Recovery{}, err
 		}
-		for _, r := range rs {
+		for _, r := range sent {
 			out.Deliveries = append(out.Deliveries, r.Message.DeliveryID)
 		}
 		if more {
@@ -546,40 +548,71 @@ func (s *Manager) takeUpTo(ctx context.Context, webhookID string, n int, now tim
 	return taken, nil
 }
 
-// send writes rs and queues their messages. If the messages cannot all
-// be queued, the writes are undone, so that the request leaves nothing
-// behind and can be retried.
-func (s *Manager) send(ctx context.Context, rs []Reopen) error {
+// reopenConcurrency bounds the writes one send makes at once.
+const reopenConcurrency = 8
+
+// send writes rs and queues their messages, and returns those sent. A
+// delivery that changed since it was read is delivery_in_progress, or,
+// with skipChanged, left out. If the messages cannot all be queued, the
+// writes are undone, so that the request leaves nothing behind and can be
+// retried.
+func (s *Manager) send(ctx context.Context, rs []Reopen, skipChanged bool) ([]Reopen, error) {
+	written := make([]bool, len(rs))
+	errs := make([]error, len(rs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, reopenConcurrency)
+	for i, r := range rs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			err := s.Resends.Reopen(ctx, r)
+			switch {
+			case errors.Is(err, ErrConflict) && skipChanged:
+			case errors.Is(err, ErrConflict):
+				errs[i] = deliveryInProgress(r.Message.DeliveryID)
+			case err != nil:
+				errs[i] = fmt.Errorf("reopen delivery %s: %w", r.Message.DeliveryID, err)
+			default:
+				written[i] = true
+			}
+		})
+	}
+	wg.Wait()
 	var done []Reopen
-	undo := func(cause error) error {
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), webhook.CompensationTimeout)
-		defer cancel()
-		errs := []error{cause}
+	for i, r := range rs {
+		if written[i] {
+			done = append(done, r)
+		}
+	}
+	var err error
+	if i := slices.IndexFunc(errs, func(err error) bool { return err != nil }); i >= 0 {
+		err = errs[i]
+	} else if len(done) > 0 {
+		msgs := make([]Message, 0, len(done))
 		for _, r := range done {
-			if err := s.Resends.Restore(uctx, r); err != nil {
-				errs = append(errs, fmt.Errorf("restore delivery %s: %w", r.Message.DeliveryID, err))
-			}
+			msgs = append(msgs, r.Message)
 		}
-		return errors.Join(errs...)
-	}
-	msgs := make([]Message, 0, len(rs))
-	for _, r := range rs {
-		if err := s.Resends.Reopen(ctx, r); err != nil {
-			if errors.Is(err, ErrConflict) {
-				err = deliveryInProgress(r.Message.DeliveryID)
-			}
-			return undo(fmt.Errorf("reopen delivery %s: %w", r.Message.DeliveryID, err))
+		if err = s.Queue.Send(ctx, msgs); err != nil {
+			err = fmt.Errorf("queue %d deliveries: %w", len(msgs), err)
 		}
-		done = append(done, r)
-		msgs = append(msgs, r.Message)
 	}
-	if len(msgs) == 0 {
-		return nil
+	if err != nil {
+		return nil, s.undo(ctx, done, err)
 	}
-	if err := s.Queue.Send(ctx, msgs); err != nil {
-		return undo(fmt.Errorf("queue %d deliveries: %w", len(msgs), err))
+	return done, nil
+}
+
+// undo restores the deliveries of done, whose send failed with cause.
+func (s *Manager) undo(ctx context.Context, done []Reopen, cause error) error {
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), webhook.CompensationTimeout)
+	defer cancel()
+	errs := []error{cause}
+	for _, r := range done {
+		if err := s.Resends.Restore(uctx, r); err != nil {
+			errs = append(errs, fmt.Errorf("restore delivery %s: %w", r.Message.DeliveryID, err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // reopened is sum as r leaves it.
