@@ -414,11 +414,12 @@ func decodeDeliveriesQuery(query map[string]string) (deliveriesQuery, error) {
 // recoverFields are the members of a recover body.
 var recoverFields = []string{"since", "until", "starting_after"}
 
-// decodeRecover decodes a recover body: since (required), until (now when
-// left out) and starting_after (an event id, to go on with a recovery).
-func decodeRecover(members map[string]json.RawMessage, now time.Time) (delivery.Window, error) {
+// decodeRecover decodes a recover body: since (required), until (zero,
+// meaning now, when left out) and starting_after (an event id, to go on
+// with a recovery).
+func decodeRecover(members map[string]json.RawMessage) (delivery.Window, error) {
 	d := &decoder{}
-	win := delivery.Window{Until: now.UTC()}
+	var win delivery.Window
 	if _, sent := members["since"]; !sent {
 		d.check("since", &webhook.FieldProblem{Code: apperr.CodeParameterMissing,
 			Message: "since is required: the start of the window to recover, an RFC 3339 time"})

@@ -209,7 +209,7 @@ func (h *Handler) recoverWebhook(ctx context.Context, c *call) (events.APIGatewa
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	win, err := decodeRecover(members, time.Now())
+	win, err := decodeRecover(members)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}

@@ -336,6 +336,7 @@ func (s *Manager) Test(ctx context.Context, owner tenant.Tenant, webhookID strin
 // Window is a recovery's time range and where in it to go on.
 type Window struct {
 	// Since and Until bound the events' time: Since included, Until not.
+	// A zero Until is the time of the request.
 	Since, Until time.Time
 	// StartingAfter, when set, is the last event (at Since) an earlier
 	// recovery of the window looked at: the recovery goes on after it.
@@ -364,9 +365,16 @@ type Recovery struct {
 // at MaxRecoverEvents events at most, and queues no more than the rate
 // limit allows; the rest is left to the next request (Recovery.Next).
 func (s *Manager) Recover(ctx context.Context, owner tenant.Tenant, webhookID string, win Window, idempotencyKey string) (Recovery, bool, error) {
-	fp := webhook.Fingerprint("recover_webhook", webhookID, win.Since.Format(time.RFC3339Nano), win.Until.Format(time.RFC3339Nano), win.StartingAfter)
+	until := ""
+	if !win.Until.IsZero() {
+		until = win.Until.Format(time.RFC3339Nano)
+	}
+	fp := webhook.Fingerprint("recover_webhook", webhookID, win.Since.Format(time.RFC3339Nano), until, win.StartingAfter)
 	return once(ctx, s, owner, idempotencyKey, fp, func() (Recovery, error) {
 		now := s.now()
+		if win.Until.IsZero() {
+			win.Until = now
+		}
 		if err := s.checkWindow(win, now); err != nil {
 			return Recovery{}, err
 		}
