@@ -53,8 +53,23 @@ func attemptSK(deliveryID string, n int) string {
 	return fmt.Sprintf("ATTEMPT#%s#%03d", deliveryID, n)
 }
 
+// eventsPK is the by-account index partition that lists owner's events
+// (not tests) by time.
+func eventsPK(owner tenant.Tenant) string {
+	return "EVENTS#" + owner.Account + "#" + string(owner.Mode)
+}
+
+// eventTimeLayout writes event times in the index at a fixed width (UTC,
+// nine fractional digits), so that their lexical order is time order.
+const eventTimeLayout = "2006-01-02T15:04:05.000000000Z"
+
+// eventsSK is an event's sort key in the by-account index: its time, then
+// its id.
+func eventsSK(at time.Time, id string) string { return at.UTC().Format(eventTimeLayout) + "#" + id }
+
 // eventItem is a stored event. It keeps the payload sent, so that
-// deliveries can be sent again later.
+// deliveries can be sent again later. An event that is not a test is also
+// in the by-account index (gsi1pk, gsi1sk), by time.
 type eventItem struct {
 	PK        string `dynamodbav:"pk"`
 	SK        string `dynamodbav:"sk"`
@@ -67,6 +82,9 @@ type eventItem struct {
 	SourceID  string `dynamodbav:"source_id"`
 	Payload   []byte `dynamodbav:"payload"`
 	ExpiresAt int64  `dynamodbav:"expires_at"`
+	Test      bool   `dynamodbav:"test,omitempty"`
+	GSI1PK    string `dynamodbav:"gsi1pk,omitempty"`
+	GSI1SK    string `dynamodbav:"gsi1sk,omitempty"`
 }
 
 // Webhooks implements delivery.Subscribers: one Query of owner's
@@ -95,14 +113,19 @@ func (s *Store) Webhooks(ctx context.Context, owner tenant.Tenant) ([]webhook.We
 	}
 }
 
-// Keep implements delivery.EventLog with a conditional PutItem; when the
-// id is taken it reads which publish took it.
+// Keep implements delivery.EventLog with a conditional PutItem, which
+// also puts an event that is not a test in owner's time index (Events);
+// when the id is taken it reads which publish took it.
 func (s *Store) Keep(ctx context.Context, ev delivery.Event, expires time.Time) (string, error) {
-	item, err := attributevalue.MarshalMap(eventItem{
+	it := eventItem{
 		PK: eventPK(ev.Owner, ev.ID), SK: eventSK, Type: "event", EventID: ev.ID, EventType: string(ev.Type),
-		Account: ev.Owner.Account, Mode: string(ev.Owner.Mode), Time: ev.Time.UTC().Format(time.RFC3339Nano),
-		SourceID: ev.SourceID, Payload: ev.Payload, ExpiresAt: expires.Unix(),
-	})
+		Account: ev.Owner.Account, Mode: string(ev.Owner.Mode), Time: stamp(ev.Time),
+		SourceID: ev.SourceID, Payload: ev.Payload, ExpiresAt: expires.Unix(), Test: ev.Test,
+	}
+	if !ev.Test {
+		it.GSI1PK, it.GSI1SK = eventsPK(ev.Owner), eventsSK(ev.Time, ev.ID)
+	}
+	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return "", fmt.Errorf("encode event %s: %w", ev.ID, err)
 	}

@@ -13,6 +13,13 @@
 //	idempotency key  pk = ACCOUNT#<account>#<mode>     sk = IDEMPOTENCY#<sha256 hex of the key>
 //	secret check     pk = CHECK#<yyyy-mm-ddThh>        sk = <orphan|prune>#<webhook id>
 //	checkpoint       pk = CHECK#CHECKPOINT             sk = CHECKPOINT
+//	event            pk = EVENT#<account>#<mode>#<id>  sk = EVENT
+//	delivery         pk = ENDPOINT#<webhook id>        sk = DELIVERY#<delivery id>
+//	attempt          pk = ENDPOINT#<webhook id>        sk = ATTEMPT#<delivery id>#<nnn>
+//
+// The by-account index (gsi1pk, gsi1sk) holds API keys
+// (ACCOUNT#<account>, APIKEY#<created>#<hash>) and events that are not
+// tests (EVENTS#<account>#<mode>, <time>#<id>).
 //
 // Items never hold a raw API key or a signing secret.
 package dynamo
@@ -44,7 +51,9 @@ const (
 	attrPK = "pk"
 	attrSK = "sk"
 	// indexByAccount is the sparse global secondary index that lists an
-	// account's API keys (gsi1pk = ACCOUNT#<account>, gsi1sk = APIKEY#<created>#<hash>).
+	// account's API keys (gsi1pk = ACCOUNT#<account>, gsi1sk = APIKEY#<created>#<hash>)
+	// and an owner's events by time (gsi1pk = EVENTS#<account>#<mode>,
+	// gsi1sk = <time>#<id>).
 	indexByAccount = "by-account"
 )
 
