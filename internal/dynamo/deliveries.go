@@ -47,10 +47,13 @@ func endpointPK(webhookID string) string { return "ENDPOINT#" + webhookID }
 // webhook's deliveries newest first.
 func deliverySK(id string) string { return "DELIVERY#" + id }
 
+// attemptsPrefix starts the sort keys of a delivery's attempts.
+func attemptsPrefix(deliveryID string) string { return "ATTEMPT#" + deliveryID + "#" }
+
 // attemptSK is an attempt's sort key: a delivery's attempts follow each
-// other in order, after "ATTEMPT#<delivery id>#".
+// other in order, after attemptsPrefix.
 func attemptSK(deliveryID string, n int) string {
-	return fmt.Sprintf("ATTEMPT#%s#%03d", deliveryID, n)
+	return fmt.Sprintf("%s%03d", attemptsPrefix(deliveryID), n)
 }
 
 // eventsPK is the by-account index partition that lists owner's events
@@ -221,46 +224,65 @@ func decodeDelivery(item map[string]types.AttributeValue) (deliveryItem, error) 
 // Target implements delivery.Store with one BatchGetItem (strongly
 // consistent) of the webhook and the delivery.
 func (s *Store) Target(ctx context.Context, owner tenant.Tenant, webhookID, deliveryID string) (delivery.Target, error) {
-	hookKey := key(tenantPK(owner), webhookSK(webhookID))
-	dlvKey := key(endpointPK(webhookID), deliverySK(deliveryID))
-	in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-		s.table: {Keys: []map[string]types.AttributeValue{hookKey, dlvKey}, ConsistentRead: aws.Bool(true)},
-	}}
-	var t delivery.Target
+	keys := []map[string]types.AttributeValue{key(tenantPK(owner), webhookSK(webhookID)), key(endpointPK(webhookID), deliverySK(deliveryID))}
 	op := "dynamodb BatchGetItem delivery " + deliveryID
-	for try := 1; ; try++ {
-		out, err := s.client.BatchGetItem(ctx, in)
+	var t delivery.Target
+	err := s.batchGet(ctx, op, keys, func(item map[string]types.AttributeValue) error {
+		var err error
+		if sk, _ := item[attrSK].(*types.AttributeValueMemberS); sk != nil && strings.HasPrefix(sk.Value, webhookSK("")) {
+			t.Webhook, err = decodeWebhook(item)
+			t.Found = err == nil
+			return err
+		}
+		d, err := decodeDelivery(item)
 		if err != nil {
-			return delivery.Target{}, awserr.Classify(op, err)
+			return fmt.Errorf("%s: %w", op, err)
 		}
-		for _, item := range out.Responses[s.table] {
-			if sk, _ := item[attrSK].(*types.AttributeValueMemberS); sk != nil && strings.HasPrefix(sk.Value, webhookSK("")) {
-				if t.Webhook, err = decodeWebhook(item); err != nil {
-					return delivery.Target{}, err
-				}
-				t.Found = true
-				continue
-			}
-			d, err := decodeDelivery(item)
+		t.Delivery, err = d.status()
+		return err
+	})
+	if err != nil {
+		return delivery.Target{}, err
+	}
+	return t, nil
+}
+
+// batchGetMax is the most keys one BatchGetItem may ask for.
+const batchGetMax = 100
+
+// batchGet reads keys (no two the same) with strongly consistent
+// BatchGetItem calls of at most batchGetMax keys, tries again the keys
+// DynamoDB leaves unprocessed, and hands each item found to each.
+func (s *Store) batchGet(ctx context.Context, op string, keys []map[string]types.AttributeValue, each func(map[string]types.AttributeValue) error) error {
+	for len(keys) > 0 {
+		n := min(len(keys), batchGetMax)
+		in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+			s.table: {Keys: keys[:n], ConsistentRead: aws.Bool(true)},
+		}}
+		keys = keys[n:]
+		for try := 1; ; try++ {
+			out, err := s.client.BatchGetItem(ctx, in)
 			if err != nil {
-				return delivery.Target{}, fmt.Errorf("%s: %w", op, err)
+				return awserr.Classify(op, err)
 			}
-			if t.Delivery, err = d.status(); err != nil {
-				return delivery.Target{}, err
+			for _, item := range out.Responses[s.table] {
+				if err := each(item); err != nil {
+					return err
+				}
 			}
-		}
-		left := out.UnprocessedKeys[s.table]
-		if len(left.Keys) == 0 {
-			return t, nil
-		}
-		if try == batchTries {
-			return delivery.Target{}, awserr.Unavailable(op, errors.New("keys left unprocessed"))
-		}
-		in.RequestItems = out.UnprocessedKeys
-		if err := pause(ctx, try); err != nil {
-			return delivery.Target{}, awserr.Classify(op, err)
+			if len(out.UnprocessedKeys[s.table].Keys) == 0 {
+				break
+			}
+			if try == batchTries {
+				return awserr.Unavailable(op, errors.New("keys left unprocessed"))
+			}
+			in.RequestItems = out.UnprocessedKeys
+			if err := pause(ctx, try); err != nil {
+				return awserr.Classify(op, err)
+			}
 		}
 	}
+	return nil
 }
 
 // batchTries bounds the tries of a batch call or transaction that DynamoDB

@@ -2,8 +2,10 @@
 // records (apikeys.go), webhooks and their version-conditional writes
 // (webhooks.go), the per-owner count kept exact by the create and delete
 // transactions (counters.go), the rotation lock (rotation.go), idempotency
-// records (idempotency.go) and the janitor's secret checks and checkpoint
-// (checks.go). store.go has the Store and the table's names.
+// records (idempotency.go), the janitor's secret checks and checkpoint
+// (checks.go), the event log and the deliverer's writes (deliveries.go)
+// and the reads of deliveries and events (history.go). store.go has the
+// Store and the table's names.
 //
 // Key design (single table):
 //
@@ -61,6 +63,9 @@ const (
 type Store struct {
 	client *dynamodb.Client
 	table  string
+	// maxExamined is the most delivery items one Deliveries call looks
+	// at: the constant maxExamined, lower in tests.
+	maxExamined int
 }
 
 // NewClient returns a DynamoDB client for cfg. Against a custom endpoint
@@ -74,7 +79,7 @@ func NewClient(cfg aws.Config) *dynamodb.Client {
 
 // New returns a Store over table.
 func New(client *dynamodb.Client, table string) *Store {
-	return &Store{client: client, table: table}
+	return &Store{client: client, table: table, maxExamined: maxExamined}
 }
 
 // tenantPK returns the partition key under which a tenant's webhooks live.
