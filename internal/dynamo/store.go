@@ -4,7 +4,8 @@
 // transactions (counters.go), the rotation lock (rotation.go), idempotency
 // records (idempotency.go), the janitor's secret checks and checkpoint
 // (checks.go), the event log and the deliverer's writes (deliveries.go)
-// and the reads of deliveries and events (history.go). store.go has the
+// and the reads of deliveries and events (history.go), manual sends
+// (resends.go). store.go has the
 // Store and the table's names.
 //
 // Key design (single table):
