@@ -3,10 +3,10 @@
 // (webhooks.go), the per-owner count kept exact by the create and delete
 // transactions (counters.go), the rotation lock (rotation.go), idempotency
 // records (idempotency.go), the janitor's secret checks and checkpoint
-// (checks.go), the event log and the deliverer's writes (deliveries.go)
-// and the reads of deliveries and events (history.go), manual sends
-// (resends.go). store.go has the
-// Store and the table's names.
+// (checks.go), the event log and the deliverer's writes (deliveries.go),
+// the reads of deliveries and events (history.go), manual sends
+// (resends.go) and their rate limit (limits.go). store.go has the Store
+// and the table's names.
 //
 // Key design (single table):
 //
@@ -19,6 +19,7 @@
 //	event            pk = EVENT#<account>#<mode>#<id>  sk = EVENT
 //	delivery         pk = ENDPOINT#<webhook id>        sk = DELIVERY#<delivery id>
 //	attempt          pk = ENDPOINT#<webhook id>        sk = ATTEMPT#<delivery id>#<nnn>
+//	manual sends     pk = ENDPOINT#<webhook id>        sk = SENDS#<unix minute>
 //
 // The by-account index (gsi1pk, gsi1sk) holds API keys
 // (ACCOUNT#<account>, APIKEY#<created>#<hash>) and events that are not
