@@ -47,14 +47,32 @@ func endpointPK(webhookID string) string { return "ENDPOINT#" + webhookID }
 // webhook's deliveries newest first.
 func deliverySK(id string) string { return "DELIVERY#" + id }
 
+// attemptsPrefix starts the sort keys of a delivery's attempts.
+func attemptsPrefix(deliveryID string) string { return "ATTEMPT#" + deliveryID + "#" }
+
 // attemptSK is an attempt's sort key: a delivery's attempts follow each
-// other in order, after "ATTEMPT#<delivery id>#".
+// other in order, after attemptsPrefix.
 func attemptSK(deliveryID string, n int) string {
-	return fmt.Sprintf("ATTEMPT#%s#%03d", deliveryID, n)
+	return fmt.Sprintf("%s%03d", attemptsPrefix(deliveryID), n)
 }
 
+// eventsPK is the by-account index partition that lists owner's events
+// (not tests) by time.
+func eventsPK(owner tenant.Tenant) string {
+	return "EVENTS#" + owner.Account + "#" + string(owner.Mode)
+}
+
+// eventTimeLayout writes event times in the index at a fixed width (UTC,
+// nine fractional digits), so that their lexical order is time order.
+const eventTimeLayout = "2006-01-02T15:04:05.000000000Z"
+
+// eventsSK is an event's sort key in the by-account index: its time, then
+// its id.
+func eventsSK(at time.Time, id string) string { return at.UTC().Format(eventTimeLayout) + "#" + id }
+
 // eventItem is a stored event. It keeps the payload sent, so that
-// deliveries can be sent again later.
+// deliveries can be sent again later. An event that is not a test is also
+// in the by-account index (gsi1pk, gsi1sk), by time.
 type eventItem struct {
 	PK        string `dynamodbav:"pk"`
 	SK        string `dynamodbav:"sk"`
@@ -67,6 +85,9 @@ type eventItem struct {
 	SourceID  string `dynamodbav:"source_id"`
 	Payload   []byte `dynamodbav:"payload"`
 	ExpiresAt int64  `dynamodbav:"expires_at"`
+	Test      bool   `dynamodbav:"test,omitempty"`
+	GSI1PK    string `dynamodbav:"gsi1pk,omitempty"`
+	GSI1SK    string `dynamodbav:"gsi1sk,omitempty"`
 }
 
 // Webhooks implements delivery.Subscribers: one Query of owner's
@@ -95,14 +116,19 @@ func (s *Store) Webhooks(ctx context.Context, owner tenant.Tenant) ([]webhook.We
 	}
 }
 
-// Keep implements delivery.EventLog with a conditional PutItem; when the
-// id is taken it reads which publish took it.
+// Keep implements delivery.EventLog with a conditional PutItem, which
+// also puts an event that is not a test in owner's time index (Events);
+// when the id is taken it reads which publish took it.
 func (s *Store) Keep(ctx context.Context, ev delivery.Event, expires time.Time) (string, error) {
-	item, err := attributevalue.MarshalMap(eventItem{
+	it := eventItem{
 		PK: eventPK(ev.Owner, ev.ID), SK: eventSK, Type: "event", EventID: ev.ID, EventType: string(ev.Type),
-		Account: ev.Owner.Account, Mode: string(ev.Owner.Mode), Time: ev.Time.UTC().Format(time.RFC3339Nano),
-		SourceID: ev.SourceID, Payload: ev.Payload, ExpiresAt: expires.Unix(),
-	})
+		Account: ev.Owner.Account, Mode: string(ev.Owner.Mode), Time: stamp(ev.Time),
+		SourceID: ev.SourceID, Payload: ev.Payload, ExpiresAt: expires.Unix(), Test: ev.Test,
+	}
+	if !ev.Test {
+		it.GSI1PK, it.GSI1SK = eventsPK(ev.Owner), eventsSK(ev.Time, ev.ID)
+	}
+	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return "", fmt.Errorf("encode event %s: %w", ev.ID, err)
 	}
@@ -137,71 +163,126 @@ func (s *Store) Keep(ctx context.Context, ev delivery.Event, expires time.Time) 
 // deliveryItem is the stored state of one delivery.
 type deliveryItem struct {
 	DeliveryID     string `dynamodbav:"delivery_id"`
+	EventID        string `dynamodbav:"event_id"`
+	EventType      string `dynamodbav:"event_type"`
+	EventTime      string `dynamodbav:"event_time"`
+	Test           bool   `dynamodbav:"test"`
 	State          string `dynamodbav:"state"`
 	Attempts       int    `dynamodbav:"attempts"`
 	Claim          string `dynamodbav:"claim"`
 	ClaimedUntilMS int64  `dynamodbav:"claimed_until_ms"`
 	WriteToken     string `dynamodbav:"write_token"`
 	NextAttemptAt  string `dynamodbav:"next_attempt_at,omitempty"`
+	AttemptLimit   int    `dynamodbav:"attempt_limit"`
+	Reason         string `dynamodbav:"reason"`
+	NoticePending  bool   `dynamodbav:"notice_pending"`
+	LastAttemptAt  string `dynamodbav:"last_attempt_at"`
+	LastStatus     int    `dynamodbav:"last_status"`
+	LastError      string `dynamodbav:"last_error"`
+	CreatedAt      string `dynamodbav:"created_at"`
+	UpdatedAt      string `dynamodbav:"updated_at"`
 }
 
 // status is the domain's view of a stored delivery.
 func (d deliveryItem) status() (delivery.Status, error) {
 	st := delivery.Status{Exists: true, State: delivery.State(d.State), Attempts: d.Attempts, Claim: d.Claim,
-		ClaimedUntil: time.UnixMilli(d.ClaimedUntilMS).UTC()}
-	if d.NextAttemptAt != "" {
-		next, err := time.Parse(time.RFC3339Nano, d.NextAttemptAt)
-		if err != nil {
-			return delivery.Status{}, fmt.Errorf("decode delivery %s next_attempt_at: %w", d.DeliveryID, err)
-		}
-		st.NextAttemptAt = next
+		ClaimedUntil: time.UnixMilli(d.ClaimedUntilMS).UTC(), AttemptLimit: d.AttemptLimit, Reason: d.Reason,
+		NoticePending: d.NoticePending}
+	var err error
+	if st.NextAttemptAt, err = parseStamp(d.NextAttemptAt); err != nil {
+		return delivery.Status{}, fmt.Errorf("decode delivery %s next_attempt_at: %w", d.DeliveryID, err)
 	}
 	return st, nil
+}
+
+// stamp formats a time as the delivery items store it; "" for the zero
+// time.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// parseStamp reads a time that stamp wrote; the zero time for "".
+func parseStamp(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
+
+// decodeDelivery decodes a stored delivery item.
+func decodeDelivery(item map[string]types.AttributeValue) (deliveryItem, error) {
+	var d deliveryItem
+	if err := attributevalue.UnmarshalMap(item, &d); err != nil {
+		return deliveryItem{}, fmt.Errorf("decode delivery item: %w", err)
+	}
+	return d, nil
 }
 
 // Target implements delivery.Store with one BatchGetItem (strongly
 // consistent) of the webhook and the delivery.
 func (s *Store) Target(ctx context.Context, owner tenant.Tenant, webhookID, deliveryID string) (delivery.Target, error) {
-	hookKey := key(tenantPK(owner), webhookSK(webhookID))
-	dlvKey := key(endpointPK(webhookID), deliverySK(deliveryID))
-	in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-		s.table: {Keys: []map[string]types.AttributeValue{hookKey, dlvKey}, ConsistentRead: aws.Bool(true)},
-	}}
-	var t delivery.Target
+	keys := []map[string]types.AttributeValue{key(tenantPK(owner), webhookSK(webhookID)), key(endpointPK(webhookID), deliverySK(deliveryID))}
 	op := "dynamodb BatchGetItem delivery " + deliveryID
-	for try := 1; ; try++ {
-		out, err := s.client.BatchGetItem(ctx, in)
+	var t delivery.Target
+	err := s.batchGet(ctx, op, keys, func(item map[string]types.AttributeValue) error {
+		var err error
+		if sk, _ := item[attrSK].(*types.AttributeValueMemberS); sk != nil && strings.HasPrefix(sk.Value, webhookSK("")) {
+			t.Webhook, err = decodeWebhook(item)
+			t.Found = err == nil
+			return err
+		}
+		d, err := decodeDelivery(item)
 		if err != nil {
-			return delivery.Target{}, awserr.Classify(op, err)
+			return fmt.Errorf("%s: %w", op, err)
 		}
-		for _, item := range out.Responses[s.table] {
-			if sk, _ := item[attrSK].(*types.AttributeValueMemberS); sk != nil && strings.HasPrefix(sk.Value, webhookSK("")) {
-				if t.Webhook, err = decodeWebhook(item); err != nil {
-					return delivery.Target{}, err
+		t.Delivery, err = d.status()
+		return err
+	})
+	if err != nil {
+		return delivery.Target{}, err
+	}
+	return t, nil
+}
+
+// batchGetMax is the most keys one BatchGetItem may ask for.
+const batchGetMax = 100
+
+// batchGet reads keys (no two the same) with strongly consistent
+// BatchGetItem calls of at most batchGetMax keys, tries again the keys
+// DynamoDB leaves unprocessed, and hands each item found to each.
+func (s *Store) batchGet(ctx context.Context, op string, keys []map[string]types.AttributeValue, each func(map[string]types.AttributeValue) error) error {
+	for len(keys) > 0 {
+		n := min(len(keys), batchGetMax)
+		in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+			s.table: {Keys: keys[:n], ConsistentRead: aws.Bool(true)},
+		}}
+		keys = keys[n:]
+		for try := 1; ; try++ {
+			out, err := s.client.BatchGetItem(ctx, in)
+			if err != nil {
+				return awserr.Classify(op, err)
+			}
+			for _, item := range out.Responses[s.table] {
+				if err := each(item); err != nil {
+					return err
 				}
-				t.Found = true
-				continue
 			}
-			var d deliveryItem
-			if err := attributevalue.UnmarshalMap(item, &d); err != nil {
-				return delivery.Target{}, fmt.Errorf("%s: decode delivery: %w", op, err)
+			if len(out.UnprocessedKeys[s.table].Keys) == 0 {
+				break
 			}
-			if t.Delivery, err = d.status(); err != nil {
-				return delivery.Target{}, err
+			if try == batchTries {
+				return awserr.Unavailable(op, errors.New("keys left unprocessed"))
 			}
-		}
-		left := out.UnprocessedKeys[s.table]
-		if len(left.Keys) == 0 {
-			return t, nil
-		}
-		if try == batchTries {
-			return delivery.Target{}, awserr.Unavailable(op, errors.New("keys left unprocessed"))
-		}
-		in.RequestItems = out.UnprocessedKeys
-		if err := pause(ctx, try); err != nil {
-			return delivery.Target{}, awserr.Classify(op, err)
+			in.RequestItems = out.UnprocessedKeys
+			if err := pause(ctx, try); err != nil {
+				return awserr.Classify(op, err)
+			}
 		}
 	}
+	return nil
 }
 
 // batchTries bounds the tries of a batch call or transaction that DynamoDB
@@ -216,8 +297,9 @@ const (
 
 // Save implements delivery.Store: one TransactWriteItems writes the
 // delivery's state (conditional on its owner and attempt count), the
-// attempt record and the webhook's health. When the webhook is gone, the
-// health part fails its condition and the rest is written without it.
+// attempt record and the webhook's health, and marks a notice owed as
+// pending. When the webhook is gone, the health part fails its condition
+// and the rest is written without it.
 func (s *Store) Save(ctx context.Context, r delivery.Record) error {
 	op := "dynamodb TransactWriteItems delivery " + r.Message.DeliveryID
 	withHealth := r.Health != delivery.NoChange
@@ -243,7 +325,7 @@ func (s *Store) Save(ctx context.Context, r delivery.Record) error {
 		}
 		// A lost answer or a failed condition: the delivery item says
 		// whether this write committed, or another moved it on.
-		state, rerr := s.deliveryState(ctx, r)
+		state, rerr := s.deliveryState(ctx, r.Message.WebhookID, r.Message.DeliveryID)
 		switch {
 		case rerr != nil:
 			return errors.Join(err, rerr)
@@ -268,8 +350,12 @@ func (s *Store) Save(ctx context.Context, r delivery.Record) error {
 			return fmt.Errorf("%s: %w", op, tce)
 		}
 		// Only the health change can have failed: its webhook was deleted,
-		// or changed since it was read. Record the delivery without it.
+		// or changed since it was read. Record the delivery without it, and
+		// without the notice of a disable that did not happen.
 		withHealth = false
+		if r.Health == delivery.Disable {
+			r.Notify = false
+		}
 	}
 }
 
@@ -285,18 +371,18 @@ func (d deliveryItem) admits(r delivery.Record) bool {
 
 // deliveryState reads a delivery item with a strongly consistent read; a
 // missing one is the zero deliveryItem.
-func (s *Store) deliveryState(ctx context.Context, r delivery.Record) (deliveryItem, error) {
+func (s *Store) deliveryState(ctx context.Context, webhookID, deliveryID string) (deliveryItem, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
-		Key:            key(endpointPK(r.Message.WebhookID), deliverySK(r.Message.DeliveryID)),
+		Key:            key(endpointPK(webhookID), deliverySK(deliveryID)),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return deliveryItem{}, awserr.Classify("dynamodb GetItem delivery "+r.Message.DeliveryID, err)
+		return deliveryItem{}, awserr.Classify("dynamodb GetItem delivery "+deliveryID, err)
 	}
-	var d deliveryItem
-	if err := attributevalue.UnmarshalMap(out.Item, &d); err != nil {
-		return deliveryItem{}, fmt.Errorf("decode delivery %s: %w", r.Message.DeliveryID, err)
+	d, err := decodeDelivery(out.Item)
+	if err != nil {
+		return deliveryItem{}, fmt.Errorf("delivery %s: %w", deliveryID, err)
 	}
 	return d, nil
 }
@@ -306,75 +392,150 @@ func (s *Store) deliveryState(ctx context.Context, r delivery.Record) (deliveryI
 // write.
 func (s *Store) deliveryUpdate(r delivery.Record, token string) *types.Update {
 	m := r.Message
-	at := r.At.UTC().Format(time.RFC3339Nano)
-	set := []string{"#type = :type", "delivery_id = :id", "event_id = :event", "event_type = :etype",
-		"event_time = :etime", "webhook_id = :hook", "account = :account", "#mode = :mode", "#state = :state",
-		"attempts = :attempts", "claim = :claim", "claimed_until_ms = :until", "created_at = if_not_exists(created_at, :at)", "updated_at = :at",
-		"expires_at = :expires", "write_token = :token"}
-	var remove []string
-	values := map[string]types.AttributeValue{
-		":type":     &types.AttributeValueMemberS{Value: "delivery"},
-		":id":       &types.AttributeValueMemberS{Value: m.DeliveryID},
-		":event":    &types.AttributeValueMemberS{Value: m.EventID},
-		":etype":    &types.AttributeValueMemberS{Value: string(m.EventType)},
-		":etime":    &types.AttributeValueMemberS{Value: m.EventTime.UTC().Format(time.RFC3339Nano)},
-		":hook":     &types.AttributeValueMemberS{Value: m.WebhookID},
-		":account":  &types.AttributeValueMemberS{Value: m.Account},
-		":mode":     &types.AttributeValueMemberS{Value: string(m.Mode)},
-		":state":    &types.AttributeValueMemberS{Value: string(r.State)},
-		":attempts": number(int64(r.Attempts)),
-		":prior":    number(int64(r.Prior)),
-		":claim":    &types.AttributeValueMemberS{Value: r.Claim},
-		":until":    number(r.ClaimedUntil.UnixMilli()),
-		":now_ms":   number(r.At.UnixMilli()),
-		":pending":  &types.AttributeValueMemberS{Value: string(delivery.Pending)},
-		":at":       &types.AttributeValueMemberS{Value: at},
-		":expires":  number(r.Expires.Unix()),
-		":token":    &types.AttributeValueMemberS{Value: token},
+	u := newUpdate()
+	u.message(m, false)
+	u.set("#state", &types.AttributeValueMemberS{Value: string(r.State)})
+	u.set("attempts", number(int64(r.Attempts)))
+	u.set("claim", &types.AttributeValueMemberS{Value: r.Claim})
+	u.set("claimed_until_ms", number(r.ClaimedUntil.UnixMilli()))
+	u.setExpr("created_at = if_not_exists(created_at, :updated_at)")
+	u.set("updated_at", &types.AttributeValueMemberS{Value: stamp(r.At)})
+	u.set("expires_at", number(r.Expires.Unix()))
+	u.set(writeToken, &types.AttributeValueMemberS{Value: token})
+	u.optional("reason", r.Reason)
+	u.optional("next_attempt_at", stamp(r.NextAttemptAt))
+	if r.Notify {
+		u.set("notice_pending", &types.AttributeValueMemberBOOL{Value: true})
 	}
-	optional := func(name, value string) {
-		if value == "" {
-			remove = append(remove, name)
-			return
-		}
-		set = append(set, name+" = :"+name)
-		values[":"+name] = &types.AttributeValueMemberS{Value: value}
-	}
-	optional("reason", r.Reason)
-	next := ""
-	if !r.NextAttemptAt.IsZero() {
-		next = r.NextAttemptAt.UTC().Format(time.RFC3339Nano)
-	}
-	optional("next_attempt_at", next)
 	if a := r.Attempt; a != nil {
-		set = append(set, "last_attempt_at = :at")
+		u.setExpr("last_attempt_at = :updated_at")
 		if a.Response.Status != 0 {
-			set = append(set, "last_status = :status")
-			values[":status"] = number(int64(a.Response.Status))
+			u.set("last_status", number(int64(a.Response.Status)))
 		} else {
-			remove = append(remove, "last_status")
+			u.remove = append(u.remove, "last_status")
 		}
-		optional("last_error", string(a.Response.Error))
+		u.optional("last_error", string(a.Response.Error))
 	}
-	expr := "SET " + strings.Join(set, ", ")
-	if len(remove) > 0 {
-		expr += " REMOVE " + strings.Join(remove, ", ")
-	}
+	u.values[":prior"] = number(int64(r.Prior))
+	u.values[":pending"] = &types.AttributeValueMemberS{Value: string(delivery.Pending)}
+	u.values[":now_ms"] = number(r.At.UnixMilli())
 	return &types.Update{
 		TableName:        aws.String(s.table),
 		Key:              key(endpointPK(m.WebhookID), deliverySK(m.DeliveryID)),
-		UpdateExpression: aws.String(expr),
+		UpdateExpression: aws.String(u.expression()),
 		ConditionExpression: aws.String("(attribute_not_exists(pk) AND :prior = :zero) OR " +
 			"(attempts = :prior AND #state = :pending AND (claim = :claim OR claimed_until_ms < :now_ms))"),
-		ExpressionAttributeNames:  map[string]string{"#type": "type", "#mode": "mode", "#state": "state"},
-		ExpressionAttributeValues: withZero(values),
+		ExpressionAttributeNames:  deliveryNames(),
+		ExpressionAttributeValues: withZero(u.values),
 	}
+}
+
+// deliveryNames are the placeholders of a delivery item's attribute names
+// that are reserved words.
+func deliveryNames() map[string]string {
+	return map[string]string{"#type": "type", "#mode": "mode", "#state": "state"}
+}
+
+// update builds an UpdateExpression of SET and REMOVE clauses. An
+// attribute "name" (or "#name") is set from the value ":name".
+type update struct {
+	sets, remove []string
+	values       map[string]types.AttributeValue
+}
+
+// newUpdate returns an empty update.
+func newUpdate() *update { return &update{values: map[string]types.AttributeValue{}} }
+
+// placeholder is the value placeholder of attribute name.
+func placeholder(name string) string { return ":" + strings.TrimPrefix(name, "#") }
+
+// set sets name to v.
+func (u *update) set(name string, v types.AttributeValue) {
+	u.sets = append(u.sets, name+" = "+placeholder(name))
+	u.values[placeholder(name)] = v
+}
+
+// setExpr adds a SET clause as written; its values are the caller's.
+func (u *update) setExpr(clause string) { u.sets = append(u.sets, clause) }
+
+// setNew sets name to v unless the item has it already.
+func (u *update) setNew(name string, v types.AttributeValue) {
+	u.sets = append(u.sets, fmt.Sprintf("%s = if_not_exists(%s, %s)", name, name, placeholder(name)))
+	u.values[placeholder(name)] = v
+}
+
+// optional sets name to value, or removes it when value is "".
+func (u *update) optional(name, value string) {
+	if value == "" {
+		u.remove = append(u.remove, name)
+		return
+	}
+	u.set(name, &types.AttributeValueMemberS{Value: value})
+}
+
+// optionalN sets name to n, or removes it when n is 0.
+func (u *update) optionalN(name string, n int) {
+	if n == 0 {
+		u.remove = append(u.remove, name)
+		return
+	}
+	u.set(name, number(int64(n)))
+}
+
+// message sets the attributes a delivery item takes from its message;
+// only where the item has none when onlyNew.
+func (u *update) message(m delivery.Message, onlyNew bool) {
+	set := u.set
+	if onlyNew {
+		set = u.setNew
+	}
+	for _, a := range []struct {
+		name string
+		v    types.AttributeValue
+	}{
+		{"#type", &types.AttributeValueMemberS{Value: "delivery"}},
+		{"delivery_id", &types.AttributeValueMemberS{Value: m.DeliveryID}},
+		{"event_id", &types.AttributeValueMemberS{Value: m.EventID}},
+		{"event_type", &types.AttributeValueMemberS{Value: string(m.EventType)}},
+		{"event_time", &types.AttributeValueMemberS{Value: stamp(m.EventTime)}},
+		{"webhook_id", &types.AttributeValueMemberS{Value: m.WebhookID}},
+		{"account", &types.AttributeValueMemberS{Value: m.Account}},
+		{"#mode", &types.AttributeValueMemberS{Value: string(m.Mode)}},
+		{"test", &types.AttributeValueMemberBOOL{Value: m.Test}},
+	} {
+		set(a.name, a.v)
+	}
+}
+
+// expression is the UpdateExpression.
+func (u *update) expression() string {
+	expr := "SET " + strings.Join(u.sets, ", ")
+	if len(u.remove) > 0 {
+		expr += " REMOVE " + strings.Join(u.remove, ", ")
+	}
+	return expr
 }
 
 // withZero adds :zero to values.
 func withZero(values map[string]types.AttributeValue) map[string]types.AttributeValue {
 	values[":zero"] = number(0)
 	return values
+}
+
+// NoticeSent implements delivery.Store: it removes the delivery's
+// notice_pending. A delivery no longer stored has no notice to clear.
+func (s *Store) NoticeSent(ctx context.Context, webhookID, deliveryID string) error {
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 key(endpointPK(webhookID), deliverySK(deliveryID)),
+		UpdateExpression:    aws.String("REMOVE notice_pending"),
+		ConditionExpression: aws.String("attribute_exists(pk)"),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil
+	}
+	return awserr.Classify("dynamodb UpdateItem notice of delivery "+deliveryID, err)
 }
 
 // attemptItem is the record of one attempt. It holds no secret and no

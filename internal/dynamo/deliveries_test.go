@@ -205,3 +205,56 @@ func TestARotationInProgressShows(t *testing.T) {
 		}
 	})
 }
+
+func TestNoticesArePendingUntilSent(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		s := newStore(t, b)
+		w, m := deliveryFixture(t, s)
+		gone := attemptRecord(m, "msg-a", 1, delivery.StateFailed, delivery.Disable)
+		gone.Reason, gone.Notify = delivery.ReasonGone, true
+		if err := s.Save(ctx, gone); err != nil {
+			t.Fatal(err)
+		}
+		if tg, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID); err != nil || !tg.Delivery.NoticePending || tg.Delivery.Reason != delivery.ReasonGone {
+			t.Fatalf("after a disabling attempt: %+v, %v; want its notice pending", tg.Delivery, err)
+		}
+		if err := s.NoticeSent(ctx, w.ID, m.DeliveryID); err != nil {
+			t.Fatal(err)
+		}
+		if tg, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID); err != nil || tg.Delivery.NoticePending || tg.Delivery.State != delivery.StateFailed {
+			t.Fatalf("after the notice was sent: %+v, %v", tg.Delivery, err)
+		}
+		// Clearing the notice of a delivery no longer stored creates nothing.
+		missing := delivery.DeliveryID("evt_gone", w.ID, time.Now())
+		if err := s.NoticeSent(ctx, w.ID, missing); err != nil {
+			t.Fatalf("notice of a missing delivery: %v", err)
+		}
+		if tg, err := s.Target(ctx, w.Owner, w.ID, missing); err != nil || tg.Delivery.Exists {
+			t.Fatalf("clearing a missing delivery's notice stored it: %+v, %v", tg.Delivery, err)
+		}
+		// A disable answered to a webhook read before a change (version 1
+		// again) did not happen, so it owes no notice; an exhausted
+		// delivery does.
+		_, m2 := deliveryFixture(t, s)
+		m2.WebhookID, m2.Account = w.ID, w.Owner.Account
+		stale := attemptRecord(m2, "msg-b", 1, delivery.StateFailed, delivery.Disable)
+		stale.Reason, stale.Notify = delivery.ReasonGone, true
+		if err := s.Save(ctx, stale); err != nil {
+			t.Fatal(err)
+		}
+		if tg, err := s.Target(ctx, w.Owner, w.ID, m2.DeliveryID); err != nil || tg.Delivery.NoticePending || tg.Delivery.State != delivery.StateFailed {
+			t.Fatalf("after a stale disable: %+v, %v; want no notice pending", tg.Delivery, err)
+		}
+		_, m3 := deliveryFixture(t, s)
+		m3.WebhookID, m3.Account = w.ID, w.Owner.Account
+		exhausted := attemptRecord(m3, "msg-c", 1, delivery.StateFailed, delivery.NoChange)
+		exhausted.Reason, exhausted.Notify = delivery.ReasonExhausted, true
+		if err := s.Save(ctx, exhausted); err != nil {
+			t.Fatal(err)
+		}
+		if tg, err := s.Target(ctx, w.Owner, w.ID, m3.DeliveryID); err != nil || !tg.Delivery.NoticePending {
+			t.Fatalf("after an exhausted delivery: %+v, %v; want its notice pending", tg.Delivery, err)
+		}
+	})
+}

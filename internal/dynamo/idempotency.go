@@ -25,7 +25,8 @@ const (
 
 // idempotencyItem is the stored form of an idempotency record. It holds the
 // request's fingerprint and, once completed, the webhook as created (with
-// its secret's ARN, never the secret).
+// its secret's ARN, never the secret) or the result of an operation that
+// returns no secret.
 type idempotencyItem struct {
 	PK          string `dynamodbav:"pk"`
 	SK          string `dynamodbav:"sk"`
@@ -41,6 +42,8 @@ type idempotencyItem struct {
 	Webhook     *webhookItem `dynamodbav:"webhook,omitempty"`
 	// SecretSHA256 is the hash of the secret the first response carried.
 	SecretSHA256 string `dynamodbav:"secret_sha256,omitempty"`
+	// Result is the first response of an operation run by webhook.Once.
+	Result []byte `dynamodbav:"result,omitempty"`
 }
 
 // idempotencySK returns the sort key of an idempotency record. The key is
@@ -73,8 +76,11 @@ func heldByValues(c webhook.Claim) map[string]types.AttributeValue {
 // completeClaim is the transaction item that marks c completed with rec.
 func completeClaim(table string, c webhook.Claim, rec webhook.IdempotencyRecord) (types.TransactWriteItem, error) {
 	it := claimItem(c, stateCompleted)
-	snapshot := toWebhookItem(rec.Webhook)
-	it.Webhook, it.SecretSHA256 = &snapshot, rec.SecretSHA256
+	it.SecretSHA256, it.Result = rec.SecretSHA256, rec.Result
+	if rec.Webhook.ID != "" { // a create or a rotation; webhook.Once keeps a Result instead
+		snapshot := toWebhookItem(rec.Webhook)
+		it.Webhook = &snapshot
+	}
 	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return types.TransactWriteItem{}, fmt.Errorf("encode idempotency record: %w", err)
@@ -180,7 +186,8 @@ func (s *Store) idempotencyItem(ctx context.Context, c webhook.Claim) (*idempote
 
 // record returns the domain's view of a stored record.
 func (it *idempotencyItem) record() (*webhook.IdempotencyRecord, error) {
-	rec := &webhook.IdempotencyRecord{Fingerprint: it.Fingerprint, Completed: it.State == stateCompleted, SecretSHA256: it.SecretSHA256}
+	rec := &webhook.IdempotencyRecord{Fingerprint: it.Fingerprint, Completed: it.State == stateCompleted,
+		SecretSHA256: it.SecretSHA256, Result: it.Result}
 	if rec.Completed && it.Webhook != nil {
 		w, err := it.Webhook.webhook()
 		if err != nil {

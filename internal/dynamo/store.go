@@ -2,8 +2,11 @@
 // records (apikeys.go), webhooks and their version-conditional writes
 // (webhooks.go), the per-owner count kept exact by the create and delete
 // transactions (counters.go), the rotation lock (rotation.go), idempotency
-// records (idempotency.go) and the janitor's secret checks and checkpoint
-// (checks.go). store.go has the Store and the table's names.
+// records (idempotency.go), the janitor's secret checks and checkpoint
+// (checks.go), the event log and the deliverer's writes (deliveries.go),
+// the reads of deliveries and events (history.go), manual sends
+// (resends.go) and their rate limit (limits.go). store.go has the Store
+// and the table's names.
 //
 // Key design (single table):
 //
@@ -13,6 +16,14 @@
 //	idempotency key  pk = ACCOUNT#<account>#<mode>     sk = IDEMPOTENCY#<sha256 hex of the key>
 //	secret check     pk = CHECK#<yyyy-mm-ddThh>        sk = <orphan|prune>#<webhook id>
 //	checkpoint       pk = CHECK#CHECKPOINT             sk = CHECKPOINT
+//	event            pk = EVENT#<account>#<mode>#<id>  sk = EVENT
+//	delivery         pk = ENDPOINT#<webhook id>        sk = DELIVERY#<delivery id>
+//	attempt          pk = ENDPOINT#<webhook id>        sk = ATTEMPT#<delivery id>#<nnn>
+//	manual sends     pk = ENDPOINT#<webhook id>        sk = SENDS#<unix minute>
+//
+// The by-account index (gsi1pk, gsi1sk) holds API keys
+// (ACCOUNT#<account>, APIKEY#<created>#<hash>) and events that are not
+// tests (EVENTS#<account>#<mode>, <time>#<id>).
 //
 // Items never hold a raw API key or a signing secret.
 package dynamo
@@ -44,7 +55,9 @@ const (
 	attrPK = "pk"
 	attrSK = "sk"
 	// indexByAccount is the sparse global secondary index that lists an
-	// account's API keys (gsi1pk = ACCOUNT#<account>, gsi1sk = APIKEY#<created>#<hash>).
+	// account's API keys (gsi1pk = ACCOUNT#<account>, gsi1sk = APIKEY#<created>#<hash>)
+	// and an owner's events by time (gsi1pk = EVENTS#<account>#<mode>,
+	// gsi1sk = <time>#<id>).
 	indexByAccount = "by-account"
 )
 
@@ -52,6 +65,9 @@ const (
 type Store struct {
 	client *dynamodb.Client
 	table  string
+	// maxExamined is the most delivery items one Deliveries call looks
+	// at: the constant maxExamined, lower in tests.
+	maxExamined int
 }
 
 // NewClient returns a DynamoDB client for cfg. Against a custom endpoint
@@ -65,7 +81,7 @@ func NewClient(cfg aws.Config) *dynamodb.Client {
 
 // New returns a Store over table.
 func New(client *dynamodb.Client, table string) *Store {
-	return &Store{client: client, table: table}
+	return &Store{client: client, table: table, maxExamined: maxExamined}
 }
 
 // tenantPK returns the partition key under which a tenant's webhooks live.

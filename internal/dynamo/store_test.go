@@ -277,3 +277,27 @@ func newWebhookStored(t *testing.T, s *dynamo.Store, w webhook.Webhook) string {
 	}
 	return w.ID
 }
+
+func TestIdempotencyKeepsAResult(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		s := newStore(t, b)
+		at := time.Now().UTC().Truncate(time.Second)
+		claim := func(token string) webhook.Claim {
+			return webhook.Claim{Owner: tenant.Tenant{Account: "a", Mode: tenant.Test}, Key: "retry-1", Fingerprint: "fp", Token: token,
+				At: at, LockedUntil: at.Add(30 * time.Second), ExpiresAt: at.Add(24 * time.Hour)}
+		}
+		first := claim("t1")
+		if prior, err := s.ClaimKey(ctx, first); err != nil || prior != nil {
+			t.Fatalf("first claim: %+v, %v", prior, err)
+		}
+		result := []byte(`{"id":"msg_1","state":"pending"}`)
+		if err := s.CompleteKey(ctx, first, webhook.IdempotencyRecord{Fingerprint: "fp", Completed: true, Result: result}); err != nil {
+			t.Fatal(err)
+		}
+		prior, err := s.ClaimKey(ctx, claim("t2"))
+		if err != nil || prior == nil || !prior.Completed || string(prior.Result) != string(result) || prior.Webhook.ID != "" {
+			t.Fatalf("replay: %+v, %v; want the completed record with its result", prior, err)
+		}
+	})
+}

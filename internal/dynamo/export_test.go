@@ -1,0 +1,8 @@
+package dynamo
+
+// SetMaxExamined lowers the number of delivery items one Deliveries call
+// of s looks at, so that tests reach the bound with a few items.
+func (s *Store) SetMaxExamined(n int) { s.maxExamined = n }
+
+// Table is the name of s's table, for a second Store over it.
+func (s *Store) Table() string { return s.table }

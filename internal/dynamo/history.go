@@ -1,0 +1,350 @@
+package dynamo
+
+// Reads of what deliveries did: a webhook's deliveries newest first, one
+// delivery with its attempts, the states of many, and the stored events.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/docproc/webhooks/internal/awserr"
+	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/tenant"
+	"github.com/docproc/webhooks/internal/webhook"
+)
+
+// Compile-time check that Store implements the delivery history port.
+var _ delivery.History = (*Store)(nil)
+
+// maxExamined bounds the delivery items one Deliveries call looks at, so
+// that a filter few deliveries match does not read a whole partition.
+const maxExamined = 1000
+
+// summary is the domain's view of a stored delivery, as a list shows it.
+func (d deliveryItem) summary() (delivery.Summary, error) {
+	st, err := d.status()
+	if err != nil {
+		return delivery.Summary{}, err
+	}
+	sum := delivery.Summary{ID: d.DeliveryID, EventID: d.EventID, EventType: webhook.Event(d.EventType), Test: d.Test,
+		Status: st, LastStatus: d.LastStatus, LastError: delivery.ErrorClass(d.LastError)}
+	for _, t := range []struct {
+		name, in string
+		out      *time.Time
+	}{
+		{"event_time", d.EventTime, &sum.EventTime}, {"last_attempt_at", d.LastAttemptAt, &sum.LastAttemptAt},
+		{"created_at", d.CreatedAt, &sum.CreatedAt}, {"updated_at", d.UpdatedAt, &sum.UpdatedAt},
+	} {
+		if *t.out, err = parseStamp(t.in); err != nil {
+			return delivery.Summary{}, fmt.Errorf("decode delivery %s %s: %w", d.DeliveryID, t.name, err)
+		}
+	}
+	return sum, nil
+}
+
+// decodeSummary decodes a stored delivery item as a summary.
+func decodeSummary(item map[string]types.AttributeValue) (delivery.Summary, error) {
+	d, err := decodeDelivery(item)
+	if err != nil {
+		return delivery.Summary{}, err
+	}
+	return d.summary()
+}
+
+// ulidTime is the time part of a ULID of t: its first 10 characters,
+// which order as the times do, to the millisecond.
+func ulidTime(t time.Time) string {
+	var id ulid.ULID
+	_ = id.SetTime(ulid.Timestamp(t)) // only fails after the year 10889
+	return id.String()[:10]
+}
+
+// deliveryRange returns the bounds (both included) of the sort keys of
+// the deliveries of events of time in [since, until), to the millisecond
+// (delivery ids are ULIDs of their event's time); zero times do not
+// bound.
+func deliveryRange(since, until time.Time) (lo, hi string) {
+	lo, hi = deliverySK(""), deliverySK("~") // "~" sorts after every id
+	if !since.IsZero() {
+		lo = deliverySK(delivery.MessageIDPrefix + ulidTime(since))
+	}
+	if !until.IsZero() {
+		// No id equals the bound: ids have more characters after it.
+		hi = deliverySK(delivery.MessageIDPrefix + ulidTime(until))
+	}
+	return lo, hi
+}
+
+// Deliveries implements delivery.History with a Query of the webhook's
+// delivery items, newest event first, bounded by f's times, its state and
+// type filtered on. Pages are read until the page is full with one more
+// match, or s.maxExamined items were looked at: then the page ends early
+// with HasMore, and Next is the last item looked at.
+func (s *Store) Deliveries(ctx context.Context, webhookID string, f delivery.Filter, limit int, startingAfter string) (delivery.Page, error) {
+	lo, hi := deliveryRange(f.Since, f.Until)
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :lo AND :hi"),
+		ScanIndexForward:       aws.Bool(false),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: endpointPK(webhookID)},
+		},
+	}
+	if startingAfter != "" {
+		after := deliverySK(startingAfter)
+		if after <= lo {
+			return delivery.Page{}, nil
+		}
+		// Start at the cursor, which then is the range's bound: DynamoDB
+		// refuses a start key outside the key condition.
+		if after <= hi {
+			hi, in.ExclusiveStartKey = after, key(endpointPK(webhookID), after)
+		}
+	}
+	if lo > hi {
+		return delivery.Page{}, nil
+	}
+	in.ExpressionAttributeValues[":lo"] = &types.AttributeValueMemberS{Value: lo}
+	in.ExpressionAttributeValues[":hi"] = &types.AttributeValueMemberS{Value: hi}
+	var filters []string
+	if f.State != "" {
+		filters = append(filters, "#state = :state")
+		in.ExpressionAttributeNames = map[string]string{"#state": "state"}
+		in.ExpressionAttributeValues[":state"] = &types.AttributeValueMemberS{Value: string(f.State)}
+	}
+	if f.Type != "" {
+		filters = append(filters, "event_type = :etype")
+		in.ExpressionAttributeValues[":etype"] = &types.AttributeValueMemberS{Value: string(f.Type)}
+	}
+	if len(filters) > 0 {
+		in.FilterExpression = aws.String(strings.Join(filters, " AND "))
+	}
+	var found []delivery.Summary
+	examined := 0
+	for {
+		// DynamoDB applies Limit before the filter: it counts items looked
+		// at. Unfiltered, every item is a match and no more are needed.
+		want := s.maxExamined - examined
+		if len(filters) == 0 {
+			want = min(want, limit+1-len(found))
+		}
+		in.Limit = aws.Int32(int32(want))
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return delivery.Page{}, awserr.Classify("dynamodb Query deliveries of "+webhookID, err)
+		}
+		examined += int(out.ScannedCount)
+		for _, item := range out.Items {
+			if len(found) > limit {
+				break
+			}
+			sum, err := decodeSummary(item)
+			if err != nil {
+				return delivery.Page{}, err
+			}
+			found = append(found, sum)
+		}
+		switch {
+		case len(found) > limit:
+			return delivery.Page{Deliveries: found[:limit], HasMore: true, Next: found[limit-1].ID}, nil
+		case len(out.LastEvaluatedKey) == 0:
+			return delivery.Page{Deliveries: found}, nil
+		case examined >= s.maxExamined:
+			last := strings.TrimPrefix(attrS(out.LastEvaluatedKey, attrSK), deliverySK(""))
+			return delivery.Page{Deliveries: found, HasMore: true, Next: last}, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// Delivery implements delivery.History: a strongly consistent read of the
+// delivery item, then a Query of its attempts, which sort in order.
+func (s *Store) Delivery(ctx context.Context, webhookID, deliveryID string) (delivery.Summary, []delivery.Attempt, error) {
+	d, err := s.deliveryState(ctx, webhookID, deliveryID)
+	if err != nil {
+		return delivery.Summary{}, nil, err
+	}
+	if d.DeliveryID == "" {
+		return delivery.Summary{}, nil, fmt.Errorf("delivery %s: %w", deliveryID, webhook.ErrNotFound)
+	}
+	sum, err := d.summary()
+	if err != nil {
+		return delivery.Summary{}, nil, err
+	}
+	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
+		ConsistentRead:         aws.Bool(true),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":     &types.AttributeValueMemberS{Value: endpointPK(webhookID)},
+			":prefix": &types.AttributeValueMemberS{Value: attemptsPrefix(deliveryID)},
+		},
+	})
+	var attempts []delivery.Attempt
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return delivery.Summary{}, nil, awserr.Classify("dynamodb Query attempts of "+deliveryID, err)
+		}
+		for _, item := range page.Items {
+			var it attemptItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return delivery.Summary{}, nil, fmt.Errorf("decode attempt of %s: %w", deliveryID, err)
+			}
+			a, err := it.attempt()
+			if err != nil {
+				return delivery.Summary{}, nil, err
+			}
+			attempts = append(attempts, a)
+		}
+	}
+	return sum, attempts, nil
+}
+
+// attempt is the domain's view of a stored attempt.
+func (it attemptItem) attempt() (delivery.Attempt, error) {
+	at, err := parseStamp(it.At)
+	if err != nil {
+		return delivery.Attempt{}, fmt.Errorf("decode attempt %s #%d at: %w", it.DeliveryID, it.Number, err)
+	}
+	return delivery.Attempt{DeliveryID: it.DeliveryID, EventID: it.EventID, EventType: it.EventType,
+		Owner: tenant.Tenant{Account: it.Account, Mode: tenant.Mode(it.Mode)}, WebhookID: it.WebhookID,
+		URL: it.URL, Number: it.Number, At: at,
+		Response: delivery.Response{Status: it.Status, Error: delivery.ErrorClass(it.Error), Body: []byte(it.Response),
+			Duration: time.Duration(it.DurationMS) * time.Millisecond}}, nil
+}
+
+// Statuses implements delivery.History with strongly consistent
+// BatchGetItem calls.
+func (s *Store) Statuses(ctx context.Context, webhookID string, ids []string) (map[string]delivery.Status, error) {
+	seen := make(map[string]bool, len(ids))
+	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			keys = append(keys, key(endpointPK(webhookID), deliverySK(id)))
+		}
+	}
+	out := make(map[string]delivery.Status, len(keys))
+	err := s.batchGet(ctx, "dynamodb BatchGetItem deliveries of "+webhookID, keys, func(item map[string]types.AttributeValue) error {
+		d, err := decodeDelivery(item)
+		if err != nil {
+			return err
+		}
+		out[d.DeliveryID], err = d.status()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// expired reports whether the event's TTL has passed at now: DynamoDB
+// removes expired items lazily, so one may still be read.
+func (it eventItem) expired(now time.Time) bool { return it.ExpiresAt < now.Unix() }
+
+// event is the domain's view of a stored event.
+func (it eventItem) event() (delivery.Event, error) {
+	at, err := parseStamp(it.Time)
+	if err != nil {
+		return delivery.Event{}, fmt.Errorf("decode event %s time: %w", it.EventID, err)
+	}
+	return delivery.Event{ID: it.EventID, Type: webhook.Event(it.EventType), Owner: tenant.Tenant{Account: it.Account, Mode: tenant.Mode(it.Mode)},
+		Time: at, SourceID: it.SourceID, Payload: it.Payload, Test: it.Test}, nil
+}
+
+// decodeEvent decodes a stored event item.
+func decodeEvent(item map[string]types.AttributeValue) (eventItem, error) {
+	var it eventItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return eventItem{}, fmt.Errorf("decode event item: %w", err)
+	}
+	return it, nil
+}
+
+// Event implements delivery.History with a strongly consistent GetItem.
+func (s *Store) Event(ctx context.Context, owner tenant.Tenant, id string) (delivery.Event, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(eventPK(owner, id), eventSK),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return delivery.Event{}, awserr.Classify("dynamodb GetItem event "+id, err)
+	}
+	if out.Item == nil {
+		return delivery.Event{}, fmt.Errorf("event %s: %w", id, webhook.ErrNotFound)
+	}
+	it, err := decodeEvent(out.Item)
+	switch {
+	case err != nil:
+		return delivery.Event{}, err
+	case it.expired(time.Now()):
+		return delivery.Event{}, fmt.Errorf("event %s expired: %w", id, webhook.ErrNotFound)
+	}
+	return it.event()
+}
+
+// Events implements delivery.History with a Query of owner's partition of
+// the by-account index, oldest first; expired events are passed over.
+func (s *Store) Events(ctx context.Context, owner tenant.Tenant, since, until time.Time, startingAfter string, limit int) ([]delivery.Event, bool, error) {
+	if !until.After(since) {
+		return nil, false, nil
+	}
+	pk := &types.AttributeValueMemberS{Value: eventsPK(owner)}
+	// An event at since sorts after "<since>#", and one at until after
+	// "<until>#": the bounds hold [since, until).
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		IndexName:              aws.String(indexByAccount),
+		KeyConditionExpression: aws.String("gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": pk,
+			":lo": &types.AttributeValueMemberS{Value: eventsSK(since, "")},
+			":hi": &types.AttributeValueMemberS{Value: eventsSK(until, "")},
+		},
+	}
+	if startingAfter != "" {
+		in.ExclusiveStartKey = key(eventPK(owner, startingAfter), eventSK)
+		in.ExclusiveStartKey["gsi1pk"] = pk
+		in.ExclusiveStartKey["gsi1sk"] = &types.AttributeValueMemberS{Value: eventsSK(since, startingAfter)}
+	}
+	now := time.Now()
+	var evs []delivery.Event
+	for {
+		in.Limit = aws.Int32(int32(limit + 1 - len(evs)))
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return nil, false, awserr.Classify("dynamodb Query events of "+owner.String(), err)
+		}
+		for _, item := range out.Items {
+			it, err := decodeEvent(item)
+			switch {
+			case err != nil:
+				return nil, false, err
+			case it.expired(now):
+				continue
+			case len(evs) == limit:
+				return evs, true, nil
+			}
+			ev, err := it.event()
+			if err != nil {
+				return nil, false, err
+			}
+			evs = append(evs, ev)
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return evs, false, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}

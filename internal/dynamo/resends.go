@@ -1,0 +1,121 @@
+package dynamo
+
+// Manual sends: a delivery made pending under a send's claim, and the
+// undoing of that when the send's message could not be queued.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/docproc/webhooks/internal/awserr"
+	"github.com/docproc/webhooks/internal/delivery"
+)
+
+// Compile-time check that Store implements the manual sends port.
+var _ delivery.Resends = (*Store)(nil)
+
+// Reopen implements delivery.Resends with one UpdateItem of the delivery
+// item, conditional on r.Prior: its state, attempts and, when pending,
+// claim; or on no item when !r.Prior.Exists. It sets the attributes of a
+// new item only where there are none. When the condition fails, the
+// token read back tells whether this write's own first try committed (its
+// answer lost) or the delivery moved on (ErrConflict).
+func (s *Store) Reopen(ctx context.Context, r delivery.Reopen) error {
+	m := r.Message
+	op := "dynamodb UpdateItem reopen delivery " + m.DeliveryID
+	token := newToken()
+	u := newUpdate()
+	u.message(m, true)
+	u.setNew("attempts", number(0))
+	u.setNew("created_at", &types.AttributeValueMemberS{Value: stamp(r.At)})
+	u.set("#state", &types.AttributeValueMemberS{Value: string(delivery.Pending)})
+	u.set("claim", &types.AttributeValueMemberS{Value: m.Claim})
+	u.set("claimed_until_ms", number(r.ClaimedUntil.UnixMilli()))
+	u.set("next_attempt_at", &types.AttributeValueMemberS{Value: stamp(r.At)})
+	u.optionalN("attempt_limit", r.AttemptLimit)
+	u.set("updated_at", &types.AttributeValueMemberS{Value: stamp(r.At)})
+	u.set("expires_at", number(r.Expires.Unix()))
+	u.set(writeToken, &types.AttributeValueMemberS{Value: token})
+	u.remove = append(u.remove, "reason", "notice_pending")
+	cond := "attribute_not_exists(pk)"
+	if p := r.Prior; p.Exists {
+		cond = "#state = :prior_state AND attempts = :prior_attempts"
+		u.values[":prior_state"] = &types.AttributeValueMemberS{Value: string(p.State)}
+		u.values[":prior_attempts"] = number(int64(p.Attempts))
+		if p.State == delivery.Pending {
+			cond += " AND claim = :prior_claim"
+			u.values[":prior_claim"] = &types.AttributeValueMemberS{Value: p.Claim}
+		}
+	}
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(endpointPK(m.WebhookID), deliverySK(m.DeliveryID)),
+		UpdateExpression:          aws.String(u.expression()),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  deliveryNames(),
+		ExpressionAttributeValues: u.values,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return awserr.Classify(op, err)
+	}
+	d, err := s.deliveryState(ctx, m.WebhookID, m.DeliveryID)
+	switch {
+	case err != nil:
+		return err
+	case d.WriteToken == token:
+		return nil // this write's first try committed; its answer was lost
+	}
+	return fmt.Errorf("%s: %w", op, delivery.ErrConflict)
+}
+
+// Restore implements delivery.Resends: while the delivery is still
+// pending under r's claim at r.Prior's attempts, it deletes the item
+// Reopen created, or puts back r.Prior. A failed condition means an
+// attempt was made under the claim since (or another send took over):
+// nothing to undo.
+func (s *Store) Restore(ctx context.Context, r delivery.Reopen) error {
+	m := r.Message
+	k := key(endpointPK(m.WebhookID), deliverySK(m.DeliveryID))
+	cond := aws.String("#state = :pending AND claim = :send_claim AND attempts = :prior_attempts")
+	values := map[string]types.AttributeValue{
+		":pending":        &types.AttributeValueMemberS{Value: string(delivery.Pending)},
+		":send_claim":     &types.AttributeValueMemberS{Value: m.Claim},
+		":prior_attempts": number(int64(r.Prior.Attempts)),
+	}
+	names := map[string]string{"#state": "state"}
+	var op string
+	var err error
+	if p := r.Prior; !p.Exists {
+		op = "dynamodb DeleteItem reopened delivery " + m.DeliveryID
+		_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: k,
+			ConditionExpression: cond, ExpressionAttributeNames: names, ExpressionAttributeValues: values})
+	} else {
+		op = "dynamodb UpdateItem restore delivery " + m.DeliveryID
+		u := newUpdate()
+		u.set("#state", &types.AttributeValueMemberS{Value: string(p.State)})
+		u.set("claim", &types.AttributeValueMemberS{Value: p.Claim})
+		u.set("claimed_until_ms", number(p.ClaimedUntil.UnixMilli()))
+		u.optional("next_attempt_at", stamp(p.NextAttemptAt))
+		u.optionalN("attempt_limit", p.AttemptLimit)
+		u.optional("reason", p.Reason)
+		if p.NoticePending {
+			u.set("notice_pending", &types.AttributeValueMemberBOOL{Value: true})
+		}
+		maps.Copy(u.values, values)
+		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: k,
+			UpdateExpression: aws.String(u.expression()), ConditionExpression: cond,
+			ExpressionAttributeNames: names, ExpressionAttributeValues: u.values})
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil
+	}
+	return awserr.Classify(op, err)
+}
