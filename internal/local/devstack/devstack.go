@@ -190,7 +190,16 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		metricsOut = logOut
 	}
 	log := s.logger(logOut, data)
-	parts := app.New(s.Function, awsCfg, log, metricsOut)
+	res, err := s.ensurePipeline(ctx, awsCfg, tmpl, logOut)
+	if err != nil {
+		return err
+	}
+	fn, bus := s.Function, ""
+	if res != nil {
+		// Manual sends go to the delivery queue Run created.
+		fn.DeliveryQueueURL, bus = res.Delivery().URL, res.Bus
+	}
+	parts := app.New(fn, awsCfg, log, metricsOut)
 	if err := EnsureTable(ctx, parts.DynamoDB, tmpl, s.Function.TableName); err != nil {
 		return err
 	}
@@ -198,11 +207,13 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	bus, stopPollers, err := s.startPipeline(ctx, awsCfg, tmpl, log, metricsOut, logOut)
-	if err != nil {
-		return err
+	if res != nil {
+		stopPollers, err := s.startPollers(ctx, awsCfg, tmpl, *res, log, metricsOut, logOut)
+		if err != nil {
+			return err
+		}
+		defer stopPollers()
 	}
-	defer stopPollers()
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
 		return fmt.Errorf("listen for the API on %s: %w", s.Addr, err)
