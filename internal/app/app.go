@@ -12,12 +12,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/docproc/webhooks/internal/api"
 	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/awsconf"
+	"github.com/docproc/webhooks/internal/bus"
 	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/dynamo"
@@ -112,7 +114,8 @@ func NewDelivery(cfg config.Delivery, awsCfg aws.Config, log *slog.Logger, metri
 	store := dynamo.New(dynamo.NewClient(awsCfg), cfg.TableName)
 	return &worker.Delivery{
 		Deliverer: &delivery.Deliverer{Store: store, Secrets: secrets.New(secretsmanager.NewFromConfig(awsCfg), "", ""),
-			Sender: send, Schedule: cfg.Schedule, DisableAfter: cfg.DisableAfter, Retention: cfg.Retention},
+			Sender: send, Schedule: cfg.Schedule, DisableAfter: cfg.DisableAfter, Retention: cfg.Retention,
+			Notifier: bus.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName)},
 		Queue:   queue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL),
 		Log:     log,
 		Metrics: metrics.New(metricsOut, cfg.MetricsNamespace),

@@ -43,11 +43,17 @@ func Transient(err error) bool {
 		return false
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return true
-	case errors.As(err, &apiErr) && throttleCodes[apiErr.ErrorCode()]:
+	case errors.As(err, &apiErr) && TransientCode(apiErr.ErrorCode()):
 		return true
 	}
 	return errors.As(err, &netErr) || errors.As(err, &maxAttempts)
 }
+
+// TransientCode reports whether the AWS error code means "slow down" or
+// "try again": throttling or an AWS-side internal failure. It sorts the
+// codes batch calls give per entry (EventBridge's PutEvents, SQS's
+// SendMessageBatch) besides the call's own error.
+func TransientCode(code string) bool { return throttleCodes[code] }
 
 // Classify wraps err from the AWS call op: around apperr.ErrUnavailable
 // when it is Transient, else with op alone. It returns nil for nil.

@@ -42,6 +42,11 @@ func TestClassify(t *testing.T) {
 			t.Errorf("KindOf(Classify(%v)) = %s, want %s", c.err, k, want)
 		}
 	}
+	for code, want := range map[string]bool{"ThrottlingException": true, "InternalFailure": true, "MalformedDetail": false, "": false} {
+		if TransientCode(code) != want {
+			t.Errorf("TransientCode(%q) = %v, want %v", code, !want, want)
+		}
+	}
 	if Classify("op", nil) != nil {
 		t.Error("Classify(nil) != nil")
 	}

@@ -74,7 +74,7 @@ func DeliveryLatency(ctx context.Context, o DeliveryOptions, dir string, out io.
 	fanout := app.NewFanout(config.Fanout{TableName: w.table, DeliveryQueueURL: w.res.Delivery().URL,
 		RejectedQueueURL: w.res.Queues[pipeline.FanoutDeadLetterQueueID].URL, MetricsNamespace: "Webhooks/bench"},
 		cfgs[CallerFanout], slog.New(slog.DiscardHandler), io.Discard)
-	deliver, err := app.NewDelivery(config.Delivery{TableName: w.table, QueueURL: w.res.Delivery().URL, Timeout: 15 * time.Second,
+	deliver, err := app.NewDelivery(config.Delivery{TableName: w.table, QueueURL: w.res.Delivery().URL, EventBusName: w.res.Bus, Timeout: 15 * time.Second,
 		AllowedDestinations: loopbackOnly, CAFile: recv.caFile, MetricsNamespace: "Webhooks/bench"},
 		cfgs[CallerDelivery], slog.New(slog.DiscardHandler), io.Discard)
 	if err != nil {

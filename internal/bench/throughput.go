@@ -139,7 +139,7 @@ func DeliveryThroughput(ctx context.Context, o DeliveryOptions, dir string, out 
 		return nil, err
 	}
 	logs, metricsOut := &countingWriter{}, &countingWriter{}
-	h, err := app.NewDelivery(config.Delivery{TableName: w.table, QueueURL: w.res.Delivery().URL, Timeout: 15 * time.Second,
+	h, err := app.NewDelivery(config.Delivery{TableName: w.table, QueueURL: w.res.Delivery().URL, EventBusName: w.res.Bus, Timeout: 15 * time.Second,
 		AllowedDestinations: loopbackOnly, CAFile: recv.caFile, MetricsNamespace: "Webhooks/bench"}, awsCfg, jsonLogger(logs), metricsOut)
 	if err != nil {
 		return nil, err

@@ -32,8 +32,9 @@ const (
 	EnvKeyCacheTTL  = "API_KEY_CACHE_TTL"
 	EnvNamespace    = "METRICS_NAMESPACE"
 
-	// EnvDeliveryQueueURL is the delivery queue: the fan-out sends to it,
-	// the delivery function changes its messages' visibility.
+	// EnvDeliveryQueueURL is the delivery queue: the fan-out and the API's
+	// manual sends (retries, recoveries, tests) send to it, the delivery
+	// function changes its messages' visibility.
 	EnvDeliveryQueueURL = "DELIVERY_QUEUE_URL"
 	// EnvRejectedQueueURL is where the fan-out sets aside events it cannot
 	// deliver (malformed, of an unknown type, too large).
@@ -47,6 +48,10 @@ const (
 	EnvDisableAfter = "DISABLE_AFTER"
 	// EnvRetentionDays is how many days events and attempt records are kept.
 	EnvRetentionDays = "RECORD_RETENTION_DAYS"
+	// EnvEventBusName is the stack's event bus: the delivery function
+	// publishes its operational notices there, and `make run` creates it
+	// under this name.
+	EnvEventBusName = "EVENT_BUS_NAME"
 	// EnvAllowedCIDRs lists private networks deliveries may reach (local
 	// only; see LocalOnly).
 	EnvAllowedCIDRs = "ALLOWED_DESTINATION_CIDRS"
@@ -108,11 +113,11 @@ const (
 )
 
 // Required lists the variables the API function needs set and not empty.
-var Required = []string{EnvTableName, EnvSecretPrefix}
+var Required = []string{EnvTableName, EnvSecretPrefix, EnvDeliveryQueueURL}
 
 // Optional lists the variables the API function reads that may be absent
 // and that template.yaml declares (LocalOnly lists those it does not).
-var Optional = []string{EnvKMSKeyID, EnvLogLevel, EnvMaxWebhooks, EnvKeyCacheTTL, EnvNamespace}
+var Optional = []string{EnvKMSKeyID, EnvLogLevel, EnvMaxWebhooks, EnvKeyCacheTTL, EnvNamespace, EnvRetentionDays}
 
 // JanitorRequired lists the variables the janitor needs set and not empty.
 var JanitorRequired = []string{EnvTableName, EnvSecretPrefix}
@@ -130,7 +135,7 @@ var FanoutOptional = []string{EnvRetentionDays, EnvLogLevel, EnvNamespace}
 
 // DeliveryRequired lists the variables the delivery function needs set and
 // not empty.
-var DeliveryRequired = []string{EnvTableName, EnvDeliveryQueueURL}
+var DeliveryRequired = []string{EnvTableName, EnvDeliveryQueueURL, EnvEventBusName}
 
 // DeliveryOptional lists the variables the delivery function reads that may
 // be absent, LocalOnly ones included.
@@ -172,6 +177,12 @@ type Config struct {
 	// AllowedDestinations are the private prefixes a webhook url may point
 	// to (ALLOWED_DESTINATION_CIDRS); empty allows nothing private.
 	AllowedDestinations []netip.Prefix
+	// DeliveryQueueURL is the delivery queue, which takes the manual
+	// sends: retries, recovered events and test events.
+	DeliveryQueueURL string
+	// Retention is how long test events and the records of manual sends
+	// are kept, as the fan-out and delivery functions keep theirs.
+	Retention time.Duration
 }
 
 // Janitor is the janitor function's settings.
@@ -215,6 +226,9 @@ type Delivery struct {
 	// QueueURL is the delivery queue, whose messages' visibility holds the
 	// waits before retries.
 	QueueURL string
+	// EventBusName is the event bus the operational notices (a webhook
+	// disabled, a delivery out of attempts) are published to.
+	EventBusName string
 	// Schedule is the waits before each retry.
 	Schedule delivery.Schedule
 	// Timeout is the time limit of one attempt, from MinDeliveryTimeout to
@@ -373,6 +387,8 @@ func Load(getenv func(string) string) (Config, error) {
 		LogFormat:        r.format(),
 		MetricsNamespace: cmp.Or(getenv(EnvNamespace), metrics.DefaultNamespace),
 		KeyCacheTTL:      r.duration(EnvKeyCacheTTL, DefaultKeyCacheTTL, 0, MaxKeyCacheTTL),
+		DeliveryQueueURL: getenv(EnvDeliveryQueueURL),
+		Retention:        r.retention(),
 	}
 	if v := getenv(EnvMaxWebhooks); v != "" {
 		n, err := strconv.Atoi(v)
@@ -431,6 +447,7 @@ func LoadDelivery(getenv func(string) string) (Delivery, error) {
 	c := Delivery{
 		TableName:           getenv(EnvTableName),
 		QueueURL:            getenv(EnvDeliveryQueueURL),
+		EventBusName:        getenv(EnvEventBusName),
 		Schedule:            r.schedule(),
 		Timeout:             r.duration(EnvDeliveryTimeout, DefaultDeliveryTimeout, MinDeliveryTimeout, MaxDeliveryTimeout),
 		DisableAfter:        r.duration(EnvDisableAfter, DefaultDisableAfter, MinDisableAfter, 0),

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -13,17 +14,24 @@ import (
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
+// apiEnv is the API function's required variables, with extra added or
+// replacing them.
+func apiEnv(extra map[string]string) func(string) string {
+	m := map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvDeliveryQueueURL: "https://sqs/q/delivery"}
+	maps.Copy(m, extra)
+	return env(m)
+}
+
 func TestLoad(t *testing.T) {
-	c, err := Load(env(map[string]string{
-		EnvTableName: "t", EnvSecretPrefix: "webhooks/stack/", EnvKMSKeyID: "arn:aws:kms:k", EnvLogLevel: "DEBUG"}))
+	c, err := Load(apiEnv(map[string]string{EnvSecretPrefix: "webhooks/stack/", EnvKMSKeyID: "arn:aws:kms:k", EnvLogLevel: "DEBUG"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.TableName != "t" || c.SecretNamePrefix != "webhooks/stack" || c.KMSKeyID != "arn:aws:kms:k" || c.LogLevel != slog.LevelDebug ||
-		c.MaxWebhooks != 16 || c.KeyCacheTTL != 30*time.Second {
+		c.MaxWebhooks != 16 || c.KeyCacheTTL != 30*time.Second || c.DeliveryQueueURL != "https://sqs/q/delivery" || c.Retention != 30*day {
 		t.Errorf("Load = %+v", c)
 	}
-	c, err = Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvLogLevel: "DEBUG", "AWS_LAMBDA_LOG_LEVEL": "WARN"}))
+	c, err = Load(apiEnv(map[string]string{EnvLogLevel: "DEBUG", "AWS_LAMBDA_LOG_LEVEL": "WARN"}))
 	if err != nil || c.LogLevel != slog.LevelWarn {
 		t.Errorf("AWS_LAMBDA_LOG_LEVEL should win: %+v %v", c, err)
 	}
@@ -34,19 +42,20 @@ func TestLoadFailsFastNamingEveryProblem(t *testing.T) {
 	if err == nil {
 		t.Fatal("Load accepted a config with no table")
 	}
-	for _, want := range []string{"TABLE_NAME is not set", "SECRET_PREFIX is not set", `LOG_LEVEL "LOUD"`, `MAX_WEBHOOKS_PER_ACCOUNT "0"`} {
+	for _, want := range []string{"TABLE_NAME is not set", "SECRET_PREFIX is not set", "DELIVERY_QUEUE_URL is not set",
+		`LOG_LEVEL "LOUD"`, `MAX_WEBHOOKS_PER_ACCOUNT "0"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
-	if _, err := Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "a/*"})); err == nil {
+	if _, err := Load(apiEnv(map[string]string{EnvSecretPrefix: "a/*"})); err == nil {
 		t.Error("Load accepted a wildcard secret prefix")
 	}
 }
 
 func TestLoadMaxWebhooks(t *testing.T) {
 	for v, want := range map[string]int{"1": 1, "16": 16, "10000": 10000, "10001": 0, "-1": 0, "x": 0, "2.5": 0} {
-		c, err := Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvMaxWebhooks: v}))
+		c, err := Load(apiEnv(map[string]string{EnvMaxWebhooks: v}))
 		if want == 0 && err == nil {
 			t.Errorf("%s=%q accepted", EnvMaxWebhooks, v)
 		}
@@ -74,7 +83,7 @@ func TestLoadJanitor(t *testing.T) {
 
 func TestLoadKeyCacheTTL(t *testing.T) {
 	for v, ok := range map[string]bool{"0": true, "0s": true, "30s": true, "5m": true, "5m1s": false, "-1s": false, "30": false} {
-		c, err := Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvKeyCacheTTL: v}))
+		c, err := Load(apiEnv(map[string]string{EnvKeyCacheTTL: v}))
 		if (err == nil) != ok {
 			t.Errorf("%s=%q: %v, want ok=%v", EnvKeyCacheTTL, v, err, ok)
 		}
@@ -86,7 +95,7 @@ func TestLoadKeyCacheTTL(t *testing.T) {
 
 func TestLogFormat(t *testing.T) {
 	for v, want := range map[string]string{"": LogFormatJSON, "JSON": LogFormatJSON, "Text": LogFormatText, "text": LogFormatText, "xml": ""} {
-		c, err := Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", "AWS_LAMBDA_LOG_FORMAT": v}))
+		c, err := Load(apiEnv(map[string]string{"AWS_LAMBDA_LOG_FORMAT": v}))
 		if want == "" {
 			if err == nil {
 				t.Errorf("AWS_LAMBDA_LOG_FORMAT=%q accepted", v)
@@ -110,7 +119,7 @@ func fanoutEnv(extra map[string]string) func(string) string {
 }
 
 func deliveryEnv(extra map[string]string) func(string) string {
-	m := map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "https://sqs/q/delivery"}
+	m := map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "https://sqs/q/delivery", EnvEventBusName: "bus"}
 	for k, v := range extra {
 		m[k] = v
 	}
@@ -151,16 +160,18 @@ func TestRetentionDays(t *testing.T) {
 		"0": 0, "366": 0, "-1": 0, "1.5": 0, "30d": 0, "x": 0} {
 		f, ferr := LoadFanout(fanoutEnv(map[string]string{EnvRetentionDays: v}))
 		d, derr := LoadDelivery(deliveryEnv(map[string]string{EnvRetentionDays: v}))
+		a, aerr := Load(apiEnv(map[string]string{EnvRetentionDays: v}))
 		if want == 0 {
-			for _, err := range []error{ferr, derr} {
+			for _, err := range []error{ferr, derr, aerr} {
 				if err == nil || !strings.Contains(err.Error(), EnvRetentionDays) {
 					t.Errorf("%s=%q: %v; want an error naming it", EnvRetentionDays, v, err)
 				}
 			}
 			continue
 		}
-		if ferr != nil || derr != nil || f.Retention != want || d.Retention != want {
-			t.Errorf("%s=%q: %v, %v (%v, %v); want %v", EnvRetentionDays, v, f.Retention, d.Retention, ferr, derr, want)
+		if ferr != nil || derr != nil || aerr != nil || f.Retention != want || d.Retention != want || a.Retention != want {
+			t.Errorf("%s=%q: %v, %v, %v (%v, %v, %v); want %v", EnvRetentionDays, v, f.Retention, d.Retention, a.Retention,
+				ferr, derr, aerr, want)
 		}
 	}
 }
@@ -170,7 +181,7 @@ func TestLoadDeliveryDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.TableName != "t" || c.QueueURL != "https://sqs/q/delivery" || !slices.Equal(c.Schedule, delivery.DefaultSchedule) ||
+	if c.TableName != "t" || c.QueueURL != "https://sqs/q/delivery" || c.EventBusName != "bus" || !slices.Equal(c.Schedule, delivery.DefaultSchedule) ||
 		c.Timeout != 15*time.Second || c.DisableAfter != 120*time.Hour || c.Retention != 30*day ||
 		c.AllowedDestinations != nil || c.CAFile != "" || c.LogLevel != slog.LevelInfo || c.LogFormat != LogFormatJSON ||
 		c.MetricsNamespace != "Webhooks" {
@@ -205,7 +216,7 @@ func TestLoadDeliveryFailsFastNamingEveryProblem(t *testing.T) {
 	if err == nil {
 		t.Fatal("LoadDelivery accepted a config with no table")
 	}
-	for _, want := range []string{"TABLE_NAME is not set", "DELIVERY_QUEUE_URL is not set", `DELIVERY_RETRY_SCHEDULE "5s,12h"`,
+	for _, want := range []string{"TABLE_NAME is not set", "DELIVERY_QUEUE_URL is not set", "EVENT_BUS_NAME is not set", `DELIVERY_RETRY_SCHEDULE "5s,12h"`,
 		`DELIVERY_TIMEOUT "51s"`, `DISABLE_AFTER "59m"`, `RECORD_RETENTION_DAYS "400"`, `LOG_LEVEL "LOUD"`, `AWS_LAMBDA_LOG_FORMAT "xml"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
@@ -254,6 +265,7 @@ func TestDisableAfter(t *testing.T) {
 // required variable is in fact required.
 func TestVariableLists(t *testing.T) {
 	for name, list := range map[string][]string{
+		"API":      slices.Concat(Required, Optional),
 		"Fanout":   slices.Concat(FanoutRequired, FanoutOptional),
 		"Delivery": slices.Concat(DeliveryRequired, DeliveryOptional),
 	} {
@@ -273,8 +285,15 @@ func TestVariableLists(t *testing.T) {
 			t.Errorf("LoadFanout without %s: %v", v, err)
 		}
 	}
+	for _, v := range Required {
+		m := map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvDeliveryQueueURL: "d"}
+		delete(m, v)
+		if _, err := Load(env(m)); err == nil || !strings.Contains(err.Error(), v+" is not set") {
+			t.Errorf("Load without %s: %v", v, err)
+		}
+	}
 	for _, v := range DeliveryRequired {
-		m := map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "d"}
+		m := map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "d", EnvEventBusName: "b"}
 		delete(m, v)
 		if _, err := LoadDelivery(env(m)); err == nil || !strings.Contains(err.Error(), v+" is not set") {
 			t.Errorf("LoadDelivery without %s: %v", v, err)
@@ -283,15 +302,15 @@ func TestVariableLists(t *testing.T) {
 }
 
 func TestLoadAllowedDestinations(t *testing.T) {
-	c, err := Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p"}))
+	c, err := Load(apiEnv(nil))
 	if err != nil || len(c.AllowedDestinations) != 0 {
 		t.Errorf("by default nothing private is allowed: %v, %v", c.AllowedDestinations, err)
 	}
-	c, err = Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvAllowedCIDRs: "127.0.0.1/32, 10.1.0.0/16"}))
+	c, err = Load(apiEnv(map[string]string{EnvAllowedCIDRs: "127.0.0.1/32, 10.1.0.0/16"}))
 	if err != nil || fmt.Sprint(c.AllowedDestinations) != "[127.0.0.1/32 10.1.0.0/16]" {
 		t.Errorf("%s: %v, %v", EnvAllowedCIDRs, c.AllowedDestinations, err)
 	}
-	_, err = Load(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvAllowedCIDRs: "10.1.2.3/16,nope", EnvLogLevel: "LOUD"}))
+	_, err = Load(apiEnv(map[string]string{EnvAllowedCIDRs: "10.1.2.3/16,nope", EnvLogLevel: "LOUD"}))
 	for _, want := range []string{EnvAllowedCIDRs, "did you mean 10.1.0.0/16", `"nope"`, `LOG_LEVEL "LOUD"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not say %q", err, want)

@@ -2,6 +2,7 @@ package samtemplate_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"path"
@@ -157,9 +158,15 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 	// and, for DynamoDB, the partition key prefixes it is limited to.
 	want := map[string][]string{
 		"ApiFunction": {
-			"dynamodb:DeleteItem on table keys ACCOUNT#* CHECK#*", "dynamodb:GetItem on table",
-			"dynamodb:PutItem on table keys ACCOUNT#* CHECK#*", "dynamodb:Query on table",
-			"dynamodb:UpdateItem on table keys ACCOUNT#* CHECK#*",
+			"dynamodb:GetItem on table", "dynamodb:BatchGetItem on table", "dynamodb:Query on table",
+			// An account's events by time, for a recovery.
+			"dynamodb:Query on table index by-account",
+			// Webhooks, checks, a manual send's delivery state and rate
+			// counters, test events.
+			"dynamodb:DeleteItem on table keys ACCOUNT#* CHECK#* ENDPOINT#* EVENT#*",
+			"dynamodb:PutItem on table keys ACCOUNT#* CHECK#* ENDPOINT#* EVENT#*",
+			"dynamodb:UpdateItem on table keys ACCOUNT#* CHECK#* ENDPOINT#* EVENT#*",
+			"sqs:SendMessage on delivery queue",
 			"kms:Decrypt on kms key", "kms:GenerateDataKey on kms key",
 			"secretsmanager:CreateSecret on prefix", "secretsmanager:DeleteSecret on prefix",
 			"secretsmanager:GetSecretValue on prefix", "secretsmanager:PutSecretValue on prefix",
@@ -193,6 +200,7 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			"kms:Decrypt on kms key",
 			"secretsmanager:GetSecretValue on prefix",
 			"sqs:ChangeMessageVisibility on delivery queue",
+			"events:PutEvents on event bus source " + delivery.NoticeSource,
 			"deny sqs:ChangeMessageVisibility outside delivery queue", "deny sqs:DeleteMessage outside delivery queue",
 			"deny sqs:GetQueueAttributes outside delivery queue", "deny sqs:ReceiveMessage outside delivery queue",
 		},
@@ -208,6 +216,9 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			}
 			if attrs := st.Attributes(); attrs != nil {
 				keys += " attributes " + strings.Join(attrs, " ")
+			}
+			if src, ok := st.Condition["StringEquals"]["events:source"]; ok {
+				keys += fmt.Sprint(" source ", src)
 			}
 			switch {
 			case st.Effect == "Allow" && st.NotResource == nil:
@@ -302,6 +313,10 @@ func resourceKind(r string) string {
 	switch {
 	case r == "WebhooksTable.Arn":
 		return "table"
+	case r == "${WebhooksTable.Arn}/index/by-account":
+		return "table index by-account"
+	case r == "EventBus.Arn":
+		return "event bus"
 	case strings.HasSuffix(r, ":secret:webhooks/${AWS::StackName}/*"):
 		return "prefix"
 	case r == "SecretsKmsKeyArn":
@@ -836,6 +851,44 @@ func TestEveryFunctionHasABuildTarget(t *testing.T) {
 	for id := range functions(t, load(t)) {
 		if !regexp.MustCompile(`(?m)^build-` + id + `:`).Match(b) {
 			t.Errorf("the Makefile has no build-%s target", id)
+		}
+	}
+}
+
+// TestNotices: the delivery function publishes its notices to the stack's
+// bus, and nothing in the template subscribes to them: the platform adds
+// its own rule on their source.
+func TestNotices(t *testing.T) {
+	tmpl := load(t)
+	if got := functions(t, tmpl)[deliverFunction].Environment.Variables[config.EnvEventBusName]; got != "EventBus" {
+		t.Errorf("%s: %s = %q; want !Ref EventBus", deliverFunction, config.EnvEventBusName, got)
+	}
+	for _, id := range tmpl.IDs("AWS::Events::Rule") {
+		var r samtemplate.Rule
+		if err := tmpl.Decode(id, "AWS::Events::Rule", &r); err != nil {
+			t.Fatal(err)
+		}
+		if pattern, _ := yaml.Marshal(r.EventPattern); strings.Contains(string(pattern), delivery.NoticeSource) {
+			t.Errorf("rule %s subscribes to the notices (%s); the template must leave that to the platform", id, pattern)
+		}
+	}
+}
+
+// TestManualSendsUseTheDeliveryQueue: the API queues retries, recoveries
+// and tests on the queue the fan-out fills and the delivery function
+// reads, and keeps what it records as long as they do.
+func TestManualSendsUseTheDeliveryQueue(t *testing.T) {
+	fns := functions(t, load(t))
+	api := fns["ApiFunction"].Environment.Variables
+	for _, id := range []string{fanoutFunction, deliverFunction} {
+		other := fns[id].Environment.Variables
+		if api[config.EnvDeliveryQueueURL] != deliveryQueue || other[config.EnvDeliveryQueueURL] != deliveryQueue {
+			t.Errorf("%s: ApiFunction sends to %q, %s uses %q; want both %s", config.EnvDeliveryQueueURL,
+				api[config.EnvDeliveryQueueURL], id, other[config.EnvDeliveryQueueURL], deliveryQueue)
+		}
+		if api[config.EnvRetentionDays] != other[config.EnvRetentionDays] {
+			t.Errorf("%s: ApiFunction %q, %s %q; want the same", config.EnvRetentionDays, api[config.EnvRetentionDays], id,
+				other[config.EnvRetentionDays])
 		}
 	}
 }

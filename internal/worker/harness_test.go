@@ -128,7 +128,7 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 		RejectedQueueURL: h.res.Queues[pipeline.FanoutDeadLetterQueueID].URL, Retention: time.Hour}, h.cfg, log, io.Discard)
 	dcfg := h.cfg.Copy()
 	dcfg.APIOptions = append(dcfg.APIOptions, h.deliveryIn.Middleware)
-	deliverer, err := app.NewDelivery(config.Delivery{TableName: table, QueueURL: h.res.Delivery().URL,
+	deliverer, err := app.NewDelivery(config.Delivery{TableName: table, QueueURL: h.res.Delivery().URL, EventBusName: h.bus,
 		Schedule: delivery.Schedule{max(o.retryWait, 100*time.Millisecond)}, Timeout: timeout, DisableAfter: 120 * time.Hour, Retention: time.Hour,
 		AllowedDestinations: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, CAFile: h.caFile}, dcfg, log, io.Discard)
 	if err != nil {

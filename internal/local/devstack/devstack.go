@@ -67,7 +67,8 @@ type Settings struct {
 	// Fanout and Delivery are the fan-out and delivery functions'
 	// settings, read as Lambda's are (DELIVERY_RETRY_SCHEDULE,
 	// DELIVERY_TIMEOUT, ALLOWED_DESTINATION_CIDRS, DELIVERY_CA_FILE, ...);
-	// Run fills in the queue URLs.
+	// Run fills in the queue URLs (the API's delivery queue too) and the
+	// bus the delivery function's notices go to.
 	Fanout appconfig.Fanout
 	// Delivery is the delivery function's settings.
 	Delivery appconfig.Delivery
@@ -89,7 +90,7 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		DevAPIKey:    cmp.Or(getenv("DEV_API_KEY"), DevAPIKey),
 		DevAccount:   cmp.Or(getenv("DEV_ACCOUNT"), DevAccount),
 		Timeout:      10 * time.Second,
-		EventBusName: cmp.Or(getenv("EVENT_BUS_NAME"), pipeline.DefaultBusName),
+		EventBusName: cmp.Or(getenv(appconfig.EnvEventBusName), pipeline.DefaultBusName),
 	}
 	var problems []error
 	switch f := strings.ToLower(getenv("LOG_FORMAT")); f {
@@ -116,6 +117,8 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		case appconfig.EnvDeliveryQueueURL, appconfig.EnvRejectedQueueURL:
 			// Run creates the queues and sets their URLs.
 			return queueCreatedByRun
+		case appconfig.EnvEventBusName:
+			return s.EventBusName
 		}
 		return getenv(name)
 	}
@@ -187,7 +190,16 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		metricsOut = logOut
 	}
 	log := s.logger(logOut, data)
-	parts := app.New(s.Function, awsCfg, log, metricsOut)
+	res, err := s.ensurePipeline(ctx, awsCfg, tmpl, logOut)
+	if err != nil {
+		return err
+	}
+	fn, bus := s.Function, ""
+	if res != nil {
+		// Manual sends go to the delivery queue Run created.
+		fn.DeliveryQueueURL, bus = res.Delivery().URL, res.Bus
+	}
+	parts := app.New(fn, awsCfg, log, metricsOut)
 	if err := EnsureTable(ctx, parts.DynamoDB, tmpl, s.Function.TableName); err != nil {
 		return err
 	}
@@ -195,11 +207,13 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	bus, stopPollers, err := s.startPipeline(ctx, awsCfg, tmpl, log, metricsOut, logOut)
-	if err != nil {
-		return err
+	if res != nil {
+		stopPollers, err := s.startPollers(ctx, awsCfg, tmpl, *res, log, metricsOut, logOut)
+		if err != nil {
+			return err
+		}
+		defer stopPollers()
 	}
-	defer stopPollers()
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
 		return fmt.Errorf("listen for the API on %s: %w", s.Addr, err)

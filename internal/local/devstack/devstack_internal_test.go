@@ -37,8 +37,9 @@ func TestFromEnvEventBusName(t *testing.T) {
 	if s := settings(t, nil); s.EventBusName != "webhooks-local" {
 		t.Errorf("default bus %q; want webhooks-local", s.EventBusName)
 	}
-	if s := settings(t, map[string]string{"EVENT_BUS_NAME": "mine"}); s.EventBusName != "mine" {
-		t.Errorf("EVENT_BUS_NAME=mine: bus %q", s.EventBusName)
+	// The delivery function publishes its notices to the same bus.
+	if s := settings(t, map[string]string{"EVENT_BUS_NAME": "mine"}); s.EventBusName != "mine" || s.Delivery.EventBusName != "mine" {
+		t.Errorf("EVENT_BUS_NAME=mine: bus %q, delivery's %q", s.EventBusName, s.Delivery.EventBusName)
 	}
 }
 

@@ -16,27 +16,31 @@ import (
 	"github.com/docproc/webhooks/internal/samtemplate"
 )
 
-// startPipeline creates the bus, rule and queues the template defines and
-// starts the fan-out and delivery handlers on pollers, as Lambda's SQS
-// mappings would run them. It returns the bus's name ("" when the
-// template defines no pipeline) and a function that stops the pollers
-// and waits for them.
-func (s Settings) startPipeline(ctx context.Context, awsCfg aws.Config, tmpl *samtemplate.Template, log *slog.Logger, metricsOut, logOut io.Writer) (string, func(), error) {
-	nothing := func() {}
+// ensurePipeline creates the bus, rule and queues the template defines.
+// It returns nil when the template defines no pipeline yet.
+func (s Settings) ensurePipeline(ctx context.Context, awsCfg aws.Config, tmpl *samtemplate.Template, logOut io.Writer) (*pipeline.Resources, error) {
 	if _, ok := tmpl.Resources[pipeline.RuleID]; !ok {
 		fmt.Fprintf(logOut, "%s defines no %s yet: no event bus or queues are created.\n", s.Template, pipeline.RuleID)
-		return "", nothing, nil
+		return nil, nil
 	}
 	res, err := pipeline.Ensure(ctx, awsCfg, tmpl, pipeline.Names{Bus: s.EventBusName})
 	if err != nil {
-		return "", nothing, err
+		return nil, err
 	}
+	return &res, nil
+}
+
+// startPollers starts the fan-out and delivery handlers on pollers of
+// res's queues, as Lambda's SQS mappings would run them, with the queue
+// URLs and the bus of res. It returns a function that stops the pollers
+// and waits for them.
+func (s Settings) startPollers(ctx context.Context, awsCfg aws.Config, tmpl *samtemplate.Template, res pipeline.Resources, log *slog.Logger, metricsOut, logOut io.Writer) (func(), error) {
 	fcfg, dcfg := s.Fanout, s.Delivery
 	fcfg.DeliveryQueueURL, fcfg.RejectedQueueURL = res.Delivery().URL, res.Queues[pipeline.FanoutDeadLetterQueueID].URL
-	dcfg.QueueURL = res.Delivery().URL
+	dcfg.QueueURL, dcfg.EventBusName = res.Delivery().URL, res.Bus
 	deliverer, err := app.NewDelivery(dcfg, awsCfg, log.With("function", pipeline.DeliveryFunctionID), metricsOut)
 	if err != nil {
-		return "", nothing, err
+		return nil, err
 	}
 	fanout := app.NewFanout(fcfg, awsCfg, log.With("function", pipeline.FanoutFunctionID), metricsOut).Handle
 	delivery := deliverer.Handle
@@ -47,11 +51,11 @@ func (s Settings) startPipeline(ctx context.Context, awsCfg aws.Config, tmpl *sa
 	}{{pipeline.FanoutFunctionID, fanout}, {pipeline.DeliveryFunctionID, delivery}} {
 		m, err := pipeline.ReadMapping(tmpl, h.function)
 		if err != nil {
-			return "", nothing, err
+			return nil, err
 		}
 		q, ok := res.Queues[m.Queue]
 		if !ok {
-			return "", nothing, fmt.Errorf("function %s reads %s, which is not a queue of the template", h.function, m.Queue)
+			return nil, fmt.Errorf("function %s reads %s, which is not a queue of the template", h.function, m.Queue)
 		}
 		configs = append(configs, poller.Config{
 			Client: sqs.NewFromConfig(awsCfg), QueueURL: q.URL, QueueARN: q.ARN, Region: s.Region,
@@ -76,5 +80,5 @@ func (s Settings) startPipeline(ctx context.Context, awsCfg aws.Config, tmpl *sa
 			}
 		}
 	}
-	return res.Bus, stop, nil
+	return stop, nil
 }
