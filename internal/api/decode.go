@@ -439,9 +439,10 @@ func decodeRecover(members map[string]json.RawMessage) (delivery.Window, error) 
 		case "until":
 			win.Until = d.time(name, apperr.CodeUntilInvalid, s)
 		case "starting_after":
-			if s == "" {
+			if s == "" || len(s) > delivery.MaxEventIDLen {
 				d.check(name, &webhook.FieldProblem{Code: apperr.CodeStartingAfterInvalid,
-					Message: "starting_after must be an event id from a recovery's next window; leave it out to start at since"})
+					Message: fmt.Sprintf("starting_after must be an event id (at most %d bytes) from a recovery's next window; "+
+						"leave it out to start at since", delivery.MaxEventIDLen)})
 			}
 			win.StartingAfter = s
 		}

@@ -181,9 +181,10 @@ func TestRetryTestAndRecoverQueueSends(t *testing.T) {
 		}
 
 		// Two events the endpoint never got (it was disabled), one of a
-		// type it does not take.
+		// type it does not take; all since the webhook was made.
+		made := time.Now().UTC()
 		for i, typ := range []webhook.Event{webhook.DocumentUploaded, webhook.DocumentUploaded, webhook.DocumentProcessingFailed} {
-			at := base.Add(time.Duration(i+1) * time.Minute)
+			at := made.Add(time.Duration(i) * time.Millisecond)
 			ev := delivery.Event{ID: fmt.Sprintf("evt_missed_%d", i), Type: typ, Owner: s.owner, Time: at, SourceID: "src", Payload: []byte(`{}`)}
 			if _, err := s.store().Keep(context.Background(), ev, time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -22,9 +23,12 @@ const (
 	typeRateLimit      = "rate_limit_error"
 )
 
-// retryAfterSeconds is sent with 503 and 409 answers: both clear up when
-// the caller tries again a little later.
+// retryAfterSeconds is sent with 503 answers and the 409 answers that
+// clear up when the caller tries again a little later.
 const retryAfterSeconds = "2"
+
+// transientConflicts are the 409 codes that clear up by themselves.
+var transientConflicts = []string{apperr.CodeWebhookBusy, apperr.CodeRotationInProgress, apperr.CodeDeliveryInProgress}
 
 // errorBody is the JSON shape of every error response.
 type errorBody struct {
@@ -86,8 +90,14 @@ func errorResponse(err error, requestID string) events.APIGatewayV2HTTPResponse 
 	switch e.Kind {
 	case apperr.Unauthenticated:
 		resp.Headers["WWW-Authenticate"] = `Bearer realm="webhooks"`
-	case apperr.Unavailable, apperr.IdempotencyInProgress, apperr.Conflict:
+	case apperr.Unavailable, apperr.IdempotencyInProgress:
 		resp.Headers["Retry-After"] = retryAfterSeconds
+	case apperr.Conflict:
+		// Only the conflicts that clear up by themselves: waiting does not
+		// re-enable a webhook or bring back an expired event.
+		if slices.Contains(transientConflicts, e.Code) {
+			resp.Headers["Retry-After"] = retryAfterSeconds
+		}
 	case apperr.RateLimited:
 		resp.Headers["Retry-After"] = strconv.Itoa(int(math.Ceil(max(e.RetryAfter, time.Second).Seconds())))
 	}

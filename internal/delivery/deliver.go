@@ -160,6 +160,10 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	st := t.Delivery
 	now := d.now()
 	switch {
+	case m.Claim != "" && (!st.Exists || st.Claim != claim):
+		// A manual send's message whose send was undone (its queueing
+		// failed), or that a later send took over.
+		return Step{Outcome: OutcomeDuplicate}, nil
 	case st.Exists && st.State != Pending && st.NoticePending:
 		// Its notice could not be published when the outcome was recorded.
 		return Step{Outcome: OutcomeDuplicate}, d.notify(ctx, m, st.Reason, st.Attempts, now)
@@ -168,16 +172,18 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	case st.Exists && st.Claim != claim && now.Before(st.ClaimedUntil):
 		return Step{Outcome: OutcomeDuplicate}, nil
 	}
+	// A manual send's attempt limit marks its attempts (see owesNotice).
+	manual := st.AttemptLimit > 0
 	rec := Record{Message: m, Prior: st.Attempts, Attempts: st.Attempts, Claim: claim, At: now,
 		Expires: now.Add(cmp.Or(d.Retention, DefaultRetention)), WebhookVersion: t.Webhook.Version}
 	if reason := skipReason(t, m); reason != "" {
 		rec.State, rec.Reason = Skipped, reason
-		return d.save(ctx, rec, Step{Outcome: OutcomeSkipped, Reason: reason})
+		return d.save(ctx, rec, Step{Outcome: OutcomeSkipped, Reason: reason}, manual)
 	}
 	if st.Attempts >= attemptLimit(st, t.Webhook.Settings) {
 		// The retry settings were lowered while the delivery waited.
 		rec.State, rec.Reason = StateFailed, ReasonExhausted
-		return d.save(ctx, rec, Step{Outcome: OutcomeFailed, Reason: ReasonExhausted})
+		return d.save(ctx, rec, Step{Outcome: OutcomeFailed, Reason: ReasonExhausted}, manual)
 	}
 	if now.Before(st.NextAttemptAt.Add(-earlyTolerance)) {
 		return Step{Outcome: OutcomeEarly, Retry: true, Wait: st.NextAttemptAt.Sub(now)}, nil
@@ -185,7 +191,7 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	keys, err := d.signingKeys(ctx, t.Webhook)
 	if errors.Is(err, webhook.ErrNotFound) {
 		rec.State, rec.Reason = Skipped, ReasonDeleted
-		return d.save(ctx, rec, Step{Outcome: OutcomeSkipped, Reason: ReasonDeleted})
+		return d.save(ctx, rec, Step{Outcome: OutcomeSkipped, Reason: ReasonDeleted}, manual)
 	}
 	if err != nil {
 		return Step{}, err
@@ -203,7 +209,7 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 		WebhookID: m.WebhookID, URL: t.Webhook.URL, Number: rec.Attempts, At: now, Response: resp}
 	step := d.judge(&rec, t, resp)
 	step.Attempt = rec.Attempt
-	return d.save(ctx, rec, step)
+	return d.save(ctx, rec, step, manual)
 }
 
 // notify publishes the notice owed for m's delivery and clears it. On an
@@ -217,7 +223,7 @@ func (d *Deliverer) notify(ctx context.Context, m Message, reason string, attemp
 	if err := d.Notifier.Notify(ctx, n); err != nil {
 		return fmt.Errorf("publish %s notice of %s: %w", n.Type, m.DeliveryID, err)
 	}
-	if err := d.Store.NoticeSent(ctx, m.WebhookID, m.DeliveryID); err != nil {
+	if err := d.Store.NoticeSent(ctx, m.WebhookID, m.DeliveryID, attempts); err != nil {
 		return fmt.Errorf("clear %s notice of %s: %w", n.Type, m.DeliveryID, err)
 	}
 	return nil
@@ -263,12 +269,13 @@ func (d *Deliverer) judge(rec *Record, t Target, resp Response) Step {
 // that an attempt made near the handler's deadline is still recorded. A
 // delivery that moved on meanwhile was recorded by another receipt: the
 // message must come back and find out what that one decided. A step that
-// owes a notice publishes it once recorded; if that fails, the notice
-// stays pending and the message comes back for it.
-func (d *Deliverer) save(ctx context.Context, rec Record, step Step) (Step, error) {
+// owes a notice (manual says its attempts were asked for by a manual
+// send) publishes it once recorded; if that fails, the notice stays
+// pending and the message comes back for it.
+func (d *Deliverer) save(ctx context.Context, rec Record, step Step, manual bool) (Step, error) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), SaveReserve)
 	defer cancel()
-	rec.Notify = d.Notifier != nil && rec.State == StateFailed && owesNotice(rec.Reason)
+	rec.Notify = d.Notifier != nil && rec.State == StateFailed && owesNotice(rec.Reason, rec.Message, manual)
 	if err := d.Store.Save(sctx, rec); err != nil {
 		return Step{Attempt: step.Attempt}, fmt.Errorf("record delivery %s: %w", rec.Message.DeliveryID, err)
 	}

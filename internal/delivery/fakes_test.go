@@ -84,10 +84,13 @@ func (s *memStore) Save(_ context.Context, r delivery.Record) error {
 	return nil
 }
 
-func (s *memStore) NoticeSent(_ context.Context, _, deliveryID string) error {
+func (s *memStore) NoticeSent(_ context.Context, _, deliveryID string, attempts int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.deliveries[deliveryID]
+	if d.Attempts != attempts {
+		return nil
+	}
 	d.NoticePending = false
 	s.deliveries[deliveryID] = d
 	return nil
@@ -275,17 +278,31 @@ func (s *memStore) Events(_ context.Context, owner tenant.Tenant, since, until t
 		i := slices.IndexFunc(all, func(ev delivery.Event) bool { return ev.ID == startingAfter })
 		all = all[i+1:]
 	}
-	if len(all) > limit {
-		return all[:limit], true, nil
+	more := len(all) > limit
+	all = all[:min(limit, len(all))]
+	for i := range all {
+		all[i].Payload = nil // as the index holds them
 	}
-	return all, false, nil
+	return all, more, nil
+}
+
+func (s *memStore) Payloads(_ context.Context, owner tenant.Tenant, ids []string) (map[string][]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string][]byte{}
+	for _, id := range ids {
+		if ev, ok := s.events[owner.String()+"/"+id]; ok {
+			out[id] = ev.Payload
+		}
+	}
+	return out, nil
 }
 
 func (s *memStore) Reopen(_ context.Context, r delivery.Reopen) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.deliveries[r.Message.DeliveryID]
-	if ok != r.Prior.Exists || d.State != r.Prior.State || d.Attempts != r.Prior.Attempts || d.Claim != r.Prior.Claim {
+	if ok != r.Prior.Exists || d.State != r.Prior.State || d.Attempts != r.Prior.Attempts || d.Claim != r.Prior.Claim || d.NoticePending {
 		return delivery.ErrConflict
 	}
 	s.deliveries[r.Message.DeliveryID] = delivery.Status{Exists: true, State: delivery.Pending, Attempts: d.Attempts,
@@ -311,7 +328,7 @@ func (s *memStore) Restore(_ context.Context, r delivery.Reopen) error {
 	return nil
 }
 
-func (s *memStore) Take(_ context.Context, webhookID string, n int, now time.Time) (int, time.Time, error) {
+func (s *memStore) Take(_ context.Context, _ tenant.Tenant, webhookID string, n int, now time.Time) (int, time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	limit := cmp.Or(s.sendMax, delivery.SendsPerMinute)

@@ -22,11 +22,17 @@ const (
 	RecoverWindow = 14 * 24 * time.Hour
 	// MaxRecoverEvents is how many events one recover request looks at;
 	// the rest is left for the next request (Recovery.HasMore).
-	MaxRecoverEvents = 250
+	MaxRecoverEvents = 1000
+	// MaxRecoverSends is how many deliveries one recover request queues
+	// at most, which bounds its time and the payloads it moves.
+	MaxRecoverSends = 100
 	// SendsPerMinute is how many manual sends (retries, recovered events,
 	// tests) one webhook may queue per minute, so that one customer
 	// cannot flood the delivery queue.
 	SendsPerMinute = 300
+	// AccountSendsPerMinute is how many manual sends all the webhooks of
+	// one account in one mode may queue per minute together.
+	AccountSendsPerMinute = 600
 	// MaxDeliveryAttempts is the most attempts one delivery may have,
 	// manual ones included.
 	MaxDeliveryAttempts = 100
@@ -132,7 +138,11 @@ type History interface {
 	// Events lists owner's stored events (not tests) of time in [since,
 	// until), oldest first, after the event startingAfter at time since
 	// when it is not "", up to limit; more says whether there are more.
+	// The events come without their payloads (see Payloads).
 	Events(ctx context.Context, owner tenant.Tenant, since, until time.Time, startingAfter string, limit int) (evs []Event, more bool, err error)
+	// Payloads reads the payloads of owner's events ids; an event no
+	// longer kept is missing from the map.
+	Payloads(ctx context.Context, owner tenant.Tenant, ids []string) (map[string][]byte, error)
 }
 
 // Resends writes manual sends.
@@ -145,11 +155,13 @@ type Resends interface {
 	Restore(ctx context.Context, r Reopen) error
 }
 
-// Limiter counts a webhook's manual sends.
+// Limiter counts manual sends.
 type Limiter interface {
-	// Take takes up to n of webhookID's sends in the minute of now, and
-	// returns how many it took and when that minute ends.
-	Take(ctx context.Context, webhookID string, n int, now time.Time) (taken int, resetAt time.Time, err error)
+	// Take takes up to n sends for owner's webhook webhookID in the
+	// minute of now: no more than SendsPerMinute for the webhook, nor
+	// AccountSendsPerMinute for owner's webhooks together. It returns how
+	// many it took and when that minute ends.
+	Take(ctx context.Context, owner tenant.Tenant, webhookID string, n int, now time.Time) (taken int, resetAt time.Time, err error)
 }
 
 // Endpoints reads webhooks as their owner sees them.
@@ -287,11 +299,11 @@ func (s *Manager) Retry(ctx context.Context, owner tenant.Tenant, webhookID, del
 		}
 		ev.Test = sum.Test
 		now := s.now()
-		r, err := s.plan(w, ev, sum.Status, now)
+		r, err := s.plan(w, ev, sum.Status, now, false)
 		if err != nil {
 			return Summary{}, err
 		}
-		if err := s.take(ctx, w.ID, 1, now); err != nil {
+		if err := s.take(ctx, w, 1, now); err != nil {
 			return Summary{}, err
 		}
 		if _, err := s.send(ctx, []Reopen{r}, false); err != nil {
@@ -315,11 +327,11 @@ func (s *Manager) Test(ctx context.Context, owner tenant.Tenant, webhookID strin
 		if err != nil {
 			return Summary{}, err
 		}
-		r, err := s.plan(w, ev, Status{}, now)
+		r, err := s.plan(w, ev, Status{}, now, false)
 		if err != nil {
 			return Summary{}, err
 		}
-		if err := s.take(ctx, w.ID, 1, now); err != nil {
+		if err := s.take(ctx, w, 1, now); err != nil {
 			return Summary{}, err
 		}
 		if _, err := s.Events.Keep(ctx, ev, now.Add(s.retention())); err != nil {
@@ -358,59 +370,69 @@ type Recovery struct {
 	Next Window `json:"next"`
 }
 
-// Recover sends owner's webhook webhookID every event of w.since..until
-// that it subscribes to and that was not delivered to it: events that
-// failed, were skipped (the endpoint was disabled) or never queued to it.
-// Delivered events and deliveries still pending are left alone. It looks
-// at MaxRecoverEvents events at most, and queues no more than the rate
-// limit allows; the rest is left to the next request (Recovery.Next).
+// Recover sends owner's webhook webhookID every event of win that it
+// subscribes to and that was not delivered to it: events that failed,
+// were skipped (the endpoint was disabled) or never queued to it, and
+// pending ones waiting for a later attempt. Delivered events, and
+// deliveries whose attempt may be being made now, are left alone. It
+// looks at MaxRecoverEvents events and queues MaxRecoverSends at most,
+// and no more than the rate limit allows; the rest is left to the next
+// request (Recovery.Next).
 func (s *Manager) Recover(ctx context.Context, owner tenant.Tenant, webhookID string, win Window, idempotencyKey string) (Recovery, bool, error) {
 	until := ""
 	if !win.Until.IsZero() {
 		until = win.Until.Format(time.RFC3339Nano)
 	}
 	fp := webhook.Fingerprint("recover_webhook", webhookID, win.Since.Format(time.RFC3339Nano), until, win.StartingAfter)
+	now := s.now()
+	if win.Until.IsZero() {
+		win.Until = now
+	}
+	if err := s.checkWindow(win, now); err != nil {
+		return Recovery{}, false, err
+	}
 	return once(ctx, s, owner, idempotencyKey, fp, func() (Recovery, error) {
-		now := s.now()
-		if win.Until.IsZero() {
-			win.Until = now
-		}
-		if err := s.checkWindow(win, now); err != nil {
-			return Recovery{}, err
-		}
 		w, err := s.active(ctx, owner, webhookID)
 		if err != nil {
 			return Recovery{}, err
 		}
-		evs, more, err := s.History.Events(ctx, owner, win.Since, win.Until, win.StartingAfter, MaxRecoverEvents)
+		// Nothing before the webhook existed was ever its to miss.
+		from := win
+		if from.Since.Before(w.CreatedAt) {
+			from.Since, from.StartingAfter = w.CreatedAt, ""
+		}
+		evs, more, err := s.History.Events(ctx, owner, from.Since, from.Until, from.StartingAfter, MaxRecoverEvents)
 		if err != nil {
 			return Recovery{}, fmt.Errorf("list events of %s: %w", owner, err)
 		}
-		plans, next, err := s.recoverable(ctx, w, win, evs, now)
+		plans, next, err := s.recoverable(ctx, w, from, evs, now)
 		if err != nil {
 			return Recovery{}, err
 		}
-		out := Recovery{WebhookID: w.ID, Window: win, Deliveries: []string{}}
-		taken := 0
+		if len(plans) > MaxRecoverSends {
+			next, more = plans[MaxRecoverSends].next, true
+			plans = plans[:MaxRecoverSends]
+		}
 		if len(plans) > 0 {
-			if taken, err = s.takeUpTo(ctx, w.ID, len(plans), now); err != nil {
+			taken, err := s.takeUpTo(ctx, w, len(plans), now)
+			if err != nil {
 				return Recovery{}, err
 			}
+			if taken < len(plans) {
+				// The rest waits for the next request.
+				next, more = plans[taken].next, true
+				plans = plans[:taken]
+			}
 		}
-		if taken < len(plans) {
-			// The rest waits for the next request; go on from the first
-			// event not sent.
-			next, more = plans[taken].next, true
-			plans = plans[:taken]
-		}
-		var rs []Reopen
-		for _, p := range plans {
-			rs = append(rs, p.reopen)
+		rs, err := s.withPayloads(ctx, owner, plans)
+		if err != nil {
+			return Recovery{}, err
 		}
 		sent, err := s.send(ctx, rs, true)
 		if err != nil {
 			return Recovery{}, err
 		}
+		out := Recovery{WebhookID: w.ID, Window: win, Deliveries: []string{}}
 		for _, r := range sent {
 			out.Deliveries = append(out.Deliveries, r.Message.DeliveryID)
 		}
@@ -421,6 +443,30 @@ func (s *Manager) Recover(ctx context.Context, owner tenant.Tenant, webhookID st
 	})
 }
 
+// withPayloads returns the sends of plans with their events' payloads;
+// an event no longer kept is left out.
+func (s *Manager) withPayloads(ctx context.Context, owner tenant.Tenant, plans []recoverPlan) ([]Reopen, error) {
+	if len(plans) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(plans))
+	for i, p := range plans {
+		ids[i] = p.reopen.Message.EventID
+	}
+	payloads, err := s.History.Payloads(ctx, owner, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read events of %s: %w", owner, err)
+	}
+	var rs []Reopen
+	for _, p := range plans {
+		if body, ok := payloads[p.reopen.Message.EventID]; ok {
+			p.reopen.Message.Payload = body
+			rs = append(rs, p.reopen)
+		}
+	}
+	return rs, nil
+}
+
 // recoverPlan is one event a recovery sends, and where a later request
 // would go on if it is not sent now.
 type recoverPlan struct {
@@ -429,7 +475,10 @@ type recoverPlan struct {
 }
 
 // recoverable plans the sends to w of evs, the events of win from its
-// start, and returns where to go on after the last of them.
+// start, and returns where to go on after the last of them. Delivered
+// deliveries are left alone, and so are pending ones whose attempt may be
+// being made now; a pending one that waits for a later attempt, or whose
+// message was lost, is brought forward.
 func (s *Manager) recoverable(ctx context.Context, w webhook.Webhook, win Window, evs []Event, now time.Time) ([]recoverPlan, Window, error) {
 	var next Window
 	if len(evs) == 0 {
@@ -458,17 +507,11 @@ func (s *Manager) recoverable(ctx context.Context, w webhook.Webhook, win Window
 	prev := Window{Since: win.Since, StartingAfter: win.StartingAfter}
 	for i, ev := range taken {
 		st := states[ids[i]]
-		if st.State == StateDelivered || st.State == Pending {
-			prev = Window{Since: ev.Time, StartingAfter: ev.ID}
-			continue
+		if st.State != StateDelivered {
+			if r, err := s.plan(w, ev, st, now, true); err == nil {
+				plans = append(plans, recoverPlan{reopen: r, next: prev})
+			}
 		}
-		r, err := s.plan(w, ev, st, now)
-		if err != nil {
-			// Too many attempts already: leave it.
-			prev = Window{Since: ev.Time, StartingAfter: ev.ID}
-			continue
-		}
-		plans = append(plans, recoverPlan{reopen: r, next: prev})
 		prev = Window{Since: ev.Time, StartingAfter: ev.ID}
 	}
 	return plans, next, nil
@@ -486,10 +529,14 @@ func (s *Manager) checkWindow(win Window, now time.Time) error {
 	return nil
 }
 
-// days writes d in whole days ("14 days").
+// days writes d in whole days ("14 days"), or as a duration when it is
+// less than a day.
 func days(d time.Duration) string {
 	n := int(d / (24 * time.Hour))
-	if n == 1 {
+	switch n {
+	case 0:
+		return d.String()
+	case 1:
 		return "1 day"
 	}
 	return fmt.Sprintf("%d days", n)
@@ -509,15 +556,19 @@ func (s *Manager) active(ctx context.Context, owner tenant.Tenant, id string) (w
 
 // plan decides the manual send of event ev to w, whose delivery stands
 // at st: a delivery never made starts as the fan-out would start it; a
-// finished one gets one more attempt; a pending one has its next attempt
-// brought forward, unless it may be being made now.
-func (s *Manager) plan(w webhook.Webhook, ev Event, st Status, now time.Time) (Reopen, error) {
+// finished one gets one more attempt, or, recovering, the attempts w's
+// retry settings allow; a pending one has its next attempt brought
+// forward, unless it may be being made now. A delivery whose notice is
+// not yet published waits for it.
+func (s *Manager) plan(w webhook.Webhook, ev Event, st Status, now time.Time, recovering bool) (Reopen, error) {
 	m := Message{DeliveryID: DeliveryID(ev.ID, w.ID, ev.Time), EventID: ev.ID, EventType: ev.Type, EventTime: ev.Time,
 		Account: w.Owner.Account, Mode: w.Owner.Mode, WebhookID: w.ID, Payload: ev.Payload, Claim: newClaim(), Test: ev.Test}
 	r := Reopen{Message: m, Prior: st, At: now, ClaimedUntil: now.Add(LeaseSlack), Expires: now.Add(s.retention())}
 	switch {
 	case st.Attempts >= MaxDeliveryAttempts:
 		return Reopen{}, attemptLimitReached(m.DeliveryID)
+	case st.NoticePending:
+		return Reopen{}, deliveryInProgress(m.DeliveryID)
 	case !st.Exists:
 	case st.State == Pending:
 		sleeping := now.Before(st.NextAttemptAt.Add(-ResendMargin))
@@ -525,17 +576,19 @@ func (s *Manager) plan(w webhook.Webhook, ev Event, st Status, now time.Time) (R
 			return Reopen{}, deliveryInProgress(m.DeliveryID)
 		}
 		r.AttemptLimit = st.AttemptLimit
+	case recovering:
+		r.AttemptLimit = min(MaxDeliveryAttempts, st.Attempts+MaxAttempts(w.Settings))
 	default:
 		r.AttemptLimit = st.Attempts + 1
 	}
 	return r, nil
 }
 
-// take takes n of webhookID's sends, or fails with a rate limit error.
-func (s *Manager) take(ctx context.Context, webhookID string, n int, now time.Time) error {
-	taken, reset, err := s.Limiter.Take(ctx, webhookID, n, now)
+// take takes n of w's sends, or fails with a rate limit error.
+func (s *Manager) take(ctx context.Context, w webhook.Webhook, n int, now time.Time) error {
+	taken, reset, err := s.Limiter.Take(ctx, w.Owner, w.ID, n, now)
 	if err != nil {
-		return fmt.Errorf("rate limit of %s: %w", webhookID, err)
+		return fmt.Errorf("rate limit of %s: %w", w.ID, err)
 	}
 	if taken < n {
 		return rateLimited(reset.Sub(now))
@@ -543,12 +596,12 @@ func (s *Manager) take(ctx context.Context, webhookID string, n int, now time.Ti
 	return nil
 }
 
-// takeUpTo takes up to n of webhookID's sends, at least one, or fails
-// with a rate limit error.
-func (s *Manager) takeUpTo(ctx context.Context, webhookID string, n int, now time.Time) (int, error) {
-	taken, reset, err := s.Limiter.Take(ctx, webhookID, n, now)
+// takeUpTo takes up to n of w's sends, at least one, or fails with a
+// rate limit error.
+func (s *Manager) takeUpTo(ctx context.Context, w webhook.Webhook, n int, now time.Time) (int, error) {
+	taken, reset, err := s.Limiter.Take(ctx, w.Owner, w.ID, n, now)
 	if err != nil {
-		return 0, fmt.Errorf("rate limit of %s: %w", webhookID, err)
+		return 0, fmt.Errorf("rate limit of %s: %w", w.ID, err)
 	}
 	if taken == 0 {
 		return 0, rateLimited(reset.Sub(now))

@@ -16,7 +16,7 @@ import (
 func (f *fixture) manager() (*delivery.Manager, *queueFake) {
 	q := &queueFake{}
 	return &delivery.Manager{Endpoints: endpoints{f.store}, History: f.store, Resends: f.store, Events: f.store, Queue: q,
-		Limiter: f.store, Idempotency: onceKeys{}, Retention: time.Hour, Now: func() time.Time { return f.now }}, q
+		Limiter: f.store, Idempotency: onceKeys{}, Retention: 24 * time.Hour, Now: func() time.Time { return f.now }}, q
 }
 
 // keep stores m's event, as the fan-out does.
@@ -67,7 +67,7 @@ func TestRetryOfADeliveredDeliveryPostsOnceMoreWithTheSameID(t *testing.T) {
 	}
 }
 
-func TestRetryOfAFailedDeliveryIsOneAttemptAndNotifiesAgain(t *testing.T) {
+func TestRetryOfAFailedDeliveryIsOneAttemptWithoutANotice(t *testing.T) {
 	f := newFixture(t, settings(true, 1), fail500)
 	n := &notices{}
 	f.d.Notifier = n
@@ -82,8 +82,10 @@ func TestRetryOfAFailedDeliveryIsOneAttemptAndNotifiesAgain(t *testing.T) {
 	if len(f.sender.requests) != 3 || len(steps) != 1 || steps[0].Outcome != delivery.OutcomeFailed {
 		t.Fatalf("requests %d, steps %+v: want 2 attempts, then exactly 1 more", len(f.sender.requests), steps)
 	}
-	if len(n.sent) != 2 || n.sent[0].Type != delivery.NoticeDeliveryExhausted || n.sent[0].ID == n.sent[1].ID || n.sent[1].Attempts != 3 {
-		t.Fatalf("notices %+v, want two delivery.exhausted with different ids", n.sent)
+	// The automatic attempts' exhaustion is noticed; the manual attempt's
+	// failure, which the customer asked for and sees, is not.
+	if len(n.sent) != 1 || n.sent[0].Type != delivery.NoticeDeliveryExhausted || n.sent[0].Attempts != 2 {
+		t.Fatalf("notices %+v, want one delivery.exhausted after 2 attempts", n.sent)
 	}
 }
 
@@ -258,5 +260,65 @@ func TestNoticesArePublishedUntilTheyGoOut(t *testing.T) {
 	}
 	if st := f.store.deliveries[m.DeliveryID]; st.NoticePending || len(f.sender.requests) != 1 {
 		t.Fatalf("delivery %+v after the notice, %d requests", st, len(f.sender.requests))
+	}
+}
+
+func TestAnUndoneSendPostsNothing(t *testing.T) {
+	f := newFixture(t, settings(true, 3), ok200)
+	mgr, q := f.manager()
+	if _, _, err := mgr.Test(context.Background(), owner, f.hook.ID, webhook.DocumentUploaded, ""); err != nil {
+		t.Fatal(err)
+	}
+	m := q.sent[0]
+	// The send is undone (its queueing was reported failed after the
+	// message got through): the message finds no delivery of its claim.
+	delete(f.store.deliveries, m.DeliveryID)
+	if step, err := f.d.Deliver(context.Background(), m, "sqs-1"); err != nil || step.Outcome != delivery.OutcomeDuplicate || len(f.sender.requests) != 0 {
+		t.Fatalf("message of an undone send: %+v, %v, %d requests", step, err, len(f.sender.requests))
+	}
+}
+
+func TestRecoverBringsForwardWaitingDeliveriesAndRestoresTheRetries(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, settings(true, 2), fail500)
+	f.d.Schedule = delivery.Schedule{time.Hour}
+	waiting := message()
+	f.keep(t, waiting)
+	if _, err := f.d.Deliver(ctx, waiting, "sqs-1"); err != nil { // attempt 1 fails; the next is an hour away
+		t.Fatal(err)
+	}
+	failed := message()
+	failed.EventID, failed.EventTime = "evt_2", waiting.EventTime.Add(time.Second)
+	failed.DeliveryID = delivery.DeliveryID(failed.EventID, f.hook.ID, failed.EventTime)
+	f.keep(t, failed)
+	f.d.Schedule = delivery.Schedule{0}
+	f.run(t, failed, "sqs-2") // 3 attempts, failed
+	mgr, q := f.manager()
+	r, _, err := mgr.Recover(ctx, owner, f.hook.ID, delivery.Window{Since: waiting.EventTime.Add(-time.Minute), Until: f.now}, "")
+	if err != nil || len(r.Deliveries) != 2 {
+		t.Fatalf("recover: %+v, %v; want both the waiting and the failed delivery", r, err)
+	}
+	if st := f.store.deliveries[failed.DeliveryID]; st.AttemptLimit != 3+3 {
+		t.Fatalf("recovered failed delivery: %+v, want the webhook's 3 attempts more", st)
+	}
+	if step, err := f.d.Deliver(ctx, waiting, "sqs-1"); err != nil || step.Outcome != delivery.OutcomeDuplicate {
+		t.Fatalf("the message the recovery took over from: %+v, %v", step, err)
+	}
+	if len(q.sent) != 2 {
+		t.Fatalf("queued %d", len(q.sent))
+	}
+}
+
+func TestARetryWaitsForAPendingNotice(t *testing.T) {
+	f := newFixture(t, settings(true, 0), fail500)
+	f.d.Notifier = &notices{fail: 1}
+	m := message()
+	f.keep(t, m)
+	if _, err := f.d.Deliver(context.Background(), m, "sqs-1"); err == nil {
+		t.Fatal("want the notice's failure")
+	}
+	mgr, _ := f.manager()
+	if _, _, err := mgr.Retry(context.Background(), owner, f.hook.ID, m.DeliveryID, ""); code(err) != apperr.CodeDeliveryInProgress {
+		t.Fatalf("retry while its notice is pending: %v", err)
 	}
 }

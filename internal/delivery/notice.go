@@ -54,10 +54,18 @@ type Notice struct {
 	At time.Time `json:"at"`
 }
 
-// owesNotice reports whether a delivery that ended for reason owes a
-// notice.
-func owesNotice(reason string) bool {
-	return noticeType(reason) != ""
+// owesNotice reports whether m's delivery, which ended for reason, owes
+// a notice. Disabling a webhook always does. An exhausted delivery does
+// unless it was a test event's or its last attempt was a manual send's:
+// the customer asked for that attempt, and is there to see it fail.
+func owesNotice(reason string, m Message, manual bool) bool {
+	switch noticeType(reason) {
+	case NoticeWebhookDisabled:
+		return true
+	case NoticeDeliveryExhausted:
+		return !m.Test && !manual
+	}
+	return false
 }
 
 // noticeType is the notice a delivery that ended for reason owes, or "".

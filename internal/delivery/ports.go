@@ -170,8 +170,10 @@ type Store interface {
 	// deleted or changed since it was read), the rest is written without
 	// it, and without the notice when the change was a Disable.
 	Save(ctx context.Context, r Record) error
-	// NoticeSent clears the delivery's pending notice.
-	NoticeSent(ctx context.Context, webhookID, deliveryID string) error
+	// NoticeSent clears the delivery's pending notice, if the delivery
+	// still has the attempts it had when the notice was owed: a later
+	// outcome's notice stays pending.
+	NoticeSent(ctx context.Context, webhookID, deliveryID string, attempts int) error
 }
 
 // Notifier publishes operational notices to the platform (the stack's

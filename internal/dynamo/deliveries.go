@@ -523,13 +523,16 @@ func withZero(values map[string]types.AttributeValue) map[string]types.Attribute
 }
 
 // NoticeSent implements delivery.Store: it removes the delivery's
-// notice_pending. A delivery no longer stored has no notice to clear.
-func (s *Store) NoticeSent(ctx context.Context, webhookID, deliveryID string) error {
+// notice_pending if the delivery still has attempts attempts. A delivery
+// no longer stored has no notice to clear, and one that moved on keeps
+// the notice of its later outcome.
+func (s *Store) NoticeSent(ctx context.Context, webhookID, deliveryID string, attempts int) error {
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 key(endpointPK(webhookID), deliverySK(deliveryID)),
-		UpdateExpression:    aws.String("REMOVE notice_pending"),
-		ConditionExpression: aws.String("attribute_exists(pk)"),
+		TableName:                 aws.String(s.table),
+		Key:                       key(endpointPK(webhookID), deliverySK(deliveryID)),
+		UpdateExpression:          aws.String("REMOVE notice_pending"),
+		ConditionExpression:       aws.String("attempts = :attempts"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":attempts": number(int64(attempts))},
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {

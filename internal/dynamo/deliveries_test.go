@@ -219,7 +219,13 @@ func TestNoticesArePendingUntilSent(t *testing.T) {
 		if tg, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID); err != nil || !tg.Delivery.NoticePending || tg.Delivery.Reason != delivery.ReasonGone {
 			t.Fatalf("after a disabling attempt: %+v, %v; want its notice pending", tg.Delivery, err)
 		}
-		if err := s.NoticeSent(ctx, w.ID, m.DeliveryID); err != nil {
+		if err := s.NoticeSent(ctx, w.ID, m.DeliveryID, 2); err != nil {
+			t.Fatal(err)
+		}
+		if tg, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID); err != nil || !tg.Delivery.NoticePending {
+			t.Fatalf("a notice of another attempt count cleared this one: %+v, %v", tg.Delivery, err)
+		}
+		if err := s.NoticeSent(ctx, w.ID, m.DeliveryID, 1); err != nil {
 			t.Fatal(err)
 		}
 		if tg, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID); err != nil || tg.Delivery.NoticePending || tg.Delivery.State != delivery.StateFailed {
@@ -227,7 +233,7 @@ func TestNoticesArePendingUntilSent(t *testing.T) {
 		}
 		// Clearing the notice of a delivery no longer stored creates nothing.
 		missing := delivery.DeliveryID("evt_gone", w.ID, time.Now())
-		if err := s.NoticeSent(ctx, w.ID, missing); err != nil {
+		if err := s.NoticeSent(ctx, w.ID, missing, 1); err != nil {
 			t.Fatalf("notice of a missing delivery: %v", err)
 		}
 		if tg, err := s.Target(ctx, w.Owner, w.ID, missing); err != nil || tg.Delivery.Exists {

@@ -6,6 +6,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -269,6 +270,31 @@ func decodeEvent(item map[string]types.AttributeValue) (eventItem, error) {
 		return eventItem{}, fmt.Errorf("decode event item: %w", err)
 	}
 	return it, nil
+}
+
+// Payloads implements delivery.History with BatchGetItem of the event
+// items; expired events are left out.
+func (s *Store) Payloads(ctx context.Context, owner tenant.Tenant, ids []string) (map[string][]byte, error) {
+	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	for _, id := range slices.Compact(slices.Sorted(slices.Values(ids))) {
+		keys = append(keys, key(eventPK(owner, id), eventSK))
+	}
+	out := make(map[string][]byte, len(ids))
+	now := time.Now()
+	err := s.batchGet(ctx, "dynamodb BatchGetItem events of "+owner.String(), keys, func(item map[string]types.AttributeValue) error {
+		it, err := decodeEvent(item)
+		if err != nil {
+			return err
+		}
+		if !it.expired(now) {
+			out[it.EventID] = it.Payload
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Event implements delivery.History with a strongly consistent GetItem.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/docproc/webhooks/internal/awserr"
 	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/tenant"
 )
 
 // Compile-time check that Store implements the manual sends' limiter.
@@ -38,7 +39,7 @@ type sendsItem struct {
 // count it read (none at first); when the condition fails, the count read
 // back says whether this write's own first try committed (its token), or
 // another send took some meanwhile: then it takes from what is left.
-func (s *Store) Take(ctx context.Context, webhookID string, n int, now time.Time) (int, time.Time, error) {
+func (s *Store) Take(ctx context.Context, _ tenant.Tenant, webhookID string, n int, now time.Time) (int, time.Time, error) {
 	start := now.UTC().Truncate(time.Minute)
 	end := start.Add(time.Minute)
 	k := key(endpointPK(webhookID), sendsSK(start))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/dynamo"
+	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/testenv"
 )
 
@@ -18,7 +19,7 @@ func TestManualSendsPerMinute(t *testing.T) {
 		now, minuteEnd := minuteStart.Add(20*time.Second), minuteStart.Add(time.Minute)
 		take := func(s *dynamo.Store, webhookID string, n int, at time.Time, want int, wantReset time.Time) {
 			t.Helper()
-			got, reset, err := s.Take(ctx, webhookID, n, at)
+			got, reset, err := s.Take(ctx, tenant.Tenant{Account: "acct_1", Mode: tenant.Test}, webhookID, n, at)
 			if err != nil || got != want || !reset.Equal(wantReset) {
 				t.Fatalf("take %d of %s at %s: %d (reset %s), %v; want %d (reset %s)", n, webhookID, at, got, reset, err, want, wantReset)
 			}
