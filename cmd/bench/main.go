@@ -3,8 +3,9 @@
 // run costs over tables of growing size. Between the two come the
 // delivery figures: the fan-out and delivery functions' cold starts, the
 // delivery handler's throughput beside a bare HTTP loop, latency from
-// PutEvents to the endpoint, and AWS calls per delivered message. Run it
-// from the repository root.
+// PutEvents to the endpoint, and AWS calls per delivered message; and the
+// DynamoDB size of the items each event leaves. Run it from the
+// repository root.
 package main
 
 import (
@@ -44,7 +45,7 @@ func main() {
 	flag.IntVar(&d.Events, "events", 50, "events published in the latency run")
 	flag.DurationVar(&d.EventInterval, "event-interval", 100*time.Millisecond, "time between two publishes of the latency run")
 	flag.IntVar(&d.PayloadBytes, "payload-bytes", 1024, "size of each event's data")
-	only := flag.String("only", "", `"api", "workers", "janitor" or "delivery" to measure only that`)
+	only := flag.String("only", "", `"api", "workers", "delivery", "storage" or "janitor" to measure only that`)
 	flag.Parse()
 	for _, s := range strings.Split(*latencies, ",") {
 		l, err := time.ParseDuration(strings.TrimSpace(s))
@@ -96,6 +97,11 @@ func run(o bench.Options, d bench.DeliveryOptions, sizes string, checks int, onl
 	// 100,000 items stay in kumo's memory.
 	if only == "" || only == "delivery" {
 		if _, _, err := bench.RunDelivery(ctx, d, os.Stdout); err != nil {
+			return err
+		}
+	}
+	if only == "" || only == "storage" {
+		if _, err := bench.Storage(ctx, d, os.Stdout); err != nil {
 			return err
 		}
 	}

@@ -37,12 +37,14 @@ import (
 
 // receiver is a local HTTPS endpoint on 127.0.0.1 (httptest's TLS server)
 // that reads each body and answers 204 after an optional latency, as a
-// real endpoint takes time to answer. It notes when each event id first
-// arrived and how many requests carried a webhook-signature header.
+// real endpoint takes time to answer (or 200 with a body of its own). It
+// notes when each event id first arrived and how many requests carried a
+// webhook-signature header.
 type receiver struct {
 	srv     *httptest.Server
 	caFile  string
 	latency atomic.Int64 // nanoseconds
+	body    []byte       // when set, the answer is 200 with it instead of 204
 	total   atomic.Int64
 	signed  atomic.Int64
 
@@ -53,8 +55,12 @@ type receiver struct {
 
 // newReceiver starts a receiver and writes its certificate, which is its
 // own root, to dir/receiver-ca.pem for DELIVERY_CA_FILE.
-func newReceiver(dir string) (*receiver, error) {
-	r := &receiver{arrivals: map[string]time.Time{}, wanted: map[string]chan struct{}{}}
+func newReceiver(dir string) (*receiver, error) { return newReceiverAnswering(dir, nil) }
+
+// newReceiverAnswering is newReceiver whose answers are 200 with body
+// when body is not empty.
+func newReceiverAnswering(dir string, body []byte) (*receiver, error) {
+	r := &receiver{arrivals: map[string]time.Time{}, wanted: map[string]chan struct{}{}, body: body}
 	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
 	r.srv.Config.ErrorLog = nil
 	r.srv.StartTLS()
@@ -90,6 +96,11 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	if d := time.Duration(r.latency.Load()); d > 0 {
 		time.Sleep(d)
+	}
+	if len(r.body) > 0 {
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(r.body)
+		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
