@@ -59,6 +59,24 @@ func (s *stack) seedDelivery(webhookID, eventID string, typ webhook.Event, at ti
 	return seeded{msg: m, payload: payload}
 }
 
+// awaitIndexed waits until the events index, which DynamoDB updates
+// after the write (as the emulators may), holds n of the owner's events
+// from since on.
+func (s *stack) awaitIndexed(since time.Time, n int) {
+	s.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		evs, _, err := s.store().Events(context.Background(), s.owner, since, time.Now().Add(time.Minute), "", n+1)
+		if err == nil && len(evs) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the events index holds %d events, want %d (%v)", len(evs), n, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // queued counts the messages in the stack's delivery queue.
 func (s *stack) queued() int {
 	s.t.Helper()
@@ -190,6 +208,7 @@ func TestRetryTestAndRecoverQueueSends(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		s.awaitIndexed(made, 3)
 		body := fmt.Sprintf(`{"since":%q}`, base.Add(-time.Minute).Format(time.RFC3339))
 		rec := s.post("/v1/webhooks/"+id+"/recover", body, "recover-1")
 		if rec["_status"] != float64(202) || rec["queued"] != float64(2) || rec["has_more"] != false || s.queued() != 4 {

@@ -182,6 +182,12 @@ func TestRecoverAfterAnOutage(t *testing.T) {
 			t.Fatalf("the disabled endpoint got %d requests, want 1 (before the outage)", n)
 		}
 		c.call("PATCH", "/v1/webhooks/"+w.ID, `{"is_active":true}`, http.StatusOK, nil)
+		// DynamoDB updates the events index after the write; a recovery
+		// sees an event once it is there.
+		h.eventually(func() bool {
+			evs, _, err := h.store.Events(context.Background(), h.owner, start, time.Now().Add(time.Minute), "", 10)
+			return err == nil && len(evs) == 1+len(missed)
+		}, func() string { return "the events index does not hold every event" })
 		var rec struct {
 			Queued     int      `json:"queued"`
 			Deliveries []string `json:"deliveries"`
