@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/app"
 	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/secrets"
 	"github.com/docproc/webhooks/internal/testenv"
 	"github.com/docproc/webhooks/internal/webhook"
 )
@@ -89,6 +91,20 @@ func (c *customer) delivery(w webhook.Webhook, id string) deliveryView {
 	var d deliveryView
 	c.call("GET", "/v1/webhooks/"+w.ID+"/deliveries/"+id, "", http.StatusOK, &d)
 	return d
+}
+
+// webhookMadeAt creates a webhook of h's owner for url, as if at at.
+func (h *harness) webhookMadeAt(at time.Time, url string, s webhook.Settings) webhook.Webhook {
+	h.t.Helper()
+	log := slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	svc := webhook.NewService(h.store, h.store, secrets.New(secretsmanager.NewFromConfig(h.cfg), testenv.Unique("webhooks/past-"), ""),
+		log, webhook.Options{Now: func() time.Time { return at }})
+	s.URL, s.Events = url, []webhook.Event{webhook.DocumentUploaded}
+	created, err := svc.Create(context.Background(), h.owner, s, "")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return created.Webhook
 }
 
 // answerWith answers the n-th request with codes[n-1] (the last
@@ -165,16 +181,18 @@ func TestRecoverAfterAnOutage(t *testing.T) {
 		h := newHarness(t, b, options{})
 		c := newCustomer(h)
 		r := newReceiver(t, statuses(200))
-		w, _ := h.webhookFor(h.owner, r.srv.URL, retries(3))
-		start := time.Now().UTC().Add(-time.Minute)
-		before, beforeAt := h.publish(h.owner, webhook.DocumentUploaded, "evt_before")
+		// The webhook was made a minute ago, and its story is told in
+		// event time from then on: an event delivered, then 30 seconds of
+		// outage with an event every 10 seconds.
+		start := time.Now().UTC().Truncate(time.Second).Add(-time.Minute)
+		w := h.webhookMadeAt(start, r.srv.URL, retries(3))
+		before, beforeAt := h.publishAt(h.owner, webhook.DocumentUploaded, "evt_before", start.Add(5*time.Second))
 		h.final(w, before, beforeAt)
 		c.call("PATCH", "/v1/webhooks/"+w.ID, `{"is_active":false}`, http.StatusOK, nil)
-		// The outage: 30 seconds of events, stamped 10 s apart.
 		var missed []string
 		for i := range 4 {
 			id := fmt.Sprintf("evt_missed_%d", i)
-			h.publishAt(h.owner, webhook.DocumentUploaded, id, time.Now().UTC().Add(time.Duration(i-3)*10*time.Second))
+			h.publishAt(h.owner, webhook.DocumentUploaded, id, start.Add(time.Duration(10+10*i)*time.Second))
 			missed = append(missed, id)
 		}
 		h.drained()
