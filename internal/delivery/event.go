@@ -220,7 +220,7 @@ func TestEvent(owner tenant.Tenant, typ webhook.Event, now time.Time) (Event, er
 	if !ok {
 		return Event{}, fmt.Errorf("%w: %q", ErrUnknownType, typ)
 	}
-	now = now.UTC()
+	now = now.UTC().Truncate(time.Second) // as EventBridge stamps events
 	id := EventIDPrefix + ulid.MustNew(ulid.Timestamp(now), rand.Reader).String()
 	ev := Event{ID: id, Type: typ, Owner: owner, Time: now, SourceID: id, Test: true}
 	var err error
