@@ -58,8 +58,8 @@ func eventExpired(id string) error {
 func rateLimited(wait time.Duration) error {
 	wait = time.Duration(math.Ceil(max(wait, time.Second).Seconds())) * time.Second
 	return &apperr.Error{Kind: apperr.RateLimited, Code: apperr.CodeRateLimited, RetryAfter: wait,
-		Message: fmt.Sprintf("this webhook may have at most %d manual sends (retries, recovered events, tests) a minute; "+
-			"retry in %d seconds", SendsPerMinute, int(wait.Seconds()))}
+		Message: fmt.Sprintf("manual sends (retries, recovered events, tests) are limited to %d a minute per webhook "+
+			"and %d per account and mode; retry in %d seconds", SendsPerMinute, AccountSendsPerMinute, int(wait.Seconds()))}
 }
 
 // windowInvalid is the error of a recovery window out of bounds.
