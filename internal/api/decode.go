@@ -471,15 +471,25 @@ func decodeTest(members map[string]json.RawMessage) (webhook.Event, error) {
 	return typ, d.err()
 }
 
-// decodeEmpty accepts no body, or an empty JSON object.
-func decodeEmpty(req events.APIGatewayV2HTTPRequest) error {
-	members, err := jsonObject(req, true)
-	if err != nil {
-		return err
+// acting reads a POST that acts: its Idempotency-Key header, then its
+// body, a JSON object (which may be left out when optional), with decode.
+func acting[T any](c *call, optional bool, decode func(map[string]json.RawMessage) (T, error)) (key string, v T, err error) {
+	if key, err = idempotencyKey(c.req); err != nil {
+		return "", v, err
 	}
+	members, err := jsonObject(c.req, optional)
+	if err != nil {
+		return "", v, err
+	}
+	v, err = decode(members)
+	return key, v, err
+}
+
+// decodeNone decodes a body that takes no member: no body, or {}.
+func decodeNone(members map[string]json.RawMessage) (struct{}, error) {
 	d := &decoder{}
 	d.unknown(members, nil)
-	return d.err()
+	return struct{}{}, d.err()
 }
 
 // time decodes an RFC 3339 time; the zero time if it is not one.

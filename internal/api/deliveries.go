@@ -164,11 +164,8 @@ func (h *Handler) getDelivery(ctx context.Context, c *call) (events.APIGatewayV2
 
 // retryDelivery serves POST /v1/webhooks/{id}/deliveries/{delivery_id}/retry.
 func (h *Handler) retryDelivery(ctx context.Context, c *call) (events.APIGatewayV2HTTPResponse, error) {
-	key, err := idempotencyKey(c.req)
+	key, _, err := acting(c, true, decodeNone)
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	if err := decodeEmpty(c.req); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	d, replayed, err := h.deliveries.Retry(ctx, c.owner, c.id, c.deliveryID, key)
@@ -180,15 +177,7 @@ func (h *Handler) retryDelivery(ctx context.Context, c *call) (events.APIGateway
 
 // testWebhook serves POST /v1/webhooks/{id}/test.
 func (h *Handler) testWebhook(ctx context.Context, c *call) (events.APIGatewayV2HTTPResponse, error) {
-	key, err := idempotencyKey(c.req)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	members, err := jsonObject(c.req, false)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	typ, err := decodeTest(members)
+	key, typ, err := acting(c, false, decodeTest)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -201,15 +190,7 @@ func (h *Handler) testWebhook(ctx context.Context, c *call) (events.APIGatewayV2
 
 // recoverWebhook serves POST /v1/webhooks/{id}/recover.
 func (h *Handler) recoverWebhook(ctx context.Context, c *call) (events.APIGatewayV2HTTPResponse, error) {
-	key, err := idempotencyKey(c.req)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	members, err := jsonObject(c.req, false)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	win, err := decodeRecover(members)
+	key, win, err := acting(c, false, decodeRecover)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}

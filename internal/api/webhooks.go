@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -74,15 +75,9 @@ type deletedJSON struct {
 
 // createWebhook serves POST /v1/webhooks.
 func (h *Handler) createWebhook(ctx context.Context, c *call) (events.APIGatewayV2HTTPResponse, error) {
-	key, err := idempotencyKey(c.req)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	members, err := jsonObject(c.req, false)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	params, err := decodeCreate(h.dest, members)
+	key, params, err := acting(c, false, func(members map[string]json.RawMessage) (webhook.Settings, error) {
+		return decodeCreate(h.dest, members)
+	})
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -156,15 +151,7 @@ func (h *Handler) deleteWebhook(ctx context.Context, c *call) (events.APIGateway
 
 // rotateSecret serves POST /v1/webhooks/{id}/rotate-secret.
 func (h *Handler) rotateSecret(ctx context.Context, c *call) (events.APIGatewayV2HTTPResponse, error) {
-	key, err := idempotencyKey(c.req)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	members, err := jsonObject(c.req, true)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	grace, err := decodeRotate(members)
+	key, grace, err := acting(c, true, decodeRotate)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
