@@ -30,6 +30,11 @@ var wantStatus = map[string]int{
 	"update-webhook-missing.json":     404,
 	"delete-webhook-missing.json":     404,
 	"rotate-secret-missing.json":      404,
+	"list-deliveries-missing.json":    404,
+	"get-delivery-missing.json":       404,
+	"retry-delivery-missing.json":     404,
+	"recover-webhook-missing.json":    404,
+	"test-webhook-missing.json":       404,
 }
 
 // TestBootstrapUnderRuntimeEmulator builds the real bootstrap and runs it
