@@ -17,6 +17,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/docproc/webhooks/internal/awserr"
+	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
@@ -320,32 +321,74 @@ func (s *Store) Event(ctx context.Context, owner tenant.Tenant, id string) (deli
 	return it.event()
 }
 
-// Events implements delivery.History with a Query of owner's partition of
-// the by-account index, oldest first; expired events are passed over.
+// The day partitions of the events-by-time index that Events looks at.
+const (
+	// day is one partition's span: a UTC day.
+	day = 24 * time.Hour
+	// eventsAhead is how far ahead of the clock Events looks for events:
+	// EventBridge takes an event's time from its publisher, whose clock
+	// may run ahead.
+	eventsAhead = day
+	// eventsKept is how far back Events looks: no event is kept longer.
+	eventsKept = config.MaxRetentionDays * day
+)
+
+// Events implements delivery.History with Queries of owner's day
+// partitions of the events-by-time index, oldest first, from since's day
+// to until's, until limit+1 events are found; the cursor (since,
+// startingAfter) is an event of since's day. The index holds no payloads,
+// so the events come without them. Expired events are passed over. Days
+// more than eventsKept before now, or eventsAhead after it, hold no
+// events and are not looked at, which bounds the Queries of a wide
+// window.
 func (s *Store) Events(ctx context.Context, owner tenant.Tenant, since, until time.Time, startingAfter string, limit int) ([]delivery.Event, bool, error) {
 	if !until.After(since) {
 		return nil, false, nil
 	}
-	pk := &types.AttributeValueMemberS{Value: eventsPK(owner)}
-	// An event at since sorts after "<since>#", and one at until after
-	// "<until>#": the bounds hold [since, until).
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		IndexName:              aws.String(indexByAccount),
-		KeyConditionExpression: aws.String("gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": pk,
-			":lo": &types.AttributeValueMemberS{Value: eventsSK(since, "")},
-			":hi": &types.AttributeValueMemberS{Value: eventsSK(until, "")},
-		},
-	}
-	if startingAfter != "" {
-		in.ExclusiveStartKey = key(eventPK(owner, startingAfter), eventSK)
-		in.ExclusiveStartKey["gsi1pk"] = pk
-		in.ExclusiveStartKey["gsi1sk"] = &types.AttributeValueMemberS{Value: eventsSK(since, startingAfter)}
-	}
 	now := time.Now()
+	first, last := since, until.Add(-time.Nanosecond)
+	if oldest := now.Add(-eventsKept); first.Before(oldest) {
+		first = oldest
+	}
+	if newest := now.Add(eventsAhead); last.After(newest) {
+		last = newest
+	}
+	sinceDay := since.UTC().Truncate(day)
 	var evs []delivery.Event
+	// An event at since sorts after "<since>#", and one at until after
+	// "<until>#": the bounds hold [since, until) in every partition.
+	for d := first.UTC().Truncate(day); !d.After(last); d = d.Add(day) {
+		pk := &types.AttributeValueMemberS{Value: eventsPK(owner, d)}
+		in := &dynamodb.QueryInput{
+			TableName:              aws.String(s.table),
+			IndexName:              aws.String(indexEventsByTime),
+			KeyConditionExpression: aws.String(attrEventsPK + " = :pk AND " + attrEventsSK + " BETWEEN :lo AND :hi"),
+			// What the index projects (template.yaml): no payload.
+			ProjectionExpression:     aws.String("event_id, event_type, #time, expires_at"),
+			ExpressionAttributeNames: map[string]string{"#time": "time"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": pk,
+				":lo": &types.AttributeValueMemberS{Value: eventsSK(since, "")},
+				":hi": &types.AttributeValueMemberS{Value: eventsSK(until, "")},
+			},
+		}
+		if startingAfter != "" && d.Equal(sinceDay) {
+			in.ExclusiveStartKey = key(eventPK(owner, startingAfter), eventSK)
+			in.ExclusiveStartKey[attrEventsPK] = pk
+			in.ExclusiveStartKey[attrEventsSK] = &types.AttributeValueMemberS{Value: eventsSK(since, startingAfter)}
+		}
+		found, more, err := s.eventsOfDay(ctx, owner, in, limit, now, evs)
+		if err != nil || more {
+			return found, more, err
+		}
+		evs = found
+	}
+	return evs, false, nil
+}
+
+// eventsOfDay appends to evs the unexpired events in's Query of one day
+// partition finds, up to limit in all; more says it found one more.
+func (s *Store) eventsOfDay(ctx context.Context, owner tenant.Tenant, in *dynamodb.QueryInput, limit int, now time.Time, evs []delivery.Event) ([]delivery.Event, bool, error) {
 	for {
 		in.Limit = aws.Int32(int32(limit + 1 - len(evs)))
 		out, err := s.client.Query(ctx, in)
@@ -366,6 +409,7 @@ func (s *Store) Events(ctx context.Context, owner tenant.Tenant, since, until ti
 			if err != nil {
 				return nil, false, err
 			}
+			ev.Owner = owner // the index does not project account and mode
 			evs = append(evs, ev)
 		}
 		if len(out.LastEvaluatedKey) == 0 {
