@@ -20,6 +20,7 @@
 //	delivery         pk = ENDPOINT#<webhook id>        sk = DELIVERY#<delivery id>
 //	attempt          pk = ENDPOINT#<webhook id>        sk = ATTEMPT#<delivery id>#<nnn>
 //	manual sends     pk = ENDPOINT#<webhook id>        sk = SENDS#<unix minute>
+//	  of an account  pk = ACCOUNT#<account>#<mode>     sk = SENDS#<unix minute>
 //
 // Two sparse global secondary indexes:
 //
