@@ -182,6 +182,7 @@ type deliveryItem struct {
 	LastError      string `dynamodbav:"last_error"`
 	CreatedAt      string `dynamodbav:"created_at"`
 	UpdatedAt      string `dynamodbav:"updated_at"`
+	ExpiresAt      int64  `dynamodbav:"expires_at"`
 }
 
 // status is the domain's view of a stored delivery.

@@ -87,9 +87,10 @@ func deliveryRange(since, until time.Time) (lo, hi string) {
 
 // Deliveries implements delivery.History with a Query of the webhook's
 // delivery items, newest event first, bounded by f's times, its state and
-// type filtered on. Pages are read until the page is full with one more
-// match, or s.maxExamined items were looked at: then the page ends early
-// with HasMore, and Next is the last item looked at.
+// type filtered on, and expired items (not yet removed) left out. Pages
+// are read until the page is full with one more match, or s.maxExamined
+// items were looked at: then the page ends early with HasMore, and Next
+// is the last item looked at.
 func (s *Store) Deliveries(ctx context.Context, webhookID string, f delivery.Filter, limit int, startingAfter string) (delivery.Page, error) {
 	lo, hi := deliveryRange(f.Since, f.Until)
 	in := &dynamodb.QueryInput{
@@ -116,7 +117,8 @@ func (s *Store) Deliveries(ctx context.Context, webhookID string, f delivery.Fil
 	}
 	in.ExpressionAttributeValues[":lo"] = &types.AttributeValueMemberS{Value: lo}
 	in.ExpressionAttributeValues[":hi"] = &types.AttributeValueMemberS{Value: hi}
-	var filters []string
+	in.ExpressionAttributeValues[":now"] = number(time.Now().Unix())
+	filters := []string{"expires_at >= :now"}
 	if f.State != "" {
 		filters = append(filters, "#state = :state")
 		in.ExpressionAttributeNames = map[string]string{"#state": "state"}
@@ -126,16 +128,15 @@ func (s *Store) Deliveries(ctx context.Context, webhookID string, f delivery.Fil
 		filters = append(filters, "event_type = :etype")
 		in.ExpressionAttributeValues[":etype"] = &types.AttributeValueMemberS{Value: string(f.Type)}
 	}
-	if len(filters) > 0 {
-		in.FilterExpression = aws.String(strings.Join(filters, " AND "))
-	}
+	in.FilterExpression = aws.String(strings.Join(filters, " AND "))
 	var found []delivery.Summary
 	examined := 0
 	for {
 		// DynamoDB applies Limit before the filter: it counts items looked
-		// at. Unfiltered, every item is a match and no more are needed.
+		// at. Without f's filters nearly every item is a match (but the
+		// few expired ones), so no more are asked for than the page needs.
 		want := s.maxExamined - examined
-		if len(filters) == 0 {
+		if f.State == "" && f.Type == "" {
 			want = min(want, limit+1-len(found))
 		}
 		in.Limit = aws.Int32(int32(want))
@@ -168,14 +169,17 @@ func (s *Store) Deliveries(ctx context.Context, webhookID string, f delivery.Fil
 }
 
 // Delivery implements delivery.History: a strongly consistent read of the
-// delivery item, then a Query of its attempts, which sort in order.
+// delivery item, then a Query of its attempts, which sort in order. An
+// expired delivery, not yet removed, is not found.
 func (s *Store) Delivery(ctx context.Context, webhookID, deliveryID string) (delivery.Summary, []delivery.Attempt, error) {
 	d, err := s.deliveryState(ctx, webhookID, deliveryID)
-	if err != nil {
+	switch {
+	case err != nil:
 		return delivery.Summary{}, nil, err
-	}
-	if d.DeliveryID == "" {
+	case d.DeliveryID == "":
 		return delivery.Summary{}, nil, fmt.Errorf("delivery %s: %w", deliveryID, webhook.ErrNotFound)
+	case expired(d.ExpiresAt, time.Now()):
+		return delivery.Summary{}, nil, fmt.Errorf("delivery %s expired: %w", deliveryID, webhook.ErrNotFound)
 	}
 	sum, err := d.summary()
 	if err != nil {
@@ -250,9 +254,10 @@ func (s *Store) Statuses(ctx context.Context, webhookID string, ids []string) (m
 	return out, nil
 }
 
-// expired reports whether the event's TTL has passed at now: DynamoDB
-// removes expired items lazily, so one may still be read.
-func (it eventItem) expired(now time.Time) bool { return it.ExpiresAt < now.Unix() }
+// expired reports whether an item's TTL, expiresAt (Unix seconds), has
+// passed at now: DynamoDB removes expired items lazily, so one may still
+// be read.
+func expired(expiresAt int64, now time.Time) bool { return expiresAt < now.Unix() }
 
 // event is the domain's view of a stored event.
 func (it eventItem) event() (delivery.Event, error) {
@@ -287,7 +292,7 @@ func (s *Store) Payloads(ctx context.Context, owner tenant.Tenant, ids []string)
 		if err != nil {
 			return err
 		}
-		if !it.expired(now) {
+		if !expired(it.ExpiresAt, now) {
 			out[it.EventID] = it.Payload
 		}
 		return nil
@@ -315,7 +320,7 @@ func (s *Store) Event(ctx context.Context, owner tenant.Tenant, id string) (deli
 	switch {
 	case err != nil:
 		return delivery.Event{}, err
-	case it.expired(time.Now()):
+	case expired(it.ExpiresAt, time.Now()):
 		return delivery.Event{}, fmt.Errorf("event %s expired: %w", id, webhook.ErrNotFound)
 	}
 	return it.event()
@@ -400,7 +405,7 @@ func (s *Store) eventsOfDay(ctx context.Context, owner tenant.Tenant, in *dynamo
 			switch {
 			case err != nil:
 				return nil, false, err
-			case it.expired(now):
+			case expired(it.ExpiresAt, now):
 				continue
 			case len(evs) == limit:
 				return evs, true, nil

@@ -156,6 +156,44 @@ func TestDeliveriesLookAtABoundedNumber(t *testing.T) {
 	})
 }
 
+// TestExpiredDeliveriesAreGone checks that a delivery whose TTL passed,
+// which DynamoDB may not have removed yet, is neither listed nor read.
+func TestExpiredDeliveriesAreGone(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		s := newStore(t, b)
+		w, _ := deliveryFixture(t, s)
+		ids := storedHistory(t, s, w, time.Now().UTC().Add(-time.Hour))
+		// evt_7, newest, and evt_5 expired a minute ago.
+		var gone []string
+		for _, i := range []int{5, 7} {
+			at := time.Now().UTC().Add(-time.Hour + time.Duration(i)*time.Minute)
+			ev := fmt.Sprintf("evt_%d", i)
+			m := delivery.Message{DeliveryID: delivery.DeliveryID(ev+"x", w.ID, at), EventID: ev + "x", EventType: webhook.DocumentUploaded,
+				EventTime: at, Account: w.Owner.Account, Mode: w.Owner.Mode, WebhookID: w.ID}
+			r := attemptRecord(m, "msg", 1, delivery.StateDelivered, delivery.NoChange)
+			r.Expires = time.Now().Add(-time.Minute)
+			if err := s.Save(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			gone = append(gone, m.DeliveryID)
+		}
+		p, err := s.Deliveries(ctx, w.ID, delivery.Filter{}, 3, "")
+		if err != nil || !slices.Equal(pageIDs(p), pick(ids, 6, 5, 4)) || !p.HasMore || p.Next != ids[4] {
+			t.Fatalf("first page: %v more=%v next=%s, %v; want %v", pageIDs(p), p.HasMore, p.Next, err, pick(ids, 6, 5, 4))
+		}
+		p, err = s.Deliveries(ctx, w.ID, delivery.Filter{State: delivery.StateDelivered}, 10, "")
+		if err != nil || !slices.Equal(pageIDs(p), pick(ids, 5, 4, 2, 1)) || p.HasMore {
+			t.Fatalf("delivered: %v more=%v, %v; want %v", pageIDs(p), p.HasMore, err, pick(ids, 5, 4, 2, 1))
+		}
+		for _, id := range gone {
+			if _, _, err := s.Delivery(ctx, w.ID, id); !errors.Is(err, webhook.ErrNotFound) {
+				t.Errorf("expired delivery %s: %v, want ErrNotFound", id, err)
+			}
+		}
+	})
+}
+
 func TestDeliveryWithItsAttempts(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		ctx := context.Background()
