@@ -28,8 +28,10 @@ import (
 	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/dynamo"
+	"github.com/docproc/webhooks/internal/local/devstack"
 	"github.com/docproc/webhooks/internal/local/pipeline"
 	"github.com/docproc/webhooks/internal/local/poller"
+	"github.com/docproc/webhooks/internal/samtemplate"
 	"github.com/docproc/webhooks/internal/secrets"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
@@ -75,9 +77,10 @@ type StoredItem struct {
 	Kind string
 	// Bytes is the largest size seen of the kind.
 	Bytes int
-	// Indexed says the item is in the by-account index (projection ALL),
-	// so it is stored a second time there.
-	Indexed bool
+	// IndexBytes is the largest size seen of the kind's entries in the
+	// table's global secondary indexes, by each index's projection; 0 when
+	// the kind is in none.
+	IndexBytes int
 }
 
 // StorageResult is what one case measured.
@@ -241,6 +244,10 @@ func storageCase(ctx context.Context, o DeliveryOptions, dir string, c StorageCa
 	stop()
 	wg.Wait()
 
+	var tbl samtemplate.Table
+	if err := w.tmpl.Decode(devstack.TableLogicalID, "AWS::DynamoDB::Table", &tbl); err != nil {
+		return r, err
+	}
 	kinds := map[string]*StoredItem{}
 	for _, it := range items {
 		kind := stringAttr(it, "type")
@@ -258,9 +265,7 @@ func storageCase(ctx context.Context, o DeliveryOptions, dir string, c StorageCa
 			kinds[kind] = k
 		}
 		k.Bytes = max(k.Bytes, ItemSize(it))
-		if _, ok := it["gsi1pk"]; ok {
-			k.Indexed = true
-		}
+		k.IndexBytes = max(k.IndexBytes, IndexEntriesSize(tbl, it))
 	}
 	for _, kind := range []string{"event", "delivery", "attempt"} {
 		if kinds[kind] == nil {
@@ -403,6 +408,35 @@ func numberSize(s string) int {
 	return (len(s)+1)/2 + 1
 }
 
+// IndexEntriesSize is the size of item's entries in tbl's global
+// secondary indexes, by DynamoDB's rules: in each index whose keys item
+// has, the table's and the index's key attributes and the attributes the
+// index projects. Like ItemSize, it leaves out the 100 bytes of overhead
+// of each entry.
+func IndexEntriesSize(tbl samtemplate.Table, item map[string]types.AttributeValue) int {
+	n := 0
+	for _, g := range tbl.GlobalSecondaryIndexes {
+		names := map[string]bool{}
+		for _, k := range append(slices.Clone(tbl.KeySchema), g.KeySchema...) {
+			names[k.AttributeName] = true
+		}
+		if !slices.ContainsFunc(g.KeySchema, func(k samtemplate.KeyElement) bool { return item[k.AttributeName] != nil }) {
+			continue // sparse: not in this index
+		}
+		for _, a := range g.Projection.NonKeyAttributes {
+			names[a] = true
+		}
+		entry := map[string]types.AttributeValue{}
+		for name, v := range item {
+			if names[name] || g.Projection.ProjectionType == string(types.ProjectionTypeAll) {
+				entry[name] = v
+			}
+		}
+		n += ItemSize(entry)
+	}
+	return n
+}
+
 // Storage prices and rules of the report.
 const (
 	// itemOverhead is DynamoDB's storage overhead per item, and per index
@@ -423,26 +457,26 @@ func writeUnits(size int) int { return int(math.Ceil(float64(size) / writeUnitBy
 // stored and cost in write request units.
 func reportStorage(out io.Writer, rs []StorageResult) {
 	fmt.Fprintln(out, "\nstored items per event, one endpoint, delivered at the first attempt (DynamoDB item size rules; +100 bytes per item and per index entry):")
-	fmt.Fprintln(out, "| case | payload | event item | its by-account index copy | delivery item | attempt item | stored per event | per million events | $/month at $0.25/GB-month | WRU per event |")
+	fmt.Fprintln(out, "| case | payload | event item | its index entry | delivery item | attempt item | stored per event | per million events | $/month at $0.25/GB-month | WRU per event |")
 	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
+		stored, wru := 0, 0
+		for _, it := range r.Items {
+			stored += it.Bytes + itemOverhead
+			if it.IndexBytes > 0 {
+				stored += it.IndexBytes + itemOverhead
+				wru += writeUnits(it.IndexBytes)
+			}
+		}
 		ev, dl, at := r.Items[0], r.Items[1], r.Items[2]
-		index := 0
-		if ev.Indexed {
-			index = ev.Bytes + itemOverhead
-		}
-		stored := ev.Bytes + itemOverhead + index + dl.Bytes + itemOverhead + at.Bytes + itemOverhead
 		gb := float64(stored) * 1e6 / (1 << 30)
-		// The fan-out's PutItem writes the event and its index entry; the
-		// delivery's TransactWriteItems the delivery and the attempt, at 2
-		// units per KB each.
-		wru := writeUnits(ev.Bytes) + 2*writeUnits(dl.Bytes) + 2*writeUnits(at.Bytes)
-		if ev.Indexed {
-			wru += writeUnits(ev.Bytes)
-		}
+		// The fan-out's PutItem writes the event (and its index entry,
+		// above); the delivery's TransactWriteItems the delivery and the
+		// attempt, at 2 units per KB each.
+		wru += writeUnits(ev.Bytes) + 2*writeUnits(dl.Bytes) + 2*writeUnits(at.Bytes)
 		indexCell := "not indexed"
-		if ev.Indexed {
-			indexCell = fmt.Sprintf("%d B", ev.Bytes)
+		if ev.IndexBytes > 0 {
+			indexCell = fmt.Sprintf("%d B", ev.IndexBytes)
 		}
 		fmt.Fprintf(out, "| %s | %d B | %d B | %s | %d B | %d B | %d B | %.2f GB | $%.2f | %d |\n", r.Case.Name, r.Payload,
 			ev.Bytes, indexCell, dl.Bytes, at.Bytes, stored, gb, gb*storagePrice, wru)

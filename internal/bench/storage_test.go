@@ -4,6 +4,9 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/docproc/webhooks/internal/local/devstack"
+	"github.com/docproc/webhooks/internal/samtemplate"
 )
 
 // TestItemSize checks ItemSize against DynamoDB's rules: names count,
@@ -27,5 +30,33 @@ func TestItemSize(t *testing.T) {
 		if got := ItemSize(c.item); got != c.want {
 			t.Errorf("%s: ItemSize = %d, want %d", c.name, got, c.want)
 		}
+	}
+}
+
+// TestIndexEntriesSize checks that an item's index entry holds the keys and
+// the projected attributes only, and that an item in no index has none.
+func TestIndexEntriesSize(t *testing.T) {
+	var tbl samtemplate.Table
+	tmpl, err := samtemplate.Load("../../template.yaml")
+	if err == nil {
+		err = tmpl.Decode(devstack.TableLogicalID, "AWS::DynamoDB::Table", &tbl)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	event := map[string]types.AttributeValue{
+		"pk": s("EVENT#a#live#e"), "sk": s("EVENT"), "events_pk": s("EVENTS#a#live#2026-12-01"), "events_sk": s("t#e"),
+		"event_id": s("e"), "event_type": s("x"), "time": s("t"), "expires_at": &types.AttributeValueMemberN{Value: "12"},
+		"payload": &types.AttributeValueMemberB{Value: make([]byte, 1000)}, "source_id": s("src"),
+	}
+	want := ItemSize(event) - ItemSize(map[string]types.AttributeValue{"payload": event["payload"], "source_id": event["source_id"]})
+	if got := IndexEntriesSize(tbl, event); got != want {
+		t.Errorf("event's index entry: %d B, want %d (keys and projected attributes)", got, want)
+	}
+	delete(event, "events_pk")
+	delete(event, "events_sk")
+	if got := IndexEntriesSize(tbl, event); got != 0 {
+		t.Errorf("unindexed item's entries: %d B, want 0", got)
 	}
 }

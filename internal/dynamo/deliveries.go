@@ -56,23 +56,24 @@ func attemptSK(deliveryID string, n int) string {
 	return fmt.Sprintf("%s%03d", attemptsPrefix(deliveryID), n)
 }
 
-// eventsPK is the by-account index partition that lists owner's events
-// (not tests) by time.
-func eventsPK(owner tenant.Tenant) string {
-	return "EVENTS#" + owner.Account + "#" + string(owner.Mode)
+// eventsPK is the events-by-time index partition that lists owner's
+// events (not tests) of the UTC day of at, by time. A partition per day
+// spreads an account's writes and bounds each partition's size.
+func eventsPK(owner tenant.Tenant, at time.Time) string {
+	return "EVENTS#" + owner.Account + "#" + string(owner.Mode) + "#" + at.UTC().Format(time.DateOnly)
 }
 
 // eventTimeLayout writes event times in the index at a fixed width (UTC,
 // nine fractional digits), so that their lexical order is time order.
 const eventTimeLayout = "2006-01-02T15:04:05.000000000Z"
 
-// eventsSK is an event's sort key in the by-account index: its time, then
-// its id.
+// eventsSK is an event's sort key in the events-by-time index: its time,
+// then its id.
 func eventsSK(at time.Time, id string) string { return at.UTC().Format(eventTimeLayout) + "#" + id }
 
 // eventItem is a stored event. It keeps the payload sent, so that
 // deliveries can be sent again later. An event that is not a test is also
-// in the by-account index (gsi1pk, gsi1sk), by time.
+// in the events-by-time index (events_pk, events_sk), without its payload.
 type eventItem struct {
 	PK        string `dynamodbav:"pk"`
 	SK        string `dynamodbav:"sk"`
@@ -86,8 +87,8 @@ type eventItem struct {
 	Payload   []byte `dynamodbav:"payload"`
 	ExpiresAt int64  `dynamodbav:"expires_at"`
 	Test      bool   `dynamodbav:"test,omitempty"`
-	GSI1PK    string `dynamodbav:"gsi1pk,omitempty"`
-	GSI1SK    string `dynamodbav:"gsi1sk,omitempty"`
+	EventsPK  string `dynamodbav:"events_pk,omitempty"`
+	EventsSK  string `dynamodbav:"events_sk,omitempty"`
 }
 
 // Webhooks implements delivery.Subscribers: one Query of owner's
@@ -126,7 +127,7 @@ func (s *Store) Keep(ctx context.Context, ev delivery.Event, expires time.Time) 
 		SourceID: ev.SourceID, Payload: ev.Payload, ExpiresAt: expires.Unix(), Test: ev.Test,
 	}
 	if !ev.Test {
-		it.GSI1PK, it.GSI1SK = eventsPK(ev.Owner), eventsSK(ev.Time, ev.ID)
+		it.EventsPK, it.EventsSK = eventsPK(ev.Owner, ev.Time), eventsSK(ev.Time, ev.ID)
 	}
 	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
@@ -181,6 +182,7 @@ type deliveryItem struct {
 	LastError      string `dynamodbav:"last_error"`
 	CreatedAt      string `dynamodbav:"created_at"`
 	UpdatedAt      string `dynamodbav:"updated_at"`
+	ExpiresAt      int64  `dynamodbav:"expires_at"`
 }
 
 // status is the domain's view of a stored delivery.

@@ -17,6 +17,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/docproc/webhooks/internal/awserr"
+	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
@@ -86,9 +87,10 @@ func deliveryRange(since, until time.Time) (lo, hi string) {
 
 // Deliveries implements delivery.History with a Query of the webhook's
 // delivery items, newest event first, bounded by f's times, its state and
-// type filtered on. Pages are read until the page is full with one more
-// match, or s.maxExamined items were looked at: then the page ends early
-// with HasMore, and Next is the last item looked at.
+// type filtered on, and expired items (not yet removed) left out. Pages
+// are read until the page is full with one more match, or s.maxExamined
+// items were looked at: then the page ends early with HasMore, and Next
+// is the last item looked at.
 func (s *Store) Deliveries(ctx context.Context, webhookID string, f delivery.Filter, limit int, startingAfter string) (delivery.Page, error) {
 	lo, hi := deliveryRange(f.Since, f.Until)
 	in := &dynamodb.QueryInput{
@@ -115,7 +117,8 @@ func (s *Store) Deliveries(ctx context.Context, webhookID string, f delivery.Fil
 	}
 	in.ExpressionAttributeValues[":lo"] = &types.AttributeValueMemberS{Value: lo}
 	in.ExpressionAttributeValues[":hi"] = &types.AttributeValueMemberS{Value: hi}
-	var filters []string
+	in.ExpressionAttributeValues[":now"] = number(time.Now().Unix())
+	filters := []string{"expires_at >= :now"}
 	if f.State != "" {
 		filters = append(filters, "#state = :state")
 		in.ExpressionAttributeNames = map[string]string{"#state": "state"}
@@ -125,16 +128,15 @@ func (s *Store) Deliveries(ctx context.Context, webhookID string, f delivery.Fil
 		filters = append(filters, "event_type = :etype")
 		in.ExpressionAttributeValues[":etype"] = &types.AttributeValueMemberS{Value: string(f.Type)}
 	}
-	if len(filters) > 0 {
-		in.FilterExpression = aws.String(strings.Join(filters, " AND "))
-	}
+	in.FilterExpression = aws.String(strings.Join(filters, " AND "))
 	var found []delivery.Summary
 	examined := 0
 	for {
 		// DynamoDB applies Limit before the filter: it counts items looked
-		// at. Unfiltered, every item is a match and no more are needed.
+		// at. Without f's filters nearly every item is a match (but the
+		// few expired ones), so no more are asked for than the page needs.
 		want := s.maxExamined - examined
-		if len(filters) == 0 {
+		if f.State == "" && f.Type == "" {
 			want = min(want, limit+1-len(found))
 		}
 		in.Limit = aws.Int32(int32(want))
@@ -167,14 +169,17 @@ func (s *Store) Deliveries(ctx context.Context, webhookID string, f delivery.Fil
 }
 
 // Delivery implements delivery.History: a strongly consistent read of the
-// delivery item, then a Query of its attempts, which sort in order.
+// delivery item, then a Query of its attempts, which sort in order. An
+// expired delivery, not yet removed, is not found.
 func (s *Store) Delivery(ctx context.Context, webhookID, deliveryID string) (delivery.Summary, []delivery.Attempt, error) {
 	d, err := s.deliveryState(ctx, webhookID, deliveryID)
-	if err != nil {
+	switch {
+	case err != nil:
 		return delivery.Summary{}, nil, err
-	}
-	if d.DeliveryID == "" {
+	case d.DeliveryID == "":
 		return delivery.Summary{}, nil, fmt.Errorf("delivery %s: %w", deliveryID, webhook.ErrNotFound)
+	case expired(d.ExpiresAt, time.Now()):
+		return delivery.Summary{}, nil, fmt.Errorf("delivery %s expired: %w", deliveryID, webhook.ErrNotFound)
 	}
 	sum, err := d.summary()
 	if err != nil {
@@ -249,9 +254,10 @@ func (s *Store) Statuses(ctx context.Context, webhookID string, ids []string) (m
 	return out, nil
 }
 
-// expired reports whether the event's TTL has passed at now: DynamoDB
-// removes expired items lazily, so one may still be read.
-func (it eventItem) expired(now time.Time) bool { return it.ExpiresAt < now.Unix() }
+// expired reports whether an item's TTL, expiresAt (Unix seconds), has
+// passed at now: DynamoDB removes expired items lazily, so one may still
+// be read.
+func expired(expiresAt int64, now time.Time) bool { return expiresAt < now.Unix() }
 
 // event is the domain's view of a stored event.
 func (it eventItem) event() (delivery.Event, error) {
@@ -286,7 +292,7 @@ func (s *Store) Payloads(ctx context.Context, owner tenant.Tenant, ids []string)
 		if err != nil {
 			return err
 		}
-		if !it.expired(now) {
+		if !expired(it.ExpiresAt, now) {
 			out[it.EventID] = it.Payload
 		}
 		return nil
@@ -314,38 +320,80 @@ func (s *Store) Event(ctx context.Context, owner tenant.Tenant, id string) (deli
 	switch {
 	case err != nil:
 		return delivery.Event{}, err
-	case it.expired(time.Now()):
+	case expired(it.ExpiresAt, time.Now()):
 		return delivery.Event{}, fmt.Errorf("event %s expired: %w", id, webhook.ErrNotFound)
 	}
 	return it.event()
 }
 
-// Events implements delivery.History with a Query of owner's partition of
-// the by-account index, oldest first; expired events are passed over.
+// The day partitions of the events-by-time index that Events looks at.
+const (
+	// day is one partition's span: a UTC day.
+	day = 24 * time.Hour
+	// eventsAhead is how far ahead of the clock Events looks for events:
+	// EventBridge takes an event's time from its publisher, whose clock
+	// may run ahead.
+	eventsAhead = day
+	// eventsKept is how far back Events looks: no event is kept longer.
+	eventsKept = config.MaxRetentionDays * day
+)
+
+// Events implements delivery.History with Queries of owner's day
+// partitions of the events-by-time index, oldest first, from since's day
+// to until's, until limit+1 events are found; the cursor (since,
+// startingAfter) is an event of since's day. The index holds no payloads,
+// so the events come without them. Expired events are passed over. Days
+// more than eventsKept before now, or eventsAhead after it, hold no
+// events and are not looked at, which bounds the Queries of a wide
+// window.
 func (s *Store) Events(ctx context.Context, owner tenant.Tenant, since, until time.Time, startingAfter string, limit int) ([]delivery.Event, bool, error) {
 	if !until.After(since) {
 		return nil, false, nil
 	}
-	pk := &types.AttributeValueMemberS{Value: eventsPK(owner)}
-	// An event at since sorts after "<since>#", and one at until after
-	// "<until>#": the bounds hold [since, until).
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		IndexName:              aws.String(indexByAccount),
-		KeyConditionExpression: aws.String("gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": pk,
-			":lo": &types.AttributeValueMemberS{Value: eventsSK(since, "")},
-			":hi": &types.AttributeValueMemberS{Value: eventsSK(until, "")},
-		},
-	}
-	if startingAfter != "" {
-		in.ExclusiveStartKey = key(eventPK(owner, startingAfter), eventSK)
-		in.ExclusiveStartKey["gsi1pk"] = pk
-		in.ExclusiveStartKey["gsi1sk"] = &types.AttributeValueMemberS{Value: eventsSK(since, startingAfter)}
-	}
 	now := time.Now()
+	first, last := since, until.Add(-time.Nanosecond)
+	if oldest := now.Add(-eventsKept); first.Before(oldest) {
+		first = oldest
+	}
+	if newest := now.Add(eventsAhead); last.After(newest) {
+		last = newest
+	}
+	sinceDay := since.UTC().Truncate(day)
 	var evs []delivery.Event
+	// An event at since sorts after "<since>#", and one at until after
+	// "<until>#": the bounds hold [since, until) in every partition.
+	for d := first.UTC().Truncate(day); !d.After(last); d = d.Add(day) {
+		pk := &types.AttributeValueMemberS{Value: eventsPK(owner, d)}
+		in := &dynamodb.QueryInput{
+			TableName:              aws.String(s.table),
+			IndexName:              aws.String(indexEventsByTime),
+			KeyConditionExpression: aws.String(attrEventsPK + " = :pk AND " + attrEventsSK + " BETWEEN :lo AND :hi"),
+			// What the index projects (template.yaml): no payload.
+			ProjectionExpression:     aws.String("event_id, event_type, #time, expires_at"),
+			ExpressionAttributeNames: map[string]string{"#time": "time"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": pk,
+				":lo": &types.AttributeValueMemberS{Value: eventsSK(since, "")},
+				":hi": &types.AttributeValueMemberS{Value: eventsSK(until, "")},
+			},
+		}
+		if startingAfter != "" && d.Equal(sinceDay) {
+			in.ExclusiveStartKey = key(eventPK(owner, startingAfter), eventSK)
+			in.ExclusiveStartKey[attrEventsPK] = pk
+			in.ExclusiveStartKey[attrEventsSK] = &types.AttributeValueMemberS{Value: eventsSK(since, startingAfter)}
+		}
+		found, more, err := s.eventsOfDay(ctx, owner, in, limit, now, evs)
+		if err != nil || more {
+			return found, more, err
+		}
+		evs = found
+	}
+	return evs, false, nil
+}
+
+// eventsOfDay appends to evs the unexpired events in's Query of one day
+// partition finds, up to limit in all; more says it found one more.
+func (s *Store) eventsOfDay(ctx context.Context, owner tenant.Tenant, in *dynamodb.QueryInput, limit int, now time.Time, evs []delivery.Event) ([]delivery.Event, bool, error) {
 	for {
 		in.Limit = aws.Int32(int32(limit + 1 - len(evs)))
 		out, err := s.client.Query(ctx, in)
@@ -357,7 +405,7 @@ func (s *Store) Events(ctx context.Context, owner tenant.Tenant, since, until ti
 			switch {
 			case err != nil:
 				return nil, false, err
-			case it.expired(now):
+			case expired(it.ExpiresAt, now):
 				continue
 			case len(evs) == limit:
 				return evs, true, nil
@@ -366,6 +414,7 @@ func (s *Store) Events(ctx context.Context, owner tenant.Tenant, since, until ti
 			if err != nil {
 				return nil, false, err
 			}
+			ev.Owner = owner // the index does not project account and mode
 			evs = append(evs, ev)
 		}
 		if len(out.LastEvaluatedKey) == 0 {

@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/tenant"
@@ -152,6 +156,44 @@ func TestDeliveriesLookAtABoundedNumber(t *testing.T) {
 	})
 }
 
+// TestExpiredDeliveriesAreGone checks that a delivery whose TTL passed,
+// which DynamoDB may not have removed yet, is neither listed nor read.
+func TestExpiredDeliveriesAreGone(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		s := newStore(t, b)
+		w, _ := deliveryFixture(t, s)
+		ids := storedHistory(t, s, w, time.Now().UTC().Add(-time.Hour))
+		// evt_7, newest, and evt_5 expired a minute ago.
+		var gone []string
+		for _, i := range []int{5, 7} {
+			at := time.Now().UTC().Add(-time.Hour + time.Duration(i)*time.Minute)
+			ev := fmt.Sprintf("evt_%d", i)
+			m := delivery.Message{DeliveryID: delivery.DeliveryID(ev+"x", w.ID, at), EventID: ev + "x", EventType: webhook.DocumentUploaded,
+				EventTime: at, Account: w.Owner.Account, Mode: w.Owner.Mode, WebhookID: w.ID}
+			r := attemptRecord(m, "msg", 1, delivery.StateDelivered, delivery.NoChange)
+			r.Expires = time.Now().Add(-time.Minute)
+			if err := s.Save(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			gone = append(gone, m.DeliveryID)
+		}
+		p, err := s.Deliveries(ctx, w.ID, delivery.Filter{}, 3, "")
+		if err != nil || !slices.Equal(pageIDs(p), pick(ids, 6, 5, 4)) || !p.HasMore || p.Next != ids[4] {
+			t.Fatalf("first page: %v more=%v next=%s, %v; want %v", pageIDs(p), p.HasMore, p.Next, err, pick(ids, 6, 5, 4))
+		}
+		p, err = s.Deliveries(ctx, w.ID, delivery.Filter{State: delivery.StateDelivered}, 10, "")
+		if err != nil || !slices.Equal(pageIDs(p), pick(ids, 5, 4, 2, 1)) || p.HasMore {
+			t.Fatalf("delivered: %v more=%v, %v; want %v", pageIDs(p), p.HasMore, err, pick(ids, 5, 4, 2, 1))
+		}
+		for _, id := range gone {
+			if _, _, err := s.Delivery(ctx, w.ID, id); !errors.Is(err, webhook.ErrNotFound) {
+				t.Errorf("expired delivery %s: %v, want ErrNotFound", id, err)
+			}
+		}
+	})
+}
+
 func TestDeliveryWithItsAttempts(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		ctx := context.Background()
@@ -215,12 +257,38 @@ func TestStatusesOfManyDeliveries(t *testing.T) {
 	})
 }
 
+// TestEventsIndexAsTheTemplateDeclares checks that the tests' tables, made
+// from template.yaml, have the events-by-time index with its projection.
+func TestEventsIndexAsTheTemplateDeclares(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		s := newStore(t, b)
+		out, err := dynamo.NewClient(b.Config(t)).DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(s.Table())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range out.Table.GlobalSecondaryIndexes {
+			if aws.ToString(g.IndexName) != "events-by-time" {
+				continue
+			}
+			if p := g.Projection; p.ProjectionType != types.ProjectionTypeInclude ||
+				!slices.Equal(p.NonKeyAttributes, []string{"event_id", "event_type", "time", "expires_at"}) {
+				t.Errorf("events-by-time projects %s %v", p.ProjectionType, p.NonKeyAttributes)
+			}
+			return
+		}
+		t.Errorf("no events-by-time index in %+v", out.Table.GlobalSecondaryIndexes)
+	})
+}
+
 func TestEventsByTime(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		ctx := context.Background()
 		s := newStore(t, b)
 		owner := tenant.Tenant{Account: testenv.Unique("acct_"), Mode: tenant.Live}
-		base := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+		const day = 24 * time.Hour
+		// Events around two UTC midnights, so that windows cross the
+		// index's day partitions.
+		mid := time.Now().UTC().Truncate(day).Add(-2 * day)
 		keep := func(id string, at time.Time, o tenant.Tenant, test bool, expires time.Time) delivery.Event {
 			t.Helper()
 			ev := delivery.Event{ID: id, Type: webhook.DocumentUploaded, Owner: o, Time: at, SourceID: "eb-" + id,
@@ -231,16 +299,15 @@ func TestEventsByTime(t *testing.T) {
 			return ev
 		}
 		later := time.Now().Add(time.Hour)
-		at := func(n int) time.Time { return base.Add(time.Duration(n) * time.Minute) }
-		keep("evt_0", at(0), owner, false, later)
-		keep("evt_1", at(1), owner, false, later)
-		keep("evt_2a", at(2), owner, false, later)
-		keep("evt_2b", at(2), owner, false, later)
-		keep("evt_3", at(3), owner, false, later)
-		keep("evt_4", at(4), owner, false, later)
-		keep("evt_old", at(3), owner, false, time.Now().Add(-time.Minute)) // expired, not yet removed
-		tev := keep("evt_test", at(2), owner, true, later)
-		keep("evt_other", at(2), tenant.Tenant{Account: owner.Account, Mode: tenant.Test}, false, later)
+		keep("evt_0", mid.Add(-2*time.Minute), owner, false, later)
+		keep("evt_1", mid.Add(-time.Minute+time.Nanosecond), owner, false, later)
+		keep("evt_2a", mid, owner, false, later)
+		keep("evt_2b", mid, owner, false, later)
+		keep("evt_3", mid.Add(time.Minute), owner, false, later)
+		keep("evt_4", mid.Add(day+time.Minute), owner, false, later)
+		keep("evt_old", mid.Add(time.Minute), owner, false, time.Now().Add(-time.Minute)) // expired, not yet removed
+		tev := keep("evt_test", mid, owner, true, later)
+		keep("evt_other", mid, tenant.Tenant{Account: owner.Account, Mode: tenant.Test}, false, later)
 
 		events := func(since, until time.Time, after string, limit int) ([]string, bool) {
 			t.Helper()
@@ -250,7 +317,7 @@ func TestEventsByTime(t *testing.T) {
 			}
 			var ids []string
 			for _, ev := range evs {
-				if ev.Owner != owner || len(ev.Payload) == 0 || ev.Test {
+				if ev.Owner != owner || ev.Payload != nil || ev.Test || ev.Type != webhook.DocumentUploaded || ev.Time.IsZero() {
 					t.Errorf("event %+v", ev)
 				}
 				ids = append(ids, ev.ID)
@@ -265,11 +332,16 @@ func TestEventsByTime(t *testing.T) {
 			want         []string
 			more         bool
 		}{
-			{"window", at(1), at(4), "", 10, []string{"evt_1", "evt_2a", "evt_2b", "evt_3"}, false},
-			{"limited", at(1), at(4), "", 2, []string{"evt_1", "evt_2a"}, true},
-			{"after a cursor", at(2), at(4), "evt_2a", 10, []string{"evt_2b", "evt_3"}, false},
-			{"limit reached at the end", at(2), at(4), "evt_2a", 2, []string{"evt_2b", "evt_3"}, false},
-			{"empty", at(5), at(6), "", 10, nil, false},
+			{"window across midnight", mid.Add(-time.Minute), mid.Add(day + time.Minute), "", 10, []string{"evt_1", "evt_2a", "evt_2b", "evt_3"}, false},
+			{"three days", mid.Add(-2 * time.Minute), mid.Add(2 * day), "", 10, []string{"evt_0", "evt_1", "evt_2a", "evt_2b", "evt_3", "evt_4"}, false},
+			{"limited", mid.Add(-time.Minute), mid.Add(day), "", 2, []string{"evt_1", "evt_2a"}, true},
+			{"limited, more in the next day", mid.Add(-2 * time.Minute), mid.Add(day), "", 2, []string{"evt_0", "evt_1"}, true},
+			{"after a cursor", mid, mid.Add(2 * day), "evt_2a", 10, []string{"evt_2b", "evt_3", "evt_4"}, false},
+			{"after a cursor before midnight", mid.Add(-time.Minute + time.Nanosecond), mid.Add(day), "evt_1", 10, []string{"evt_2a", "evt_2b", "evt_3"}, false},
+			{"limit reached at the end", mid, mid.Add(day), "evt_2a", 2, []string{"evt_2b", "evt_3"}, false},
+			{"empty", mid.Add(day + 2*time.Minute), mid.Add(day + 3*time.Minute), "", 10, nil, false},
+			{"until far ahead", mid.Add(day), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), "", 10, []string{"evt_4"}, false},
+			{"since long ago", time.Time{}, mid, "", 10, []string{"evt_0", "evt_1"}, false},
 		} {
 			if got, more := events(c.since, c.until, c.after, c.limit); !slices.Equal(got, c.want) || more != c.more {
 				t.Errorf("%s: %v more=%v; want %v more=%v", c.name, got, more, c.want, c.more)

@@ -1,6 +1,7 @@
 package dynamo
 
-// The rate limit of manual sends: a count per webhook and minute.
+// The rate limits of manual sends: a count per webhook and minute, and one
+// per account, mode and minute.
 
 import (
 	"context"
@@ -21,85 +22,88 @@ import (
 // Compile-time check that Store implements the manual sends' limiter.
 var _ delivery.Limiter = (*Store)(nil)
 
-// sendsSK is the sort key of a webhook's count of manual sends in the
-// minute that starts at start.
+// sendsSK is the sort key of a count of manual sends in the minute that
+// starts at start.
 func sendsSK(start time.Time) string { return fmt.Sprintf("SENDS#%d", start.Unix()/60) }
 
 // sendsKept is how long a minute's count is kept once the minute is over.
 const sendsKept = time.Hour
 
-// sendsItem is a webhook's count of manual sends in one minute.
+// sendsItem is a count of manual sends in one minute.
 type sendsItem struct {
-	Sent       int    `dynamodbav:"sent"`
-	WriteToken string `dynamodbav:"write_token"`
+	Sent int `dynamodbav:"sent"`
 }
 
-// Take implements delivery.Limiter with fixed one-minute windows. An
-// UpdateItem adds what it takes to the minute's count, conditional on the
-// count it read (none at first); when the condition fails, the count read
-// back says whether this write's own first try committed (its token), or
-// another send took some meanwhile: then it takes from what is left.
-func (s *Store) Take(ctx context.Context, _ tenant.Tenant, webhookID string, n int, now time.Time) (int, time.Time, error) {
+// Take implements delivery.Limiter with fixed one-minute windows: the
+// webhook's count (ENDPOINT#<id>, SENDS#<minute>) and owner's
+// (ACCOUNT#<account>#<mode>, SENDS#<minute>). It takes from the webhook's
+// count, then what that granted from owner's, and gives back to the
+// webhook's what owner's did not grant. Each take is atomic, so any
+// number of concurrent calls never grant more than the limits. A write
+// whose answer was lost (the SDK tries it again) counts twice: the count
+// then runs high for the rest of the minute, which refuses some sends
+// early but never lets one more through.
+func (s *Store) Take(ctx context.Context, owner tenant.Tenant, webhookID string, n int, now time.Time) (int, time.Time, error) {
 	start := now.UTC().Truncate(time.Minute)
 	end := start.Add(time.Minute)
-	k := key(endpointPK(webhookID), sendsSK(start))
-	op := "dynamodb UpdateItem sends of " + webhookID
-	sent := 0 // the count as last read; 0 when there is none
-	for try := 1; ; try++ {
-		take := min(n, delivery.SendsPerMinute-sent)
-		switch {
-		case take <= 0:
-			return 0, end, nil
-		case try > batchTries:
-			return 0, end, awserr.Unavailable(op, errors.New("the count keeps changing"))
-		}
-		token := newToken()
-		in := &dynamodb.UpdateItemInput{
-			TableName:                aws.String(s.table),
-			Key:                      k,
-			UpdateExpression:         aws.String("SET #type = :type, expires_at = :expires, write_token = :token ADD sent :take"),
-			ConditionExpression:      aws.String("attribute_not_exists(sent)"),
-			ExpressionAttributeNames: map[string]string{"#type": "type"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":type":    &types.AttributeValueMemberS{Value: "sends"},
-				":expires": number(end.Add(sendsKept).Unix()),
-				":token":   &types.AttributeValueMemberS{Value: token},
-				":take":    number(int64(take)),
-			},
-		}
-		if sent > 0 {
-			in.ConditionExpression = aws.String("sent = :read")
-			in.ExpressionAttributeValues[":read"] = number(int64(sent))
-		}
-		_, err := s.client.UpdateItem(ctx, in)
-		var ccf *types.ConditionalCheckFailedException
-		if !errors.As(err, &ccf) {
-			if err != nil {
-				return 0, end, awserr.Classify(op, err)
-			}
-			return take, end, nil
-		}
-		read, err := s.sends(ctx, k)
-		switch {
-		case err != nil:
-			return 0, end, err
-		case read.WriteToken == token:
-			return take, end, nil // this write's first try committed; its answer was lost
-		}
-		sent = read.Sent
+	if n <= 0 {
+		return 0, end, nil
 	}
+	hook := key(endpointPK(webhookID), sendsSK(start))
+	taken, err := s.takeSends(ctx, hook, n, delivery.SendsPerMinute, end)
+	if err != nil || taken == 0 {
+		return 0, end, err
+	}
+	granted, err := s.takeSends(ctx, key(tenantPK(owner), sendsSK(start)), taken, delivery.AccountSendsPerMinute, end)
+	if granted < taken {
+		err = errors.Join(err, s.giveBackSends(ctx, hook, taken-granted))
+	}
+	if err != nil {
+		return 0, end, err
+	}
+	return granted, end, nil
 }
 
-// sends reads a count of manual sends with a strongly consistent read; a
-// missing one is zero.
-func (s *Store) sends(ctx context.Context, k map[string]types.AttributeValue) (sendsItem, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: k, ConsistentRead: aws.Bool(true)})
+// takeSends adds n to the count k of the minute that ends at end with
+// one UpdateItem, unconditionally, and reads the new count back: what
+// went over limit is not taken, and is given back. It returns how many it
+// took.
+func (s *Store) takeSends(ctx context.Context, k map[string]types.AttributeValue, n, limit int, end time.Time) (int, error) {
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      k,
+		UpdateExpression:         aws.String("SET #type = :type, expires_at = :expires ADD sent :n"),
+		ExpressionAttributeNames: map[string]string{"#type": "type"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":type":    &types.AttributeValueMemberS{Value: "sends"},
+			":expires": number(end.Add(sendsKept).Unix()),
+			":n":       number(int64(n)),
+		},
+		ReturnValues: types.ReturnValueUpdatedNew,
+	})
 	if err != nil {
-		return sendsItem{}, awserr.Classify("dynamodb GetItem sends", err)
+		return 0, awserr.Classify("dynamodb UpdateItem sends "+attrS(k, attrPK), err)
 	}
 	var it sendsItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return sendsItem{}, fmt.Errorf("decode sends item: %w", err)
+	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
+		return 0, fmt.Errorf("decode sends of %s: %w", attrS(k, attrPK), err)
 	}
-	return it, nil
+	over := min(n, max(0, it.Sent-limit))
+	if over > 0 {
+		if err := s.giveBackSends(ctx, k, over); err != nil {
+			return 0, err
+		}
+	}
+	return n - over, nil
+}
+
+// giveBackSends takes n back off the count k.
+func (s *Store) giveBackSends(ctx context.Context, k map[string]types.AttributeValue, n int) error {
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       k,
+		UpdateExpression:          aws.String("ADD sent :n"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": number(int64(-n))},
+	})
+	return awserr.Classify("dynamodb UpdateItem give back sends "+attrS(k, attrPK), err)
 }

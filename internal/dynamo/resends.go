@@ -22,10 +22,11 @@ var _ delivery.Resends = (*Store)(nil)
 
 // Reopen implements delivery.Resends with one UpdateItem of the delivery
 // item, conditional on r.Prior: its state, attempts and, when pending,
-// claim; or on no item when !r.Prior.Exists. It sets the attributes of a
-// new item only where there are none. When the condition fails, the
-// token read back tells whether this write's own first try committed (its
-// answer lost) or the delivery moved on (ErrConflict).
+// claim, and on no notice pending (one owed is never cleared unsent); or
+// on no item when !r.Prior.Exists. It sets the attributes of a new item
+// only where there are none. When the condition fails, the token read
+// back tells whether this write's own first try committed (its answer
+// lost) or the delivery moved on (ErrConflict).
 func (s *Store) Reopen(ctx context.Context, r delivery.Reopen) error {
 	m := r.Message
 	op := "dynamodb UpdateItem reopen delivery " + m.DeliveryID
@@ -42,12 +43,14 @@ func (s *Store) Reopen(ctx context.Context, r delivery.Reopen) error {
 	u.set("updated_at", &types.AttributeValueMemberS{Value: stamp(r.At)})
 	u.set("expires_at", number(r.Expires.Unix()))
 	u.set(writeToken, &types.AttributeValueMemberS{Value: token})
-	u.remove = append(u.remove, "reason", "notice_pending")
+	u.remove = append(u.remove, "reason")
 	cond := "attribute_not_exists(pk)"
 	if p := r.Prior; p.Exists {
-		cond = "#state = :prior_state AND attempts = :prior_attempts"
+		cond = "#state = :prior_state AND attempts = :prior_attempts AND " +
+			"(attribute_not_exists(notice_pending) OR notice_pending = :false)"
 		u.values[":prior_state"] = &types.AttributeValueMemberS{Value: string(p.State)}
 		u.values[":prior_attempts"] = number(int64(p.Attempts))
+		u.values[":false"] = &types.AttributeValueMemberBOOL{Value: false}
 		if p.State == delivery.Pending {
 			cond += " AND claim = :prior_claim"
 			u.values[":prior_claim"] = &types.AttributeValueMemberS{Value: p.Claim}
@@ -79,7 +82,8 @@ func (s *Store) Reopen(ctx context.Context, r delivery.Reopen) error {
 // pending under r's claim at r.Prior's attempts, it deletes the item
 // Reopen created, or puts back r.Prior. A failed condition means an
 // attempt was made under the claim since (or another send took over):
-// nothing to undo.
+// nothing to undo. Reopen leaves notice_pending as it was (none pending),
+// so Restore has none to put back.
 func (s *Store) Restore(ctx context.Context, r delivery.Reopen) error {
 	m := r.Message
 	k := key(endpointPK(m.WebhookID), deliverySK(m.DeliveryID))
@@ -105,9 +109,6 @@ func (s *Store) Restore(ctx context.Context, r delivery.Reopen) error {
 		u.optional("next_attempt_at", stamp(p.NextAttemptAt))
 		u.optionalN("attempt_limit", p.AttemptLimit)
 		u.optional("reason", p.Reason)
-		if p.NoticePending {
-			u.set("notice_pending", &types.AttributeValueMemberBOOL{Value: true})
-		}
 		maps.Copy(u.values, values)
 		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: k,
 			UpdateExpression: aws.String(u.expression()), ConditionExpression: cond,

@@ -92,6 +92,20 @@ func TestReopenAFailedDelivery(t *testing.T) {
 		if err := s.Save(ctx, failed); err != nil {
 			t.Fatal(err)
 		}
+		// Its notice is not yet sent: a send that read it as sent (or did
+		// not look) is refused, and the notice stays owed.
+		owed := status(t, s, w, m)
+		sent := owed
+		sent.NoticePending = false
+		if err := s.Reopen(ctx, reopen(m, "send_x", sent, 2)); !errors.Is(err, delivery.ErrConflict) {
+			t.Fatalf("reopen with a notice pending: %v, want ErrConflict", err)
+		}
+		if st := status(t, s, w, m); st != owed || !st.NoticePending {
+			t.Fatalf("after a refused reopen: %+v, want %+v", st, owed)
+		}
+		if err := s.NoticeSent(ctx, w.ID, m.DeliveryID, 1); err != nil {
+			t.Fatal(err)
+		}
 		prior := status(t, s, w, m)
 		r := reopen(m, "send_a", prior, 2)
 		if err := s.Reopen(ctx, r); err != nil {

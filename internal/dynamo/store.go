@@ -20,10 +20,16 @@
 //	delivery         pk = ENDPOINT#<webhook id>        sk = DELIVERY#<delivery id>
 //	attempt          pk = ENDPOINT#<webhook id>        sk = ATTEMPT#<delivery id>#<nnn>
 //	manual sends     pk = ENDPOINT#<webhook id>        sk = SENDS#<unix minute>
+//	  of an account  pk = ACCOUNT#<account>#<mode>     sk = SENDS#<unix minute>
 //
-// The by-account index (gsi1pk, gsi1sk) holds API keys
-// (ACCOUNT#<account>, APIKEY#<created>#<hash>) and events that are not
-// tests (EVENTS#<account>#<mode>, <time>#<id>).
+// Two sparse global secondary indexes:
+//
+//	by-account      gsi1pk = ACCOUNT#<account>                        gsi1sk = APIKEY#<created>#<hash>
+//	events-by-time  events_pk = EVENTS#<account>#<mode>#<yyyy-mm-dd>  events_sk = <time>#<id>
+//
+// by-account holds API keys, whole (projection ALL). events-by-time holds
+// the events that are not tests, a partition per UTC day, without their
+// payloads (projection INCLUDE event_id, event_type, time, expires_at).
 //
 // Items never hold a raw API key or a signing secret.
 package dynamo
@@ -49,16 +55,21 @@ var (
 	_ janitor.Checks   = (*Store)(nil)
 )
 
-// The names of the table's key attributes and of its index; template.yaml
-// declares the same.
+// The names of the table's key attributes and of its indexes;
+// template.yaml declares the same.
 const (
 	attrPK = "pk"
 	attrSK = "sk"
 	// indexByAccount is the sparse global secondary index that lists an
-	// account's API keys (gsi1pk = ACCOUNT#<account>, gsi1sk = APIKEY#<created>#<hash>)
-	// and an owner's events by time (gsi1pk = EVENTS#<account>#<mode>,
-	// gsi1sk = <time>#<id>).
+	// account's API keys (gsi1pk = ACCOUNT#<account>, gsi1sk = APIKEY#<created>#<hash>).
 	indexByAccount = "by-account"
+	// indexEventsByTime is the sparse global secondary index that lists
+	// an owner's events (not tests) by time, a partition per UTC day
+	// (events_pk = EVENTS#<account>#<mode>#<yyyy-mm-dd>, events_sk =
+	// <time>#<id>). It projects what Events returns: no payload.
+	indexEventsByTime = "events-by-time"
+	attrEventsPK      = "events_pk"
+	attrEventsSK      = "events_sk"
 )
 
 // Store is the DynamoDB adapter.

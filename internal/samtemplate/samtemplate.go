@@ -112,7 +112,8 @@ type Table struct {
 		IndexName  string       `yaml:"IndexName"`
 		KeySchema  []KeyElement `yaml:"KeySchema"`
 		Projection struct {
-			ProjectionType string `yaml:"ProjectionType"`
+			ProjectionType   string   `yaml:"ProjectionType"`
+			NonKeyAttributes []string `yaml:"NonKeyAttributes"`
 		} `yaml:"Projection"`
 	} `yaml:"GlobalSecondaryIndexes"`
 	// TimeToLiveSpecification names the expiry attribute.

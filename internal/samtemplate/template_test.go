@@ -159,8 +159,9 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 	want := map[string][]string{
 		"ApiFunction": {
 			"dynamodb:GetItem on table", "dynamodb:BatchGetItem on table", "dynamodb:Query on table",
-			// An account's events by time, for a recovery.
-			"dynamodb:Query on table index by-account",
+			// An account's events by time, for a recovery; never the
+			// by-account index of API keys.
+			"dynamodb:Query on table index events-by-time",
 			// Webhooks, checks, a manual send's delivery state and rate
 			// counters, test events.
 			"dynamodb:DeleteItem on table keys ACCOUNT#* CHECK#* ENDPOINT#* EVENT#*",
@@ -313,8 +314,8 @@ func resourceKind(r string) string {
 	switch {
 	case r == "WebhooksTable.Arn":
 		return "table"
-	case r == "${WebhooksTable.Arn}/index/by-account":
-		return "table index by-account"
+	case strings.HasPrefix(r, "${WebhooksTable.Arn}/index/"):
+		return "table index " + strings.TrimPrefix(r, "${WebhooksTable.Arn}/index/")
 	case r == "EventBus.Arn":
 		return "event bus"
 	case strings.HasSuffix(r, ":secret:webhooks/${AWS::StackName}/*"):
@@ -341,6 +342,40 @@ func TestTableIsDurable(t *testing.T) {
 	if tbl.BillingMode != "PAY_PER_REQUEST" || !tbl.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled ||
 		!tbl.SSESpecification.SSEEnabled || !tbl.TimeToLiveSpecification.Enabled || tbl.TimeToLiveSpecification.AttributeName != "expires_at" {
 		t.Errorf("table = %+v; want on-demand, PITR, SSE and TTL on expires_at", tbl)
+	}
+}
+
+// TestTableIndexes checks the table's two sparse indexes: API keys by
+// account, whole, and events by day and time without their payloads.
+func TestTableIndexes(t *testing.T) {
+	var tbl samtemplate.Table
+	if err := load(t).Decode("WebhooksTable", "AWS::DynamoDB::Table", &tbl); err != nil {
+		t.Fatal(err)
+	}
+	defined := map[string]string{}
+	for _, a := range tbl.AttributeDefinitions {
+		defined[a.AttributeName] = a.AttributeType
+	}
+	want := map[string]string{
+		"by-account":     "gsi1pk HASH, gsi1sk RANGE; ALL []",
+		"events-by-time": "events_pk HASH, events_sk RANGE; INCLUDE [event_id event_type time expires_at]",
+	}
+	got := map[string]string{}
+	for _, g := range tbl.GlobalSecondaryIndexes {
+		var keys []string
+		for _, k := range g.KeySchema {
+			keys = append(keys, k.AttributeName+" "+k.KeyType)
+			if defined[k.AttributeName] != "S" {
+				t.Errorf("index %s: key %s is not defined as a string attribute", g.IndexName, k.AttributeName)
+			}
+		}
+		got[g.IndexName] = fmt.Sprintf("%s; %s %v", strings.Join(keys, ", "), g.Projection.ProjectionType, g.Projection.NonKeyAttributes)
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("indexes = %v; want %v", got, want)
+	}
+	if len(defined) != 2+2*len(want) {
+		t.Errorf("attribute definitions %v: want the table's and the indexes' keys only", defined)
 	}
 }
 

@@ -35,9 +35,10 @@ func CreateTableInput(tmpl *samtemplate.Template, name string) (*dynamodb.Create
 	in.KeySchema = keySchema(t.KeySchema)
 	for _, g := range t.GlobalSecondaryIndexes {
 		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
-			IndexName:  aws.String(g.IndexName),
-			KeySchema:  keySchema(g.KeySchema),
-			Projection: &types.Projection{ProjectionType: types.ProjectionType(g.Projection.ProjectionType)},
+			IndexName: aws.String(g.IndexName),
+			KeySchema: keySchema(g.KeySchema),
+			Projection: &types.Projection{ProjectionType: types.ProjectionType(g.Projection.ProjectionType),
+				NonKeyAttributes: g.Projection.NonKeyAttributes},
 		})
 	}
 	if t.SSESpecification.SSEEnabled {
