@@ -17,7 +17,6 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/docproc/webhooks/internal/awserr"
-	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
@@ -334,8 +333,9 @@ const (
 	// EventBridge takes an event's time from its publisher, whose clock
 	// may run ahead.
 	eventsAhead = day
-	// eventsKept is how far back Events looks: no event is kept longer.
-	eventsKept = config.MaxRetentionDays * day
+	// eventsKept is how far back Events looks: no recovery reaches back
+	// further.
+	eventsKept = delivery.RecoverWindow
 )
 
 // Events implements delivery.History with Queries of owner's day
@@ -343,9 +343,9 @@ const (
 // to until's, until limit+1 events are found; the cursor (since,
 // startingAfter) is an event of since's day. The index holds no payloads,
 // so the events come without them. Expired events are passed over. Days
-// more than eventsKept before now, or eventsAhead after it, hold no
-// events and are not looked at, which bounds the Queries of a wide
-// window.
+// more than eventsKept before now (no recovery reaches back further), or
+// eventsAhead after it (no event is stamped later), are not looked at,
+// which bounds the Queries of a wide window.
 func (s *Store) Events(ctx context.Context, owner tenant.Tenant, since, until time.Time, startingAfter string, limit int) ([]delivery.Event, bool, error) {
 	if !until.After(since) {
 		return nil, false, nil
