@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -323,6 +325,36 @@ func TestDeliveryRoutesRejectBadInput(t *testing.T) {
 		}
 		if items != 0 {
 			t.Fatalf("rejected requests wrote %d delivery items", items)
+		}
+	})
+}
+
+func TestManualSendsOverTheRateAre429(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		s := newStack(t, b)
+		id, _ := s.mustCreate(`{"url":"https://example.com/hook"}`)
+		// The webhook's counts of this minute and the next are full (the
+		// layout written out here, independently of the dynamo package).
+		now := time.Now().UTC().Truncate(time.Minute)
+		for _, m := range []time.Time{now, now.Add(time.Minute)} {
+			_, err := s.db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(s.cfg.TableName),
+				Item: map[string]ddbtypes.AttributeValue{
+					"pk":   &ddbtypes.AttributeValueMemberS{Value: "ENDPOINT#" + id},
+					"sk":   &ddbtypes.AttributeValueMemberS{Value: "SENDS#" + strconv.FormatInt(m.Unix()/60, 10)},
+					"sent": &ddbtypes.AttributeValueMemberN{Value: strconv.Itoa(delivery.SendsPerMinute)},
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := s.do(request("POST", "/v1/webhooks/"+id+"/test", `{"type":"document.uploaded"}`,
+			map[string]string{"Authorization": "Bearer " + s.key, "Content-Type": "application/json"}))
+		wait, _ := strconv.Atoi(r.Headers["Retry-After"])
+		if r.StatusCode != 429 || errorOf(t, r)["code"] != "rate_limited" || wait < 1 || wait > 60 {
+			t.Fatalf("a test over the rate: %d %v %s", r.StatusCode, r.Headers, r.Body)
+		}
+		if s.queued() != 0 {
+			t.Fatalf("a refused send queued %d messages", s.queued())
 		}
 	})
 }
