@@ -52,6 +52,7 @@ fuzz: ## run each fuzz target for FUZZTIME executions (default 5000x)
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateURL$$' -fuzztime $(FUZZTIME) ./internal/webhook
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME) ./internal/api
 	$(GO) test -run '^$$' -fuzz '^FuzzEvent$$' -fuzztime $(FUZZTIME) ./internal/api
+	$(GO) test -run '^$$' -fuzz '^FuzzDeliveryRoutes$$' -fuzztime $(FUZZTIME) ./internal/api
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEventBridge$$' -fuzztime $(FUZZTIME) ./internal/delivery
 
 lint: ## gofmt, go vet, staticcheck, cfn-lint and openapi-spec-validator

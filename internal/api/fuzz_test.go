@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"net/url"
 	"testing"
 	"time"
 
@@ -83,6 +84,51 @@ func FuzzEvent(f *testing.F) {
 		}
 		if resp.StatusCode >= 500 || resp.StatusCode < 200 || !json.Valid([]byte(resp.Body)) {
 			t.Fatalf("status %d, body %s for event %s", resp.StatusCode, resp.Body, raw)
+		}
+		checkLogs(t, s.drainLogs())
+	})
+}
+
+// FuzzDeliveryRoutes drives the five delivery routes of a real webhook
+// and delivery, against kumo, with mutated queries and bodies: no input
+// may make them panic or answer 5xx, and every answer is JSON of the
+// documented shape.
+func FuzzDeliveryRoutes(f *testing.F) {
+	f.Add(uint8(0), "state=failed&event_type=document.uploaded&limit=2", "")
+	f.Add(uint8(0), "since=2026-12-01T00:00:00Z&until=2026-11-01T00:00:00Z&starting_after=msg_x", "")
+	f.Add(uint8(1), "", "")
+	f.Add(uint8(2), "", "{}")
+	f.Add(uint8(3), "", `{"since":"2026-12-01T00:00:00Z","until":"2026-12-01T00:00:01Z","starting_after":"evt_1"}`)
+	f.Add(uint8(4), "", `{"type":"document.uploaded"}`)
+	s := newStack(f, testenv.Kumo(f))
+	id, _ := s.mustCreate(`{"url":"https://example.com/hook","max_retries":0}`)
+	d := s.seedDelivery(id, "evt_fuzz", "document.uploaded", time.Now().UTC().Add(-time.Minute), 500)
+	routes := []struct{ method, path string }{
+		{"GET", "/v1/webhooks/" + id + "/deliveries"},
+		{"GET", "/v1/webhooks/" + id + "/deliveries/" + d.msg.DeliveryID},
+		{"POST", "/v1/webhooks/" + id + "/deliveries/" + d.msg.DeliveryID + "/retry"},
+		{"POST", "/v1/webhooks/" + id + "/recover"},
+		{"POST", "/v1/webhooks/" + id + "/test"},
+	}
+	f.Fuzz(func(t *testing.T, route uint8, query, body string) {
+		r := routes[int(route)%len(routes)]
+		req := request(r.method, r.path, body, map[string]string{"Authorization": "Bearer " + s.key, "Content-Type": "application/json"})
+		if q, err := url.ParseQuery(query); err == nil && len(q) > 0 {
+			req.QueryStringParameters = map[string]string{}
+			for k, v := range q {
+				req.QueryStringParameters[k] = v[0]
+			}
+		}
+		resp, err := s.handler(context.Background(), req)
+		if err != nil || resp.StatusCode >= 500 || resp.StatusCode < 200 {
+			t.Fatalf("%s %s?%s %q: %d %s, %v", r.method, r.path, query, body, resp.StatusCode, resp.Body, err)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
+			t.Fatalf("body is not a JSON object: %s", resp.Body)
+		}
+		if _, isErr := m["error"]; isErr != (resp.StatusCode >= 400) {
+			t.Fatalf("status %d with body %s", resp.StatusCode, resp.Body)
 		}
 		checkLogs(t, s.drainLogs())
 	})
