@@ -371,7 +371,8 @@ type deliveriesQuery struct {
 }
 
 // decodeDeliveriesQuery decodes a deliveries list's query: limit,
-// starting_after, and the filters state, event_type, since and until.
+// starting_after, and the filters state, event_type, event_id, since and
+// until.
 func decodeDeliveriesQuery(query map[string]string) (deliveriesQuery, error) {
 	d := &decoder{}
 	q := deliveriesQuery{limit: webhook.DefaultPageSize}
@@ -396,6 +397,8 @@ func decodeDeliveriesQuery(query map[string]string) (deliveriesQuery, error) {
 			if e, p := webhook.ParseEvent(v); d.check(name, p) {
 				q.filter.Type = e
 			}
+		case "event_id":
+			q.filter.EventID = v
 		case "since":
 			q.filter.Since = d.time(name, apperr.CodeSinceInvalid, v)
 		case "until":

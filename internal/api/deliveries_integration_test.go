@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,7 +55,7 @@ func (s *stack) seedDelivery(webhookID, eventID string, typ webhook.Event, at ti
 		default:
 			r.State, r.Reason = delivery.StateFailed, delivery.ReasonExhausted
 		}
-		if err := store.Save(ctx, r); err != nil {
+		if _, err := store.Save(ctx, r); err != nil {
 			s.t.Fatal(err)
 		}
 	}
@@ -148,6 +149,14 @@ func TestDeliveriesListAndRetrieve(t *testing.T) {
 		}
 		if got := ids(list(map[string]string{"event_type": "document.uploaded"})); len(got) != 2 {
 			t.Fatalf("event_type=document.uploaded: %v", got)
+		}
+		if got := ids(list(map[string]string{"event_id": "evt_2"})); len(got) != 1 || got[0] != second.msg.DeliveryID {
+			t.Fatalf("event_id=evt_2: %v", got)
+		}
+		for _, q := range []map[string]string{{"event_id": "evt_9"}, {"event_id": "evt_2", "state": "delivered"}, {"event_id": strings.Repeat("e", 2000)}} {
+			if got := ids(list(q)); len(got) != 0 {
+				t.Fatalf("%v: %v, want none", q, got)
+			}
 		}
 		window := map[string]string{"since": base.Add(30 * time.Second).Format(time.RFC3339), "until": base.Add(90 * time.Second).Format(time.RFC3339)}
 		if got := ids(list(window)); len(got) != 1 || got[0] != second.msg.DeliveryID {

@@ -172,8 +172,8 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	case st.Exists && st.Claim != claim && now.Before(st.ClaimedUntil):
 		return Step{Outcome: OutcomeDuplicate}, nil
 	}
-	// A manual send's attempt limit marks its attempts (see owesNotice).
-	manual := st.AttemptLimit > 0
+	// A manual send's message carries its claim (see owesNotice).
+	manual := m.Claim != ""
 	rec := Record{Message: m, Prior: st.Attempts, Attempts: st.Attempts, Claim: claim, At: now,
 		Expires: now.Add(cmp.Or(d.Retention, DefaultRetention)), WebhookVersion: t.Webhook.Version}
 	if reason := skipReason(t, m); reason != "" {
@@ -269,17 +269,18 @@ func (d *Deliverer) judge(rec *Record, t Target, resp Response) Step {
 // that an attempt made near the handler's deadline is still recorded. A
 // delivery that moved on meanwhile was recorded by another receipt: the
 // message must come back and find out what that one decided. A step that
-// owes a notice (manual says its attempts were asked for by a manual
-// send) publishes it once recorded; if that fails, the notice stays
-// pending and the message comes back for it.
+// owes a notice (manual says its attempt was asked for by a manual send)
+// publishes it once it is recorded with it; if publishing fails, the
+// notice stays pending and the message comes back for it.
 func (d *Deliverer) save(ctx context.Context, rec Record, step Step, manual bool) (Step, error) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), SaveReserve)
 	defer cancel()
 	rec.Notify = d.Notifier != nil && rec.State == StateFailed && owesNotice(rec.Reason, rec.Message, manual)
-	if err := d.Store.Save(sctx, rec); err != nil {
+	notified, err := d.Store.Save(sctx, rec)
+	if err != nil {
 		return Step{Attempt: step.Attempt}, fmt.Errorf("record delivery %s: %w", rec.Message.DeliveryID, err)
 	}
-	if rec.Notify {
+	if notified {
 		return step, d.notify(sctx, rec.Message, rec.Reason, rec.Attempts, rec.At)
 	}
 	return step, nil

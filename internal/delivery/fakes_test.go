@@ -48,16 +48,16 @@ func (s *memStore) Target(_ context.Context, owner tenant.Tenant, webhookID, del
 	return delivery.Target{Found: ok, Webhook: w, Delivery: s.deliveries[deliveryID]}, nil
 }
 
-func (s *memStore) Save(_ context.Context, r delivery.Record) error {
+func (s *memStore) Save(_ context.Context, r delivery.Record) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.saveErr != nil {
-		return s.saveErr
+		return false, s.saveErr
 	}
 	d, ok := s.deliveries[r.Message.DeliveryID]
 	owned := d.Claim == r.Claim || r.At.After(d.ClaimedUntil)
 	if ok && (!owned || d.Attempts != r.Prior || d.State != delivery.Pending) {
-		return delivery.ErrConflict
+		return false, delivery.ErrConflict
 	}
 	notify := r.Notify
 	if w, ok := s.hooks[r.Message.WebhookID]; r.Health == delivery.Disable && (!ok || w.Version != r.WebhookVersion) {
@@ -81,7 +81,7 @@ func (s *memStore) Save(_ context.Context, r delivery.Record) error {
 		}
 		s.hooks[w.ID] = w
 	}
-	return nil
+	return notify, nil
 }
 
 func (s *memStore) NoticeSent(_ context.Context, _, deliveryID string, attempts int) error {
@@ -149,9 +149,13 @@ type scriptedSender struct {
 	mu       sync.Mutex
 	script   []delivery.Response
 	requests []delivery.Request
+	onSend   func() // runs during each request, when set
 }
 
 func (s *scriptedSender) Send(_ context.Context, req delivery.Request) delivery.Response {
+	if s.onSend != nil {
+		s.onSend()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, req)

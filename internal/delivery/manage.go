@@ -82,6 +82,9 @@ type Detail struct {
 
 // Filter narrows a list of deliveries. Zero members match anything.
 type Filter struct {
+	// EventID is the event delivered: the list holds its delivery, if
+	// any.
+	EventID string
 	// State is the deliveries' state.
 	State State
 	// Type is the event type.
@@ -219,11 +222,43 @@ func (s *Manager) List(ctx context.Context, owner tenant.Tenant, webhookID strin
 	if err != nil {
 		return Page{}, err
 	}
+	if f.EventID != "" {
+		return s.eventDelivery(ctx, w, f, startingAfter)
+	}
 	page, err := s.History.Deliveries(ctx, w.ID, f, limit, startingAfter)
 	if err != nil {
 		return Page{}, fmt.Errorf("list deliveries of %s: %w", w.ID, err)
 	}
 	return page, nil
+}
+
+// eventDelivery is the page of w's delivery of event f.EventID, if it has
+// one that the rest of f matches (and that sorts after startingAfter):
+// the event's stored time gives its delivery id.
+func (s *Manager) eventDelivery(ctx context.Context, w webhook.Webhook, f Filter, startingAfter string) (Page, error) {
+	if len(f.EventID) > MaxEventIDLen {
+		return Page{}, nil // no event has such an id
+	}
+	ev, err := s.History.Event(ctx, w.Owner, f.EventID)
+	if errors.Is(err, webhook.ErrNotFound) {
+		return Page{}, nil
+	}
+	if err != nil {
+		return Page{}, fmt.Errorf("read event %s: %w", f.EventID, err)
+	}
+	id := DeliveryID(ev.ID, w.ID, ev.Time)
+	sum, _, err := s.History.Delivery(ctx, w.ID, id)
+	switch {
+	case errors.Is(err, webhook.ErrNotFound):
+		return Page{}, nil
+	case err != nil:
+		return Page{}, fmt.Errorf("read delivery %s: %w", id, err)
+	case f.State != "" && sum.State != f.State, f.Type != "" && sum.EventType != f.Type,
+		!f.Since.IsZero() && sum.EventTime.Before(f.Since), !f.Until.IsZero() && !sum.EventTime.Before(f.Until),
+		startingAfter != "" && id >= startingAfter:
+		return Page{}, nil
+	}
+	return Page{Deliveries: []Summary{sum}}, nil
 }
 
 // Latest returns webhook w's most recent delivery, or nil when it has

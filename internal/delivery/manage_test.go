@@ -322,3 +322,24 @@ func TestARetryWaitsForAPendingNotice(t *testing.T) {
 		t.Fatalf("retry while its notice is pending: %v", err)
 	}
 }
+
+func TestAStaleDisableAnnouncesNothing(t *testing.T) {
+	f := newFixture(t, settings(true, 3), status(410))
+	n := &notices{}
+	f.d.Notifier = n
+	// The webhook changes while the attempt is made (a PATCH): the 410
+	// answered the webhook as it was, so it is not disabled.
+	f.sender.onSend = func() {
+		w := f.store.hook(f.hook.ID)
+		w.Version++
+		f.store.mu.Lock()
+		f.store.hooks[w.ID] = w
+		f.store.mu.Unlock()
+	}
+	if _, err := f.d.Deliver(context.Background(), message(), "sqs-1"); err != nil {
+		t.Fatal(err)
+	}
+	if w := f.store.hook(f.hook.ID); !w.IsActive || len(n.sent) != 0 {
+		t.Fatalf("webhook active %v, notices %+v; want it active and no notice", w.IsActive, n.sent)
+	}
+}

@@ -168,8 +168,9 @@ type Store interface {
 	// not r.Prior), and a retry of a write that committed is a success.
 	// When only the health change fails its condition (the webhook was
 	// deleted or changed since it was read), the rest is written without
-	// it, and without the notice when the change was a Disable.
-	Save(ctx context.Context, r Record) error
+	// it, and without the notice when the change was a Disable. notified
+	// reports whether r's notice was stored (r.Notify, unless dropped so).
+	Save(ctx context.Context, r Record) (notified bool, err error)
 	// NoticeSent clears the delivery's pending notice, if the delivery
 	// still has the attempts it had when the notice was owed: a later
 	// outcome's notice stays pending.

@@ -301,8 +301,9 @@ const (
 // delivery's state (conditional on its owner and attempt count), the
 // attempt record and the webhook's health, and marks a notice owed as
 // pending. When the webhook is gone, the health part fails its condition
-// and the rest is written without it.
-func (s *Store) Save(ctx context.Context, r delivery.Record) error {
+// and the rest is written without it. It reports whether the notice owed
+// was stored.
+func (s *Store) Save(ctx context.Context, r delivery.Record) (bool, error) {
 	op := "dynamodb TransactWriteItems delivery " + r.Message.DeliveryID
 	withHealth := r.Health != delivery.NoChange
 	for try := 1; ; try++ {
@@ -311,7 +312,7 @@ func (s *Store) Save(ctx context.Context, r delivery.Record) error {
 		if r.Attempt != nil {
 			put, err := s.attemptPut(r)
 			if err != nil {
-				return err
+				return false, err
 			}
 			items = append(items, types.TransactWriteItem{Put: put})
 		}
@@ -320,36 +321,36 @@ func (s *Store) Save(ctx context.Context, r delivery.Record) error {
 		}
 		codes, tce, err := s.transact(ctx, op, items, token)
 		if err != nil && !awserr.Transient(err) {
-			return err
+			return false, err
 		}
 		if tce == nil && err == nil {
-			return nil
+			return r.Notify, nil
 		}
 		// A lost answer or a failed condition: the delivery item says
 		// whether this write committed, or another moved it on.
 		state, rerr := s.deliveryState(ctx, r.Message.WebhookID, r.Message.DeliveryID)
 		switch {
 		case rerr != nil:
-			return errors.Join(err, rerr)
+			return false, errors.Join(err, rerr)
 		case state.WriteToken == token:
-			return nil
+			return r.Notify, nil
 		case err != nil:
-			return err
+			return false, err
 		}
 		if c := cancelled(op, tce, codes); errors.Is(c, apperr.ErrUnavailable) {
 			if !errors.Is(c, errConflicted) || try == batchTries {
-				return c
+				return false, c
 			}
 			if err := pause(ctx, try); err != nil {
-				return awserr.Classify(op, err)
+				return false, awserr.Classify(op, err)
 			}
 			continue
 		}
 		if !state.admits(r) {
-			return fmt.Errorf("%s: %w", op, delivery.ErrConflict)
+			return false, fmt.Errorf("%s: %w", op, delivery.ErrConflict)
 		}
 		if !withHealth {
-			return fmt.Errorf("%s: %w", op, tce)
+			return false, fmt.Errorf("%s: %w", op, tce)
 		}
 		// Only the health change can have failed: its webhook was deleted,
 		// or changed since it was read. Record the delivery without it, and

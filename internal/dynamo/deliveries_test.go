@@ -57,7 +57,7 @@ func TestDeliveryStateAndHealth(t *testing.T) {
 			t.Fatalf("target before any attempt: %+v, %v", target, err)
 		}
 		first := attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.StartFailing)
-		if err := s.Save(ctx, first); err != nil {
+		if _, err := s.Save(ctx, first); err != nil {
 			t.Fatal(err)
 		}
 		target, err = s.Target(ctx, w.Owner, w.ID, m.DeliveryID)
@@ -69,7 +69,7 @@ func TestDeliveryStateAndHealth(t *testing.T) {
 		// Another message, or a stale count, cannot write.
 		for _, r := range []delivery.Record{attemptRecord(m, "msg-b", 2, delivery.Pending, delivery.NoChange),
 			attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.NoChange)} {
-			if err := s.Save(ctx, r); !errors.Is(err, delivery.ErrConflict) {
+			if _, err := s.Save(ctx, r); !errors.Is(err, delivery.ErrConflict) {
 				t.Fatalf("conflicting save (claim %s, prior %d): %v, want ErrConflict", r.Claim, r.Prior, err)
 			}
 		}
@@ -77,7 +77,7 @@ func TestDeliveryStateAndHealth(t *testing.T) {
 		// dead-letter queue) may take the delivery over.
 		takeover := attemptRecord(m, "msg-redriven", 2, delivery.StateDelivered, delivery.Recover)
 		takeover.At = first.ClaimedUntil.Add(time.Second)
-		if err := s.Save(ctx, takeover); err != nil {
+		if _, err := s.Save(ctx, takeover); err != nil {
 			t.Fatal(err)
 		}
 		target, err = s.Target(ctx, w.Owner, w.ID, m.DeliveryID)
@@ -90,7 +90,7 @@ func TestDeliveryStateAndHealth(t *testing.T) {
 		m2.WebhookID, m2.Account = w.ID, w.Owner.Account
 		gone := attemptRecord(m2, "msg-c", 1, delivery.StateFailed, delivery.Disable)
 		gone.Reason = delivery.ReasonGone
-		if err := s.Save(ctx, gone); err != nil {
+		if _, err := s.Save(ctx, gone); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.Get(ctx, w.Owner, w.ID)
@@ -103,7 +103,7 @@ func TestDeliveryStateAndHealth(t *testing.T) {
 		m3.WebhookID, m3.Account = w.ID, w.Owner.Account
 		stale := attemptRecord(m3, "msg-d", 1, delivery.StateFailed, delivery.Disable)
 		stale.Reason = "stale"
-		if err := s.Save(ctx, stale); err != nil {
+		if _, err := s.Save(ctx, stale); err != nil {
 			t.Fatal(err)
 		}
 		if again, err := s.Get(ctx, w.Owner, w.ID); err != nil || again.Version != 2 || again.Health.DisabledReason != delivery.ReasonGone {
@@ -134,7 +134,7 @@ func TestDeliverySaveSurvivesADeletedWebhookAndALostAnswer(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The health update of a deleted webhook must not create an item.
-		if err := s.Save(ctx, attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.StartFailing)); err != nil {
+		if _, err := s.Save(ctx, attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.StartFailing)); err != nil {
 			t.Fatalf("save for a deleted webhook: %v", err)
 		}
 		if exists, err := s.Exists(ctx, w.Owner, w.ID); err != nil || exists {
@@ -142,7 +142,7 @@ func TestDeliverySaveSurvivesADeletedWebhookAndALostAnswer(t *testing.T) {
 		}
 		in := testenv.NewInjector(testenv.Fault{Operation: "TransactWriteItems", Times: 1, AfterSend: true, Err: testenv.ConnectionReset{}})
 		lossy := dynamo.New(dynamo.NewClient(b.Config(t, in.Middleware)), table)
-		if err := lossy.Save(ctx, attemptRecord(m, "msg-a", 2, delivery.StateDelivered, delivery.NoChange)); err != nil {
+		if _, err := lossy.Save(ctx, attemptRecord(m, "msg-a", 2, delivery.StateDelivered, delivery.NoChange)); err != nil {
 			t.Fatalf("save after a lost answer: %v", err)
 		}
 		target, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID)
@@ -213,7 +213,7 @@ func TestNoticesArePendingUntilSent(t *testing.T) {
 		w, m := deliveryFixture(t, s)
 		gone := attemptRecord(m, "msg-a", 1, delivery.StateFailed, delivery.Disable)
 		gone.Reason, gone.Notify = delivery.ReasonGone, true
-		if err := s.Save(ctx, gone); err != nil {
+		if _, err := s.Save(ctx, gone); err != nil {
 			t.Fatal(err)
 		}
 		if tg, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID); err != nil || !tg.Delivery.NoticePending || tg.Delivery.Reason != delivery.ReasonGone {
@@ -246,8 +246,8 @@ func TestNoticesArePendingUntilSent(t *testing.T) {
 		m2.WebhookID, m2.Account = w.ID, w.Owner.Account
 		stale := attemptRecord(m2, "msg-b", 1, delivery.StateFailed, delivery.Disable)
 		stale.Reason, stale.Notify = delivery.ReasonGone, true
-		if err := s.Save(ctx, stale); err != nil {
-			t.Fatal(err)
+		if notified, err := s.Save(ctx, stale); err != nil || notified {
+			t.Fatalf("a stale disable: notified %v, %v; want its notice dropped", notified, err)
 		}
 		if tg, err := s.Target(ctx, w.Owner, w.ID, m2.DeliveryID); err != nil || tg.Delivery.NoticePending || tg.Delivery.State != delivery.StateFailed {
 			t.Fatalf("after a stale disable: %+v, %v; want no notice pending", tg.Delivery, err)
@@ -256,8 +256,8 @@ func TestNoticesArePendingUntilSent(t *testing.T) {
 		m3.WebhookID, m3.Account = w.ID, w.Owner.Account
 		exhausted := attemptRecord(m3, "msg-c", 1, delivery.StateFailed, delivery.NoChange)
 		exhausted.Reason, exhausted.Notify = delivery.ReasonExhausted, true
-		if err := s.Save(ctx, exhausted); err != nil {
-			t.Fatal(err)
+		if notified, err := s.Save(ctx, exhausted); err != nil || !notified {
+			t.Fatalf("an exhausted delivery: notified %v, %v", notified, err)
 		}
 		if tg, err := s.Target(ctx, w.Owner, w.ID, m3.DeliveryID); err != nil || !tg.Delivery.NoticePending {
 			t.Fatalf("after an exhausted delivery: %+v, %v; want its notice pending", tg.Delivery, err)

@@ -56,7 +56,7 @@ func TestReopenANeverMadeDelivery(t *testing.T) {
 			t.Fatalf("second reopen: %v, want ErrConflict", err)
 		}
 		// The message's attempt under the claim can be recorded.
-		if err := s.Save(ctx, attemptRecord(m, "send_a", 1, delivery.StateDelivered, delivery.NoChange)); err != nil {
+		if _, err := s.Save(ctx, attemptRecord(m, "send_a", 1, delivery.StateDelivered, delivery.NoChange)); err != nil {
 			t.Fatalf("attempt under the send's claim: %v", err)
 		}
 		// Once an attempt was made, there is nothing to undo.
@@ -89,7 +89,7 @@ func TestReopenAFailedDelivery(t *testing.T) {
 		w, m := deliveryFixture(t, s)
 		failed := attemptRecord(m, "msg-a", 1, delivery.StateFailed, delivery.NoChange)
 		failed.Reason, failed.Notify = delivery.ReasonExhausted, true
-		if err := s.Save(ctx, failed); err != nil {
+		if _, err := s.Save(ctx, failed); err != nil {
 			t.Fatal(err)
 		}
 		// Its notice is not yet sent: a send that read it as sent (or did
@@ -138,7 +138,7 @@ func TestReopenAPendingDelivery(t *testing.T) {
 		ctx := context.Background()
 		s := newStore(t, b)
 		w, m := deliveryFixture(t, s)
-		if err := s.Save(ctx, attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.NoChange)); err != nil {
+		if _, err := s.Save(ctx, attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.NoChange)); err != nil {
 			t.Fatal(err)
 		}
 		prior := status(t, s, w, m)
@@ -155,7 +155,7 @@ func TestReopenAPendingDelivery(t *testing.T) {
 			t.Fatalf("reopened: %+v", st)
 		}
 		// The message queued before the send no longer owns the delivery.
-		if err := s.Save(ctx, attemptRecord(m, "msg-a", 2, delivery.Pending, delivery.NoChange)); !errors.Is(err, delivery.ErrConflict) {
+		if _, err := s.Save(ctx, attemptRecord(m, "msg-a", 2, delivery.Pending, delivery.NoChange)); !errors.Is(err, delivery.ErrConflict) {
 			t.Fatalf("attempt under the old claim: %v, want ErrConflict", err)
 		}
 		if err := s.Restore(ctx, r); err != nil {
