@@ -209,8 +209,12 @@ func TestRetryTestAndRecoverQueueSends(t *testing.T) {
 			t.Fatalf("test: %v, %d queued", test, s.queued())
 		}
 
-		// Two events the endpoint never got (it was disabled), one of a
-		// type it does not take; all since the webhook was made.
+		// An outage: while the webhook is disabled, two events it never
+		// got and one of a type it does not take; then it is re-enabled,
+		// on a later second than the events (updated_at has seconds).
+		if r := s.call("PATCH", "/v1/webhooks/"+id, `{"is_active":false}`); r.StatusCode != 200 {
+			t.Fatalf("disable: %d %s", r.StatusCode, r.Body)
+		}
 		made := time.Now().UTC()
 		for i, typ := range []webhook.Event{webhook.DocumentUploaded, webhook.DocumentUploaded, webhook.DocumentProcessingFailed} {
 			at := made.Add(time.Duration(i) * time.Millisecond)
@@ -218,6 +222,10 @@ func TestRetryTestAndRecoverQueueSends(t *testing.T) {
 			if _, err := s.store().Keep(context.Background(), ev, time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
+		}
+		time.Sleep(time.Until(made.Truncate(time.Second).Add(time.Second)))
+		if r := s.call("PATCH", "/v1/webhooks/"+id, `{"is_active":true}`); r.StatusCode != 200 {
+			t.Fatalf("re-enable: %d %s", r.StatusCode, r.Body)
 		}
 		s.awaitIndexed(made, 3)
 		body := fmt.Sprintf(`{"since":%q}`, base.Add(-time.Minute).Format(time.RFC3339))

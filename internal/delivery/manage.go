@@ -408,8 +408,9 @@ type Recovery struct {
 // Recover sends owner's webhook webhookID every event of win that it
 // subscribes to and that was not delivered to it: events that failed,
 // were skipped (the endpoint was disabled) or never queued to it, and
-// pending ones waiting for a later attempt. Delivered events, and
-// deliveries whose attempt may be being made now, are left alone. It
+// pending ones waiting for a later attempt. Delivered events, deliveries
+// whose attempt may be being made now, and recent events the fan-out
+// queued to the webhook as it is now (onItsWay) are left alone. It
 // looks at MaxRecoverEvents events and queues MaxRecoverSends at most,
 // and no more than the rate limit allows; the rest is left to the next
 // request (Recovery.Next).
@@ -541,8 +542,11 @@ func (s *Manager) recoverable(ctx context.Context, w webhook.Webhook, win Window
 	// the event before it, or where this request started.
 	prev := Window{Since: win.Since, StartingAfter: win.StartingAfter}
 	for i, ev := range taken {
-		st := states[ids[i]]
-		if st.State != StateDelivered {
+		st, recorded := states[ids[i]]
+		switch {
+		case st.State == StateDelivered:
+		case !recorded && onItsWay(w, ev, now):
+		default:
 			if r, err := s.plan(w, ev, st, now, true); err == nil {
 				plans = append(plans, recoverPlan{reopen: r, next: prev})
 			}
@@ -550,6 +554,15 @@ func (s *Manager) recoverable(ctx context.Context, w webhook.Webhook, win Window
 		prev = Window{Since: ev.Time, StartingAfter: ev.ID}
 	}
 	return plans, next, nil
+}
+
+// onItsWay reports whether the fan-out queued event ev to w, as w is now
+// (unchanged since before ev), recently enough that its message may not
+// have made its first attempt yet: the delivery is left to it, which
+// records nothing before that attempt, rather than posted twice. One
+// older than LeaseSlack with no attempt recorded lost its message.
+func onItsWay(w webhook.Webhook, ev Event, now time.Time) bool {
+	return !ev.Time.Before(w.UpdatedAt) && now.Sub(ev.Time) < LeaseSlack
 }
 
 // checkWindow checks a recovery's window against now.

@@ -343,3 +343,23 @@ func TestAStaleDisableAnnouncesNothing(t *testing.T) {
 		t.Fatalf("webhook active %v, notices %+v; want it active and no notice", w.IsActive, n.sent)
 	}
 }
+
+func TestRecoverLeavesAFreshFanoutToItsMessage(t *testing.T) {
+	f := newFixture(t, settings(true, 3), ok200)
+	w := f.store.hook(f.hook.ID)
+	w.UpdatedAt = f.now.Add(-time.Hour)
+	f.store.hooks[w.ID] = w
+	fresh := message() // queued by the fan-out a minute ago; its first attempt not yet recorded
+	fresh.EventID, fresh.EventTime = "evt_fresh", f.now.Add(-time.Minute)
+	fresh.DeliveryID = delivery.DeliveryID(fresh.EventID, w.ID, fresh.EventTime)
+	f.keep(t, fresh)
+	lost := message() // queued 20 minutes ago, never attempted: its message was lost
+	lost.EventID, lost.EventTime = "evt_lost", f.now.Add(-20*time.Minute)
+	lost.DeliveryID = delivery.DeliveryID(lost.EventID, w.ID, lost.EventTime)
+	f.keep(t, lost)
+	mgr, _ := f.manager()
+	r, _, err := mgr.Recover(context.Background(), owner, w.ID, delivery.Window{Since: f.now.Add(-30 * time.Minute)}, "")
+	if err != nil || len(r.Deliveries) != 1 || r.Deliveries[0] != lost.DeliveryID {
+		t.Fatalf("recover: %+v, %v; want only the lost delivery", r, err)
+	}
+}
