@@ -190,15 +190,22 @@ func TestRecoverAfterAnOutage(t *testing.T) {
 		h.final(w, before, beforeAt)
 		c.call("PATCH", "/v1/webhooks/"+w.ID, `{"is_active":false}`, http.StatusOK, nil)
 		var missed []string
+		var last time.Time
 		for i := range 4 {
 			id := fmt.Sprintf("evt_missed_%d", i)
-			h.publishAt(h.owner, webhook.DocumentUploaded, id, start.Add(time.Duration(10+10*i)*time.Second))
+			_, at := h.publishAt(h.owner, webhook.DocumentUploaded, id, start.Add(time.Duration(10+10*i)*time.Second))
 			missed = append(missed, id)
+			if at.After(last) {
+				last = at
+			}
 		}
 		h.drained()
 		if n := len(r.got()); n != 1 {
 			t.Fatalf("the disabled endpoint got %d requests, want 1 (before the outage)", n)
 		}
+		// The re-enable comes on a later second than the events (kumo
+		// stamps them now; updated_at has seconds).
+		time.Sleep(time.Until(last.Truncate(time.Second).Add(time.Second)))
 		c.call("PATCH", "/v1/webhooks/"+w.ID, `{"is_active":true}`, http.StatusOK, nil)
 		// DynamoDB updates the events index after the write; a recovery
 		// sees an event once it is there.
