@@ -45,15 +45,22 @@ func FuzzHandle(f *testing.F) {
 		if resp.StatusCode >= 500 || resp.StatusCode < 200 {
 			t.Fatalf("status %d for %q %q: %s", resp.StatusCode, method, path, resp.Body)
 		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
-			t.Fatalf("body is not a JSON object: %s", resp.Body)
-		}
-		if _, isErr := m["error"]; isErr != (resp.StatusCode >= 400) {
-			t.Fatalf("status %d with body %s", resp.StatusCode, resp.Body)
-		}
+		checkAnswerShape(t, resp)
 		checkLogs(t, s.drainLogs())
 	})
+}
+
+// checkAnswerShape fails t unless resp's body is a JSON object that holds
+// an error exactly when its status is one.
+func checkAnswerShape(t *testing.T, resp events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
+		t.Fatalf("body is not a JSON object: %s", resp.Body)
+	}
+	if _, isErr := m["error"]; isErr != (resp.StatusCode >= 400) {
+		t.Fatalf("status %d with body %s", resp.StatusCode, resp.Body)
+	}
 }
 
 // FuzzEvent feeds raw invocation payloads, as the Lambda runtime would
@@ -123,13 +130,7 @@ func FuzzDeliveryRoutes(f *testing.F) {
 		if err != nil || resp.StatusCode >= 500 || resp.StatusCode < 200 {
 			t.Fatalf("%s %s?%s %q: %d %s, %v", r.method, r.path, query, body, resp.StatusCode, resp.Body, err)
 		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
-			t.Fatalf("body is not a JSON object: %s", resp.Body)
-		}
-		if _, isErr := m["error"]; isErr != (resp.StatusCode >= 400) {
-			t.Fatalf("status %d with body %s", resp.StatusCode, resp.Body)
-		}
+		checkAnswerShape(t, resp)
 		checkLogs(t, s.drainLogs())
 	})
 }

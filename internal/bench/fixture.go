@@ -23,12 +23,16 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/docproc/webhooks/internal/app"
 	"github.com/docproc/webhooks/internal/awsconf/chain"
+	svcconfig "github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/local/devstack"
 	"github.com/docproc/webhooks/internal/local/pipeline"
+	"github.com/docproc/webhooks/internal/local/poller"
 	"github.com/docproc/webhooks/internal/samtemplate"
 	"github.com/docproc/webhooks/internal/secrets"
 	"github.com/docproc/webhooks/internal/tenant"
@@ -261,4 +265,47 @@ func newWorld(ctx context.Context, root, endpoint, name string, recv *receiver, 
 		w.hooks = append(w.hooks, created.Webhook.ID)
 	}
 	return w, nil
+}
+
+// pipelineCalls are the SDK configurations of the pipeline's callers:
+// the two handlers and their pollers.
+type pipelineCalls struct {
+	fanout, delivery, fanoutPoller, deliveryPoller aws.Config
+}
+
+// run starts the fan-out and delivery handlers over w, each on a poller
+// as the template's event source mapping says, with calls's clients; the
+// pollers log warnings to out. stop ends them.
+func (w *world) run(ctx context.Context, calls pipelineCalls, out io.Writer) (stop func(), err error) {
+	fanout := app.NewFanout(svcconfig.Fanout{TableName: w.table, DeliveryQueueURL: w.res.Delivery().URL,
+		RejectedQueueURL: w.res.Queues[pipeline.FanoutDeadLetterQueueID].URL, MetricsNamespace: "Webhooks/bench"},
+		calls.fanout, slog.New(slog.DiscardHandler), io.Discard)
+	deliver, err := app.NewDelivery(svcconfig.Delivery{TableName: w.table, QueueURL: w.res.Delivery().URL, EventBusName: w.res.Bus,
+		Timeout: 15 * time.Second, AllowedDestinations: loopbackOnly, CAFile: w.recv.caFile, MetricsNamespace: "Webhooks/bench"},
+		calls.delivery, slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	var configs []poller.Config
+	for _, f := range []struct {
+		id      string
+		handler poller.Handler
+		cfg     aws.Config
+	}{{pipeline.FanoutFunctionID, fanout.Handle, calls.fanoutPoller}, {pipeline.DeliveryFunctionID, deliver.Handle, calls.deliveryPoller}} {
+		m, err := pipeline.ReadMapping(w.tmpl, f.id)
+		if err != nil {
+			return nil, err
+		}
+		q := w.res.Queues[m.Queue]
+		configs = append(configs, poller.Config{Client: sqs.NewFromConfig(f.cfg), QueueURL: q.URL, QueueARN: q.ARN,
+			Region: "us-east-1", BatchSize: m.BatchSize, Concurrency: m.MaximumConcurrency, Timeout: m.Timeout,
+			ReportBatchItemFailures: m.ReportBatchItemFailures, Handler: f.handler,
+			Logger: slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, c := range configs {
+		wg.Go(func() { _ = poller.Run(pctx, c) })
+	}
+	return func() { cancel(); wg.Wait() }, nil
 }

@@ -5,23 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/docproc/webhooks/internal/app"
-	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/delivery"
-	"github.com/docproc/webhooks/internal/local/pipeline"
-	"github.com/docproc/webhooks/internal/local/poller"
 )
 
 // Latency is what the latency run measured: from PutEvents to the
@@ -71,36 +64,12 @@ func DeliveryLatency(ctx context.Context, o DeliveryOptions, dir string, out io.
 			return l, err
 		}
 	}
-	fanout := app.NewFanout(config.Fanout{TableName: w.table, DeliveryQueueURL: w.res.Delivery().URL,
-		RejectedQueueURL: w.res.Queues[pipeline.FanoutDeadLetterQueueID].URL, MetricsNamespace: "Webhooks/bench"},
-		cfgs[CallerFanout], slog.New(slog.DiscardHandler), io.Discard)
-	deliver, err := app.NewDelivery(config.Delivery{TableName: w.table, QueueURL: w.res.Delivery().URL, EventBusName: w.res.Bus, Timeout: 15 * time.Second,
-		AllowedDestinations: loopbackOnly, CAFile: recv.caFile, MetricsNamespace: "Webhooks/bench"},
-		cfgs[CallerDelivery], slog.New(slog.DiscardHandler), io.Discard)
+	stop, err := w.run(ctx, pipelineCalls{fanout: cfgs[CallerFanout], delivery: cfgs[CallerDelivery],
+		fanoutPoller: cfgs[CallerFanoutPoller], deliveryPoller: cfgs[CallerDeliveryPoller]}, out)
 	if err != nil {
 		return l, err
 	}
-	var configs []poller.Config
-	for _, f := range []struct {
-		id, caller string
-		handler    poller.Handler
-	}{{pipeline.FanoutFunctionID, CallerFanoutPoller, fanout.Handle}, {pipeline.DeliveryFunctionID, CallerDeliveryPoller, deliver.Handle}} {
-		m, err := pipeline.ReadMapping(w.tmpl, f.id)
-		if err != nil {
-			return l, err
-		}
-		q := w.res.Queues[m.Queue]
-		configs = append(configs, poller.Config{Client: sqs.NewFromConfig(cfgs[f.caller]), QueueURL: q.URL, QueueARN: q.ARN,
-			Region: "us-east-1", BatchSize: m.BatchSize, Concurrency: m.MaximumConcurrency, Timeout: m.Timeout,
-			ReportBatchItemFailures: m.ReportBatchItemFailures, Handler: f.handler,
-			Logger: slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	}
-	pctx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for _, c := range configs {
-		wg.Go(func() { _ = poller.Run(pctx, c) })
-	}
-	defer func() { stop(); wg.Wait() }()
+	defer stop()
 
 	eb := eventbridge.NewFromConfig(cfgs[CallerPublisher])
 	publish := func(id string) (time.Time, error) {
@@ -157,7 +126,6 @@ func DeliveryLatency(ctx context.Context, o DeliveryOptions, dir string, out io.
 	// Let the last handlers return and their messages be deleted.
 	time.Sleep(3 * time.Second)
 	stop()
-	wg.Wait()
 	for i, id := range ids {
 		at, _ := recv.arrival(id)
 		l.Took = append(l.Took, at.Sub(starts[i]))

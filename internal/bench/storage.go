@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,16 +20,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/docproc/webhooks/internal/app"
 	"github.com/docproc/webhooks/internal/awsconf/chain"
-	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/local/devstack"
-	"github.com/docproc/webhooks/internal/local/pipeline"
-	"github.com/docproc/webhooks/internal/local/poller"
 	"github.com/docproc/webhooks/internal/samtemplate"
 	"github.com/docproc/webhooks/internal/secrets"
 	"github.com/docproc/webhooks/internal/tenant"
@@ -165,36 +159,11 @@ func storageCase(ctx context.Context, o DeliveryOptions, dir string, c StorageCa
 	if err != nil {
 		return r, err
 	}
-	fanout := app.NewFanout(config.Fanout{TableName: w.table, DeliveryQueueURL: w.res.Delivery().URL,
-		RejectedQueueURL: w.res.Queues[pipeline.FanoutDeadLetterQueueID].URL, MetricsNamespace: "Webhooks/bench"},
-		fcfg, slog.New(slog.DiscardHandler), io.Discard)
-	deliver, err := app.NewDelivery(config.Delivery{TableName: w.table, QueueURL: w.res.Delivery().URL, EventBusName: w.res.Bus,
-		Timeout: 15 * time.Second, AllowedDestinations: loopbackOnly, CAFile: recv.caFile, MetricsNamespace: "Webhooks/bench"},
-		dcfg, slog.New(slog.DiscardHandler), io.Discard)
+	stop, err := w.run(ctx, pipelineCalls{fanout: fcfg, delivery: dcfg, fanoutPoller: cfg, deliveryPoller: cfg}, out)
 	if err != nil {
 		return r, err
 	}
-	var configs []poller.Config
-	for _, f := range []struct {
-		id      string
-		handler poller.Handler
-	}{{pipeline.FanoutFunctionID, fanout.Handle}, {pipeline.DeliveryFunctionID, deliver.Handle}} {
-		m, err := pipeline.ReadMapping(w.tmpl, f.id)
-		if err != nil {
-			return r, err
-		}
-		q := w.res.Queues[m.Queue]
-		configs = append(configs, poller.Config{Client: sqs.NewFromConfig(cfg), QueueURL: q.URL, QueueARN: q.ARN,
-			Region: "us-east-1", BatchSize: m.BatchSize, Concurrency: m.MaximumConcurrency, Timeout: m.Timeout,
-			ReportBatchItemFailures: m.ReportBatchItemFailures, Handler: f.handler,
-			Logger: slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	}
-	pctx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for _, pc := range configs {
-		wg.Go(func() { _ = poller.Run(pctx, pc) })
-	}
-	defer func() { stop(); wg.Wait() }()
+	defer stop()
 
 	eb := eventbridge.NewFromConfig(cfg)
 	ids := make([]string, c.Events)
@@ -242,7 +211,6 @@ func storageCase(ctx context.Context, o DeliveryOptions, dir string, c StorageCa
 	}
 	time.Sleep(2 * time.Second) // the last handlers return and their calls are counted
 	stop()
-	wg.Wait()
 
 	var tbl samtemplate.Table
 	if err := w.tmpl.Decode(devstack.TableLogicalID, "AWS::DynamoDB::Table", &tbl); err != nil {
