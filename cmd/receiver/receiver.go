@@ -218,12 +218,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		orUnknown(head.Type), orUnknown(head.ID), r.Header.Get(standardwebhooks.HeaderWebhookID),
 		time.Unix(ts, 0).UTC().Format(time.RFC3339), compact.Bytes())
 	h.write(h.Out, line)
-	status := http.StatusNoContent
-	if h.Status != 0 {
-		status = h.Status
-		h.write(h.Err, fmt.Sprintf("answered %d to webhook-id %s, as -status asks\n", status, r.Header.Get(standardwebhooks.HeaderWebhookID)))
+	if h.Status == 0 {
+		w.WriteHeader(http.StatusNoContent)
+		return
 	}
-	w.WriteHeader(status)
+	// A body the delivery's attempt records keep (response_body).
+	answer := fmt.Sprintf("answered %d to webhook-id %s, as -status asks\n", h.Status, r.Header.Get(standardwebhooks.HeaderWebhookID))
+	h.write(h.Err, answer)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(h.Status)
+	_, _ = io.WriteString(w, answer)
 }
 
 // reject answers status with reason and logs it to Err.

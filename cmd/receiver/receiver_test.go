@@ -213,8 +213,8 @@ func TestStatusAnswersVerifiedDeliveries(t *testing.T) {
 	h, out, errOut := s.handler(t)
 	h.Status = http.StatusInternalServerError
 	at := time.Now()
-	if w := serve(h, s.request(t, "https://127.0.0.1/", at, s.event.Payload)); w.Code != 500 {
-		t.Fatalf("status %d, want 500", w.Code)
+	if w := serve(h, s.request(t, "https://127.0.0.1/", at, s.event.Payload)); w.Code != 500 || !strings.HasPrefix(w.Body.String(), "answered 500 to webhook-id ") {
+		t.Fatalf("status %d, body %q; want 500 and a body that says why", w.Code, w.Body)
 	}
 	if out.String() != s.line(at) || !strings.Contains(errOut.String(), "answered 500") {
 		t.Errorf("stdout %q, stderr %q; want the event and a note of the 500", out, errOut)
