@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -230,11 +229,4 @@ func TestEvent(owner tenant.Tenant, typ webhook.Event, now time.Time) (Event, er
 }
 
 // ValidDeliveryID reports whether s has the form of a delivery id.
-func ValidDeliveryID(s string) bool {
-	id, ok := strings.CutPrefix(s, MessageIDPrefix)
-	if !ok || len(id) != ulid.EncodedSize {
-		return false
-	}
-	_, err := ulid.ParseStrict(id)
-	return err == nil
-}
+func ValidDeliveryID(s string) bool { return webhook.ValidPrefixedULID(s, MessageIDPrefix) }

@@ -338,7 +338,7 @@ func (s *Manager) Retry(ctx context.Context, owner tenant.Tenant, webhookID, del
 		if err != nil {
 			return Summary{}, err
 		}
-		if err := s.take(ctx, w, 1, now); err != nil {
+		if _, err := s.takeUpTo(ctx, w, 1, now); err != nil {
 			return Summary{}, err
 		}
 		if _, err := s.send(ctx, []Reopen{r}, false); err != nil {
@@ -366,7 +366,7 @@ func (s *Manager) Test(ctx context.Context, owner tenant.Tenant, webhookID strin
 		if err != nil {
 			return Summary{}, err
 		}
-		if err := s.take(ctx, w, 1, now); err != nil {
+		if _, err := s.takeUpTo(ctx, w, 1, now); err != nil {
 			return Summary{}, err
 		}
 		if _, err := s.Events.Keep(ctx, ev, now.Add(s.retention())); err != nil {
@@ -630,18 +630,6 @@ func (s *Manager) plan(w webhook.Webhook, ev Event, st Status, now time.Time, re
 		r.AttemptLimit = st.Attempts + 1
 	}
 	return r, nil
-}
-
-// take takes n of w's sends, or fails with a rate limit error.
-func (s *Manager) take(ctx context.Context, w webhook.Webhook, n int, now time.Time) error {
-	taken, reset, err := s.Limiter.Take(ctx, w.Owner, w.ID, n, now)
-	if err != nil {
-		return fmt.Errorf("rate limit of %s: %w", w.ID, err)
-	}
-	if taken < n {
-		return rateLimited(reset.Sub(now))
-	}
-	return nil
 }
 
 // takeUpTo takes up to n of w's sends, at least one, or fails with a

@@ -22,10 +22,14 @@ func NewID(t time.Time) (string, error) {
 }
 
 // ValidID reports whether s has the form of a webhook id.
-func ValidID(s string) bool {
-	if len(s) != len(IDPrefix)+ulid.EncodedSize || s[:len(IDPrefix)] != IDPrefix {
+func ValidID(s string) bool { return ValidPrefixedULID(s, IDPrefix) }
+
+// ValidPrefixedULID reports whether s is prefix followed by a ULID: the
+// form of the service's ids (webhooks, deliveries).
+func ValidPrefixedULID(s, prefix string) bool {
+	if len(s) != len(prefix)+ulid.EncodedSize || s[:len(prefix)] != prefix {
 		return false
 	}
-	_, err := ulid.ParseStrict(s[len(IDPrefix):])
+	_, err := ulid.ParseStrict(s[len(prefix):])
 	return err == nil
 }
