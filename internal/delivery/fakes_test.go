@@ -229,19 +229,25 @@ func (s *memStore) summary(id string) delivery.Summary {
 	return sum
 }
 
-func (s *memStore) Delivery(_ context.Context, webhookID, deliveryID string) (delivery.Summary, []delivery.Attempt, error) {
+func (s *memStore) Delivery(_ context.Context, webhookID, deliveryID string) (delivery.Summary, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.deliveries[deliveryID]; !ok || s.webhookOf(deliveryID) != webhookID {
-		return delivery.Summary{}, nil, webhook.ErrNotFound
+		return delivery.Summary{}, webhook.ErrNotFound
 	}
+	return s.summary(deliveryID), nil
+}
+
+func (s *memStore) Attempts(_ context.Context, _, deliveryID string) ([]delivery.Attempt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var attempts []delivery.Attempt
 	for _, r := range s.records {
 		if r.Message.DeliveryID == deliveryID && r.Attempt != nil {
 			attempts = append(attempts, *r.Attempt)
 		}
 	}
-	return s.summary(deliveryID), attempts, nil
+	return attempts, nil
 }
 
 func (s *memStore) Statuses(_ context.Context, _ string, ids []string) (map[string]delivery.Status, error) {

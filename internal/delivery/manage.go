@@ -130,9 +130,12 @@ type History interface {
 	// limit. It looks at a bounded number of deliveries per call; a
 	// filtered page may be short with HasMore set.
 	Deliveries(ctx context.Context, webhookID string, f Filter, limit int, startingAfter string) (Page, error)
-	// Delivery reads webhookID's delivery deliveryID and its attempts,
-	// oldest first; ErrNotFound when there is none.
-	Delivery(ctx context.Context, webhookID, deliveryID string) (Summary, []Attempt, error)
+	// Delivery reads webhookID's delivery deliveryID; ErrNotFound when
+	// there is none.
+	Delivery(ctx context.Context, webhookID, deliveryID string) (Summary, error)
+	// Attempts reads the attempts of webhookID's delivery deliveryID,
+	// oldest first.
+	Attempts(ctx context.Context, webhookID, deliveryID string) ([]Attempt, error)
 	// Statuses reads the state of webhookID's deliveries ids; those never
 	// recorded are missing from the map.
 	Statuses(ctx context.Context, webhookID string, ids []string) (map[string]Status, error)
@@ -247,7 +250,7 @@ func (s *Manager) eventDelivery(ctx context.Context, w webhook.Webhook, f Filter
 		return Page{}, fmt.Errorf("read event %s: %w", f.EventID, err)
 	}
 	id := DeliveryID(ev.ID, w.ID, ev.Time)
-	sum, _, err := s.History.Delivery(ctx, w.ID, id)
+	sum, err := s.History.Delivery(ctx, w.ID, id)
 	switch {
 	case errors.Is(err, webhook.ErrNotFound):
 		return Page{}, nil
@@ -281,9 +284,13 @@ func (s *Manager) Get(ctx context.Context, owner tenant.Tenant, webhookID, deliv
 	if err != nil {
 		return Detail{}, err
 	}
-	sum, attempts, err := s.delivery(ctx, w, deliveryID)
+	sum, err := s.delivery(ctx, w, deliveryID)
 	if err != nil {
 		return Detail{}, err
+	}
+	attempts, err := s.History.Attempts(ctx, w.ID, deliveryID)
+	if err != nil {
+		return Detail{}, fmt.Errorf("read attempts of %s: %w", deliveryID, err)
 	}
 	d := Detail{Summary: sum, Attempts: attempts}
 	ev, err := s.History.Event(ctx, owner, sum.EventID)
@@ -297,18 +304,18 @@ func (s *Manager) Get(ctx context.Context, owner tenant.Tenant, webhookID, deliv
 }
 
 // delivery reads w's delivery id; deliveryNotFound when there is none.
-func (s *Manager) delivery(ctx context.Context, w webhook.Webhook, id string) (Summary, []Attempt, error) {
+func (s *Manager) delivery(ctx context.Context, w webhook.Webhook, id string) (Summary, error) {
 	if !ValidDeliveryID(id) {
-		return Summary{}, nil, deliveryNotFound(id)
+		return Summary{}, deliveryNotFound(id)
 	}
-	sum, attempts, err := s.History.Delivery(ctx, w.ID, id)
+	sum, err := s.History.Delivery(ctx, w.ID, id)
 	if errors.Is(err, webhook.ErrNotFound) {
-		return Summary{}, nil, deliveryNotFound(id)
+		return Summary{}, deliveryNotFound(id)
 	}
 	if err != nil {
-		return Summary{}, nil, fmt.Errorf("read delivery %s: %w", id, err)
+		return Summary{}, fmt.Errorf("read delivery %s: %w", id, err)
 	}
-	return sum, attempts, nil
+	return sum, nil
 }
 
 // Retry sends owner's delivery deliveryID of webhook webhookID again now:
@@ -321,7 +328,7 @@ func (s *Manager) Retry(ctx context.Context, owner tenant.Tenant, webhookID, del
 		if err != nil {
 			return Summary{}, err
 		}
-		sum, _, err := s.delivery(ctx, w, deliveryID)
+		sum, err := s.delivery(ctx, w, deliveryID)
 		if err != nil {
 			return Summary{}, err
 		}

@@ -167,23 +167,24 @@ func (s *Store) Deliveries(ctx context.Context, webhookID string, f delivery.Fil
 	}
 }
 
-// Delivery implements delivery.History: a strongly consistent read of the
-// delivery item, then a Query of its attempts, which sort in order. An
-// expired delivery, not yet removed, is not found.
-func (s *Store) Delivery(ctx context.Context, webhookID, deliveryID string) (delivery.Summary, []delivery.Attempt, error) {
+// Delivery implements delivery.History with a strongly consistent read of
+// the delivery item. An expired delivery, not yet removed, is not found.
+func (s *Store) Delivery(ctx context.Context, webhookID, deliveryID string) (delivery.Summary, error) {
 	d, err := s.deliveryState(ctx, webhookID, deliveryID)
 	switch {
 	case err != nil:
-		return delivery.Summary{}, nil, err
+		return delivery.Summary{}, err
 	case d.DeliveryID == "":
-		return delivery.Summary{}, nil, fmt.Errorf("delivery %s: %w", deliveryID, webhook.ErrNotFound)
+		return delivery.Summary{}, fmt.Errorf("delivery %s: %w", deliveryID, webhook.ErrNotFound)
 	case expired(d.ExpiresAt, time.Now()):
-		return delivery.Summary{}, nil, fmt.Errorf("delivery %s expired: %w", deliveryID, webhook.ErrNotFound)
+		return delivery.Summary{}, fmt.Errorf("delivery %s expired: %w", deliveryID, webhook.ErrNotFound)
 	}
-	sum, err := d.summary()
-	if err != nil {
-		return delivery.Summary{}, nil, err
-	}
+	return d.summary()
+}
+
+// Attempts implements delivery.History with a strongly consistent Query
+// of the delivery's attempts, which sort in order.
+func (s *Store) Attempts(ctx context.Context, webhookID, deliveryID string) ([]delivery.Attempt, error) {
 	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
@@ -197,21 +198,21 @@ func (s *Store) Delivery(ctx context.Context, webhookID, deliveryID string) (del
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return delivery.Summary{}, nil, awserr.Classify("dynamodb Query attempts of "+deliveryID, err)
+			return nil, awserr.Classify("dynamodb Query attempts of "+deliveryID, err)
 		}
 		for _, item := range page.Items {
 			var it attemptItem
 			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return delivery.Summary{}, nil, fmt.Errorf("decode attempt of %s: %w", deliveryID, err)
+				return nil, fmt.Errorf("decode attempt of %s: %w", deliveryID, err)
 			}
 			a, err := it.attempt()
 			if err != nil {
-				return delivery.Summary{}, nil, err
+				return nil, err
 			}
 			attempts = append(attempts, a)
 		}
 	}
-	return sum, attempts, nil
+	return attempts, nil
 }
 
 // attempt is the domain's view of a stored attempt.

@@ -44,12 +44,13 @@ func TestReopenANeverMadeDelivery(t *testing.T) {
 		if err := lossy.Reopen(ctx, r); err != nil || in.Calls("UpdateItem") != 2 {
 			t.Fatalf("reopen after a lost answer: %v (%d tries)", err, in.Calls("UpdateItem"))
 		}
-		sum, attempts, err := s.Delivery(ctx, w.ID, m.DeliveryID)
-		if err != nil || sum.State != delivery.Pending || sum.Claim != "send_a" || sum.Attempts != 0 || !sum.NextAttemptAt.Equal(r.At) ||
+		sum, err := s.Delivery(ctx, w.ID, m.DeliveryID)
+		attempts, aerr := s.Attempts(ctx, w.ID, m.DeliveryID)
+		if err != nil || aerr != nil || sum.State != delivery.Pending || sum.Claim != "send_a" || sum.Attempts != 0 || !sum.NextAttemptAt.Equal(r.At) ||
 			sum.ClaimedUntil.UnixMilli() != r.ClaimedUntil.UnixMilli() || sum.AttemptLimit != 0 || !sum.Test ||
 			sum.EventID != m.EventID || sum.EventType != m.EventType || !sum.EventTime.Equal(m.EventTime) || !sum.CreatedAt.Equal(r.At) ||
 			len(attempts) != 0 {
-			t.Fatalf("reopened: %+v, %v, %v", sum, attempts, err)
+			t.Fatalf("reopened: %+v, %v, %v, %v", sum, attempts, err, aerr)
 		}
 		// Another send that read it missing is too late.
 		if err := s.Reopen(ctx, reopen(m, "send_b", delivery.Status{}, 0)); !errors.Is(err, delivery.ErrConflict) {
@@ -111,7 +112,7 @@ func TestReopenAFailedDelivery(t *testing.T) {
 		if err := s.Reopen(ctx, r); err != nil {
 			t.Fatal(err)
 		}
-		sum, _, err := s.Delivery(ctx, w.ID, m.DeliveryID)
+		sum, err := s.Delivery(ctx, w.ID, m.DeliveryID)
 		if err != nil || sum.State != delivery.Pending || sum.Claim != "send_a" || sum.Attempts != 1 || sum.AttemptLimit != 2 ||
 			sum.Reason != "" || sum.NoticePending || !sum.NextAttemptAt.Equal(r.At) || sum.LastStatus != 500 || sum.CreatedAt.Equal(r.At) {
 			t.Fatalf("reopened: %+v, %v", sum, err)
