@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/pem"
 	"fmt"
@@ -83,6 +84,8 @@ type harness struct {
 	// handled counts the messages the delivery handler was given,
 	// redeliveries included.
 	handled atomic.Int64
+	// madeAt, when set, is the time webhookFor creates webhooks at.
+	madeAt time.Time
 }
 
 // newHarness starts the pipeline on b. Waits between retries are 0 s (the
@@ -100,7 +103,8 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 	h.store = dynamo.New(db, table)
 	prefix := testenv.Unique("webhooks/e2e-")
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	h.svc = webhook.NewService(h.store, h.store, secrets.New(secretsmanager.NewFromConfig(h.cfg), prefix, ""), log, webhook.Options{})
+	h.svc = webhook.NewService(h.store, h.store, secrets.New(secretsmanager.NewFromConfig(h.cfg), prefix, ""), log,
+		webhook.Options{Now: func() time.Time { return cmp.Or(h.madeAt, time.Now()) }})
 	tmpl, err := samtemplate.Load(testenv.RepoFile("template.yaml"))
 	if err != nil {
 		t.Fatal(err)

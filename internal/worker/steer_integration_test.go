@@ -13,13 +13,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/app"
 	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/delivery"
-	"github.com/docproc/webhooks/internal/secrets"
 	"github.com/docproc/webhooks/internal/testenv"
 	"github.com/docproc/webhooks/internal/webhook"
 )
@@ -96,15 +94,10 @@ func (c *customer) delivery(w webhook.Webhook, id string) deliveryView {
 // webhookMadeAt creates a webhook of h's owner for url, as if at at.
 func (h *harness) webhookMadeAt(at time.Time, url string, s webhook.Settings) webhook.Webhook {
 	h.t.Helper()
-	log := slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc := webhook.NewService(h.store, h.store, secrets.New(secretsmanager.NewFromConfig(h.cfg), testenv.Unique("webhooks/past-"), ""),
-		log, webhook.Options{Now: func() time.Time { return at }})
-	s.URL, s.Events = url, []webhook.Event{webhook.DocumentUploaded}
-	created, err := svc.Create(context.Background(), h.owner, s, "")
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return created.Webhook
+	h.madeAt = at
+	defer func() { h.madeAt = time.Time{} }()
+	w, _ := h.webhookFor(h.owner, url, s)
+	return w
 }
 
 // answerWith answers the n-th request with codes[n-1] (the last
