@@ -15,16 +15,17 @@ LAMBDA_ENV  := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 SAM_INSTALL := https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html
 NEED_SAM    = @command -v sam >/dev/null 2>&1 || { echo "make $@ needs the AWS SAM CLI (sam), which is not on PATH. Install it: $(SAM_INSTALL)" >&2; exit 1; }
 
-.PHONY: help build build-ApiFunction build-JanitorFunction build-FanoutFunction build-DeliveryFunction test bench fuzz lint run invoke deploy clean
+.PHONY: help build build-ApiFunction build-JanitorFunction build-FanoutFunction build-DeliveryFunction build-SweeperFunction test bench fuzz lint run invoke deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-build: ## build the Lambda bootstraps (linux/arm64) into .build/{api,janitor,fanout,delivery}/bootstrap
+build: ## build the Lambda bootstraps (linux/arm64) into .build/{api,janitor,fanout,delivery,sweeper}/bootstrap
 	$(LAMBDA_ENV) $(GO) build $(BUILD_FLAGS) -o .build/api/bootstrap ./functions/api
 	$(LAMBDA_ENV) $(GO) build $(BUILD_FLAGS) -o .build/janitor/bootstrap ./functions/janitor
 	$(LAMBDA_ENV) $(GO) build $(BUILD_FLAGS) -o .build/fanout/bootstrap ./functions/fanout
 	$(LAMBDA_ENV) $(GO) build $(BUILD_FLAGS) -o .build/delivery/bootstrap ./functions/delivery
+	$(LAMBDA_ENV) $(GO) build $(BUILD_FLAGS) -o .build/sweeper/bootstrap ./functions/sweeper
 
 # Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set.
 build-ApiFunction:
@@ -38,6 +39,9 @@ build-FanoutFunction:
 
 build-DeliveryFunction:
 	$(LAMBDA_ENV) $(GO) build $(BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/delivery
+
+build-SweeperFunction:
+	$(LAMBDA_ENV) $(GO) build $(BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweeper
 
 test: ## unit, integration (kumo + moto_server), template and runtime tests
 	$(GO) test -race -count=1 ./...

@@ -112,14 +112,26 @@ func NewDelivery(cfg config.Delivery, awsCfg aws.Config, log *slog.Logger, metri
 		return nil, fmt.Errorf("delivery sender: %w", err)
 	}
 	store := dynamo.New(dynamo.NewClient(awsCfg), cfg.TableName)
+	q := queue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL)
 	return &worker.Delivery{
 		Deliverer: &delivery.Deliverer{Store: store, Secrets: secrets.New(secretsmanager.NewFromConfig(awsCfg), "", ""),
 			Sender: send, Schedule: cfg.Schedule, DisableAfter: cfg.DisableAfter, Retention: cfg.Retention,
-			Notifier: bus.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName)},
-		Queue:   queue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL),
+			Horizon: cfg.Horizon, Notifier: bus.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName), Queue: q},
+		Queue:   q,
 		Log:     log,
 		Metrics: metrics.New(metricsOut, cfg.MetricsNamespace),
 	}, nil
+}
+
+// NewSweeper builds the sweeper function's handler. It makes no network
+// calls.
+func NewSweeper(cfg config.Sweeper, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) *worker.Sweeper {
+	store := dynamo.New(dynamo.NewClient(awsCfg), cfg.TableName)
+	return &worker.Sweeper{
+		Sweeper: &delivery.Sweeper{Parking: store, Queue: queue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL)},
+		Log:     log,
+		Metrics: metrics.New(metricsOut, cfg.MetricsNamespace),
+	}
 }
 
 // Main is the body of a Lambda entry point: it reads the function's

@@ -32,9 +32,9 @@ const (
 	EnvKeyCacheTTL  = "API_KEY_CACHE_TTL"
 	EnvNamespace    = "METRICS_NAMESPACE"
 
-	// EnvDeliveryQueueURL is the delivery queue: the fan-out and the API's
-	// manual sends (retries, recoveries, tests) send to it, the delivery
-	// function changes its messages' visibility.
+	// EnvDeliveryQueueURL is the delivery queue: the fan-out, the API's
+	// manual sends (retries, recoveries, tests), the delivery function's
+	// parked attempts and the sweeper send to it.
 	EnvDeliveryQueueURL = "DELIVERY_QUEUE_URL"
 	// EnvRejectedQueueURL is where the fan-out sets aside events it cannot
 	// deliver (malformed, of an unknown type, too large).
@@ -43,6 +43,9 @@ const (
 	EnvRetrySchedule = "DELIVERY_RETRY_SCHEDULE"
 	// EnvDeliveryTimeout is the time limit of one delivery attempt.
 	EnvDeliveryTimeout = "DELIVERY_TIMEOUT"
+	// EnvHorizon is how long after its series began a delivery may still
+	// be retried.
+	EnvHorizon = "DELIVERY_HORIZON"
 	// EnvDisableAfter is how long an endpoint's attempts must all have
 	// failed before it is disabled.
 	EnvDisableAfter = "DISABLE_AFTER"
@@ -102,6 +105,8 @@ const (
 	DefaultDisableAfter = 120 * time.Hour
 	// MinDisableAfter is the shortest DISABLE_AFTER accepted.
 	MinDisableAfter = time.Hour
+	// MinHorizon is the shortest DELIVERY_HORIZON accepted.
+	MinHorizon = time.Hour
 )
 
 // Record retention, in days: events and attempt records expire after it.
@@ -139,8 +144,16 @@ var DeliveryRequired = []string{EnvTableName, EnvDeliveryQueueURL, EnvEventBusNa
 
 // DeliveryOptional lists the variables the delivery function reads that may
 // be absent, LocalOnly ones included.
-var DeliveryOptional = []string{EnvRetrySchedule, EnvDeliveryTimeout, EnvDisableAfter, EnvRetentionDays,
+var DeliveryOptional = []string{EnvRetrySchedule, EnvDeliveryTimeout, EnvHorizon, EnvDisableAfter, EnvRetentionDays,
 	EnvLogLevel, EnvNamespace, EnvAllowedCIDRs, EnvCAFile}
+
+// SweeperRequired lists the variables the sweeper function needs set and
+// not empty.
+var SweeperRequired = []string{EnvTableName, EnvDeliveryQueueURL}
+
+// SweeperOptional lists the variables the sweeper function reads that may
+// be absent.
+var SweeperOptional = []string{EnvLogLevel, EnvNamespace}
 
 // LocalOnly lists variables the functions read that template.yaml never
 // sets: they loosen the API's and the delivery function's checks for a
@@ -219,12 +232,25 @@ type Fanout struct {
 	MetricsNamespace string
 }
 
+// Sweeper is the sweeper function's settings.
+type Sweeper struct {
+	// TableName is the DynamoDB table holding the parked deliveries.
+	TableName string
+	// QueueURL is the delivery queue, which takes their messages.
+	QueueURL string
+	// LogLevel is the minimum level logged.
+	LogLevel slog.Level
+	// LogFormat is LogFormatJSON or LogFormatText.
+	LogFormat string
+	// MetricsNamespace is the CloudWatch namespace of the EMF metrics.
+	MetricsNamespace string
+}
+
 // Delivery is the delivery function's settings.
 type Delivery struct {
 	// TableName is the DynamoDB table holding webhooks and deliveries.
 	TableName string
-	// QueueURL is the delivery queue, whose messages' visibility holds the
-	// waits before retries.
+	// QueueURL is the delivery queue, which takes the parked attempts.
 	QueueURL string
 	// EventBusName is the event bus the operational notices (a webhook
 	// disabled, a delivery out of attempts) are published to.
@@ -234,6 +260,9 @@ type Delivery struct {
 	// Timeout is the time limit of one attempt, from MinDeliveryTimeout to
 	// MaxDeliveryTimeout.
 	Timeout time.Duration
+	// Horizon is how long after its series began a delivery may still be
+	// retried, from MinHorizon to delivery.MaxHorizon.
+	Horizon time.Duration
 	// DisableAfter is how long every attempt to an endpoint must have
 	// failed before it is disabled.
 	DisableAfter time.Duration
@@ -440,6 +469,23 @@ func LoadFanout(getenv func(string) string) (Fanout, error) {
 	return c, nil
 }
 
+// LoadSweeper reads the sweeper function's settings through getenv.
+func LoadSweeper(getenv func(string) string) (Sweeper, error) {
+	r := &reader{getenv: getenv}
+	r.require(SweeperRequired)
+	c := Sweeper{
+		TableName:        getenv(EnvTableName),
+		QueueURL:         getenv(EnvDeliveryQueueURL),
+		LogLevel:         r.level(),
+		LogFormat:        r.format(),
+		MetricsNamespace: cmp.Or(getenv(EnvNamespace), metrics.DefaultNamespace),
+	}
+	if err := r.err(); err != nil {
+		return Sweeper{}, err
+	}
+	return c, nil
+}
+
 // LoadDelivery reads the delivery function's settings through getenv.
 func LoadDelivery(getenv func(string) string) (Delivery, error) {
 	r := &reader{getenv: getenv}
@@ -450,6 +496,7 @@ func LoadDelivery(getenv func(string) string) (Delivery, error) {
 		EventBusName:        getenv(EnvEventBusName),
 		Schedule:            r.schedule(),
 		Timeout:             r.duration(EnvDeliveryTimeout, DefaultDeliveryTimeout, MinDeliveryTimeout, MaxDeliveryTimeout),
+		Horizon:             r.duration(EnvHorizon, delivery.DefaultHorizon, MinHorizon, delivery.MaxHorizon),
 		DisableAfter:        r.duration(EnvDisableAfter, DefaultDisableAfter, MinDisableAfter, 0),
 		Retention:           r.retention(),
 		AllowedDestinations: r.allowed(),

@@ -30,6 +30,10 @@ const (
 	ErrAddressRefused ErrorClass = "address_refused"
 	// ErrRedirect: the endpoint answered 3xx; redirects are not followed.
 	ErrRedirect ErrorClass = "redirect"
+	// ErrInterrupted: the attempt began but its outcome was never
+	// recorded (the handler stopped, or its record failed); it may or may
+	// not have reached the endpoint, and it is not made again.
+	ErrInterrupted ErrorClass = "interrupted"
 )
 
 // Request is one POST to an endpoint.

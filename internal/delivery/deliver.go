@@ -72,6 +72,11 @@ type Deliverer struct {
 	Retention time.Duration
 	// Notifier publishes operational notices; nil publishes none.
 	Notifier Notifier
+	// Queue takes the messages of the next attempts (see Park).
+	Queue Queue
+	// Horizon is how long after its series began a delivery may still be
+	// retried; DefaultHorizon when 0.
+	Horizon time.Duration
 	// Now returns the time; time.Now when nil.
 	Now func() time.Time
 
@@ -91,15 +96,15 @@ type cachedKeys struct {
 	keys    Keys
 }
 
-// Step is what a message's handling came to.
+// Step is what a message's handling came to. Whatever it is, the message
+// received is finished with: a next attempt was parked (see Park).
 type Step struct {
 	// Outcome names it for logs and metrics: delivered, retry, failed,
-	// skipped, duplicate.
+	// skipped, duplicate, early.
 	Outcome string
 	// Attempt is the attempt made, nil if none was.
 	Attempt *Attempt
-	// Retry says the message must come back after Wait for another
-	// attempt.
+	// Retry says another attempt is scheduled, after Wait.
 	Retry bool
 	// Wait is how long until the next attempt.
 	Wait time.Duration
@@ -114,19 +119,25 @@ const (
 	OutcomeFailed    = "failed"
 	OutcomeSkipped   = "skipped"
 	OutcomeDuplicate = "duplicate"
-	// OutcomeEarly: the message came back before its next attempt is due
-	// (a failed visibility change, a crash); it waits again, unattempted.
+	// OutcomeEarly: the message came before its next attempt is due (a
+	// duplicate, a receipt returned after a failure); it is parked again,
+	// unattempted.
 	OutcomeEarly = "early"
 )
 
+// AttemptLease is how long an attempt begun without a deadline may take
+// before another receipt counts it as interrupted. With a deadline (the
+// handler's), the lease ends with it.
+const AttemptLease = 2 * time.Minute
+
 // LeaseSlack is how long after a pending delivery's next attempt was due
-// its message keeps the delivery. Past it, another message may take the
+// its claim keeps the delivery. Past it, another message may take the
 // delivery over: one redriven from the dead-letter queue (SQS gives it a
 // new id), or a duplicate whose twin was lost.
 const LeaseSlack = 15 * time.Minute
 
-// earlyTolerance is how early a message may come back and still be
-// attempted: SQS visibility counts whole seconds.
+// earlyTolerance is how early a message may come and still be attempted:
+// SQS delays count whole seconds.
 const earlyTolerance = 2 * time.Second
 
 // SaveReserve is the time kept, before the handler's deadline, to record
@@ -143,14 +154,18 @@ func (d *Deliverer) now() time.Time {
 }
 
 // Deliver handles one receipt of message m, which the queue knows as
-// messageID: it makes the next attempt if one is due and records it. The
-// message owns its delivery under m.Claim when a manual send set one, else
-// under messageID. A message whose delivery is done, or is owned by
-// another live message, is a duplicate; one that came back before its next
-// attempt is due waits again. An error means nothing was decided (a
-// dependency failed, or another receipt of the same message recorded
-// first), or a notice owed is not yet published: the message must come
-// back.
+// messageID: it makes the next attempt if one is due, records it, and
+// parks the attempt after it (see Park). The message owns its delivery
+// under m.Claim when it carries one (a manual send, or a parked attempt),
+// else under messageID. A message whose delivery is done, is owned by
+// another live message, or whose attempt another receipt is making, is a
+// duplicate; one that came before its next attempt is due is parked
+// again. Each attempt number is POSTed at most once: it is taken
+// (Store.Begin) before the POST, and an attempt whose outcome was never
+// recorded counts as interrupted instead of being made again. An error
+// means nothing was decided (a dependency failed, or another receipt
+// recorded first), or a notice or a parked message is not yet sent: the
+// message must come back.
 func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (Step, error) {
 	claim := cmp.Or(m.Claim, messageID)
 	t, err := d.Store.Target(ctx, m.Owner(), m.WebhookID, m.DeliveryID)
@@ -171,11 +186,25 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 		return Step{Outcome: OutcomeDuplicate}, nil
 	case st.Exists && st.Claim != claim && now.Before(st.ClaimedUntil):
 		return Step{Outcome: OutcomeDuplicate}, nil
+	case st.InProgress(now):
+		// A receipt of the message is making the attempt, or made it and
+		// could not record it: park the message until the attempt's lease
+		// ends, when it finds the attempt recorded, or interrupted.
+		wait := st.BegunUntil.Sub(now) + earlyTolerance
+		return Step{Outcome: OutcomeEarly, Retry: true, Wait: wait}, d.park(ctx, m, claim, wait)
 	}
-	// A manual send's message carries its claim (see owesNotice).
-	manual := m.Claim != ""
+	manual := isManualClaim(claim)
 	rec := Record{Message: m, Prior: st.Attempts, Attempts: st.Attempts, Claim: claim, At: now,
 		Expires: now.Add(cmp.Or(d.Retention, DefaultRetention)), WebhookVersion: t.Webhook.Version}
+	if st.Begun > st.Attempts {
+		// An attempt began and its outcome was never recorded (the
+		// receipt stopped, or its record failed): it counts, unmade again.
+		rec.Attempts = st.Begun
+		rec.Attempt = d.attempt(m, t, st.Begun, st.BegunAt, Response{Error: ErrInterrupted})
+		step := d.judge(&rec, t, rec.Attempt.Response)
+		step.Attempt = rec.Attempt
+		return d.save(ctx, rec, step, manual)
+	}
 	if reason := skipReason(t, m); reason != "" {
 		rec.State, rec.Reason = Skipped, reason
 		return d.save(ctx, rec, Step{Outcome: OutcomeSkipped, Reason: reason}, manual)
@@ -186,7 +215,8 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 		return d.save(ctx, rec, Step{Outcome: OutcomeFailed, Reason: ReasonExhausted}, manual)
 	}
 	if now.Before(st.NextAttemptAt.Add(-earlyTolerance)) {
-		return Step{Outcome: OutcomeEarly, Retry: true, Wait: st.NextAttemptAt.Sub(now)}, nil
+		wait := st.NextAttemptAt.Sub(now)
+		return Step{Outcome: OutcomeEarly, Retry: true, Wait: wait}, d.park(ctx, m, claim, wait)
 	}
 	keys, err := d.signingKeys(ctx, t.Webhook)
 	if errors.Is(err, webhook.ErrNotFound) {
@@ -196,6 +226,24 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	if err != nil {
 		return Step{}, err
 	}
+	n := st.Attempts + 1
+	lease := now.Add(AttemptLease)
+	if deadline, ok := ctx.Deadline(); ok {
+		lease = deadline
+	}
+	claimedUntil := lease.Add(LeaseSlack)
+	if st.ClaimedUntil.After(claimedUntil) {
+		claimedUntil = st.ClaimedUntil
+	}
+	err = d.Store.Begin(ctx, Begin{Message: m, Number: n, Prior: st.Attempts, Claim: claim, At: now, Until: lease,
+		ClaimedUntil: claimedUntil, Expires: rec.Expires})
+	if errors.Is(err, ErrConflict) {
+		// Another receipt took the attempt first.
+		return Step{Outcome: OutcomeDuplicate}, nil
+	}
+	if err != nil {
+		return Step{}, fmt.Errorf("begin attempt %d of %s: %w", n, m.DeliveryID, err)
+	}
 	sendCtx := ctx
 	if deadline, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
@@ -204,12 +252,31 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	}
 	resp := d.Sender.Send(sendCtx, Request{URL: t.Webhook.URL, MessageID: m.DeliveryID, Timestamp: now,
 		Signature: keys.Sign(m.DeliveryID, now, m.Payload), Body: m.Payload})
-	rec.Attempts = st.Attempts + 1
-	rec.Attempt = &Attempt{DeliveryID: m.DeliveryID, EventID: m.EventID, EventType: string(m.EventType), Owner: m.Owner(),
-		WebhookID: m.WebhookID, URL: t.Webhook.URL, Number: rec.Attempts, At: now, Response: resp}
+	rec.Attempts = n
+	rec.Attempt = d.attempt(m, t, n, now, resp)
 	step := d.judge(&rec, t, resp)
 	step.Attempt = rec.Attempt
 	return d.save(ctx, rec, step, manual)
+}
+
+// attempt is the record of attempt n of m to t, made at at.
+func (d *Deliverer) attempt(m Message, t Target, n int, at time.Time, resp Response) *Attempt {
+	return &Attempt{DeliveryID: m.DeliveryID, EventID: m.EventID, EventType: string(m.EventType), Owner: m.Owner(),
+		WebhookID: m.WebhookID, URL: t.Webhook.URL, Number: n, At: at, Response: resp}
+}
+
+// park queues m, owned by claim, for its next attempt after wait: as a
+// delayed message when the queue can hold the wait; a longer one is left
+// to the store's ResendAt, which the save that scheduled it wrote.
+func (d *Deliverer) park(ctx context.Context, m Message, claim string, wait time.Duration) error {
+	if wait > MaxDelay {
+		return nil
+	}
+	m.Claim = claim
+	if err := d.Queue.SendLater(context.WithoutCancel(ctx), m, wait); err != nil {
+		return fmt.Errorf("park %s for %s: %w", m.DeliveryID, wait, err)
+	}
+	return nil
 }
 
 // notify publishes the notice owed for m's delivery and clears it. On an
@@ -260,13 +327,19 @@ func (d *Deliverer) judge(rec *Record, t Target, resp Response) Step {
 		schedule = DefaultSchedule
 	}
 	wait := schedule.Wait(rec.Attempts, resp.RetryAfter)
+	if rec.At.Add(wait).After(cmp.Or(rec.Message.SeriesStart, rec.Message.EventTime).Add(cmp.Or(d.Horizon, DefaultHorizon))) {
+		rec.State, rec.Reason = StateFailed, ReasonExhausted
+		return Step{Outcome: OutcomeFailed, Reason: ReasonExhausted}
+	}
 	rec.State, rec.NextAttemptAt = Pending, rec.At.Add(wait)
 	rec.ClaimedUntil = rec.NextAttemptAt.Add(LeaseSlack)
+	rec.ResendAt = resendAt(rec.At, rec.NextAttemptAt)
 	return Step{Outcome: OutcomeRetry, Retry: true, Wait: wait}
 }
 
-// save writes rec and returns step. It runs on a context of its own, so
-// that an attempt made near the handler's deadline is still recorded. A
+// save writes rec, parks the next attempt it schedules, and returns step.
+// It runs on a context of its own, so that an attempt made near the
+// handler's deadline is still recorded. A
 // delivery that moved on meanwhile was recorded by another receipt: the
 // message must come back and find out what that one decided. A step that
 // owes a notice (manual says its attempt was asked for by a manual send)
@@ -282,6 +355,9 @@ func (d *Deliverer) save(ctx context.Context, rec Record, step Step, manual bool
 	}
 	if notified {
 		return step, d.notify(sctx, rec.Message, rec.Reason, rec.Attempts, rec.At)
+	}
+	if step.Retry {
+		return step, d.park(sctx, rec.Message, rec.Claim, step.Wait)
 	}
 	return step, nil
 }

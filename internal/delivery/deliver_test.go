@@ -17,6 +17,7 @@ var owner = tenant.Tenant{Account: "acct_1", Mode: tenant.Test}
 // fixture is a deliverer with one webhook and its secret.
 type fixture struct {
 	store   *memStore
+	queue   *queueFake
 	secrets *memSecrets
 	sender  *scriptedSender
 	d       *delivery.Deliverer
@@ -33,13 +34,14 @@ func newFixture(t *testing.T, s webhook.Settings, script ...delivery.Response) *
 	hook := webhook.Webhook{ID: "wh_01", Owner: owner, Settings: s, SecretRef: "ref-1", Version: 1}
 	f := &fixture{
 		store:   newMemStore(hook),
+		queue:   &queueFake{},
 		secrets: &memSecrets{sets: map[string]webhook.SecretSet{"ref-1": webhook.NewSecretSet(secret)}},
 		sender:  &scriptedSender{script: script},
 		hook:    hook,
 		now:     time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC),
 	}
 	f.d = &delivery.Deliverer{Store: f.store, Secrets: f.secrets, Sender: f.sender, Schedule: delivery.Schedule{time.Minute},
-		DisableAfter: 5 * 24 * time.Hour, Retention: time.Hour, Now: func() time.Time { return f.now }}
+		DisableAfter: 5 * 24 * time.Hour, Retention: time.Hour, Queue: f.queue, Now: func() time.Time { return f.now }}
 	return f
 }
 
@@ -362,10 +364,10 @@ func TestScheduleWaits(t *testing.T) {
 	if got := s.Wait(1, 48*time.Hour); got != delivery.MaxRetryAfter {
 		t.Errorf("Retry-After 48h gave %s, want the cap %s", got, delivery.MaxRetryAfter)
 	}
-	if got, err := delivery.ParseSchedule(" 1s, 2m ,3h"); err != nil || got.String() != "1s,2m0s,3h0m0s" {
+	if got, err := delivery.ParseSchedule(" 1s, 2m ,24h"); err != nil || got.String() != "1s,2m0s,24h0m0s" {
 		t.Errorf("ParseSchedule: %v, %v", got, err)
 	}
-	for _, bad := range []string{"", "1s,", "-1s", "13h", "soon"} {
+	for _, bad := range []string{"", "1s,", "-1s", "24h1s", "soon"} {
 		if _, err := delivery.ParseSchedule(bad); err == nil {
 			t.Errorf("ParseSchedule(%q) accepted", bad)
 		}

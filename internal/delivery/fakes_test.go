@@ -23,15 +23,20 @@ type memStore struct {
 	hooks      map[string]webhook.Webhook // by id
 	deliveries map[string]delivery.Status // by delivery id
 	records    []delivery.Record
+	parked     map[string]delivery.Parked // by delivery id: the pending ones' ResendAt
+	msgs       map[string]delivery.Message // by delivery id: its message, from its first write
 	events     map[string]delivery.Event // owner/event id -> the event kept first
 	sends      map[string]int            // webhook id -> manual sends taken
 	sendMax    int                       // manual sends allowed per webhook; delivery.SendsPerMinute when 0
 	saveErr    error
+	beginErr   error
+	begins     int // Begins that committed
 }
 
 func newMemStore(hooks ...webhook.Webhook) *memStore {
 	s := &memStore{hooks: map[string]webhook.Webhook{}, deliveries: map[string]delivery.Status{},
-		events: map[string]delivery.Event{}, sends: map[string]int{}}
+		events: map[string]delivery.Event{}, sends: map[string]int{}, parked: map[string]delivery.Parked{},
+		msgs: map[string]delivery.Message{}}
 	for _, w := range hooks {
 		s.hooks[w.ID] = w
 	}
@@ -48,6 +53,31 @@ func (s *memStore) Target(_ context.Context, owner tenant.Tenant, webhookID, del
 	return delivery.Target{Found: ok, Webhook: w, Delivery: s.deliveries[deliveryID]}, nil
 }
 
+func (s *memStore) Begin(_ context.Context, b delivery.Begin) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.beginErr != nil {
+		return s.beginErr
+	}
+	d, ok := s.deliveries[b.Message.DeliveryID]
+	if d.Begun == b.Number && d.BegunAt.Equal(b.At) && d.Claim == b.Claim {
+		return nil // a retry of a Begin that committed
+	}
+	owned := d.Claim == b.Claim || b.At.After(d.ClaimedUntil)
+	if (!ok && b.Prior != 0) || (ok && (!owned || d.Attempts != b.Prior || d.State != delivery.Pending || d.Begun > d.Attempts)) {
+		return delivery.ErrConflict
+	}
+	if !ok {
+		d = delivery.Status{Exists: true, State: delivery.Pending}
+		s.msgs[b.Message.DeliveryID] = b.Message
+	}
+	d.Claim, d.ClaimedUntil = b.Claim, b.ClaimedUntil
+	d.Begun, d.BegunAt, d.BegunUntil = b.Number, b.At, b.Until
+	s.deliveries[b.Message.DeliveryID] = d
+	s.begins++
+	return nil
+}
+
 func (s *memStore) Save(_ context.Context, r delivery.Record) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -56,7 +86,11 @@ func (s *memStore) Save(_ context.Context, r delivery.Record) (bool, error) {
 	}
 	d, ok := s.deliveries[r.Message.DeliveryID]
 	owned := d.Claim == r.Claim || r.At.After(d.ClaimedUntil)
-	if ok && (!owned || d.Attempts != r.Prior || d.State != delivery.Pending) {
+	begun := d.Begun == r.Attempts // the attempt recorded is the one begun
+	if r.Attempt == nil {
+		begun = !d.InProgress(r.At)
+	}
+	if (!ok && r.Prior != 0) || (ok && (!owned || d.Attempts != r.Prior || d.State != delivery.Pending || !begun)) {
 		return false, delivery.ErrConflict
 	}
 	notify := r.Notify
@@ -65,7 +99,16 @@ func (s *memStore) Save(_ context.Context, r delivery.Record) (bool, error) {
 	}
 	s.deliveries[r.Message.DeliveryID] = delivery.Status{Exists: true, State: r.State, Attempts: r.Attempts, Claim: r.Claim,
 		ClaimedUntil: r.ClaimedUntil, NextAttemptAt: r.NextAttemptAt, AttemptLimit: d.AttemptLimit, Reason: r.Reason,
-		NoticePending: notify}
+		NoticePending: notify, Begun: d.Begun, BegunAt: d.BegunAt, BegunUntil: d.BegunUntil}
+	if _, ok := s.msgs[r.Message.DeliveryID]; !ok {
+		s.msgs[r.Message.DeliveryID] = r.Message
+	}
+	delete(s.parked, r.Message.DeliveryID)
+	if r.State == delivery.Pending {
+		m := r.Message
+		m.Claim, m.Payload = r.Claim, nil
+		s.parked[m.DeliveryID] = delivery.Parked{Message: m, Attempts: r.Attempts, NextAttemptAt: r.NextAttemptAt, ResendAt: r.ResendAt}
+	}
 	s.records = append(s.records, r)
 	if w, ok := s.hooks[r.Message.WebhookID]; ok {
 		switch r.Health {
@@ -171,15 +214,65 @@ var (
 
 // queueFake is an in-memory delivery.Queue; it fails with err when set.
 type queueFake struct {
-	sent []delivery.Message
-	err  error
+	mu     sync.Mutex
+	sent   []delivery.Message
+	delays []time.Duration // of each message sent, 0 for Send's
+	err    error
 }
 
 func (q *queueFake) Send(_ context.Context, msgs []delivery.Message) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.err != nil {
 		return q.err
 	}
 	q.sent = append(q.sent, msgs...)
+	q.delays = append(q.delays, make([]time.Duration, len(msgs))...)
+	return nil
+}
+
+func (q *queueFake) SendLater(_ context.Context, m delivery.Message, after time.Duration) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.err != nil {
+		return q.err
+	}
+	if after < 0 || after > delivery.MaxDelay {
+		return errors.New("delay out of range")
+	}
+	q.sent = append(q.sent, m)
+	q.delays = append(q.delays, after)
+	return nil
+}
+
+// Due implements delivery.Parking over the parked deliveries.
+func (s *memStore) Due(_ context.Context, shard int, before time.Time, limit int) ([]delivery.Parked, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []delivery.Parked
+	for id, p := range s.parked {
+		if delivery.ParkingShard(id) == shard && !p.ResendAt.After(before) {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b delivery.Parked) int { return a.ResendAt.Compare(b.ResendAt) })
+	return out[:min(limit, len(out))], nil
+}
+
+// Requeued implements delivery.Parking.
+func (s *memStore) Requeued(_ context.Context, p delivery.Parked, resendAt time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.parked[p.Message.DeliveryID]
+	if !ok || cur.Attempts != p.Attempts || !cur.ResendAt.Equal(p.ResendAt) {
+		return nil
+	}
+	if resendAt.IsZero() {
+		delete(s.parked, p.Message.DeliveryID)
+		return nil
+	}
+	cur.ResendAt = resendAt
+	s.parked[p.Message.DeliveryID] = cur
 	return nil
 }
 
@@ -208,25 +301,14 @@ func (s *memStore) Deliveries(_ context.Context, webhookID string, f delivery.Fi
 	return out, nil
 }
 
-// webhookOf is the webhook of delivery id, from its records. s.mu is held.
-func (s *memStore) webhookOf(id string) string {
-	for _, r := range s.records {
-		if r.Message.DeliveryID == id {
-			return r.Message.WebhookID
-		}
-	}
-	return ""
-}
+// webhookOf is the webhook of delivery id. s.mu is held.
+func (s *memStore) webhookOf(id string) string { return s.msgs[id].WebhookID }
 
 // summary is delivery id as the History shows it. s.mu is held.
 func (s *memStore) summary(id string) delivery.Summary {
-	sum := delivery.Summary{ID: id, Status: s.deliveries[id]}
-	for _, r := range s.records {
-		if r.Message.DeliveryID == id {
-			sum.EventID, sum.EventType, sum.EventTime, sum.Test = r.Message.EventID, r.Message.EventType, r.Message.EventTime, r.Message.Test
-		}
-	}
-	return sum
+	m := s.msgs[id]
+	return delivery.Summary{ID: id, Status: s.deliveries[id], EventID: m.EventID, EventType: m.EventType,
+		EventTime: m.EventTime, Test: m.Test}
 }
 
 func (s *memStore) Delivery(_ context.Context, webhookID, deliveryID string) (delivery.Summary, error) {
@@ -312,13 +394,18 @@ func (s *memStore) Reopen(_ context.Context, r delivery.Reopen) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.deliveries[r.Message.DeliveryID]
-	if ok != r.Prior.Exists || d.State != r.Prior.State || d.Attempts != r.Prior.Attempts || d.Claim != r.Prior.Claim || d.NoticePending {
+	if ok != r.Prior.Exists || d.State != r.Prior.State || d.Attempts != r.Prior.Attempts || d.Claim != r.Prior.Claim ||
+		d.NoticePending || d.InProgress(r.At) {
 		return delivery.ErrConflict
 	}
 	s.deliveries[r.Message.DeliveryID] = delivery.Status{Exists: true, State: delivery.Pending, Attempts: d.Attempts,
-		Claim: r.Message.Claim, ClaimedUntil: r.ClaimedUntil, NextAttemptAt: r.At, AttemptLimit: r.AttemptLimit}
+		Claim: r.Message.Claim, ClaimedUntil: r.ClaimedUntil, NextAttemptAt: r.At, AttemptLimit: r.AttemptLimit,
+		Begun: d.Begun, BegunAt: d.BegunAt, BegunUntil: d.BegunUntil}
+	m := r.Message
+	m.Payload = nil
+	s.parked[m.DeliveryID] = delivery.Parked{Message: m, Attempts: d.Attempts, NextAttemptAt: r.At, ResendAt: r.ResendAt}
 	if !ok {
-		s.records = append(s.records, delivery.Record{Message: r.Message, State: delivery.Pending, At: r.At})
+		s.msgs[r.Message.DeliveryID] = r.Message
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -119,6 +120,9 @@ type Reopen struct {
 	At time.Time
 	// ClaimedUntil is when the claim's lease ends.
 	ClaimedUntil time.Time
+	// ResendAt is when the store queues the message again if no attempt
+	// is recorded first (Record.ResendAt).
+	ResendAt time.Time
 	// Expires is when the delivery's records may be removed.
 	Expires time.Time
 }
@@ -617,8 +621,9 @@ func (s *Manager) active(ctx context.Context, owner tenant.Tenant, id string) (w
 // not yet published waits for it.
 func (s *Manager) plan(w webhook.Webhook, ev Event, st Status, now time.Time, recovering bool) (Reopen, error) {
 	m := Message{DeliveryID: DeliveryID(ev.ID, w.ID, ev.Time), EventID: ev.ID, EventType: ev.Type, EventTime: ev.Time,
-		Account: w.Owner.Account, Mode: w.Owner.Mode, WebhookID: w.ID, Payload: ev.Payload, Claim: newClaim(), Test: ev.Test}
-	r := Reopen{Message: m, Prior: st, At: now, ClaimedUntil: now.Add(LeaseSlack), Expires: now.Add(s.retention())}
+		Account: w.Owner.Account, Mode: w.Owner.Mode, WebhookID: w.ID, Payload: ev.Payload, Claim: newClaim(), Test: ev.Test, SeriesStart: now}
+	r := Reopen{Message: m, Prior: st, At: now, ClaimedUntil: now.Add(LeaseSlack), ResendAt: resendAt(now, now),
+		Expires: now.Add(s.retention())}
 	switch {
 	case st.Attempts >= MaxDeliveryAttempts:
 		return Reopen{}, attemptLimitReached(m.DeliveryID)
@@ -747,5 +752,13 @@ func once[T any](ctx context.Context, s *Manager, owner tenant.Tenant, idempoten
 	return v, replayed, nil
 }
 
+// manualClaimPrefix starts the claims of manual sends; a queue message id
+// (the fan-out's claims) never does.
+const manualClaimPrefix = "send_"
+
 // newClaim returns the claim of a manual send.
-func newClaim() string { return "send_" + rand.Text() }
+func newClaim() string { return manualClaimPrefix + rand.Text() }
+
+// isManualClaim reports whether claim is a manual send's: the attempts
+// made under it were asked for by the customer.
+func isManualClaim(claim string) bool { return strings.HasPrefix(claim, manualClaimPrefix) }

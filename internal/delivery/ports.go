@@ -36,6 +36,11 @@ type Message struct {
 	// Test marks a test event: it goes to its endpoint whatever the
 	// endpoint subscribes to.
 	Test bool `json:"test,omitempty"`
+	// SeriesStart is when the delivery's series of attempts began: the
+	// event's time for the fan-out's, the send's time for a manual send's.
+	// No retry is scheduled past SeriesStart plus the horizon. Zero means
+	// EventTime.
+	SeriesStart time.Time `json:"series_start,omitzero"`
 }
 
 // Owner is the message's account and mode.
@@ -63,6 +68,9 @@ type Queue interface {
 	// sending the same message again is safe (the deliverer drops a
 	// duplicate).
 	Send(ctx context.Context, msgs []Message) error
+	// SendLater queues m to be received no sooner than after, which is at
+	// most MaxDelay. Until then it is delayed, not in flight.
+	SendLater(ctx context.Context, m Message, after time.Duration) error
 }
 
 // Status is a delivery's stored state.
@@ -91,6 +99,21 @@ type Status struct {
 	// NoticePending says an operational notice of this delivery's outcome
 	// (Notice) is still to be published.
 	NoticePending bool
+	// Begun is the number of the last attempt begun (Store.Begin); it is
+	// above Attempts while that attempt's outcome is not recorded.
+	Begun int
+	// BegunAt is when attempt Begun began.
+	BegunAt time.Time
+	// BegunUntil is when attempt Begun's lease ends: until then the
+	// receipt that began it may still be making it; past it, the attempt
+	// was interrupted and its outcome is lost.
+	BegunUntil time.Time
+}
+
+// InProgress reports whether an attempt of the delivery was begun and may
+// still be being made at now.
+func (s Status) InProgress(now time.Time) bool {
+	return s.Begun > s.Attempts && now.Before(s.BegunUntil)
 }
 
 // Target is a delivery's endpoint as it is now, and the delivery's state.
@@ -142,6 +165,12 @@ type Record struct {
 	NextAttemptAt time.Time
 	// ClaimedUntil is when Claim's lease ends (pending only).
 	ClaimedUntil time.Time
+	// ResendAt is when, unless an attempt is recorded first, the
+	// delivery's message must be queued again from the store (pending
+	// only; see Park): a wait longer than MaxDelay is kept there, and a
+	// shorter one, queued as a delayed message, is kept there too in case
+	// that message is lost.
+	ResendAt time.Time
 	// WebhookVersion is the webhook's version as read: disabling it is
 	// conditional on it, so that a change made since (a new URL, a
 	// re-enable) is not undone.
@@ -157,12 +186,42 @@ type Record struct {
 	Expires time.Time
 }
 
+// Begin is the write that starts an attempt: the attempt's number is
+// taken before its POST, so that no other receipt of the delivery's
+// message makes a POST of the same number.
+type Begin struct {
+	// Message is the delivery.
+	Message Message
+	// Number is the attempt's number: Prior + 1.
+	Number int
+	// Prior is the count of recorded attempts the delivery must have.
+	Prior int
+	// Claim is the owning message's claim.
+	Claim string
+	// ClaimedUntil is the claim's lease, taken (or kept) with the attempt.
+	ClaimedUntil time.Time
+	// At is when the attempt begins.
+	At time.Time
+	// Until is when the attempt's lease ends: its outcome is recorded
+	// before then, or it counts as interrupted.
+	Until time.Time
+	// Expires is when the delivery's records may be removed.
+	Expires time.Time
+}
+
 // Store keeps deliveries and their attempts.
 type Store interface {
+	// Begin takes attempt b.Number of the delivery, creating the delivery
+	// when b.Prior is 0 and it does not exist. It is ErrConflict unless
+	// the delivery is pending (or new) with b.Prior attempts, owned by
+	// b.Claim or by a claim whose lease ended, and no other attempt is in
+	// progress. A retry of a Begin that committed is a success.
+	Begin(ctx context.Context, b Begin) error
 	// Target reads, in one consistent read, owner's webhook and the state
 	// of delivery deliveryID to it.
 	Target(ctx context.Context, owner tenant.Tenant, webhookID, deliveryID string) (Target, error)
-	// Save writes r in one transaction: the attempt record, the delivery's
+	// Save writes r in one transaction: the attempt record (r.Attempt's
+	// number must be the attempt begun), the delivery's
 	// new state and the webhook's health. It is ErrConflict when the
 	// delivery moved on (another live message owns it, or its attempts are
 	// not r.Prior), and a retry of a write that committed is a success.
@@ -196,4 +255,32 @@ type Sender interface {
 	// Send POSTs req and reports what came back. It does not return
 	// errors: every failure is a Response with an ErrorClass.
 	Send(ctx context.Context, req Request) Response
+}
+
+// Parked is a pending delivery as the store keeps it for its next
+// attempt: its message without the payload, and when it is due.
+type Parked struct {
+	// Message is the delivery's message, with its claim; Payload is nil.
+	Message Message
+	// Attempts counts the attempts recorded.
+	Attempts int
+	// NextAttemptAt is when the next attempt is due.
+	NextAttemptAt time.Time
+	// ResendAt is when the message must be queued again.
+	ResendAt time.Time
+}
+
+// Parking finds the pending deliveries whose messages are to be queued
+// again (Record.ResendAt), spread over ParkingShards partitions so that no
+// one partition takes every write.
+type Parking interface {
+	// Due lists, oldest ResendAt first, up to limit deliveries of shard
+	// whose ResendAt is not after before.
+	Due(ctx context.Context, shard int, before time.Time, limit int) ([]Parked, error)
+	// Requeued moves p's ResendAt to resendAt, if the delivery still has
+	// p's attempts and ResendAt. A delivery that moved on is left alone.
+	Requeued(ctx context.Context, p Parked, resendAt time.Time) error
+	// Payloads reads the payloads of owner's events ids; an event no
+	// longer kept is absent.
+	Payloads(ctx context.Context, owner tenant.Tenant, ids []string) (map[string][]byte, error)
 }

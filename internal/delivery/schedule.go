@@ -7,10 +7,18 @@ import (
 	"time"
 )
 
-// MaxWait is the longest wait before a retry. A wait is held as the
-// message's SQS visibility, which may reach at most 12 hours from its
-// receipt; MaxWait leaves room for the attempt that came before it.
-const MaxWait = 11 * time.Hour
+// MaxWait is the longest wait before a retry. A wait holds nothing in
+// flight (see Park), so it is bounded only by what a customer would
+// wait for one retry.
+const MaxWait = 24 * time.Hour
+
+// DefaultHorizon is how long after its series began a delivery may still
+// be retried (Stripe retries for up to three days): a retry that would
+// fall later is not made, and the delivery fails as exhausted.
+const DefaultHorizon = 72 * time.Hour
+
+// MaxHorizon is the longest horizon a deployment may set.
+const MaxHorizon = 72 * time.Hour
 
 // MaxRetryAfter is the longest Retry-After honoured. A longer one waits
 // this long.

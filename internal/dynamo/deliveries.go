@@ -4,6 +4,7 @@ package dynamo
 // delivery, its attempts, and the webhook health the deliverer writes.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -183,16 +184,25 @@ type deliveryItem struct {
 	CreatedAt      string `dynamodbav:"created_at"`
 	UpdatedAt      string `dynamodbav:"updated_at"`
 	ExpiresAt      int64  `dynamodbav:"expires_at"`
+	Begun          int    `dynamodbav:"begun"`
+	BegunAt        string `dynamodbav:"begun_at"`
+	BegunUntilMS   int64  `dynamodbav:"begun_until_ms"`
+	SeriesStart    string `dynamodbav:"series_start"`
+	ResendShard    string `dynamodbav:"resend_shard,omitempty"`
+	ResendAt       string `dynamodbav:"resend_at,omitempty"`
 }
 
 // status is the domain's view of a stored delivery.
 func (d deliveryItem) status() (delivery.Status, error) {
 	st := delivery.Status{Exists: true, State: delivery.State(d.State), Attempts: d.Attempts, Claim: d.Claim,
 		ClaimedUntil: time.UnixMilli(d.ClaimedUntilMS).UTC(), AttemptLimit: d.AttemptLimit, Reason: d.Reason,
-		NoticePending: d.NoticePending}
+		NoticePending: d.NoticePending, Begun: max(d.Begun, d.Attempts), BegunUntil: time.UnixMilli(d.BegunUntilMS).UTC()}
 	var err error
 	if st.NextAttemptAt, err = parseStamp(d.NextAttemptAt); err != nil {
 		return delivery.Status{}, fmt.Errorf("decode delivery %s next_attempt_at: %w", d.DeliveryID, err)
+	}
+	if st.BegunAt, err = parseStamp(d.BegunAt); err != nil {
+		return delivery.Status{}, fmt.Errorf("decode delivery %s begun_at: %w", d.DeliveryID, err)
 	}
 	return st, nil
 }
@@ -368,8 +378,12 @@ func (d deliveryItem) admits(r delivery.Record) bool {
 	if d.DeliveryID == "" {
 		return r.Prior == 0
 	}
+	begun := d.Begun <= d.Attempts || d.BegunUntilMS < r.At.UnixMilli()
+	if r.Attempt != nil {
+		begun = d.Begun == r.Attempt.Number
+	}
 	return d.Attempts == r.Prior && d.State == string(delivery.Pending) &&
-		(d.Claim == r.Claim || d.ClaimedUntilMS < r.At.UnixMilli())
+		(d.Claim == r.Claim || d.ClaimedUntilMS < r.At.UnixMilli()) && begun
 }
 
 // deliveryState reads a delivery item with a strongly consistent read; a
@@ -410,6 +424,15 @@ func (s *Store) deliveryUpdate(r delivery.Record, token string) *types.Update {
 	if r.Notify {
 		u.set("notice_pending", &types.AttributeValueMemberBOOL{Value: true})
 	}
+	u.parking(m.DeliveryID, r.State, r.ResendAt)
+	// No attempt in progress: the one recorded is the one begun, and a
+	// step without an attempt finds none begun and unrecorded (or that
+	// one's lease ended).
+	begun := " AND (attribute_not_exists(begun) OR begun = attempts OR begun_until_ms < :now_ms)"
+	if a := r.Attempt; a != nil {
+		begun = " AND begun = :begun"
+		u.values[":begun"] = number(int64(a.Number))
+	}
 	if a := r.Attempt; a != nil {
 		u.setExpr("last_attempt_at = :updated_at")
 		if a.Response.Status != 0 {
@@ -427,7 +450,7 @@ func (s *Store) deliveryUpdate(r delivery.Record, token string) *types.Update {
 		Key:              key(endpointPK(m.WebhookID), deliverySK(m.DeliveryID)),
 		UpdateExpression: aws.String(u.expression()),
 		ConditionExpression: aws.String("(attribute_not_exists(pk) AND :prior = :zero) OR " +
-			"(attempts = :prior AND #state = :pending AND (claim = :claim OR claimed_until_ms < :now_ms))"),
+			"(attempts = :prior AND #state = :pending AND (claim = :claim OR claimed_until_ms < :now_ms)" + begun + ")"),
 		ExpressionAttributeNames:  deliveryNames(),
 		ExpressionAttributeValues: withZero(u.values),
 	}
@@ -505,6 +528,7 @@ func (u *update) message(m delivery.Message, onlyNew bool) {
 		{"account", &types.AttributeValueMemberS{Value: m.Account}},
 		{"#mode", &types.AttributeValueMemberS{Value: string(m.Mode)}},
 		{"test", &types.AttributeValueMemberBOOL{Value: m.Test}},
+		{"series_start", &types.AttributeValueMemberS{Value: stamp(cmp.Or(m.SeriesStart, m.EventTime))}},
 	} {
 		set(a.name, a.v)
 	}

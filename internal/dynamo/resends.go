@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -44,10 +45,14 @@ func (s *Store) Reopen(ctx context.Context, r delivery.Reopen) error {
 	u.set("expires_at", number(r.Expires.Unix()))
 	u.set(writeToken, &types.AttributeValueMemberS{Value: token})
 	u.remove = append(u.remove, "reason")
+	u.parking(m.DeliveryID, delivery.Pending, r.ResendAt)
 	cond := "attribute_not_exists(pk)"
 	if p := r.Prior; p.Exists {
+		// Not while an attempt is being made: it could not be recorded.
 		cond = "#state = :prior_state AND attempts = :prior_attempts AND " +
-			"(attribute_not_exists(notice_pending) OR notice_pending = :false)"
+			"(attribute_not_exists(notice_pending) OR notice_pending = :false) AND " +
+			"(attribute_not_exists(begun) OR begun = attempts OR begun_until_ms < :now_ms)"
+		u.values[":now_ms"] = number(r.At.UnixMilli())
 		u.values[":prior_state"] = &types.AttributeValueMemberS{Value: string(p.State)}
 		u.values[":prior_attempts"] = number(int64(p.Attempts))
 		u.values[":false"] = &types.AttributeValueMemberBOOL{Value: false}
@@ -109,6 +114,10 @@ func (s *Store) Restore(ctx context.Context, r delivery.Reopen) error {
 		u.optional("next_attempt_at", stamp(p.NextAttemptAt))
 		u.optionalN("attempt_limit", p.AttemptLimit)
 		u.optional("reason", p.Reason)
+		if p.State != delivery.Pending {
+			// Finished again: nothing left to queue.
+			u.parking(m.DeliveryID, p.State, time.Time{})
+		}
 		maps.Copy(u.values, values)
 		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: k,
 			UpdateExpression: aws.String(u.expression()), ConditionExpression: cond,

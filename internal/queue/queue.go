@@ -1,7 +1,8 @@
 // Package queue is the SQS adapter of delivery: it sends delivery
-// messages to the delivery queue, sets malformed events aside on the
-// fan-out's dead-letter queue, and holds a message back for its retry by
-// changing its visibility.
+// messages to the delivery queue (at once, or delayed for a parked
+// attempt), each in its endpoint's fair-queue group, sets malformed
+// events aside on the fan-out's dead-letter queue, and holds a received
+// message back after a failure by changing its visibility.
 package queue
 
 import (
@@ -28,6 +29,9 @@ const (
 	maxBatchEntries = 10
 	maxBatchBytes   = 256 << 10
 )
+
+// MaxVisibility is the longest visibility SQS allows a received message.
+const MaxVisibility = 12 * time.Hour
 
 // sendTries bounds the tries of the entries SQS declines in a batch.
 const sendTries = 4
@@ -61,7 +65,8 @@ func (q *Queue) Send(ctx context.Context, msgs []delivery.Message) error {
 			}
 			batch, size = nil, 0
 		}
-		batch = append(batch, types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body))})
+		batch = append(batch, types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body)),
+			MessageGroupId: aws.String(FairGroup(m))})
 		size += len(body)
 	}
 	if len(batch) == 0 {
@@ -106,6 +111,32 @@ func (q *Queue) sendBatch(ctx context.Context, batch []types.SendMessageBatchReq
 	}
 }
 
+// FairGroup is the message group of m for SQS fair queues: its endpoint.
+// Once one group holds more than its share of the messages in flight,
+// SQS serves the other groups' messages first, so that a slow or busy
+// endpoint's backlog does not hold back another endpoint's deliveries;
+// an account's healthy endpoints are kept apart from its failing one
+// too, which grouping by account would not do.
+func FairGroup(m delivery.Message) string { return m.WebhookID }
+
+// SendLater implements delivery.Queue with one SendMessage whose
+// DelaySeconds is after, rounded up to whole seconds and at most
+// delivery.MaxDelay.
+func (q *Queue) SendLater(ctx context.Context, m delivery.Message, after time.Duration) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode message %s: %w", m.DeliveryID, err)
+	}
+	delay := min(max(after, 0), delivery.MaxDelay)
+	_, err = q.client.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:       aws.String(q.url),
+		MessageBody:    aws.String(string(body)),
+		DelaySeconds:   int32((delay + time.Second - 1) / time.Second),
+		MessageGroupId: aws.String(FairGroup(m)),
+	})
+	return awserr.Classify("sqs SendMessage delayed "+m.DeliveryID, err)
+}
+
 // SetAside sends body, an event that cannot be delivered, to this queue
 // (the fan-out's dead-letter queue) with the reason as an attribute, where
 // an operator finds it.
@@ -120,14 +151,14 @@ func (q *Queue) SetAside(ctx context.Context, body, reason string) error {
 	return awserr.Classify("sqs SendMessage set aside", err)
 }
 
-// Delay holds the received message with receipt back for d: it becomes
-// visible again, for another attempt, once d has passed. SQS allows at
-// most 12 hours from the receipt; delivery.MaxWait stays below that.
+// Delay holds the received message with receipt back for d, at most
+// MaxVisibility: it becomes visible again once d has passed. The handlers
+// use it only to back off after a dependency failed.
 func (q *Queue) Delay(ctx context.Context, receipt string, d time.Duration) error {
 	_, err := q.client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
 		QueueUrl:          aws.String(q.url),
 		ReceiptHandle:     aws.String(receipt),
-		VisibilityTimeout: int32(min(d, delivery.MaxWait).Round(time.Second) / time.Second),
+		VisibilityTimeout: int32(min(d, MaxVisibility).Round(time.Second) / time.Second),
 	})
 	return awserr.Classify("sqs ChangeMessageVisibility", err)
 }

@@ -85,7 +85,7 @@ func (h *Fanout) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSE
 	return resp, nil
 }
 
-// Delayer holds a received message back until its next attempt.
+// Delayer holds a received message back after a failure.
 type Delayer interface {
 	// Delay makes the message with receipt visible again after d.
 	Delay(ctx context.Context, receipt string, d time.Duration) error
@@ -115,7 +115,7 @@ func errorDelay(base time.Duration, receive int) time.Duration {
 type Delivery struct {
 	// Deliverer makes the attempts.
 	Deliverer *delivery.Deliverer
-	// Queue holds messages back until their retries.
+	// Queue holds a message back after a dependency failed.
 	Queue Delayer
 	// Log is where each attempt's outcome is logged.
 	Log *slog.Logger
@@ -151,8 +151,8 @@ func (h *Delivery) Handle(ctx context.Context, batch events.SQSEvent) (events.SQ
 	return resp, nil
 }
 
-// one handles one message. ok is false when the message must come back:
-// for its next attempt, or because nothing could be decided.
+// one handles one message. ok is false when the message must come back,
+// because nothing could be decided; a next attempt is parked, not held.
 func (h *Delivery) one(ctx context.Context, rec events.SQSMessage) (attempted, failed int, ok bool) {
 	log := h.Log.With("message_id", rec.MessageId)
 	var m delivery.Message
@@ -183,18 +183,15 @@ func (h *Delivery) one(ctx context.Context, rec events.SQSMessage) (attempted, f
 		}
 		return attempted, failed, false
 	}
-	if step.Outcome == delivery.OutcomeEarly {
-		log.Info("message back before its next attempt is due; it waits", "wait", step.Wait.String())
-	}
 	if step.Retry {
-		if err := h.Queue.Delay(context.WithoutCancel(ctx), rec.ReceiptHandle, step.Wait); err != nil {
-			// It comes back after the queue's visibility timeout instead.
-			log.Warn("could not hold the message back for its retry", "error", err)
+		// The next attempt is parked (a delayed message, or the store's
+		// resend): this message is done with either way.
+		msg := "attempt failed; next attempt parked"
+		if step.Outcome == delivery.OutcomeEarly {
+			msg = "message came before its next attempt is due; parked again"
 		}
-		if step.Attempt != nil {
-			log.Info("attempt failed; retry scheduled", "outcome", step.Outcome, "wait", step.Wait.String())
-		}
-		return attempted, failed, false
+		log.Info(msg, "outcome", step.Outcome, "wait", step.Wait.String())
+		return attempted, failed, true
 	}
 	level := slog.LevelInfo
 	if step.Outcome == delivery.OutcomeFailed {

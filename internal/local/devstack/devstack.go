@@ -72,6 +72,14 @@ type Settings struct {
 	Fanout appconfig.Fanout
 	// Delivery is the delivery function's settings.
 	Delivery appconfig.Delivery
+	// Sweeper is the sweeper function's settings; Run fills in the queue
+	// URL.
+	Sweeper appconfig.Sweeper
+	// SweepEvery is how often the sweeper runs ($SWEEP_EVERY, default
+	// 10s): more often than AWS's schedule of a minute, so that a laptop
+	// sees a parked delivery go out on time without waiting on the
+	// schedule.
+	SweepEvery time.Duration
 }
 
 // LogFormatLine, the local default, writes one short readable line per
@@ -122,13 +130,22 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		}
 		return getenv(name)
 	}
+	s.SweepEvery = 10 * time.Second
+	if v := getenv("SWEEP_EVERY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond || d > time.Minute {
+			problems = append(problems, fmt.Errorf("SWEEP_EVERY %q is not a duration from 100ms to 1m", v))
+		}
+		s.SweepEvery = d
+	}
 	fn, err := appconfig.Load(local)
 	fanout, ferr := appconfig.LoadFanout(local)
 	dlv, derr := appconfig.LoadDelivery(local)
-	if err := errors.Join(append(problems, err, ferr, derr)...); err != nil {
+	sweeper, serr := appconfig.LoadSweeper(local)
+	if err := errors.Join(append(problems, err, ferr, derr, serr)...); err != nil {
 		return Settings{}, err
 	}
-	s.Function, s.Fanout, s.Delivery = fn, fanout, dlv
+	s.Function, s.Fanout, s.Delivery, s.Sweeper = fn, fanout, dlv, sweeper
 	return s, nil
 }
 

@@ -6,11 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/docproc/webhooks/internal/app"
+	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/local/pipeline"
 	"github.com/docproc/webhooks/internal/local/poller"
 	"github.com/docproc/webhooks/internal/samtemplate"
@@ -32,8 +34,9 @@ func (s Settings) ensurePipeline(ctx context.Context, awsCfg aws.Config, tmpl *s
 
 // startPollers starts the fan-out and delivery handlers on pollers of
 // res's queues, as Lambda's SQS mappings would run them, with the queue
-// URLs and the bus of res. It returns a function that stops the pollers
-// and waits for them.
+// URLs and the bus of res, and the sweeper on a ticker, as the template's
+// schedule runs it. It returns a function that stops them and waits for
+// them.
 func (s Settings) startPollers(ctx context.Context, awsCfg aws.Config, tmpl *samtemplate.Template, res pipeline.Resources, log *slog.Logger, metricsOut, logOut io.Writer) (func(), error) {
 	fcfg, dcfg := s.Fanout, s.Delivery
 	fcfg.DeliveryQueueURL, fcfg.RejectedQueueURL = res.Delivery().URL, res.Queues[pipeline.FanoutDeadLetterQueueID].URL
@@ -64,12 +67,16 @@ func (s Settings) startPollers(ctx context.Context, awsCfg aws.Config, tmpl *sam
 			Logger: log.With("function", h.function),
 		})
 	}
+	scfg := s.Sweeper
+	scfg.QueueURL = res.Delivery().URL
+	sweeper := app.NewSweeper(scfg, awsCfg, log.With("function", pipeline.SweeperFunctionID), metricsOut)
 	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	errs := make(chan error, len(configs))
 	for _, c := range configs {
 		wg.Go(func() { errs <- poller.Run(pctx, c) })
 	}
+	wg.Go(func() { sweepEvery(pctx, s.SweepEvery, sweeper.Handle) })
 	stop := func() {
 		cancel()
 		wg.Wait()
@@ -81,4 +88,22 @@ func (s Settings) startPollers(ctx context.Context, awsCfg aws.Config, tmpl *sam
 		}
 	}
 	return stop, nil
+}
+
+// sweepEvery runs sweep every interval until ctx ends, as the sweeper's
+// schedule invokes it; a failed sweep is logged by the handler, and the
+// next one takes up what it left.
+func sweepEvery(ctx context.Context, interval time.Duration, sweep func(context.Context) (delivery.Swept, error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			sctx, cancel := context.WithTimeout(ctx, time.Minute)
+			_, _ = sweep(sctx)
+			cancel()
+		}
+	}
 }

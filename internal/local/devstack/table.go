@@ -61,7 +61,9 @@ func keySchema(elems []samtemplate.KeyElement) []types.KeySchemaElement {
 }
 
 // EnsureTable creates table name as the template defines it, unless it
-// exists, waits for it to be active and turns on its TTL.
+// exists, waits for it to be active and turns on its TTL. A table an
+// earlier run created gets the indexes the template has added since, as
+// a stack update adds them.
 func EnsureTable(ctx context.Context, client *dynamodb.Client, tmpl *samtemplate.Template, name string) error {
 	in, ttl, err := CreateTableInput(tmpl, name)
 	if err != nil {
@@ -71,7 +73,7 @@ func EnsureTable(ctx context.Context, client *dynamodb.Client, tmpl *samtemplate
 	var inUse *types.ResourceInUseException
 	switch {
 	case errors.As(err, &inUse):
-		return nil // already there, from an earlier run
+		return addIndexes(ctx, client, in) // already there, from an earlier run
 	case err != nil:
 		return fmt.Errorf("create table %s: %w", name, err)
 	}
@@ -92,6 +94,34 @@ func EnsureTable(ctx context.Context, client *dynamodb.Client, tmpl *samtemplate
 	})
 	if err != nil {
 		return fmt.Errorf("enable ttl on %s: %w", name, err)
+	}
+	return nil
+}
+
+// addIndexes adds to the existing table in.TableName the indexes of in
+// that it lacks.
+func addIndexes(ctx context.Context, client *dynamodb.Client, in *dynamodb.CreateTableInput) error {
+	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName})
+	if err != nil {
+		return fmt.Errorf("describe table %s: %w", aws.ToString(in.TableName), err)
+	}
+	have := map[string]bool{}
+	for _, g := range out.Table.GlobalSecondaryIndexes {
+		have[aws.ToString(g.IndexName)] = true
+	}
+	for _, g := range in.GlobalSecondaryIndexes {
+		if have[aws.ToString(g.IndexName)] {
+			continue
+		}
+		_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+			TableName:            in.TableName,
+			AttributeDefinitions: in.AttributeDefinitions,
+			GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
+				IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection}}},
+		})
+		if err != nil {
+			return fmt.Errorf("add index %s to table %s: %w", aws.ToString(g.IndexName), aws.ToString(in.TableName), err)
+		}
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ const (
 	DeliveryDLQID           = "DeliveryDeadLetterQueue"
 	FanoutFunctionID        = "FanoutFunction"
 	DeliveryFunctionID      = "DeliveryFunction"
+	SweeperFunctionID       = "SweeperFunction"
 )
 
 // DefaultBusName is the local bus's name unless EVENT_BUS_NAME says
