@@ -139,7 +139,7 @@ func hex4(b []byte) rune {
 
 // settingsFields are the members of a create or update body, in the order
 // their problems are reported.
-var settingsFields = []string{"url", "events", "is_active", "retry_enabled", "max_retries"}
+var settingsFields = []string{"url", "events", "is_active", "retry_enabled", "max_retries", "rate_limit"}
 
 // decodeCreate decodes a create body into the new webhook's settings,
 // defaults applied, reporting every problem at once. The url is judged
@@ -187,6 +187,8 @@ func decodeSettings(dest egress.Rules, members map[string]json.RawMessage) (webh
 			u.RetryEnabled = d.bool(name, raw)
 		case "max_retries":
 			u.MaxRetries = d.wholeNumber(raw, webhook.MaxRetriesRange)
+		case "rate_limit":
+			u.RateLimit = d.wholeNumber(raw, webhook.RateLimitRange)
 		}
 	}
 	d.unknown(members, settingsFields)
@@ -296,10 +298,15 @@ func (d *decoder) bool(param string, raw json.RawMessage) *bool {
 	return &b
 }
 
-// wholeNumber decodes a JSON number within r; nil if it is not one.
+// wholeNumber decodes a JSON number within r, or null where r allows it
+// (as 0); nil if it is neither.
 func (d *decoder) wholeNumber(raw json.RawMessage, r webhook.Range) *int {
-	if jsonKind(raw) != "a number" {
-		d.check(r.Param, wrongType(r.Param, "an integer", raw))
+	if kind := jsonKind(raw); kind != "a number" && (kind != "null" || r.Null == "") {
+		want := "an integer"
+		if r.Null != "" {
+			want = "an integer or null"
+		}
+		d.check(r.Param, wrongType(r.Param, want, raw))
 		return nil
 	}
 	n, p := r.Parse(string(bytes.TrimSpace(raw)))

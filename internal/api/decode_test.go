@@ -37,6 +37,12 @@ func TestDecodeCreateValid(t *testing.T) {
 		{`{"url":"https://e.com","max_retries":10}`, webhook.Settings{URL: "https://e.com",
 			Events:   []webhook.Event{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed},
 			IsActive: true, RetryEnabled: true, MaxRetries: 10}},
+		{`{"url":"https://e.com","rate_limit":1000}`, webhook.Settings{URL: "https://e.com",
+			Events:   []webhook.Event{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed},
+			IsActive: true, RetryEnabled: true, MaxRetries: 5, RateLimit: 1000}},
+		{`{"url":"https://e.com","rate_limit":null}`, webhook.Settings{URL: "https://e.com",
+			Events:   []webhook.Event{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed},
+			IsActive: true, RetryEnabled: true, MaxRetries: 5}},
 	}
 	for _, c := range cases {
 		got, err := decodeCreate(egress.Rules{}, members(t, c.body))
@@ -76,10 +82,20 @@ var invalidParams = []struct {
 	{`{"url":"https://e.com","max_retries":1e1}`, []string{"max_retries max_retries_invalid"}},
 	{`{"url":"https://e.com","max_retries":99999999999999999999}`, []string{"max_retries max_retries_invalid"}},
 	{`{"url":"https://e.com","max_retries":"5"}`, []string{"max_retries parameter_invalid_type"}},
+	{`{"url":"https://e.com","max_retries":null}`, []string{"max_retries parameter_invalid_type"}},
+	{`{"url":"https://e.com","rate_limit":0}`, []string{"rate_limit rate_limit_invalid"}},
+	{`{"url":"https://e.com","rate_limit":-1}`, []string{"rate_limit rate_limit_invalid"}},
+	{`{"url":"https://e.com","rate_limit":1001}`, []string{"rate_limit rate_limit_invalid"}},
+	{`{"url":"https://e.com","rate_limit":1.5}`, []string{"rate_limit rate_limit_invalid"}},
+	{`{"url":"https://e.com","rate_limit":1e2}`, []string{"rate_limit rate_limit_invalid"}},
+	{`{"url":"https://e.com","rate_limit":"50"}`, []string{"rate_limit parameter_invalid_type"}},
+	{`{"url":"https://e.com","rate_limit":true}`, []string{"rate_limit parameter_invalid_type"}},
+	{`{"url":"https://e.com","rate_limit":[50]}`, []string{"rate_limit parameter_invalid_type"}},
 	{`{"url":"https://e.com","zeta":1,"alpha":2}`, []string{"alpha parameter_unknown", "zeta parameter_unknown"}},
-	{`{"url":"ftp://x","events":[],"is_active":"no","retry_enabled":0,"max_retries":11,"signing_secret":"x"}`,
+	{`{"url":"ftp://x","events":[],"is_active":"no","retry_enabled":0,"max_retries":11,"rate_limit":0,"signing_secret":"x"}`,
 		[]string{"url url_invalid", "events events_empty", "is_active parameter_invalid_type",
-			"retry_enabled parameter_invalid_type", "max_retries max_retries_invalid", "signing_secret parameter_unknown"}},
+			"retry_enabled parameter_invalid_type", "max_retries max_retries_invalid", "rate_limit rate_limit_invalid",
+			"signing_secret parameter_unknown"}},
 }
 
 func TestDecodeCreateInvalid(t *testing.T) {
@@ -112,6 +128,8 @@ func FuzzDecodeCreate(f *testing.F) {
 		f.Add(c.body)
 	}
 	f.Add(`{"url":"https://example.com/hooks","events":["document.uploaded"],"max_retries":0}`)
+	f.Add(`{"url":"https://example.com/hooks","rate_limit":50}`)
+	f.Add(`{"url":"https://example.com/hooks","rate_limit":null}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		var m map[string]json.RawMessage
 		if json.Unmarshal([]byte(body), &m) != nil {
@@ -124,13 +142,18 @@ func FuzzDecodeCreate(f *testing.F) {
 			}
 			return
 		}
-		if stored, fp := webhook.ValidateURL(p.URL); fp != nil || stored != p.URL || len(p.Events) == 0 || p.MaxRetries < webhook.MaxRetriesRange.Min || p.MaxRetries > webhook.MaxRetriesRange.Max {
+		if stored, fp := webhook.ValidateURL(p.URL); fp != nil || stored != p.URL || len(p.Events) == 0 || p.MaxRetries < webhook.MaxRetriesRange.Min || p.MaxRetries > webhook.MaxRetriesRange.Max ||
+			p.RateLimit != 0 && (p.RateLimit < webhook.RateLimitRange.Min || p.RateLimit > webhook.RateLimitRange.Max) {
 			t.Fatalf("accepted invalid params %+v", p)
 		}
 		// The normalized form means the same request: re-encoded and parsed
 		// again, it has the same fingerprint.
+		var rate *int
+		if p.RateLimit != 0 {
+			rate = &p.RateLimit
+		}
 		again, err := json.Marshal(map[string]any{"url": p.URL, "events": p.Events, "is_active": p.IsActive,
-			"retry_enabled": p.RetryEnabled, "max_retries": p.MaxRetries})
+			"retry_enabled": p.RetryEnabled, "max_retries": p.MaxRetries, "rate_limit": rate})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,6 +229,30 @@ func TestDecodeUpdate(t *testing.T) {
 	}
 }
 
+// An update's rate_limit: left out keeps the limit, a number replaces it,
+// null removes it, and anything else is refused naming rate_limit.
+func TestDecodeUpdateRateLimit(t *testing.T) {
+	limited := webhook.Settings{URL: "https://e.com", Events: webhook.DefaultEvents, RateLimit: 50}
+	for body, want := range map[string]int{`{"is_active":true}`: 50, `{"rate_limit":7}`: 7, `{"rate_limit":null}`: 0} {
+		u, err := decodeUpdate(egress.Rules{}, members(t, body))
+		if err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		if got := u.Apply(limited).RateLimit; got != want {
+			t.Errorf("%s: rate limit %d, want %d", body, got, want)
+		}
+	}
+	for body, code := range map[string]string{
+		`{"rate_limit":0}`: apperr.CodeRateLimitInvalid, `{"rate_limit":1.5}`: apperr.CodeRateLimitInvalid,
+		`{"rate_limit":"7"}`: apperr.CodeParameterInvalidType,
+	} {
+		_, err := decodeUpdate(egress.Rules{}, members(t, body))
+		if e := apperr.As(err); e == nil || e.Code != code || e.Param != "rate_limit" {
+			t.Errorf("%s: %v; want %s naming rate_limit", body, err, code)
+		}
+	}
+}
+
 func TestFingerprintIsOfTheNormalizedRequest(t *testing.T) {
 	fp := func(body string) string {
 		t.Helper()
@@ -220,6 +267,7 @@ func TestFingerprintIsOfTheNormalizedRequest(t *testing.T) {
 		`{"url":"https://e.com","max_retries":5}`,
 		`{"max_retries":5,"is_active":true,"retry_enabled":true,"url":"https://e.com"}`,
 		`{"url":"https://e.com","events":["document.processing.failed","document.processing.completed","document.processing.failed"]}`,
+		`{"url":"https://e.com","rate_limit":null}`,
 	} {
 		if got := fp(same); got != base {
 			t.Errorf("%s has another fingerprint than its defaults spelled out", same)
@@ -231,6 +279,7 @@ func TestFingerprintIsOfTheNormalizedRequest(t *testing.T) {
 		`{"url":"https://e.com","is_active":false}`,
 		`{"url":"https://e.com","retry_enabled":false}`,
 		`{"url":"https://e.com","events":["document.uploaded"]}`,
+		`{"url":"https://e.com","rate_limit":5}`,
 	} {
 		if fp(other) == base {
 			t.Errorf("%s has the fingerprint of another request", other)

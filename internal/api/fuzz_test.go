@@ -29,6 +29,7 @@ func FuzzHandle(f *testing.F) {
 	}
 	f.Add("POST", "/v1/webhooks", "Bearer "+devstack.DevAPIKey, "application/json", `{"url":"https://[::ffff:7f00:1]","events":[null]}`, false)
 	f.Add("POST", "/v1/webhooks", "Bearer "+devstack.DevAPIKey, "application/json", base64.StdEncoding.EncodeToString([]byte(`[]`)), true)
+	f.Add("PATCH", "/v1/webhooks/wh_01M8SGYQ9YKF9CTDV3NSF785K9", "Bearer "+devstack.DevAPIKey, "application/json", `{"rate_limit":null,"max_retries":null}`, false)
 	f.Add("GET", "/v1/"+devstack.DevAPIKey+"/whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "Bearer "+devstack.DevAPIKey, "", "", false)
 
 	s := newStack(f, testenv.Kumo(f))

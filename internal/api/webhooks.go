@@ -14,17 +14,20 @@ import (
 
 // webhookJSON is the public JSON form of a webhook.
 type webhookJSON struct {
-	ID            string          `json:"id"`
-	Object        string          `json:"object"`
-	URL           string          `json:"url"`
-	Events        []webhook.Event `json:"events"`
-	IsActive      bool            `json:"is_active"`
-	RetryEnabled  bool            `json:"retry_enabled"`
-	MaxRetries    int             `json:"max_retries"`
-	Livemode      bool            `json:"livemode"`
-	SigningSecret string          `json:"signing_secret,omitempty"`
-	CreatedAt     string          `json:"created_at"`
-	UpdatedAt     string          `json:"updated_at"`
+	ID           string          `json:"id"`
+	Object       string          `json:"object"`
+	URL          string          `json:"url"`
+	Events       []webhook.Event `json:"events"`
+	IsActive     bool            `json:"is_active"`
+	RetryEnabled bool            `json:"retry_enabled"`
+	MaxRetries   int             `json:"max_retries"`
+	// RateLimit is the most deliveries a second the owner allows the
+	// endpoint; null for no limit.
+	RateLimit     *int   `json:"rate_limit"`
+	Livemode      bool   `json:"livemode"`
+	SigningSecret string `json:"signing_secret,omitempty"`
+	CreatedAt     string `json:"created_at"`
+	UpdatedAt     string `json:"updated_at"`
 	// DisabledReason and DisabledAt say why and when the service disabled
 	// the webhook (410 Gone, or failing for too long); null otherwise.
 	DisabledReason *string `json:"disabled_reason"`
@@ -50,6 +53,9 @@ func toJSON(w webhook.Webhook, secret webhook.SigningSecret) webhookJSON {
 		Livemode: w.Owner.Mode == tenant.Live, SigningSecret: secret.Reveal(),
 		CreatedAt: w.CreatedAt.UTC().Format(time.RFC3339),
 		UpdatedAt: w.UpdatedAt.UTC().Format(time.RFC3339),
+	}
+	if w.RateLimit > 0 {
+		out.RateLimit = &w.RateLimit
 	}
 	if h := w.Health; h.DisabledReason != "" {
 		out.DisabledReason, out.DisabledAt = &h.DisabledReason, optionalTime(h.DisabledAt)

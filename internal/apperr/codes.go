@@ -36,6 +36,9 @@ const (
 	CodeEventUnknown = "event_unknown"
 	// CodeMaxRetriesInvalid: max_retries is not a whole number in range (400).
 	CodeMaxRetriesInvalid = "max_retries_invalid"
+	// CodeRateLimitInvalid: rate_limit is neither null nor a whole number
+	// in range (400).
+	CodeRateLimitInvalid = "rate_limit_invalid"
 	// CodeGracePeriodInvalid: grace_period_seconds is not a whole number in
 	// range (400).
 	CodeGracePeriodInvalid = "grace_period_invalid"

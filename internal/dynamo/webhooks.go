@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,10 +34,13 @@ type webhookItem struct {
 	IsActive     bool     `dynamodbav:"is_active"`
 	RetryEnabled bool     `dynamodbav:"retry_enabled"`
 	MaxRetries   int      `dynamodbav:"max_retries"`
-	SecretARN    string   `dynamodbav:"secret_arn"`
-	CreatedAt    string   `dynamodbav:"created_at"`
-	UpdatedAt    string   `dynamodbav:"updated_at"`
-	Version      int      `dynamodbav:"version"`
+	// RateLimit is absent when the webhook has no rate limit, as on the
+	// items written before the setting existed.
+	RateLimit int    `dynamodbav:"rate_limit,omitempty"`
+	SecretARN string `dynamodbav:"secret_arn"`
+	CreatedAt string `dynamodbav:"created_at"`
+	UpdatedAt string `dynamodbav:"updated_at"`
+	Version   int    `dynamodbav:"version"`
 	// WriteToken is the token of the last conditional write (see writeToken).
 	WriteToken string `dynamodbav:"write_token,omitempty"`
 	// FailingSince, DisabledReason and DisabledAt are the webhook's
@@ -54,7 +58,7 @@ func toWebhookItem(w webhook.Webhook) webhookItem {
 	return webhookItem{
 		Type: "webhook", ID: w.ID, Account: w.Owner.Account, Mode: string(w.Owner.Mode),
 		URL: w.URL, Events: eventNames(w.Events), IsActive: w.IsActive, RetryEnabled: w.RetryEnabled,
-		MaxRetries: w.MaxRetries, SecretARN: w.SecretRef,
+		MaxRetries: w.MaxRetries, RateLimit: w.RateLimit, SecretARN: w.SecretRef,
 		CreatedAt: w.CreatedAt.UTC().Format(time.RFC3339), UpdatedAt: w.UpdatedAt.UTC().Format(time.RFC3339),
 		Version: w.Version,
 	}
@@ -103,7 +107,7 @@ func (it webhookItem) webhook() (webhook.Webhook, error) {
 	return webhook.Webhook{
 		ID: it.ID, Owner: owner,
 		Settings: webhook.Settings{URL: it.URL, Events: events, IsActive: it.IsActive,
-			RetryEnabled: it.RetryEnabled, MaxRetries: it.MaxRetries},
+			RetryEnabled: it.RetryEnabled, MaxRetries: it.MaxRetries, RateLimit: it.RateLimit},
 		SecretRef: it.SecretARN, CreatedAt: created, UpdatedAt: updated, Version: it.Version, Health: health,
 		Rotating: it.RotationLock != "",
 	}, nil
@@ -202,36 +206,49 @@ const versionIs = "attribute_exists(pk) AND version = :v"
 const writeToken = "write_token"
 
 // Update implements webhook.Store with an UpdateItem of the settings,
-// conditional on the version read.
+// conditional on the version read. A webhook without a rate limit loses
+// the attribute, so the item reads as one that never had a limit.
 func (s *Store) Update(ctx context.Context, w webhook.Webhook) error {
 	events, err := attributevalue.Marshal(eventNames(w.Events))
 	if err != nil {
 		return fmt.Errorf("encode events: %w", err)
 	}
 	token := newToken()
-	update := "SET #url = :url, events = :events, is_active = :active, " +
+	values := map[string]types.AttributeValue{
+		":url":     &types.AttributeValueMemberS{Value: w.URL},
+		":events":  events,
+		":active":  &types.AttributeValueMemberBOOL{Value: w.IsActive},
+		":retry":   &types.AttributeValueMemberBOOL{Value: w.RetryEnabled},
+		":max":     number(int64(w.MaxRetries)),
+		":updated": &types.AttributeValueMemberS{Value: w.UpdatedAt.UTC().Format(time.RFC3339)},
+		":next":    number(int64(w.Version)),
+		":v":       number(int64(w.Version - 1)),
+		":token":   &types.AttributeValueMemberS{Value: token},
+	}
+	set := "SET #url = :url, events = :events, is_active = :active, " +
 		"retry_enabled = :retry, max_retries = :max, updated_at = :updated, version = :next, #token = :token"
+	var remove []string
+	if w.RateLimit > 0 {
+		set += ", rate_limit = :rate"
+		values[":rate"] = number(int64(w.RateLimit))
+	} else {
+		remove = append(remove, "rate_limit")
+	}
 	if w.IsActive && w.Health == (webhook.Health{}) {
 		// A re-enable (see webhook.Store): the webhook starts afresh.
-		update += " REMOVE failing_since, disabled_reason, disabled_at"
+		remove = append(remove, "failing_since", "disabled_reason", "disabled_at")
+	}
+	update := set
+	if len(remove) > 0 {
+		update += " REMOVE " + strings.Join(remove, ", ")
 	}
 	_, err = s.conditionalUpdate(ctx, w.Owner, w.ID, "dynamodb UpdateItem webhook "+w.ID, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(s.table),
-		Key:                      key(tenantPK(w.Owner), webhookSK(w.ID)),
-		UpdateExpression:         aws.String(update),
-		ConditionExpression:      aws.String(versionIs),
-		ExpressionAttributeNames: map[string]string{"#url": "url", "#token": writeToken},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":url":     &types.AttributeValueMemberS{Value: w.URL},
-			":events":  events,
-			":active":  &types.AttributeValueMemberBOOL{Value: w.IsActive},
-			":retry":   &types.AttributeValueMemberBOOL{Value: w.RetryEnabled},
-			":max":     number(int64(w.MaxRetries)),
-			":updated": &types.AttributeValueMemberS{Value: w.UpdatedAt.UTC().Format(time.RFC3339)},
-			":next":    number(int64(w.Version)),
-			":v":       number(int64(w.Version - 1)),
-			":token":   &types.AttributeValueMemberS{Value: token},
-		},
+		TableName:                 aws.String(s.table),
+		Key:                       key(tenantPK(w.Owner), webhookSK(w.ID)),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String(versionIs),
+		ExpressionAttributeNames:  map[string]string{"#url": "url", "#token": writeToken},
+		ExpressionAttributeValues: values,
 	}, writeToken, token, webhook.ErrStale, webhook.ErrStale)
 	return err
 }

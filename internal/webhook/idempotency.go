@@ -42,7 +42,10 @@ func ValidateIdempotencyKey(key string) error {
 
 // Fingerprint returns the hex SHA-256 of the parameters in canonical form,
 // after defaults: two requests that mean the same webhook have the same
-// fingerprint however they were spelled.
+// fingerprint however they were spelled. A setting added later is left
+// out of the form while it has its default (rate_limit), so a request
+// that does not use it keeps the fingerprint that records made before it
+// existed hold.
 func (p Settings) Fingerprint() string {
 	canonical, _ := json.Marshal(struct { // fixed field order; cannot fail
 		URL          string  `json:"url"`
@@ -50,7 +53,8 @@ func (p Settings) Fingerprint() string {
 		IsActive     bool    `json:"is_active"`
 		RetryEnabled bool    `json:"retry_enabled"`
 		MaxRetries   int     `json:"max_retries"`
-	}{p.URL, p.Events, p.IsActive, p.RetryEnabled, p.MaxRetries})
+		RateLimit    int     `json:"rate_limit,omitempty"`
+	}{p.URL, p.Events, p.IsActive, p.RetryEnabled, p.MaxRetries, p.RateLimit})
 	sum := sha256.Sum256(canonical)
 	return hex.EncodeToString(sum[:])
 }

@@ -230,3 +230,28 @@ func TestDeleteOfAnotherOwnersWebhook(t *testing.T) {
 	f.stored(w.ID)
 	f.wantRefs(w.SecretRef)
 }
+
+// An update sets, keeps and removes the rate limit as its params say, and
+// the store keeps what the update answered.
+func TestUpdateRateLimit(t *testing.T) {
+	f := newFixture(t, webhook.Options{})
+	w := f.create("").Webhook
+	rate, none := 50, 0
+	for _, c := range []struct {
+		name string
+		u    webhook.UpdateParams
+		want int
+	}{
+		{"set", webhook.UpdateParams{RateLimit: &rate}, 50},
+		{"left out", newURL("https://new.example.com"), 50},
+		{"removed", webhook.UpdateParams{RateLimit: &none}, 0},
+	} {
+		got, err := f.svc.Update(f.ctx, owner, w.ID, c.u)
+		if err != nil || got.RateLimit != c.want {
+			t.Fatalf("%s: update = %+v, %v; want rate limit %d", c.name, got, err, c.want)
+		}
+		if stored := f.stored(w.ID); stored.RateLimit != c.want {
+			t.Errorf("%s: stored rate limit %d, want %d", c.name, stored.RateLimit, c.want)
+		}
+	}
+}

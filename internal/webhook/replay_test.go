@@ -125,3 +125,24 @@ func TestRotationReplay(t *testing.T) {
 	_, err = f.svc.RotateSecret(f.ctx, owner, w.ID, 2*time.Hour, "k")
 	wantCode(t, err, apperr.CodeIdempotencyKeyReused)
 }
+
+// A replay gives the rate limit the first request set, and the same key
+// with another rate limit is a reuse.
+func TestReplayOfARateLimit(t *testing.T) {
+	f := newFixture(t, webhook.Options{})
+	limited := settings(hookURL)
+	limited.RateLimit = 50
+	if _, err := f.svc.Create(f.ctx, owner, limited, "k"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.svc.Create(f.ctx, owner, limited, "k")
+	if err != nil || !again.Replayed || again.Webhook.RateLimit != 50 {
+		t.Fatalf("replay = %+v, %v; want the first webhook, limited to 50 a second", again.Webhook, err)
+	}
+	for _, rate := range []int{0, 51} {
+		other := limited
+		other.RateLimit = rate
+		_, err := f.svc.Create(f.ctx, owner, other, "k")
+		wantCode(t, err, apperr.CodeIdempotencyKeyReused)
+	}
+}

@@ -31,7 +31,8 @@ const (
 )
 
 // Range is the rule of a whole-number parameter: it must be from Min to
-// Max. Its problems carry Code and name Param.
+// Max, or null where the rule allows it (Null). Its problems carry Code
+// and name Param.
 type Range struct {
 	// Param is the parameter's name, as the caller writes it.
 	Param string
@@ -39,6 +40,10 @@ type Range struct {
 	Code string
 	// Min and Max are the smallest and largest values accepted.
 	Min, Max int
+	// Null is what null means, for a parameter that may be null ("no
+	// limit"); empty for one that may not. Null reads as 0, so a range
+	// that allows it starts above 0.
+	Null string
 }
 
 // The whole-number parameters.
@@ -51,12 +56,22 @@ var (
 		Min: 0, Max: int(7 * 24 * time.Hour / time.Second)}
 	// PageSizeRange is the rule of a list's limit: 1 to 100.
 	PageSizeRange = Range{Param: "limit", Code: apperr.CodeLimitInvalid, Min: 1, Max: 100}
+	// RateLimitRange is the rule of rate_limit: 1 to 1,000 deliveries a
+	// second, or null for none. 0 would stop deliveries, which is what
+	// is_active false says. Above 1,000 a limit would never bind: an
+	// account's events enter the events-by-time index at about 1,000 a
+	// second at most, and a counter item in DynamoDB, as the manual sends'
+	// limit keeps one, takes at most 1,000 writes a second.
+	RateLimitRange = Range{Param: "rate_limit", Code: apperr.CodeRateLimitInvalid, Min: 1, Max: 1000, Null: "no limit"}
 )
 
 // Parse reads lit, a decimal integer as JSON writes one (an optional
 // minus, no leading zero, no fraction, no exponent), and checks it against
-// the range.
+// the range. Where the range allows null, the literal null reads as 0.
 func (r Range) Parse(lit string) (int, *FieldProblem) {
+	if lit == "null" && r.Null != "" {
+		return 0, nil
+	}
 	digits := strings.TrimPrefix(lit, "-")
 	if digits == "" || (len(digits) > 1 && digits[0] == '0') || strings.Trim(digits, "0123456789") != "" {
 		return 0, r.problem()
@@ -70,7 +85,11 @@ func (r Range) Parse(lit string) (int, *FieldProblem) {
 
 // problem is the FieldProblem of a value that breaks the range.
 func (r Range) problem() *FieldProblem {
-	return &FieldProblem{Code: r.Code, Message: fmt.Sprintf("%s must be a whole number from %d to %d", r.Param, r.Min, r.Max)}
+	msg := fmt.Sprintf("%s must be a whole number from %d to %d", r.Param, r.Min, r.Max)
+	if r.Null != "" {
+		msg += ", or null for " + r.Null
+	}
+	return &FieldProblem{Code: r.Code, Message: msg}
 }
 
 // FieldProblem is a broken rule before it is tied to the field it is
@@ -133,6 +152,9 @@ type UpdateParams struct {
 	RetryEnabled *bool
 	// MaxRetries replaces max_retries when not nil.
 	MaxRetries *int
+	// RateLimit replaces rate_limit when not nil; a pointer to 0 (null)
+	// removes the limit.
+	RateLimit *int
 }
 
 // Apply returns s with the update's fields replaced.
@@ -151,6 +173,9 @@ func (u UpdateParams) Apply(s Settings) Settings {
 	}
 	if u.MaxRetries != nil {
 		s.MaxRetries = *u.MaxRetries
+	}
+	if u.RateLimit != nil {
+		s.RateLimit = *u.RateLimit
 	}
 	return s
 }

@@ -21,8 +21,47 @@ func TestRangeParse(t *testing.T) {
 	if n, p := GracePeriodRange.Parse("-0"); p != nil || n != 0 {
 		t.Errorf("-0 is JSON's zero: %d, %v", n, p)
 	}
-	if GracePeriodRange.Max != 604800 || MaxRetriesRange.Max != 10 || PageSizeRange.Max != 100 {
-		t.Errorf("ranges changed: %+v %+v %+v", GracePeriodRange, MaxRetriesRange, PageSizeRange)
+	if GracePeriodRange.Max != 604800 || MaxRetriesRange.Max != 10 || PageSizeRange.Max != 100 || RateLimitRange.Max != 1000 {
+		t.Errorf("ranges changed: %+v %+v %+v %+v", GracePeriodRange, MaxRetriesRange, PageSizeRange, RateLimitRange)
+	}
+	if _, p := MaxRetriesRange.Parse("null"); p == nil {
+		t.Error("max_retries accepted null")
+	}
+}
+
+// rate_limit is 1 to 1000 or null, which reads as 0 (no limit); 0 itself
+// is refused, and the message says null is the way to ask for no limit.
+func TestRateLimitRange(t *testing.T) {
+	for lit, want := range map[string]int{"null": 0, "1": 1, "1000": 1000, "50": 50} {
+		if got, p := RateLimitRange.Parse(lit); p != nil || got != want {
+			t.Errorf("Parse(%q) = %d, %v; want %d", lit, got, p, want)
+		}
+	}
+	for _, lit := range []string{"0", "-0", "-1", "1001", "1.5", "1.0", "1e2", "Null", ""} {
+		_, p := RateLimitRange.Parse(lit)
+		if p == nil || p.Code != apperr.CodeRateLimitInvalid ||
+			p.Message != "rate_limit must be a whole number from 1 to 1000, or null for no limit" {
+			t.Errorf("Parse(%q) = %+v; want rate_limit_invalid naming the range and null", lit, p)
+		}
+	}
+}
+
+// An update's rate_limit: left out keeps the limit, a number replaces it,
+// 0 (null) removes it; a new webhook has none.
+func TestApplyRateLimit(t *testing.T) {
+	limited := Settings{URL: "https://e.com", RateLimit: 50}
+	n, none := 7, 0
+	for _, c := range []struct {
+		u    UpdateParams
+		want int
+	}{{UpdateParams{}, 50}, {UpdateParams{RateLimit: &n}, 7}, {UpdateParams{RateLimit: &none}, 0}} {
+		if got := c.u.Apply(limited).RateLimit; got != c.want {
+			t.Errorf("Apply(%+v) rate limit = %d, want %d", c.u, got, c.want)
+		}
+	}
+	url := "https://e.com"
+	if got := NewSettings(UpdateParams{URL: &url}).RateLimit; got != 0 {
+		t.Errorf("a new webhook's rate limit = %d, want 0 (none)", got)
 	}
 }
 

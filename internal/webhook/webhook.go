@@ -44,7 +44,8 @@ type Webhook struct {
 	ID string
 	// Owner is the account and mode the webhook belongs to.
 	Owner tenant.Tenant
-	// Settings are what the customer chose: endpoint, events, retries.
+	// Settings are what the customer chose: endpoint, events, retries,
+	// rate limit.
 	Settings
 	// SecretRef identifies the stored signing secret (a Secrets Manager ARN).
 	SecretRef string
@@ -88,6 +89,12 @@ type Settings struct {
 	// MaxRetries is how many times a failed delivery is retried
 	// (MaxRetriesRange).
 	MaxRetries int
+	// RateLimit is the most deliveries a second the owner wants sent to
+	// the endpoint (RateLimitRange), or 0 for no limit, the default. No
+	// endpoint can be limited to none a second (pausing one is IsActive),
+	// so the zero value is free to mean "no limit", and a stored webhook
+	// from before the setting existed reads as unlimited.
+	RateLimit int
 }
 
 // Page is one page of a list.

@@ -63,7 +63,7 @@ func (s *Service) Update(ctx context.Context, owner tenant.Tenant, id string, u 
 // sameSettings reports whether a and b are the same settings.
 func sameSettings(a, b Settings) bool {
 	return a.URL == b.URL && slices.Equal(a.Events, b.Events) && a.IsActive == b.IsActive &&
-		a.RetryEnabled == b.RetryEnabled && a.MaxRetries == b.MaxRetries
+		a.RetryEnabled == b.RetryEnabled && a.MaxRetries == b.MaxRetries && a.RateLimit == b.RateLimit
 }
 
 // Delete removes owner's webhook id and its count, noting a SecretCheck in
