@@ -23,11 +23,11 @@ type memStore struct {
 	hooks      map[string]webhook.Webhook // by id
 	deliveries map[string]delivery.Status // by delivery id
 	records    []delivery.Record
-	parked     map[string]delivery.Parked // by delivery id: the pending ones' ResendAt
+	parked     map[string]delivery.Parked  // by delivery id: the pending ones' ResendAt
 	msgs       map[string]delivery.Message // by delivery id: its message, from its first write
-	events     map[string]delivery.Event // owner/event id -> the event kept first
-	sends      map[string]int            // webhook id -> manual sends taken
-	sendMax    int                       // manual sends allowed per webhook; delivery.SendsPerMinute when 0
+	events     map[string]delivery.Event   // owner/event id -> the event kept first
+	sends      map[string]int              // webhook id -> manual sends taken
+	sendMax    int                         // manual sends allowed per webhook; delivery.SendsPerMinute when 0
 	saveErr    error
 	beginErr   error
 	begins     int // Begins that committed
