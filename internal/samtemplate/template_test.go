@@ -188,6 +188,8 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			"dynamodb:GetItem on table keys EVENT#*", "dynamodb:PutItem on table keys EVENT#*",
 			"dynamodb:Query on table keys ACCOUNT#*",
 			"sqs:SendMessage on delivery queue", "sqs:SendMessage on fanout dead-letter queue",
+			// A failed event's wait, held as its visibility.
+			"sqs:ChangeMessageVisibility on fanout queue",
 			// SAM's AWSLambdaSQSQueueExecutionRole allows these on "*".
 			"deny sqs:ChangeMessageVisibility outside fanout queue", "deny sqs:DeleteMessage outside fanout queue",
 			"deny sqs:GetQueueAttributes outside fanout queue", "deny sqs:ReceiveMessage outside fanout queue",

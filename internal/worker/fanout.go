@@ -1,9 +1,12 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -28,6 +31,13 @@ type Fanout struct {
 	Fanout *delivery.Fanout
 	// Rejects takes the events that cannot be delivered.
 	Rejects Rejects
+	// Queue holds a failed event back (on the fan-out queue) before it
+	// comes back.
+	Queue Delayer
+	// ErrorDelay is how soon an event comes back after its fan-out failed
+	// the first time; 0 means DefaultErrorDelay. It doubles with each
+	// receive, as a delivery's does.
+	ErrorDelay time.Duration
 	// Log is where each event's outcome is logged.
 	Log *slog.Logger
 	// Metrics receives the counts.
@@ -82,8 +92,7 @@ func (h *Fanout) one(ctx context.Context, rec events.SQSMessage) fanned {
 		// Never delivered, however often it is tried: set it aside at
 		// once so that it blocks nothing.
 		if err := h.Rejects.SetAside(ctx, rec.Body, err.Error()); err != nil {
-			log.Error("could not set an event aside", "error", err)
-			return fanned{failed: true}
+			return h.comeBack(ctx, rec, log, "could not set an event aside", err)
 		}
 		log.Warn("event set aside", "reason", err.Error())
 		return fanned{rejected: true}
@@ -91,9 +100,22 @@ func (h *Fanout) one(ctx context.Context, rec events.SQSMessage) fanned {
 	log = log.With("event_id", ev.ID, "event_type", ev.Type, "account", ev.Owner.Account, "mode", ev.Owner.Mode)
 	out, err := h.Fanout.Publish(ctx, ev)
 	if err != nil {
-		log.Error("fan-out failed; the event comes back", "error", err)
-		return fanned{failed: true}
+		return h.comeBack(ctx, rec, log, "fan-out failed; the event comes back", err)
 	}
 	log.Info("event fanned out", "deliveries", out.Queued, "duplicate", out.Duplicate)
 	return fanned{queued: out.Queued}
+}
+
+// comeBack logs msg and err and holds rec back after a failure: it comes
+// back after errorDelay for its receive count, so that an outage of hours
+// does not use up its receives. If its visibility cannot be set, it comes
+// back after the queue's visibility timeout instead.
+func (h *Fanout) comeBack(ctx context.Context, rec events.SQSMessage, log *slog.Logger, msg string, err error) fanned {
+	receive, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+	wait := errorDelay(cmp.Or(h.ErrorDelay, DefaultErrorDelay), receive)
+	log.Error(msg, "error", err, "wait", wait.String())
+	if derr := h.Queue.Delay(context.WithoutCancel(ctx), rec.ReceiptHandle, wait); derr != nil {
+		log.Warn("could not set the message's visibility", "error", derr)
+	}
+	return fanned{failed: true}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -29,11 +30,12 @@ type fanoutPorts struct {
 	latency time.Duration
 	hooks   int // active webhooks of each account, all taking document.uploaded
 
-	mu      sync.Mutex
-	down    map[string]bool // accounts whose events cannot be kept
-	kept    map[string]bool // owner/event id
-	sent    int
-	setAway []string // bodies set aside
+	mu        sync.Mutex
+	down      map[string]bool // accounts whose events cannot be kept
+	asideDown bool            // SetAside fails
+	kept      map[string]bool // owner/event id
+	sent      int
+	setAway   []string // bodies set aside
 }
 
 func newFanoutPorts(latency time.Duration, hooks int) *fanoutPorts {
@@ -73,14 +75,36 @@ func (p *fanoutPorts) SetAside(_ context.Context, body, _ string) error {
 	time.Sleep(p.latency)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.asideDown {
+		return errors.New("injected: the dead-letter queue is unavailable")
+	}
 	p.setAway = append(p.setAway, body)
 	return nil
 }
 
-// newFanout is the fan-out handler over p, writing its metrics to out.
-func newFanout(p *fanoutPorts, out *bytes.Buffer) *worker.Fanout {
-	return &worker.Fanout{Fanout: &delivery.Fanout{Subscribers: p, Events: p, Queue: p}, Rejects: p,
-		Log: slog.New(slog.DiscardHandler), Metrics: metrics.New(out, "Webhooks/test")}
+// delays is a worker.Delayer that keeps the waits it is asked for, by
+// receipt.
+type delays struct {
+	mu   sync.Mutex
+	wait map[string]time.Duration
+}
+
+func (d *delays) Delay(_ context.Context, receipt string, wait time.Duration) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.wait == nil {
+		d.wait = map[string]time.Duration{}
+	}
+	d.wait[receipt] = wait
+	return nil
+}
+
+// newFanout is the fan-out handler over p, writing its metrics to out and
+// holding failed events back with a delays.
+func newFanout(p *fanoutPorts, out *bytes.Buffer) (*worker.Fanout, *delays) {
+	d := &delays{}
+	return &worker.Fanout{Fanout: &delivery.Fanout{Subscribers: p, Events: p, Queue: p}, Rejects: p, Queue: d,
+		Log: slog.New(slog.DiscardHandler), Metrics: metrics.New(out, "Webhooks/test")}, d
 }
 
 // eventRecord is an SQS record of the fan-out queue holding a
@@ -126,7 +150,7 @@ func TestFanoutBatchRunsEventsConcurrently(t *testing.T) {
 			run++
 			p := newFanoutPorts(latency, endpoints)
 			var out bytes.Buffer
-			h := newFanout(p, &out)
+			h, _ := newFanout(p, &out)
 			var batch events.SQSEvent
 			for i := range n {
 				batch.Records = append(batch.Records, eventRecord(fmt.Sprintf("acct_%d", i), fmt.Sprintf("evt_%d_%d", run, i), 1))
@@ -160,7 +184,8 @@ func TestFanoutReportsOnlyTheEventsThatFailed(t *testing.T) {
 		{MessageId: "m-malformed", ReceiptHandle: "rh-malformed", Body: `{"not":"an event"}`},
 		eventRecord("acct_down", "evt_5", 4), eventRecord("acct_c", "evt_6", 1),
 	}}
-	resp, err := newFanout(p, &out).Handle(context.Background(), batch)
+	h, _ := newFanout(p, &out)
+	resp, err := h.Handle(context.Background(), batch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,5 +204,39 @@ func TestFanoutReportsOnlyTheEventsThatFailed(t *testing.T) {
 	}
 	if n, _ := counted(t, &out, worker.MetricEventsRejected); n != 1 {
 		t.Errorf("%s %d; want 1", worker.MetricEventsRejected, n)
+	}
+}
+
+// TestFanoutFailureBacksOff: an event whose fan-out fails (the table is
+// down, or the dead-letter queue for one that must be set aside) is
+// reported failed, and held back as a failed delivery is: 30 s after its
+// first receive, doubling with each receive up to 15 minutes. An event
+// fanned out is not held back.
+func TestFanoutFailureBacksOff(t *testing.T) {
+	p := newFanoutPorts(0, 1)
+	p.down["acct_down"], p.asideDown = true, true
+	var out bytes.Buffer
+	h, d := newFanout(p, &out)
+	batch := events.SQSEvent{Records: []events.SQSMessage{
+		eventRecord("acct_down", "evt_first", 1), eventRecord("acct_down", "evt_fourth", 4),
+		eventRecord("acct_down", "evt_tenth", 10), eventRecord("acct_up", "evt_ok", 3),
+		{MessageId: "m-malformed", ReceiptHandle: "rh-malformed", Body: `{"not":"an event"}`,
+			Attributes: map[string]string{"ApproximateReceiveCount": "2"}},
+	}}
+	resp, err := h.Handle(context.Background(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for _, f := range resp.BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	if want := []string{"m-evt_first", "m-evt_fourth", "m-evt_tenth", "m-malformed"}; fmt.Sprint(failed) != fmt.Sprint(want) {
+		t.Errorf("batchItemFailures %v; want %v", failed, want)
+	}
+	want := map[string]time.Duration{"rh-evt_first": 30 * time.Second, "rh-evt_fourth": 4 * time.Minute,
+		"rh-evt_tenth": 15 * time.Minute, "rh-malformed": time.Minute}
+	if fmt.Sprint(d.wait) != fmt.Sprint(want) {
+		t.Errorf("visibility set to %v; want %v", d.wait, want)
 	}
 }
