@@ -277,6 +277,12 @@ type Alarm struct {
 	Period int `yaml:"Period"`
 	// EvaluationPeriods is how many periods are compared.
 	EvaluationPeriods int `yaml:"EvaluationPeriods"`
+	// DatapointsToAlarm is how many of those periods must breach for the
+	// alarm to fire; 0 means all of them.
+	DatapointsToAlarm int `yaml:"DatapointsToAlarm"`
+	// TreatMissingData says how a period without data counts, such as
+	// notBreaching.
+	TreatMissingData string `yaml:"TreatMissingData"`
 	// Threshold is the value compared against, or a parameter's name.
 	Threshold string `yaml:"Threshold"`
 	// ComparisonOperator is how the value is compared.

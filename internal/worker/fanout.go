@@ -80,7 +80,8 @@ func (h *Fanout) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSE
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: batch.Records[i].MessageId})
 		}
 	}
-	h.Metrics.Counts(map[string]int{MetricDeliveriesQueued: queued, MetricEventsRejected: rejected})
+	h.Metrics.Counts(map[string]int{MetricDeliveriesQueued: queued, MetricEventsRejected: rejected,
+		MetricFanoutErrors: len(resp.BatchItemFailures)})
 	return resp, nil
 }
 

@@ -127,6 +127,7 @@ func (h *Delivery) one(ctx context.Context, rec events.SQSMessage) (attempted, f
 		receive, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
 		wait := errorDelay(cmp.Or(h.ErrorDelay, DefaultErrorDelay), receive)
 		log.Error("delivery step failed; the message comes back", "error", err, "wait", wait.String())
+		h.Metrics.Counts(map[string]int{MetricDeliveryStepErrors: 1})
 		if derr := h.Queue.Delay(context.WithoutCancel(ctx), rec.ReceiptHandle, wait); derr != nil {
 			log.Warn("could not set the message's visibility", "error", derr)
 		}
