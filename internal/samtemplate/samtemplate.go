@@ -262,6 +262,8 @@ type Target struct {
 // Alarm is the part of an AWS::CloudWatch::Alarm's properties this project
 // checks: a single metric or metric math over Metrics.
 type Alarm struct {
+	// AlarmDescription is what the alarm's notification says.
+	AlarmDescription string `yaml:"AlarmDescription"`
 	// Namespace, MetricName and Dimensions name a single-metric alarm's
 	// metric.
 	Namespace string `yaml:"Namespace"`
