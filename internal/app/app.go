@@ -98,6 +98,7 @@ func NewFanout(cfg config.Fanout, awsCfg aws.Config, log *slog.Logger, metricsOu
 	return &worker.Fanout{
 		Fanout:  &delivery.Fanout{Subscribers: store, Events: store, Queue: queue.New(sqsClient, cfg.DeliveryQueueURL), Retention: cfg.Retention},
 		Rejects: queue.New(sqsClient, cfg.RejectedQueueURL),
+		Queue:   queue.New(sqsClient, cfg.QueueURL),
 		Log:     log,
 		Metrics: metrics.New(metricsOut, cfg.MetricsNamespace),
 	}

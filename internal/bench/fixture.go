@@ -278,7 +278,7 @@ type pipelineCalls struct {
 // pollers log warnings to out. stop ends them.
 func (w *world) run(ctx context.Context, calls pipelineCalls, out io.Writer) (stop func(), err error) {
 	fanout := app.NewFanout(svcconfig.Fanout{TableName: w.table, DeliveryQueueURL: w.res.Delivery().URL,
-		RejectedQueueURL: w.res.Queues[pipeline.FanoutDeadLetterQueueID].URL, MetricsNamespace: "Webhooks/bench"},
+		RejectedQueueURL: w.res.Queues[pipeline.FanoutDeadLetterQueueID].URL, QueueURL: w.res.Fanout().URL, MetricsNamespace: "Webhooks/bench"},
 		calls.fanout, slog.New(slog.DiscardHandler), io.Discard)
 	deliver, err := app.NewDelivery(svcconfig.Delivery{TableName: w.table, QueueURL: w.res.Delivery().URL, EventBusName: w.res.Bus,
 		Timeout: 15 * time.Second, AllowedDestinations: loopbackOnly, CAFile: w.recv.caFile, MetricsNamespace: "Webhooks/bench"},

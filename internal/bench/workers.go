@@ -94,6 +94,7 @@ func RunWorkers(ctx context.Context, o Options, out io.Writer) (WorkersResult, e
 		envs[name] = env
 	}
 	envs["fanout"]["REJECTED_QUEUE_URL"] = w.res.Queues["FanoutDeadLetterQueue"].URL
+	envs["fanout"]["FANOUT_QUEUE_URL"] = w.res.Fanout().URL
 	envs["delivery"]["ALLOWED_DESTINATION_CIDRS"] = "127.0.0.1/32"
 	envs["delivery"]["DELIVERY_CA_FILE"] = recv.caFile
 

@@ -39,6 +39,9 @@ const (
 	// EnvRejectedQueueURL is where the fan-out sets aside events it cannot
 	// deliver (malformed, of an unknown type, too large).
 	EnvRejectedQueueURL = "REJECTED_QUEUE_URL"
+	// EnvFanoutQueueURL is the fan-out queue: the fan-out function holds
+	// back an event whose fan-out failed by changing its visibility there.
+	EnvFanoutQueueURL = "FANOUT_QUEUE_URL"
 	// EnvRetrySchedule is the waits before retries (delivery.ParseSchedule).
 	EnvRetrySchedule = "DELIVERY_RETRY_SCHEDULE"
 	// EnvDeliveryTimeout is the time limit of one delivery attempt.
@@ -132,7 +135,7 @@ var JanitorOptional = []string{EnvLogLevel, EnvOrphanMinAge}
 
 // FanoutRequired lists the variables the fan-out function needs set and
 // not empty.
-var FanoutRequired = []string{EnvTableName, EnvDeliveryQueueURL, EnvRejectedQueueURL}
+var FanoutRequired = []string{EnvTableName, EnvDeliveryQueueURL, EnvRejectedQueueURL, EnvFanoutQueueURL}
 
 // FanoutOptional lists the variables the fan-out function reads that may be
 // absent.
@@ -221,6 +224,9 @@ type Fanout struct {
 	// RejectedQueueURL is the queue events that cannot be delivered are
 	// set aside on (the fan-out dead-letter queue in AWS).
 	RejectedQueueURL string
+	// QueueURL is the fan-out queue, where a failed event's visibility is
+	// set to hold it back.
+	QueueURL string
 	// Retention is how long an event is remembered, so that a second
 	// publish of its id is recognised.
 	Retention time.Duration
@@ -458,6 +464,7 @@ func LoadFanout(getenv func(string) string) (Fanout, error) {
 		TableName:        getenv(EnvTableName),
 		DeliveryQueueURL: getenv(EnvDeliveryQueueURL),
 		RejectedQueueURL: getenv(EnvRejectedQueueURL),
+		QueueURL:         getenv(EnvFanoutQueueURL),
 		Retention:        r.retention(),
 		LogLevel:         r.level(),
 		LogFormat:        r.format(),

@@ -111,7 +111,8 @@ func TestLogFormat(t *testing.T) {
 const day = 24 * time.Hour
 
 func fanoutEnv(extra map[string]string) func(string) string {
-	m := map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "https://sqs/q/delivery", EnvRejectedQueueURL: "https://sqs/q/rejected"}
+	m := map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "https://sqs/q/delivery", EnvRejectedQueueURL: "https://sqs/q/rejected",
+		EnvFanoutQueueURL: "https://sqs/q/fanout"}
 	for k, v := range extra {
 		m[k] = v
 	}
@@ -132,7 +133,7 @@ func TestLoadFanoutDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Fanout{TableName: "t", DeliveryQueueURL: "https://sqs/q/delivery", RejectedQueueURL: "https://sqs/q/rejected",
-		Retention: 30 * day, LogLevel: slog.LevelInfo, LogFormat: LogFormatJSON, MetricsNamespace: "Webhooks"}
+		QueueURL: "https://sqs/q/fanout", Retention: 30 * day, LogLevel: slog.LevelInfo, LogFormat: LogFormatJSON, MetricsNamespace: "Webhooks"}
 	if c != want {
 		t.Errorf("LoadFanout = %+v\nwant %+v", c, want)
 	}
@@ -148,7 +149,7 @@ func TestLoadFanoutFailsFastNamingEveryProblem(t *testing.T) {
 		t.Fatal("LoadFanout accepted a config with no table")
 	}
 	for _, want := range []string{"TABLE_NAME is not set", "DELIVERY_QUEUE_URL is not set", "REJECTED_QUEUE_URL is not set",
-		`RECORD_RETENTION_DAYS "0"`, `LOG_LEVEL "LOUD"`} {
+		"FANOUT_QUEUE_URL is not set", `RECORD_RETENTION_DAYS "0"`, `LOG_LEVEL "LOUD"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
@@ -279,7 +280,7 @@ func TestVariableLists(t *testing.T) {
 		}
 	}
 	for _, v := range FanoutRequired {
-		m := map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "d", EnvRejectedQueueURL: "r"}
+		m := map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "d", EnvRejectedQueueURL: "r", EnvFanoutQueueURL: "f"}
 		delete(m, v)
 		if _, err := LoadFanout(env(m)); err == nil || !strings.Contains(err.Error(), v+" is not set") {
 			t.Errorf("LoadFanout without %s: %v", v, err)

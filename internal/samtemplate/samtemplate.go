@@ -262,6 +262,8 @@ type Target struct {
 // Alarm is the part of an AWS::CloudWatch::Alarm's properties this project
 // checks: a single metric or metric math over Metrics.
 type Alarm struct {
+	// AlarmDescription is what the alarm's notification says.
+	AlarmDescription string `yaml:"AlarmDescription"`
 	// Namespace, MetricName and Dimensions name a single-metric alarm's
 	// metric.
 	Namespace string `yaml:"Namespace"`
@@ -277,6 +279,12 @@ type Alarm struct {
 	Period int `yaml:"Period"`
 	// EvaluationPeriods is how many periods are compared.
 	EvaluationPeriods int `yaml:"EvaluationPeriods"`
+	// DatapointsToAlarm is how many of those periods must breach for the
+	// alarm to fire; 0 means all of them.
+	DatapointsToAlarm int `yaml:"DatapointsToAlarm"`
+	// TreatMissingData says how a period without data counts, such as
+	// notBreaching.
+	TreatMissingData string `yaml:"TreatMissingData"`
 	// Threshold is the value compared against, or a parameter's name.
 	Threshold string `yaml:"Threshold"`
 	// ComparisonOperator is how the value is compared.

@@ -188,6 +188,8 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			"dynamodb:GetItem on table keys EVENT#*", "dynamodb:PutItem on table keys EVENT#*",
 			"dynamodb:Query on table keys ACCOUNT#*",
 			"sqs:SendMessage on delivery queue", "sqs:SendMessage on fanout dead-letter queue",
+			// A failed event's wait, held as its visibility.
+			"sqs:ChangeMessageVisibility on fanout queue",
 			// SAM's AWSLambdaSQSQueueExecutionRole allows these on "*".
 			"deny sqs:ChangeMessageVisibility outside fanout queue", "deny sqs:DeleteMessage outside fanout queue",
 			"deny sqs:GetQueueAttributes outside fanout queue", "deny sqs:ReceiveMessage outside fanout queue",
@@ -873,6 +875,44 @@ func TestDeliveryAlarms(t *testing.T) {
 	}
 	if !found {
 		t.Error("no alarm on the delivery failure rate (DeliveryFailures over DeliveryAttempts)")
+	}
+}
+
+// TestDeadLetterAlarmsSayTheReceiveLimit: the alarm on each dead-letter
+// queue says after how many receives a message lands there (its source
+// queue's maxReceiveCount), and names no other count of receives.
+func TestDeadLetterAlarmsSayTheReceiveLimit(t *testing.T) {
+	tmpl := load(t)
+	limit := map[string]int{} // dead-letter queue -> maxReceiveCount of the queue it serves
+	for _, q := range queues(t, tmpl) {
+		if dlq, ok := strings.CutSuffix(q.RedrivePolicy.DeadLetterTargetArn, ".Arn"); ok {
+			limit[dlq] = q.RedrivePolicy.MaxReceiveCount
+		}
+	}
+	counts := regexp.MustCompile(`(\d+) (times|receives|fan-outs)`)
+	checked := 0
+	for id, a := range alarms(t, tmpl) {
+		if a.MetricName != "ApproximateNumberOfMessagesVisible" || len(a.Dimensions) != 1 {
+			continue
+		}
+		dlq, _ := strings.CutSuffix(a.Dimensions[0].Value, ".QueueName")
+		n, ok := limit[dlq]
+		if !ok {
+			continue
+		}
+		checked++
+		said := counts.FindAllStringSubmatch(a.AlarmDescription, -1)
+		if len(said) == 0 {
+			t.Errorf("%s: %q does not say after how many receives (%d) a message lands in %s", id, a.AlarmDescription, n, dlq)
+		}
+		for _, m := range said {
+			if m[1] != strconv.Itoa(n) {
+				t.Errorf("%s says %q; %s takes a message after %d receives", id, m[0], dlq, n)
+			}
+		}
+	}
+	if checked != len(limit) {
+		t.Errorf("%d dead-letter queue alarms checked; want one for each of %v", checked, limit)
 	}
 }
 

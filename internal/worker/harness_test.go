@@ -55,6 +55,8 @@ type options struct {
 	deliveryFaults []testenv.Fault
 	// pollerFaults apply to the delivery queue poller's SQS calls.
 	pollerFaults []testenv.Fault
+	// fanoutFaults apply to the fan-out handler's AWS calls.
+	fanoutFaults []testenv.Fault
 	// wrapDelivery wraps the delivery handler (to crash it).
 	wrapDelivery func(poller.Handler) poller.Handler
 	// timeout is the attempt timeout; 0 means 2 s.
@@ -72,6 +74,7 @@ type harness struct {
 	cfg        aws.Config
 	deliveryIn *testenv.Injector
 	pollerIn   *testenv.Injector
+	fanoutIn   *testenv.Injector
 	res        pipeline.Resources
 	svc        *webhook.Service
 	store      *dynamo.Store
@@ -95,7 +98,7 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 	t.Helper()
 	ctx := context.Background()
 	h := &harness{t: t, cfg: b.Config(t), deliveryIn: testenv.NewInjector(o.deliveryFaults...),
-		pollerIn: testenv.NewInjector(o.pollerFaults...), owner: tenant.Tenant{Account: testenv.Unique("acct_"), Mode: tenant.Test}}
+		pollerIn: testenv.NewInjector(o.pollerFaults...), fanoutIn: testenv.NewInjector(o.fanoutFaults...), owner: tenant.Tenant{Account: testenv.Unique("acct_"), Mode: tenant.Test}}
 	table := testenv.Unique("e2e-")
 	db := dynamo.NewClient(h.cfg)
 	testenv.CreateTable(t, db, table)
@@ -128,8 +131,11 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 	if timeout == 0 {
 		timeout = 2 * time.Second
 	}
+	fcfg := h.cfg.Copy()
+	fcfg.APIOptions = append(fcfg.APIOptions, h.fanoutIn.Middleware)
 	fanout := app.NewFanout(config.Fanout{TableName: table, DeliveryQueueURL: h.res.Delivery().URL,
-		RejectedQueueURL: h.res.Queues[pipeline.FanoutDeadLetterQueueID].URL, Retention: time.Hour}, h.cfg, log, io.Discard)
+		RejectedQueueURL: h.res.Queues[pipeline.FanoutDeadLetterQueueID].URL, QueueURL: h.res.Fanout().URL, Retention: time.Hour}, fcfg, log, io.Discard)
+	fanout.ErrorDelay = time.Second
 	dcfg := h.cfg.Copy()
 	dcfg.APIOptions = append(dcfg.APIOptions, h.deliveryIn.Middleware)
 	deliverer, err := app.NewDelivery(config.Delivery{TableName: table, QueueURL: h.res.Delivery().URL, EventBusName: h.bus,

@@ -34,57 +34,6 @@ const (
 	MetricDeliveriesQueued = "DeliveriesQueued"
 )
 
-// Rejects takes the events the fan-out cannot deliver.
-type Rejects interface {
-	// SetAside keeps body with reason where an operator finds it.
-	SetAside(ctx context.Context, body, reason string) error
-}
-
-// Fanout is the fan-out function's handler.
-type Fanout struct {
-	// Fanout queues the deliveries of an event.
-	Fanout *delivery.Fanout
-	// Rejects takes the events that cannot be delivered.
-	Rejects Rejects
-	// Log is where each event's outcome is logged.
-	Log *slog.Logger
-	// Metrics receives the counts.
-	Metrics *metrics.Emitter
-}
-
-// Handle handles a batch of EventBridge events from the fan-out queue.
-func (h *Fanout) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
-	var resp events.SQSEventResponse
-	queued, rejected := 0, 0
-	for _, rec := range batch.Records {
-		log := h.Log.With("message_id", rec.MessageId)
-		ev, err := delivery.ParseEventBridge([]byte(rec.Body))
-		if err != nil {
-			// Never delivered, however often it is tried: set it aside
-			// at once so that it blocks nothing.
-			if err := h.Rejects.SetAside(ctx, rec.Body, err.Error()); err != nil {
-				log.Error("could not set an event aside", "error", err)
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-				continue
-			}
-			rejected++
-			log.Warn("event set aside", "reason", err.Error())
-			continue
-		}
-		log = log.With("event_id", ev.ID, "event_type", ev.Type, "account", ev.Owner.Account, "mode", ev.Owner.Mode)
-		out, err := h.Fanout.Publish(ctx, ev)
-		if err != nil {
-			log.Error("fan-out failed; the event comes back", "error", err)
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-			continue
-		}
-		queued += out.Queued
-		log.Info("event fanned out", "deliveries", out.Queued, "duplicate", out.Duplicate)
-	}
-	h.Metrics.Counts(map[string]int{MetricDeliveriesQueued: queued, MetricEventsRejected: rejected})
-	return resp, nil
-}
-
 // Delayer holds a received message back after a failure.
 type Delayer interface {
 	// Delay makes the message with receipt visible again after d.
@@ -178,6 +127,7 @@ func (h *Delivery) one(ctx context.Context, rec events.SQSMessage) (attempted, f
 		receive, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
 		wait := errorDelay(cmp.Or(h.ErrorDelay, DefaultErrorDelay), receive)
 		log.Error("delivery step failed; the message comes back", "error", err, "wait", wait.String())
+		h.Metrics.Counts(map[string]int{MetricDeliveryStepErrors: 1})
 		if derr := h.Queue.Delay(context.WithoutCancel(ctx), rec.ReceiptHandle, wait); derr != nil {
 			log.Warn("could not set the message's visibility", "error", derr)
 		}

@@ -122,7 +122,7 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 			return cmp.Or(getenv(name), "webhooks-local")
 		case appconfig.EnvSecretPrefix:
 			return cmp.Or(getenv(name), "webhooks/local")
-		case appconfig.EnvDeliveryQueueURL, appconfig.EnvRejectedQueueURL:
+		case appconfig.EnvDeliveryQueueURL, appconfig.EnvRejectedQueueURL, appconfig.EnvFanoutQueueURL:
 			// Run creates the queues and sets their URLs.
 			return queueCreatedByRun
 		case appconfig.EnvEventBusName:

@@ -40,6 +40,7 @@ func (s Settings) ensurePipeline(ctx context.Context, awsCfg aws.Config, tmpl *s
 func (s Settings) startPollers(ctx context.Context, awsCfg aws.Config, tmpl *samtemplate.Template, res pipeline.Resources, log *slog.Logger, metricsOut, logOut io.Writer) (func(), error) {
 	fcfg, dcfg := s.Fanout, s.Delivery
 	fcfg.DeliveryQueueURL, fcfg.RejectedQueueURL = res.Delivery().URL, res.Queues[pipeline.FanoutDeadLetterQueueID].URL
+	fcfg.QueueURL = res.Fanout().URL
 	dcfg.QueueURL, dcfg.EventBusName = res.Delivery().URL, res.Bus
 	deliverer, err := app.NewDelivery(dcfg, awsCfg, log.With("function", pipeline.DeliveryFunctionID), metricsOut)
 	if err != nil {
