@@ -568,8 +568,17 @@ func (s *Manager) recoverable(ctx context.Context, w webhook.Webhook, win Window
 // have made its first attempt yet: the delivery is left to it, which
 // records nothing before that attempt, rather than posted twice. One
 // older than LeaseSlack with no attempt recorded lost its message.
+//
+// Event times (EventBridge stamps them) and w.UpdatedAt are whole
+// seconds, so only an event of a later second than w's last change
+// certainly came after it. One of the same second may have been
+// published before the change, while w was disabled, and never queued:
+// it is sent. Had it come just after the change instead, the fan-out's
+// message finds the recovery's claim and drops itself, unless its
+// attempt is under way at that moment: then both post it, with the same
+// webhook-id, as at-least-once allows.
 func onItsWay(w webhook.Webhook, ev Event, now time.Time) bool {
-	return !ev.Time.Before(w.UpdatedAt) && now.Sub(ev.Time) < LeaseSlack
+	return ev.Time.Truncate(time.Second).After(w.UpdatedAt.Truncate(time.Second)) && now.Sub(ev.Time) < LeaseSlack
 }
 
 // checkWindow checks a recovery's window against now.

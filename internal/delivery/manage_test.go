@@ -363,3 +363,33 @@ func TestRecoverLeavesAFreshFanoutToItsMessage(t *testing.T) {
 		t.Fatalf("recover: %+v, %v; want only the lost delivery", r, err)
 	}
 }
+
+func TestRecoverSendsAnEventOfTheSecondOfTheReEnable(t *testing.T) {
+	f := newFixture(t, settings(true, 3), ok200)
+	// The webhook was re-enabled two minutes ago, 700 ms into a second;
+	// webhook.Service keeps updated_at to the second, and EventBridge
+	// stamps events to the second too.
+	w := f.store.hook(f.hook.ID)
+	reEnabled := f.now.Add(-2 * time.Minute).Add(700 * time.Millisecond)
+	w.UpdatedAt = reEnabled.Truncate(time.Second)
+	f.store.hooks[w.ID] = w
+	event := func(id string, at time.Time) delivery.Message {
+		m := message()
+		m.EventID, m.EventTime = id, at
+		m.DeliveryID = delivery.DeliveryID(id, w.ID, at)
+		f.keep(t, m)
+		return m
+	}
+	// Published 300 ms into that second, while the webhook was still
+	// disabled: the fan-out never queued it, and it is stamped with the
+	// re-enable's second.
+	missed := event("evt_same_second", reEnabled.Truncate(time.Second))
+	// Stamped a second later, so published after the re-enable: the
+	// fan-out queued it, and its message is on its way.
+	event("evt_next_second", reEnabled.Truncate(time.Second).Add(time.Second))
+	mgr, _ := f.manager()
+	r, _, err := mgr.Recover(context.Background(), owner, w.ID, delivery.Window{Since: reEnabled.Add(-time.Minute)}, "")
+	if err != nil || len(r.Deliveries) != 1 || r.Deliveries[0] != missed.DeliveryID {
+		t.Fatalf("recover: %+v, %v; want only the event of the re-enable's second", r, err)
+	}
+}
