@@ -115,7 +115,9 @@ const (
 	OutcomeSkipped   = "skipped"
 	OutcomeDuplicate = "duplicate"
 	// OutcomeEarly: the message came back before its next attempt is due
-	// (a failed visibility change, a crash); it waits again, unattempted.
+	// (a failed visibility change, a crash), or while a manual send that
+	// took its delivery over may still be on its way (Status.PriorClaim);
+	// it waits again, unattempted.
 	OutcomeEarly = "early"
 )
 
@@ -160,6 +162,15 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	st := t.Delivery
 	now := d.now()
 	switch {
+	case st.Exists && st.State == Pending && st.Claim != claim && st.PriorClaim == claim:
+		// A manual send took the delivery over from this message's series
+		// and has recorded no attempt: its message may never have been
+		// queued. The series waits for the send's lease to end, then takes
+		// the delivery back (it comes back a little after the lease, since
+		// SQS visibility counts whole seconds).
+		if !now.After(st.ClaimedUntil) {
+			return Step{Outcome: OutcomeEarly, Retry: true, Wait: st.ClaimedUntil.Sub(now) + earlyTolerance}, nil
+		}
 	case m.Claim != "" && (!st.Exists || st.Claim != claim):
 		// A manual send's message whose send was undone (its queueing
 		// failed), or that a later send took over.

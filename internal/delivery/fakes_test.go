@@ -27,6 +27,7 @@ type memStore struct {
 	sends      map[string]int            // webhook id -> manual sends taken
 	sendMax    int                       // manual sends allowed per webhook; delivery.SendsPerMinute when 0
 	saveErr    error
+	restoreErr error // Restore fails with it when set
 }
 
 func newMemStore(hooks ...webhook.Webhook) *memStore {
@@ -315,8 +316,12 @@ func (s *memStore) Reopen(_ context.Context, r delivery.Reopen) error {
 	if ok != r.Prior.Exists || d.State != r.Prior.State || d.Attempts != r.Prior.Attempts || d.Claim != r.Prior.Claim || d.NoticePending {
 		return delivery.ErrConflict
 	}
+	prior := ""
+	if ok && d.State == delivery.Pending {
+		prior = cmp.Or(d.PriorClaim, d.Claim) // as the adapter keeps it
+	}
 	s.deliveries[r.Message.DeliveryID] = delivery.Status{Exists: true, State: delivery.Pending, Attempts: d.Attempts,
-		Claim: r.Message.Claim, ClaimedUntil: r.ClaimedUntil, NextAttemptAt: r.At, AttemptLimit: r.AttemptLimit}
+		Claim: r.Message.Claim, ClaimedUntil: r.ClaimedUntil, PriorClaim: prior, NextAttemptAt: r.At, AttemptLimit: r.AttemptLimit}
 	if !ok {
 		s.records = append(s.records, delivery.Record{Message: r.Message, State: delivery.Pending, At: r.At})
 	}
@@ -326,6 +331,9 @@ func (s *memStore) Reopen(_ context.Context, r delivery.Reopen) error {
 func (s *memStore) Restore(_ context.Context, r delivery.Reopen) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.restoreErr != nil {
+		return s.restoreErr
+	}
 	d := s.deliveries[r.Message.DeliveryID]
 	if d.State != delivery.Pending || d.Claim != r.Message.Claim || d.Attempts != r.Prior.Attempts {
 		return nil

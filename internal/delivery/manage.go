@@ -715,7 +715,11 @@ func (s *Manager) send(ctx context.Context, rs []Reopen, skipChanged bool) ([]Re
 	return done, nil
 }
 
-// undo restores the deliveries of done, whose send failed with cause.
+// undo restores the deliveries of done, whose send failed with cause. A
+// delivery whose restore fails too stays pending under a claim no queued
+// message may carry: the chain the send took it over from (if any)
+// takes it back once the send's lease ends (Status.PriorClaim), and a
+// later send may take it over then. The answer stays an error.
 func (s *Manager) undo(ctx context.Context, done []Reopen, cause error) error {
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), webhook.CompensationTimeout)
 	defer cancel()

@@ -80,6 +80,13 @@ type Status struct {
 	// ClaimedUntil is when Claim's lease ends: past it, another message
 	// may take the delivery over.
 	ClaimedUntil time.Time
+	// PriorClaim is set while a manual send that took a pending delivery
+	// over has recorded no attempt: it is the claim of the series the
+	// send took it from. The send's message may never have been queued
+	// (its queueing failed, and so did the undo), so that series' message
+	// does not give up: it waits for the send's lease to end, then takes
+	// the delivery back.
+	PriorClaim string
 	// NextAttemptAt is when a pending delivery's next attempt is due.
 	NextAttemptAt time.Time
 	// AttemptLimit, when not 0, is the most attempts the delivery may

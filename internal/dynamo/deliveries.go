@@ -172,6 +172,7 @@ type deliveryItem struct {
 	Attempts       int    `dynamodbav:"attempts"`
 	Claim          string `dynamodbav:"claim"`
 	ClaimedUntilMS int64  `dynamodbav:"claimed_until_ms"`
+	PriorClaim     string `dynamodbav:"prior_claim"`
 	WriteToken     string `dynamodbav:"write_token"`
 	NextAttemptAt  string `dynamodbav:"next_attempt_at,omitempty"`
 	AttemptLimit   int    `dynamodbav:"attempt_limit"`
@@ -188,7 +189,7 @@ type deliveryItem struct {
 // status is the domain's view of a stored delivery.
 func (d deliveryItem) status() (delivery.Status, error) {
 	st := delivery.Status{Exists: true, State: delivery.State(d.State), Attempts: d.Attempts, Claim: d.Claim,
-		ClaimedUntil: time.UnixMilli(d.ClaimedUntilMS).UTC(), AttemptLimit: d.AttemptLimit, Reason: d.Reason,
+		ClaimedUntil: time.UnixMilli(d.ClaimedUntilMS).UTC(), PriorClaim: d.PriorClaim, AttemptLimit: d.AttemptLimit, Reason: d.Reason,
 		NoticePending: d.NoticePending}
 	var err error
 	if st.NextAttemptAt, err = parseStamp(d.NextAttemptAt); err != nil {
@@ -392,7 +393,8 @@ func (s *Store) deliveryState(ctx context.Context, webhookID, deliveryID string)
 
 // deliveryUpdate writes a delivery's state. The condition lets only the
 // delivery's first writer, or its owner at the attempt count it read,
-// write.
+// write. Whatever a manual send took the delivery over from is forgotten
+// (prior_claim): the delivery's series is r's now.
 func (s *Store) deliveryUpdate(r delivery.Record, token string) *types.Update {
 	m := r.Message
 	u := newUpdate()
@@ -401,6 +403,7 @@ func (s *Store) deliveryUpdate(r delivery.Record, token string) *types.Update {
 	u.set("attempts", number(int64(r.Attempts)))
 	u.set("claim", &types.AttributeValueMemberS{Value: r.Claim})
 	u.set("claimed_until_ms", number(r.ClaimedUntil.UnixMilli()))
+	u.remove = append(u.remove, "prior_claim")
 	u.setExpr("created_at = if_not_exists(created_at, :updated_at)")
 	u.set("updated_at", &types.AttributeValueMemberS{Value: stamp(r.At)})
 	u.set("expires_at", number(r.Expires.Unix()))
