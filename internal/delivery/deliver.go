@@ -176,8 +176,9 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 		// failed), or that a later send took over.
 		return Step{Outcome: OutcomeDuplicate}, nil
 	case st.Exists && st.State != Pending && st.NoticePending:
-		// Its notice could not be published when the outcome was recorded.
-		return Step{Outcome: OutcomeDuplicate}, d.notify(ctx, m, st.Reason, st.Attempts, now)
+		// Its notice could not be published when the outcome was recorded,
+		// which is the time the notice tells.
+		return Step{Outcome: OutcomeDuplicate}, d.notify(ctx, m, st.Reason, st.Attempts, st.UpdatedAt)
 	case st.Exists && st.State != Pending:
 		return Step{Outcome: OutcomeDuplicate}, nil
 	case st.Exists && st.Claim != claim && now.Before(st.ClaimedUntil):

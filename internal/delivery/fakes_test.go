@@ -66,7 +66,7 @@ func (s *memStore) Save(_ context.Context, r delivery.Record) (bool, error) {
 	}
 	s.deliveries[r.Message.DeliveryID] = delivery.Status{Exists: true, State: r.State, Attempts: r.Attempts, Claim: r.Claim,
 		ClaimedUntil: r.ClaimedUntil, NextAttemptAt: r.NextAttemptAt, AttemptLimit: d.AttemptLimit, Reason: r.Reason,
-		NoticePending: notify}
+		NoticePending: notify, UpdatedAt: r.At}
 	s.records = append(s.records, r)
 	if w, ok := s.hooks[r.Message.WebhookID]; ok {
 		switch r.Health {
@@ -321,7 +321,8 @@ func (s *memStore) Reopen(_ context.Context, r delivery.Reopen) error {
 		prior = cmp.Or(d.PriorClaim, d.Claim) // as the adapter keeps it
 	}
 	s.deliveries[r.Message.DeliveryID] = delivery.Status{Exists: true, State: delivery.Pending, Attempts: d.Attempts,
-		Claim: r.Message.Claim, ClaimedUntil: r.ClaimedUntil, PriorClaim: prior, NextAttemptAt: r.At, AttemptLimit: r.AttemptLimit}
+		Claim: r.Message.Claim, ClaimedUntil: r.ClaimedUntil, PriorClaim: prior, NextAttemptAt: r.At, AttemptLimit: r.AttemptLimit,
+		UpdatedAt: r.At}
 	if !ok {
 		s.records = append(s.records, delivery.Record{Message: r.Message, State: delivery.Pending, At: r.At})
 	}

@@ -65,8 +65,6 @@ type Summary struct {
 	LastError ErrorClass
 	// CreatedAt is when the delivery was first recorded.
 	CreatedAt time.Time
-	// UpdatedAt is when it last changed.
-	UpdatedAt time.Time
 }
 
 // Detail is one delivery with every attempt and the payload sent.

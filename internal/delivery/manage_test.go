@@ -452,3 +452,22 @@ func TestASendNeitherQueuedNorUndoneLosesNoRetries(t *testing.T) {
 		})
 	}
 }
+
+func TestARepublishedNoticeCarriesTheTimeOfTheOutcome(t *testing.T) {
+	f := newFixture(t, settings(true, 3), status(410))
+	n := &notices{fail: 1}
+	f.d.Notifier = n
+	m := message()
+	decided := f.now
+	if _, err := f.d.Deliver(context.Background(), m, "sqs-1"); err == nil {
+		t.Fatal("want the notice's failure")
+	}
+	// The message comes back later and publishes the notice.
+	f.now = f.now.Add(30 * time.Second)
+	if _, err := f.d.Deliver(context.Background(), m, "sqs-1"); err != nil || len(n.sent) != 1 {
+		t.Fatalf("redelivery: %v, notices %+v", err, n.sent)
+	}
+	if got := n.sent[0].At; !got.Equal(decided) {
+		t.Fatalf("notice at %s, want the outcome's time %s", got, decided)
+	}
+}

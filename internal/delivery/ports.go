@@ -98,6 +98,10 @@ type Status struct {
 	// NoticePending says an operational notice of this delivery's outcome
 	// (Notice) is still to be published.
 	NoticePending bool
+	// UpdatedAt is when the delivery's state was last written: for a
+	// finished delivery, when its outcome was recorded (the time of its
+	// last step), which its notice carries.
+	UpdatedAt time.Time
 }
 
 // Target is a delivery's endpoint as it is now, and the delivery's state.

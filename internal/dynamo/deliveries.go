@@ -195,6 +195,9 @@ func (d deliveryItem) status() (delivery.Status, error) {
 	if st.NextAttemptAt, err = parseStamp(d.NextAttemptAt); err != nil {
 		return delivery.Status{}, fmt.Errorf("decode delivery %s next_attempt_at: %w", d.DeliveryID, err)
 	}
+	if st.UpdatedAt, err = parseStamp(d.UpdatedAt); err != nil {
+		return delivery.Status{}, fmt.Errorf("decode delivery %s updated_at: %w", d.DeliveryID, err)
+	}
 	return st, nil
 }
 

@@ -216,8 +216,10 @@ func TestNoticesArePendingUntilSent(t *testing.T) {
 		if _, err := s.Save(ctx, gone); err != nil {
 			t.Fatal(err)
 		}
-		if tg, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID); err != nil || !tg.Delivery.NoticePending || tg.Delivery.Reason != delivery.ReasonGone {
-			t.Fatalf("after a disabling attempt: %+v, %v; want its notice pending", tg.Delivery, err)
+		// The outcome's time is kept for the notice.
+		if tg, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID); err != nil || !tg.Delivery.NoticePending || tg.Delivery.Reason != delivery.ReasonGone ||
+			!tg.Delivery.UpdatedAt.Equal(gone.At) {
+			t.Fatalf("after a disabling attempt at %s: %+v, %v; want its notice pending, updated then", gone.At, tg.Delivery, err)
 		}
 		if err := s.NoticeSent(ctx, w.ID, m.DeliveryID, 2); err != nil {
 			t.Fatal(err)

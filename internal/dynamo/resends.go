@@ -117,6 +117,7 @@ func (s *Store) Restore(ctx context.Context, r delivery.Reopen) error {
 		u.optional("next_attempt_at", stamp(p.NextAttemptAt))
 		u.optionalN("attempt_limit", p.AttemptLimit)
 		u.optional("reason", p.Reason)
+		u.set("updated_at", &types.AttributeValueMemberS{Value: stamp(p.UpdatedAt)})
 		maps.Copy(u.values, values)
 		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: k,
 			UpdateExpression: aws.String(u.expression()), ConditionExpression: cond,
