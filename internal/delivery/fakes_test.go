@@ -356,6 +356,13 @@ func (s *memStore) Take(_ context.Context, _ tenant.Tenant, webhookID string, n 
 	return taken, now.Truncate(time.Minute).Add(time.Minute), nil
 }
 
+func (s *memStore) GiveBack(_ context.Context, _ tenant.Tenant, webhookID string, n int, _ time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sends[webhookID] -= n
+	return nil
+}
+
 // endpoints is delivery.Endpoints over a memStore.
 type endpoints struct{ *memStore }
 

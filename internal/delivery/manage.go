@@ -166,6 +166,11 @@ type Limiter interface {
 	// AccountSendsPerMinute for owner's webhooks together. It returns how
 	// many it took and when that minute ends.
 	Take(ctx context.Context, owner tenant.Tenant, webhookID string, n int, now time.Time) (taken int, resetAt time.Time, err error)
+	// GiveBack returns n of the sends Take took at now for owner's
+	// webhook webhookID, to the webhook's count and owner's: sends that
+	// were not made after all. It returns them once, however often the
+	// call is tried.
+	GiveBack(ctx context.Context, owner tenant.Tenant, webhookID string, n int, now time.Time) error
 }
 
 // Endpoints reads webhooks as their owner sees them.
@@ -346,7 +351,7 @@ func (s *Manager) Retry(ctx context.Context, owner tenant.Tenant, webhookID, del
 		if _, err := s.takeUpTo(ctx, w, 1, now); err != nil {
 			return Summary{}, err
 		}
-		if _, err := s.send(ctx, []Reopen{r}, false); err != nil {
+		if _, err := s.sendTaken(ctx, w, 1, now, []Reopen{r}, false); err != nil {
 			return Summary{}, err
 		}
 		return reopened(sum, r), nil
@@ -375,9 +380,9 @@ func (s *Manager) Test(ctx context.Context, owner tenant.Tenant, webhookID strin
 			return Summary{}, err
 		}
 		if _, err := s.Events.Keep(ctx, ev, now.Add(s.retention())); err != nil {
-			return Summary{}, fmt.Errorf("save test event: %w", err)
+			return Summary{}, errors.Join(fmt.Errorf("save test event: %w", err), s.giveBack(ctx, w, 1, now))
 		}
-		if _, err := s.send(ctx, []Reopen{r}, false); err != nil {
+		if _, err := s.sendTaken(ctx, w, 1, now, []Reopen{r}, false); err != nil {
 			return Summary{}, err
 		}
 		return reopened(Summary{ID: r.Message.DeliveryID, EventID: ev.ID, EventType: ev.Type, EventTime: ev.Time,
@@ -454,9 +459,9 @@ func (s *Manager) Recover(ctx context.Context, owner tenant.Tenant, webhookID st
 			next, more = plans[MaxRecoverSends].next, true
 			plans = plans[:MaxRecoverSends]
 		}
+		taken := 0
 		if len(plans) > 0 {
-			taken, err := s.takeUpTo(ctx, w, len(plans), now)
-			if err != nil {
+			if taken, err = s.takeUpTo(ctx, w, len(plans), now); err != nil {
 				return Recovery{}, err
 			}
 			if taken < len(plans) {
@@ -467,9 +472,9 @@ func (s *Manager) Recover(ctx context.Context, owner tenant.Tenant, webhookID st
 		}
 		rs, err := s.withPayloads(ctx, owner, plans)
 		if err != nil {
-			return Recovery{}, err
+			return Recovery{}, errors.Join(err, s.giveBack(ctx, w, taken, now))
 		}
-		sent, err := s.send(ctx, rs, true)
+		sent, err := s.sendTaken(ctx, w, taken, now, rs, true)
 		if err != nil {
 			return Recovery{}, err
 		}
@@ -657,6 +662,34 @@ func (s *Manager) takeUpTo(ctx context.Context, w webhook.Webhook, n int, now ti
 		return 0, rateLimited(reset.Sub(now))
 	}
 	return taken, nil
+}
+
+// sendTaken is send, for which taken of w's sends were taken at now: the
+// sends it does not make (it failed, or left a delivery out) are given
+// back, so that a request answered as a failure costs no sends. A
+// give-back that fails after a success is not reported: it leaves the
+// count high for the rest of the minute, which refuses sends early but
+// never lets one more through.
+func (s *Manager) sendTaken(ctx context.Context, w webhook.Webhook, taken int, now time.Time, rs []Reopen, skipChanged bool) ([]Reopen, error) {
+	sent, err := s.send(ctx, rs, skipChanged)
+	if gerr := s.giveBack(ctx, w, taken-len(sent), now); err != nil {
+		return nil, errors.Join(err, gerr)
+	}
+	return sent, nil
+}
+
+// giveBack gives back n of w's sends taken at now, on a context of its
+// own: the request's may be what failed.
+func (s *Manager) giveBack(ctx context.Context, w webhook.Webhook, n int, now time.Time) error {
+	if n <= 0 {
+		return nil
+	}
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), webhook.CompensationTimeout)
+	defer cancel()
+	if err := s.Limiter.GiveBack(gctx, w.Owner, w.ID, n, now); err != nil {
+		return fmt.Errorf("give back %d sends of %s: %w", n, w.ID, err)
+	}
+	return nil
 }
 
 // reopenConcurrency bounds the writes one send makes at once.

@@ -471,3 +471,39 @@ func TestARepublishedNoticeCarriesTheTimeOfTheOutcome(t *testing.T) {
 		t.Fatalf("notice at %s, want the outcome's time %s", got, decided)
 	}
 }
+
+func TestASendThatFailsGivesItsRateBack(t *testing.T) {
+	for _, send := range []string{"retry", "test", "recover"} {
+		t.Run(send, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t, settings(true, 3), ok200)
+			m := message()
+			f.keep(t, m)
+			if send == "retry" {
+				f.run(t, m, "sqs-1")
+			}
+			mgr, q := f.manager()
+			do := func() error {
+				var err error
+				switch send {
+				case "retry":
+					_, _, err = mgr.Retry(ctx, owner, f.hook.ID, m.DeliveryID, "")
+				case "test":
+					_, _, err = mgr.Test(ctx, owner, f.hook.ID, webhook.DocumentUploaded, "")
+				case "recover":
+					_, _, err = mgr.Recover(ctx, owner, f.hook.ID, delivery.Window{Since: m.EventTime}, "")
+				}
+				return err
+			}
+			f.store.sendMax = 1 // one send left this minute
+			q.err = errors.New("sqs down")
+			if err := do(); err == nil {
+				t.Fatal("a send whose message was not queued succeeded")
+			}
+			q.err = nil
+			if err := do(); err != nil || len(q.sent) != 1 {
+				t.Fatalf("the same send once the queue is back: %v, %d queued; want the failed send's rate given back", err, len(q.sent))
+			}
+		})
+	}
+}
