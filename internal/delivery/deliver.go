@@ -27,13 +27,22 @@ const (
 	// ReasonGone: the endpoint answered 410 Gone, which disables it.
 	ReasonGone = "endpoint_gone"
 	// ReasonFailing: every attempt to the endpoint failed for DisableAfter,
-	// which disables it.
+	// and there were DisableAfterAttempts of them at least, which disables
+	// it.
 	ReasonFailing = "endpoint_failing"
 )
 
 // DefaultDisableAfter is how long an endpoint's attempts may all fail
 // before it is disabled (after Svix).
 const DefaultDisableAfter = 5 * 24 * time.Hour
+
+// DisableAfterAttempts is how many attempts in a row must have failed,
+// besides for DisableAfter, before an endpoint is disabled: an endpoint
+// that gets little traffic is not disabled by its second failure because
+// the first was long ago. Svix, too, starts its 5 days only after
+// several failures; 10 is the least number of requests Convoy's circuit
+// breaker judges an endpoint on.
+const DisableAfterAttempts = 10
 
 // DefaultRetention is how long delivery and attempt records are kept.
 const DefaultRetention = 30 * 24 * time.Hour
@@ -66,7 +75,8 @@ type Deliverer struct {
 	Sender Sender
 	// Schedule is the waits between attempts.
 	Schedule Schedule
-	// DisableAfter is how long an endpoint may fail before it is disabled.
+	// DisableAfter is how long an endpoint may fail before it is disabled,
+	// once DisableAfterAttempts attempts in a row have failed.
 	DisableAfter time.Duration
 	// Retention is how long records are kept.
 	Retention time.Duration
@@ -255,12 +265,17 @@ func (d *Deliverer) judge(rec *Record, t Target, resp Response) Step {
 		rec.State, rec.Reason, rec.Health = StateFailed, ReasonGone, Disable
 		return Step{Outcome: OutcomeFailed, Reason: ReasonGone}
 	}
-	since := t.Webhook.Health.FailingSince
-	if since.IsZero() {
-		since, rec.Health = rec.At, StartFailing
+	// This attempt is one more failure in a row; the count is kept only
+	// as far as the rule needs it.
+	since, failures := t.Webhook.Health.FailingSince, t.Webhook.Health.FailingAttempts+1
+	switch {
+	case since.IsZero():
+		since, failures, rec.Health = rec.At, 1, StartFailing
+	case failures <= DisableAfterAttempts:
+		rec.Health = CountFailure
 	}
 	switch {
-	case rec.At.Sub(since) >= cmp.Or(d.DisableAfter, DefaultDisableAfter):
+	case rec.At.Sub(since) >= cmp.Or(d.DisableAfter, DefaultDisableAfter) && failures >= DisableAfterAttempts:
 		rec.State, rec.Reason, rec.Health = StateFailed, ReasonFailing, Disable
 		return Step{Outcome: OutcomeFailed, Reason: ReasonFailing}
 	case rec.Attempts >= attemptLimit(t.Delivery, t.Webhook.Settings):

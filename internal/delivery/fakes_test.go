@@ -72,10 +72,14 @@ func (s *memStore) Save(_ context.Context, r delivery.Record) (bool, error) {
 		switch r.Health {
 		case delivery.StartFailing:
 			if w.Health.FailingSince.IsZero() {
-				w.Health.FailingSince = r.At
+				w.Health.FailingSince, w.Health.FailingAttempts = r.At, 1
+			}
+		case delivery.CountFailure:
+			if !w.Health.FailingSince.IsZero() {
+				w.Health.FailingAttempts++
 			}
 		case delivery.Recover:
-			w.Health.FailingSince = time.Time{}
+			w.Health.FailingSince, w.Health.FailingAttempts = time.Time{}, 0
 		case delivery.Disable:
 			w.IsActive, w.Health.DisabledReason, w.Health.DisabledAt = false, r.Reason, r.At
 			w.Version++

@@ -123,6 +123,9 @@ const (
 	NoChange HealthChange = iota
 	// StartFailing notes the first failed attempt since the last success.
 	StartFailing
+	// CountFailure counts one more failed attempt while failing, until
+	// there are DisableAfterAttempts.
+	CountFailure
 	// Recover clears FailingSince after a delivered attempt.
 	Recover
 	// Disable sets is_active false with a reason.

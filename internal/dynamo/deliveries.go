@@ -600,7 +600,12 @@ func responsePrefix(b []byte) string {
 }
 
 // healthUpdate writes the change r makes to its webhook's health. It
-// never creates a webhook item: the webhook must still exist.
+// never creates a webhook item: the webhook must still exist. The count
+// of failures in a row (failing_attempts) goes with failing_since: a
+// start sets both, only where no streak is under way, and a count needs
+// one; so an attempt that read the health before another changed it is
+// recorded without its change (Save), which can only undercount, and a
+// count a re-enable left behind (it removes failing_since) is set afresh.
 func (s *Store) healthUpdate(r delivery.Record) *types.Update {
 	at := &types.AttributeValueMemberS{Value: r.At.UTC().Format(time.RFC3339Nano)}
 	u := &types.Update{
@@ -610,10 +615,15 @@ func (s *Store) healthUpdate(r delivery.Record) *types.Update {
 	}
 	switch r.Health {
 	case delivery.StartFailing:
-		u.UpdateExpression = aws.String("SET failing_since = if_not_exists(failing_since, :at)")
-		u.ExpressionAttributeValues = map[string]types.AttributeValue{":at": at}
+		u.UpdateExpression = aws.String("SET failing_since = :at, failing_attempts = :one")
+		u.ConditionExpression = aws.String("attribute_exists(pk) AND attribute_not_exists(failing_since)")
+		u.ExpressionAttributeValues = map[string]types.AttributeValue{":at": at, ":one": number(1)}
+	case delivery.CountFailure:
+		u.UpdateExpression = aws.String("ADD failing_attempts :one")
+		u.ConditionExpression = aws.String("attribute_exists(pk) AND attribute_exists(failing_since)")
+		u.ExpressionAttributeValues = map[string]types.AttributeValue{":one": number(1)}
 	case delivery.Recover:
-		u.UpdateExpression = aws.String("REMOVE failing_since")
+		u.UpdateExpression = aws.String("REMOVE failing_since, failing_attempts")
 	case delivery.Disable:
 		// The version moves on, so that an update that read the webhook
 		// before it was disabled does not re-enable it unawares.
