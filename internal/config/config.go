@@ -50,7 +50,8 @@ const (
 	// be retried.
 	EnvHorizon = "DELIVERY_HORIZON"
 	// EnvDisableAfter is how long an endpoint's attempts must all have
-	// failed before it is disabled.
+	// failed before it is disabled (delivery.DisableAfterAttempts of them
+	// in a row at least).
 	EnvDisableAfter = "DISABLE_AFTER"
 	// EnvRetentionDays is how many days events and attempt records are kept.
 	EnvRetentionDays = "RECORD_RETENTION_DAYS"
@@ -270,7 +271,8 @@ type Delivery struct {
 	// retried, from MinHorizon to delivery.MaxHorizon.
 	Horizon time.Duration
 	// DisableAfter is how long every attempt to an endpoint must have
-	// failed before it is disabled.
+	// failed before it is disabled (delivery.DisableAfterAttempts of them
+	// in a row at least).
 	DisableAfter time.Duration
 	// Retention is how long attempt records are kept.
 	Retention time.Duration

@@ -27,13 +27,22 @@ const (
 	// ReasonGone: the endpoint answered 410 Gone, which disables it.
 	ReasonGone = "endpoint_gone"
 	// ReasonFailing: every attempt to the endpoint failed for DisableAfter,
-	// which disables it.
+	// and there were DisableAfterAttempts of them at least, which disables
+	// it.
 	ReasonFailing = "endpoint_failing"
 )
 
 // DefaultDisableAfter is how long an endpoint's attempts may all fail
 // before it is disabled (after Svix).
 const DefaultDisableAfter = 5 * 24 * time.Hour
+
+// DisableAfterAttempts is how many attempts in a row must have failed,
+// besides for DisableAfter, before an endpoint is disabled: an endpoint
+// that gets little traffic is not disabled by its second failure because
+// the first was long ago. Svix, too, starts its 5 days only after
+// several failures; 10 is the least number of requests Convoy's circuit
+// breaker judges an endpoint on.
+const DisableAfterAttempts = 10
 
 // DefaultRetention is how long delivery and attempt records are kept.
 const DefaultRetention = 30 * 24 * time.Hour
@@ -66,7 +75,8 @@ type Deliverer struct {
 	Sender Sender
 	// Schedule is the waits between attempts.
 	Schedule Schedule
-	// DisableAfter is how long an endpoint may fail before it is disabled.
+	// DisableAfter is how long an endpoint may fail before it is disabled,
+	// once DisableAfterAttempts attempts in a row have failed.
 	DisableAfter time.Duration
 	// Retention is how long records are kept.
 	Retention time.Duration
@@ -120,8 +130,9 @@ const (
 	OutcomeSkipped   = "skipped"
 	OutcomeDuplicate = "duplicate"
 	// OutcomeEarly: the message came before its next attempt is due (a
-	// duplicate, a receipt returned after a failure); it is parked again,
-	// unattempted.
+	// duplicate, a receipt returned after a failure), or while a manual
+	// send that took its delivery over may still be on its way
+	// (Status.PriorClaim); it is parked again, unattempted.
 	OutcomeEarly = "early"
 )
 
@@ -175,13 +186,24 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	st := t.Delivery
 	now := d.now()
 	switch {
+	case st.Exists && st.State == Pending && st.Claim != claim && st.PriorClaim == claim:
+		// A manual send took the delivery over from this message's series
+		// and has recorded no attempt: its message may never have been
+		// queued. The series waits for the send's lease to end, then takes
+		// the delivery back (it comes back a little after the lease, since
+		// SQS visibility counts whole seconds).
+		if !now.After(st.ClaimedUntil) {
+			wait := min(st.ClaimedUntil.Sub(now)+earlyTolerance, MaxDelay)
+			return Step{Outcome: OutcomeEarly, Retry: true, Wait: wait}, d.park(ctx, m, claim, wait)
+		}
 	case m.Claim != "" && (!st.Exists || st.Claim != claim):
 		// A manual send's message whose send was undone (its queueing
 		// failed), or that a later send took over.
 		return Step{Outcome: OutcomeDuplicate}, nil
 	case st.Exists && st.State != Pending && st.NoticePending:
-		// Its notice could not be published when the outcome was recorded.
-		return Step{Outcome: OutcomeDuplicate}, d.notify(ctx, m, st.Reason, st.Attempts, now)
+		// Its notice could not be published when the outcome was recorded,
+		// which is the time the notice tells.
+		return Step{Outcome: OutcomeDuplicate}, d.notify(ctx, m, st.Reason, st.Attempts, st.UpdatedAt)
 	case st.Exists && st.State != Pending:
 		return Step{Outcome: OutcomeDuplicate}, nil
 	case st.Exists && st.Claim != claim && now.Before(st.ClaimedUntil):
@@ -310,12 +332,17 @@ func (d *Deliverer) judge(rec *Record, t Target, resp Response) Step {
 		rec.State, rec.Reason, rec.Health = StateFailed, ReasonGone, Disable
 		return Step{Outcome: OutcomeFailed, Reason: ReasonGone}
 	}
-	since := t.Webhook.Health.FailingSince
-	if since.IsZero() {
-		since, rec.Health = rec.At, StartFailing
+	// This attempt is one more failure in a row; the count is kept only
+	// as far as the rule needs it.
+	since, failures := t.Webhook.Health.FailingSince, t.Webhook.Health.FailingAttempts+1
+	switch {
+	case since.IsZero():
+		since, failures, rec.Health = rec.At, 1, StartFailing
+	case failures <= DisableAfterAttempts:
+		rec.Health = CountFailure
 	}
 	switch {
-	case rec.At.Sub(since) >= cmp.Or(d.DisableAfter, DefaultDisableAfter):
+	case rec.At.Sub(since) >= cmp.Or(d.DisableAfter, DefaultDisableAfter) && failures >= DisableAfterAttempts:
 		rec.State, rec.Reason, rec.Health = StateFailed, ReasonFailing, Disable
 		return Step{Outcome: OutcomeFailed, Reason: ReasonFailing}
 	case rec.Attempts >= attemptLimit(t.Delivery, t.Webhook.Settings):

@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -150,7 +151,10 @@ func TestRedirectIsAFailedAttempt(t *testing.T) {
 func TestFailingForDisableAfterDisables(t *testing.T) {
 	f := newFixture(t, settings(true, 10), fail500)
 	w := f.store.hook("wh_01")
+	// Failing for a minute short of DisableAfter, and two attempts short
+	// of DisableAfterAttempts.
 	w.Health.FailingSince = f.now.Add(-5*24*time.Hour + time.Minute)
+	w.Health.FailingAttempts = delivery.DisableAfterAttempts - 2
 	f.store.hooks["wh_01"] = w
 	f.d.Schedule = delivery.Schedule{2 * time.Minute}
 	steps := f.run(t, message(), "m1")
@@ -160,6 +164,47 @@ func TestFailingForDisableAfterDisables(t *testing.T) {
 	}
 	if w := f.store.hook("wh_01"); w.IsActive || w.Health.DisabledReason != delivery.ReasonFailing {
 		t.Fatalf("webhook: %+v", w)
+	}
+}
+
+func TestASparseEndpointIsNotDisabledByItsSecondFailure(t *testing.T) {
+	f := newFixture(t, settings(false, 0), fail500) // one attempt per event
+	event := func(i int) delivery.Message {
+		m := message()
+		m.EventID = fmt.Sprintf("evt_sparse_%d", i)
+		m.DeliveryID = delivery.DeliveryID(m.EventID, f.hook.ID, m.EventTime)
+		return m
+	}
+	// One failed attempt, then no traffic for six days: the next failure
+	// is only the second.
+	f.run(t, event(0), "m0")
+	f.now = f.now.Add(6 * 24 * time.Hour)
+	steps := f.run(t, event(1), "m1")
+	if w := f.store.hook(f.hook.ID); !w.IsActive || steps[0].Reason != delivery.ReasonExhausted {
+		t.Fatalf("after its second failure in six days: active %v, step %+v; want it active", w.IsActive, steps[0])
+	}
+	// Failures that go on disable it once there are DisableAfterAttempts.
+	for i := 2; i < delivery.DisableAfterAttempts-1; i++ {
+		f.run(t, event(i), "m")
+	}
+	if w := f.store.hook(f.hook.ID); !w.IsActive || w.Health.FailingAttempts != delivery.DisableAfterAttempts-1 {
+		t.Fatalf("after %d failures: active %v, %d counted", delivery.DisableAfterAttempts-1, w.IsActive, w.Health.FailingAttempts)
+	}
+	steps = f.run(t, event(delivery.DisableAfterAttempts-1), "m")
+	if w := f.store.hook(f.hook.ID); w.IsActive || steps[0].Reason != delivery.ReasonFailing {
+		t.Fatalf("after %d failures: active %v, step %+v; want it disabled", delivery.DisableAfterAttempts, w.IsActive, steps[0])
+	}
+}
+
+func TestFailuresAreCountedOnlyAsFarAsTheRuleNeeds(t *testing.T) {
+	f := newFixture(t, settings(false, 0), fail500)
+	w := f.store.hook(f.hook.ID)
+	w.Health.FailingSince, w.Health.FailingAttempts = f.now.Add(-time.Hour), delivery.DisableAfterAttempts
+	f.store.hooks[w.ID] = w
+	f.run(t, message(), "m1")
+	if r := f.store.records[0]; r.Health != delivery.NoChange || f.store.hook(w.ID).Health.FailingAttempts != delivery.DisableAfterAttempts {
+		t.Fatalf("a failure past the count the rule needs: health change %v, %d counted; want none written", r.Health,
+			f.store.hook(w.ID).Health.FailingAttempts)
 	}
 }
 

@@ -30,7 +30,8 @@ type memStore struct {
 	sendMax    int                         // manual sends allowed per webhook; delivery.SendsPerMinute when 0
 	saveErr    error
 	beginErr   error
-	begins     int // Begins that committed
+	begins     int   // Begins that committed
+	restoreErr error // Restore fails with it when set
 }
 
 func newMemStore(hooks ...webhook.Webhook) *memStore {
@@ -99,7 +100,7 @@ func (s *memStore) Save(_ context.Context, r delivery.Record) (bool, error) {
 	}
 	s.deliveries[r.Message.DeliveryID] = delivery.Status{Exists: true, State: r.State, Attempts: r.Attempts, Claim: r.Claim,
 		ClaimedUntil: r.ClaimedUntil, NextAttemptAt: r.NextAttemptAt, AttemptLimit: d.AttemptLimit, Reason: r.Reason,
-		NoticePending: notify, Begun: d.Begun, BegunAt: d.BegunAt, BegunUntil: d.BegunUntil}
+		NoticePending: notify, UpdatedAt: r.At, Begun: d.Begun, BegunAt: d.BegunAt, BegunUntil: d.BegunUntil}
 	if _, ok := s.msgs[r.Message.DeliveryID]; !ok {
 		s.msgs[r.Message.DeliveryID] = r.Message
 	}
@@ -114,10 +115,14 @@ func (s *memStore) Save(_ context.Context, r delivery.Record) (bool, error) {
 		switch r.Health {
 		case delivery.StartFailing:
 			if w.Health.FailingSince.IsZero() {
-				w.Health.FailingSince = r.At
+				w.Health.FailingSince, w.Health.FailingAttempts = r.At, 1
+			}
+		case delivery.CountFailure:
+			if !w.Health.FailingSince.IsZero() {
+				w.Health.FailingAttempts++
 			}
 		case delivery.Recover:
-			w.Health.FailingSince = time.Time{}
+			w.Health.FailingSince, w.Health.FailingAttempts = time.Time{}, 0
 		case delivery.Disable:
 			w.IsActive, w.Health.DisabledReason, w.Health.DisabledAt = false, r.Reason, r.At
 			w.Version++
@@ -398,9 +403,13 @@ func (s *memStore) Reopen(_ context.Context, r delivery.Reopen) error {
 		d.NoticePending || d.InProgress(r.At) {
 		return delivery.ErrConflict
 	}
+	prior := ""
+	if ok && d.State == delivery.Pending {
+		prior = cmp.Or(d.PriorClaim, d.Claim) // as the adapter keeps it
+	}
 	s.deliveries[r.Message.DeliveryID] = delivery.Status{Exists: true, State: delivery.Pending, Attempts: d.Attempts,
-		Claim: r.Message.Claim, ClaimedUntil: r.ClaimedUntil, NextAttemptAt: r.At, AttemptLimit: r.AttemptLimit,
-		Begun: d.Begun, BegunAt: d.BegunAt, BegunUntil: d.BegunUntil}
+		Claim: r.Message.Claim, ClaimedUntil: r.ClaimedUntil, PriorClaim: prior, NextAttemptAt: r.At, AttemptLimit: r.AttemptLimit,
+		UpdatedAt: r.At, Begun: d.Begun, BegunAt: d.BegunAt, BegunUntil: d.BegunUntil}
 	m := r.Message
 	m.Payload = nil
 	s.parked[m.DeliveryID] = delivery.Parked{Message: m, Attempts: d.Attempts, NextAttemptAt: r.At, ResendAt: r.ResendAt}
@@ -413,6 +422,9 @@ func (s *memStore) Reopen(_ context.Context, r delivery.Reopen) error {
 func (s *memStore) Restore(_ context.Context, r delivery.Reopen) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.restoreErr != nil {
+		return s.restoreErr
+	}
 	d := s.deliveries[r.Message.DeliveryID]
 	if d.State != delivery.Pending || d.Claim != r.Message.Claim || d.Attempts != r.Prior.Attempts {
 		return nil
@@ -432,6 +444,13 @@ func (s *memStore) Take(_ context.Context, _ tenant.Tenant, webhookID string, n 
 	taken := min(n, limit-s.sends[webhookID])
 	s.sends[webhookID] += taken
 	return taken, now.Truncate(time.Minute).Add(time.Minute), nil
+}
+
+func (s *memStore) GiveBack(_ context.Context, _ tenant.Tenant, webhookID string, n int, _ time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sends[webhookID] -= n
+	return nil
 }
 
 // endpoints is delivery.Endpoints over a memStore.

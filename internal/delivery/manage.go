@@ -66,8 +66,6 @@ type Summary struct {
 	LastError ErrorClass
 	// CreatedAt is when the delivery was first recorded.
 	CreatedAt time.Time
-	// UpdatedAt is when it last changed.
-	UpdatedAt time.Time
 }
 
 // Detail is one delivery with every attempt and the payload sent.
@@ -172,6 +170,11 @@ type Limiter interface {
 	// AccountSendsPerMinute for owner's webhooks together. It returns how
 	// many it took and when that minute ends.
 	Take(ctx context.Context, owner tenant.Tenant, webhookID string, n int, now time.Time) (taken int, resetAt time.Time, err error)
+	// GiveBack returns n of the sends Take took at now for owner's
+	// webhook webhookID, to the webhook's count and owner's: sends that
+	// were not made after all. It returns them once, however often the
+	// call is tried.
+	GiveBack(ctx context.Context, owner tenant.Tenant, webhookID string, n int, now time.Time) error
 }
 
 // Endpoints reads webhooks as their owner sees them.
@@ -352,7 +355,7 @@ func (s *Manager) Retry(ctx context.Context, owner tenant.Tenant, webhookID, del
 		if _, err := s.takeUpTo(ctx, w, 1, now); err != nil {
 			return Summary{}, err
 		}
-		if _, err := s.send(ctx, []Reopen{r}, false); err != nil {
+		if _, err := s.sendTaken(ctx, w, 1, now, []Reopen{r}, false); err != nil {
 			return Summary{}, err
 		}
 		return reopened(sum, r), nil
@@ -381,9 +384,9 @@ func (s *Manager) Test(ctx context.Context, owner tenant.Tenant, webhookID strin
 			return Summary{}, err
 		}
 		if _, err := s.Events.Keep(ctx, ev, now.Add(s.retention())); err != nil {
-			return Summary{}, fmt.Errorf("save test event: %w", err)
+			return Summary{}, errors.Join(fmt.Errorf("save test event: %w", err), s.giveBack(ctx, w, 1, now))
 		}
-		if _, err := s.send(ctx, []Reopen{r}, false); err != nil {
+		if _, err := s.sendTaken(ctx, w, 1, now, []Reopen{r}, false); err != nil {
 			return Summary{}, err
 		}
 		return reopened(Summary{ID: r.Message.DeliveryID, EventID: ev.ID, EventType: ev.Type, EventTime: ev.Time,
@@ -460,9 +463,9 @@ func (s *Manager) Recover(ctx context.Context, owner tenant.Tenant, webhookID st
 			next, more = plans[MaxRecoverSends].next, true
 			plans = plans[:MaxRecoverSends]
 		}
+		taken := 0
 		if len(plans) > 0 {
-			taken, err := s.takeUpTo(ctx, w, len(plans), now)
-			if err != nil {
+			if taken, err = s.takeUpTo(ctx, w, len(plans), now); err != nil {
 				return Recovery{}, err
 			}
 			if taken < len(plans) {
@@ -473,9 +476,9 @@ func (s *Manager) Recover(ctx context.Context, owner tenant.Tenant, webhookID st
 		}
 		rs, err := s.withPayloads(ctx, owner, plans)
 		if err != nil {
-			return Recovery{}, err
+			return Recovery{}, errors.Join(err, s.giveBack(ctx, w, taken, now))
 		}
-		sent, err := s.send(ctx, rs, true)
+		sent, err := s.sendTaken(ctx, w, taken, now, rs, true)
 		if err != nil {
 			return Recovery{}, err
 		}
@@ -572,8 +575,17 @@ func (s *Manager) recoverable(ctx context.Context, w webhook.Webhook, win Window
 // have made its first attempt yet: the delivery is left to it, which
 // records nothing before that attempt, rather than posted twice. One
 // older than LeaseSlack with no attempt recorded lost its message.
+//
+// Event times (EventBridge stamps them) and w.UpdatedAt are whole
+// seconds, so only an event of a later second than w's last change
+// certainly came after it. One of the same second may have been
+// published before the change, while w was disabled, and never queued:
+// it is sent. Had it come just after the change instead, the fan-out's
+// message finds the recovery's claim and drops itself, unless its
+// attempt is under way at that moment: then both post it, with the same
+// webhook-id, as at-least-once allows.
 func onItsWay(w webhook.Webhook, ev Event, now time.Time) bool {
-	return !ev.Time.Before(w.UpdatedAt) && now.Sub(ev.Time) < LeaseSlack
+	return ev.Time.Truncate(time.Second).After(w.UpdatedAt.Truncate(time.Second)) && now.Sub(ev.Time) < LeaseSlack
 }
 
 // checkWindow checks a recovery's window against now.
@@ -657,6 +669,34 @@ func (s *Manager) takeUpTo(ctx context.Context, w webhook.Webhook, n int, now ti
 	return taken, nil
 }
 
+// sendTaken is send, for which taken of w's sends were taken at now: the
+// sends it does not make (it failed, or left a delivery out) are given
+// back, so that a request answered as a failure costs no sends. A
+// give-back that fails after a success is not reported: it leaves the
+// count high for the rest of the minute, which refuses sends early but
+// never lets one more through.
+func (s *Manager) sendTaken(ctx context.Context, w webhook.Webhook, taken int, now time.Time, rs []Reopen, skipChanged bool) ([]Reopen, error) {
+	sent, err := s.send(ctx, rs, skipChanged)
+	if gerr := s.giveBack(ctx, w, taken-len(sent), now); err != nil {
+		return nil, errors.Join(err, gerr)
+	}
+	return sent, nil
+}
+
+// giveBack gives back n of w's sends taken at now, on a context of its
+// own: the request's may be what failed.
+func (s *Manager) giveBack(ctx context.Context, w webhook.Webhook, n int, now time.Time) error {
+	if n <= 0 {
+		return nil
+	}
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), webhook.CompensationTimeout)
+	defer cancel()
+	if err := s.Limiter.GiveBack(gctx, w.Owner, w.ID, n, now); err != nil {
+		return fmt.Errorf("give back %d sends of %s: %w", n, w.ID, err)
+	}
+	return nil
+}
+
 // reopenConcurrency bounds the writes one send makes at once.
 const reopenConcurrency = 8
 
@@ -711,7 +751,11 @@ func (s *Manager) send(ctx context.Context, rs []Reopen, skipChanged bool) ([]Re
 	return done, nil
 }
 
-// undo restores the deliveries of done, whose send failed with cause.
+// undo restores the deliveries of done, whose send failed with cause. A
+// delivery whose restore fails too stays pending under a claim no queued
+// message may carry: the chain the send took it over from (if any)
+// takes it back once the send's lease ends (Status.PriorClaim), and a
+// later send may take it over then. The answer stays an error.
 func (s *Manager) undo(ctx context.Context, done []Reopen, cause error) error {
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), webhook.CompensationTimeout)
 	defer cancel()

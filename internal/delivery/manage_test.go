@@ -137,6 +137,15 @@ func TestRetryRefusals(t *testing.T) {
 	if _, _, err := mgr.Retry(ctx, owner, f.hook.ID, m.DeliveryID, ""); err != nil || len(q.sent) != 1 {
 		t.Fatalf("a sleeping pending delivery is brought forward: %v, %d queued", err, len(q.sent))
 	}
+	// The message it took over from waits, unattempted, while the send's
+	// message may be on its way; once that one records its attempt, the
+	// old one is a duplicate.
+	if step, err := f.d.Deliver(ctx, m, "sqs-1"); err != nil || step.Outcome != delivery.OutcomeEarly || len(f.sender.requests) != 2 {
+		t.Fatalf("the message it took over from, before the send's attempt: %+v, %v, %d requests", step, err, len(f.sender.requests))
+	}
+	if _, err := f.d.Deliver(ctx, q.sent[0], "sqs-2"); err != nil {
+		t.Fatal(err)
+	}
 	if step, err := f.d.Deliver(ctx, m, "sqs-1"); err != nil || step.Outcome != delivery.OutcomeDuplicate {
 		t.Fatalf("the message it took over from: %+v, %v", step, err)
 	}
@@ -301,11 +310,17 @@ func TestRecoverBringsForwardWaitingDeliveriesAndRestoresTheRetries(t *testing.T
 	if st := f.store.deliveries[failed.DeliveryID]; st.AttemptLimit != 3+3 {
 		t.Fatalf("recovered failed delivery: %+v, want the webhook's 3 attempts more", st)
 	}
+	if len(q.sent) != 2 || q.sent[0].DeliveryID != waiting.DeliveryID {
+		t.Fatalf("queued %+v", q.sent)
+	}
+	if step, err := f.d.Deliver(ctx, waiting, "sqs-1"); err != nil || step.Outcome != delivery.OutcomeEarly {
+		t.Fatalf("the message the recovery took over from, before the recovery's attempt: %+v, %v", step, err)
+	}
+	if _, err := f.d.Deliver(ctx, q.sent[0], "sqs-r"); err != nil {
+		t.Fatal(err)
+	}
 	if step, err := f.d.Deliver(ctx, waiting, "sqs-1"); err != nil || step.Outcome != delivery.OutcomeDuplicate {
 		t.Fatalf("the message the recovery took over from: %+v, %v", step, err)
-	}
-	if len(q.sent) != 2 {
-		t.Fatalf("queued %d", len(q.sent))
 	}
 }
 
@@ -361,5 +376,134 @@ func TestRecoverLeavesAFreshFanoutToItsMessage(t *testing.T) {
 	r, _, err := mgr.Recover(context.Background(), owner, w.ID, delivery.Window{Since: f.now.Add(-30 * time.Minute)}, "")
 	if err != nil || len(r.Deliveries) != 1 || r.Deliveries[0] != lost.DeliveryID {
 		t.Fatalf("recover: %+v, %v; want only the lost delivery", r, err)
+	}
+}
+
+func TestRecoverSendsAnEventOfTheSecondOfTheReEnable(t *testing.T) {
+	f := newFixture(t, settings(true, 3), ok200)
+	// The webhook was re-enabled two minutes ago, 700 ms into a second;
+	// webhook.Service keeps updated_at to the second, and EventBridge
+	// stamps events to the second too.
+	w := f.store.hook(f.hook.ID)
+	reEnabled := f.now.Add(-2 * time.Minute).Add(700 * time.Millisecond)
+	w.UpdatedAt = reEnabled.Truncate(time.Second)
+	f.store.hooks[w.ID] = w
+	event := func(id string, at time.Time) delivery.Message {
+		m := message()
+		m.EventID, m.EventTime = id, at
+		m.DeliveryID = delivery.DeliveryID(id, w.ID, at)
+		f.keep(t, m)
+		return m
+	}
+	// Published 300 ms into that second, while the webhook was still
+	// disabled: the fan-out never queued it, and it is stamped with the
+	// re-enable's second.
+	missed := event("evt_same_second", reEnabled.Truncate(time.Second))
+	// Stamped a second later, so published after the re-enable: the
+	// fan-out queued it, and its message is on its way.
+	event("evt_next_second", reEnabled.Truncate(time.Second).Add(time.Second))
+	mgr, _ := f.manager()
+	r, _, err := mgr.Recover(context.Background(), owner, w.ID, delivery.Window{Since: reEnabled.Add(-time.Minute)}, "")
+	if err != nil || len(r.Deliveries) != 1 || r.Deliveries[0] != missed.DeliveryID {
+		t.Fatalf("recover: %+v, %v; want only the event of the re-enable's second", r, err)
+	}
+}
+
+func TestASendNeitherQueuedNorUndoneLosesNoRetries(t *testing.T) {
+	for _, series := range []string{"automatic", "manual"} {
+		t.Run(series, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t, settings(true, 3), fail500)
+			f.d.Schedule = delivery.Schedule{5 * time.Minute}
+			m := message()
+			f.keep(t, m)
+			mgr, q := f.manager()
+			// The series of retries that owns the delivery: its attempt
+			// failed, and its message comes back in 5 minutes.
+			msg, messageID := m, "sqs-1"
+			if _, err := f.d.Deliver(ctx, m, "sqs-1"); err != nil {
+				t.Fatal(err)
+			}
+			if series == "manual" {
+				// A retry took it over and its attempt failed too.
+				if _, _, err := mgr.Retry(ctx, owner, f.hook.ID, m.DeliveryID, ""); err != nil {
+					t.Fatal(err)
+				}
+				msg, messageID = q.sent[0], "sqs-2"
+				if _, err := f.d.Deliver(ctx, msg, messageID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// A retry whose message cannot be queued, and whose undo fails
+			// too: the delivery is left claimed by a message never sent.
+			q.err, f.store.restoreErr = errors.New("sqs down"), errors.New("dynamodb down")
+			if _, _, err := mgr.Retry(ctx, owner, f.hook.ID, m.DeliveryID, ""); err == nil {
+				t.Fatal("a retry that could neither queue nor undo succeeded")
+			}
+			q.err, f.store.restoreErr = nil, nil
+			// The series' message comes back: it keeps the delivery going.
+			f.sender.script = []delivery.Response{ok200}
+			posted := len(f.sender.requests)
+			f.now = f.now.Add(5 * time.Minute)
+			steps := f.run(t, msg, messageID)
+			if last := steps[len(steps)-1]; last.Outcome != delivery.OutcomeDelivered || len(f.sender.requests) != posted+1 {
+				t.Fatalf("the series' message: steps %+v, %d more requests; want it to deliver with one", steps, len(f.sender.requests)-posted)
+			}
+		})
+	}
+}
+
+func TestARepublishedNoticeCarriesTheTimeOfTheOutcome(t *testing.T) {
+	f := newFixture(t, settings(true, 3), status(410))
+	n := &notices{fail: 1}
+	f.d.Notifier = n
+	m := message()
+	decided := f.now
+	if _, err := f.d.Deliver(context.Background(), m, "sqs-1"); err == nil {
+		t.Fatal("want the notice's failure")
+	}
+	// The message comes back later and publishes the notice.
+	f.now = f.now.Add(30 * time.Second)
+	if _, err := f.d.Deliver(context.Background(), m, "sqs-1"); err != nil || len(n.sent) != 1 {
+		t.Fatalf("redelivery: %v, notices %+v", err, n.sent)
+	}
+	if got := n.sent[0].At; !got.Equal(decided) {
+		t.Fatalf("notice at %s, want the outcome's time %s", got, decided)
+	}
+}
+
+func TestASendThatFailsGivesItsRateBack(t *testing.T) {
+	for _, send := range []string{"retry", "test", "recover"} {
+		t.Run(send, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t, settings(true, 3), ok200)
+			m := message()
+			f.keep(t, m)
+			if send == "retry" {
+				f.run(t, m, "sqs-1")
+			}
+			mgr, q := f.manager()
+			do := func() error {
+				var err error
+				switch send {
+				case "retry":
+					_, _, err = mgr.Retry(ctx, owner, f.hook.ID, m.DeliveryID, "")
+				case "test":
+					_, _, err = mgr.Test(ctx, owner, f.hook.ID, webhook.DocumentUploaded, "")
+				case "recover":
+					_, _, err = mgr.Recover(ctx, owner, f.hook.ID, delivery.Window{Since: m.EventTime}, "")
+				}
+				return err
+			}
+			f.store.sendMax = 1 // one send left this minute
+			q.err = errors.New("sqs down")
+			if err := do(); err == nil {
+				t.Fatal("a send whose message was not queued succeeded")
+			}
+			q.err = nil
+			if err := do(); err != nil || len(q.sent) != 1 {
+				t.Fatalf("the same send once the queue is back: %v, %d queued; want the failed send's rate given back", err, len(q.sent))
+			}
+		})
 	}
 }

@@ -15,7 +15,7 @@ const NoticeSource = "docproc.webhooks"
 const (
 	// NoticeWebhookDisabled: the service disabled a webhook, because its
 	// endpoint answered 410 Gone (ReasonGone) or every attempt failed for
-	// DisableAfter (ReasonFailing).
+	// DisableAfter, DisableAfterAttempts in a row at least (ReasonFailing).
 	NoticeWebhookDisabled = "webhook.disabled"
 	// NoticeDeliveryExhausted: the last attempt the webhook's retry
 	// settings allow an event failed (ReasonExhausted).

@@ -88,6 +88,13 @@ type Status struct {
 	// ClaimedUntil is when Claim's lease ends: past it, another message
 	// may take the delivery over.
 	ClaimedUntil time.Time
+	// PriorClaim is set while a manual send that took a pending delivery
+	// over has recorded no attempt: it is the claim of the series the
+	// send took it from. The send's message may never have been queued
+	// (its queueing failed, and so did the undo), so that series' message
+	// does not give up: it waits for the send's lease to end, then takes
+	// the delivery back.
+	PriorClaim string
 	// NextAttemptAt is when a pending delivery's next attempt is due.
 	NextAttemptAt time.Time
 	// AttemptLimit, when not 0, is the most attempts the delivery may
@@ -99,6 +106,10 @@ type Status struct {
 	// NoticePending says an operational notice of this delivery's outcome
 	// (Notice) is still to be published.
 	NoticePending bool
+	// UpdatedAt is when the delivery's state was last written: for a
+	// finished delivery, when its outcome was recorded (the time of its
+	// last step), which its notice carries.
+	UpdatedAt time.Time
 	// Begun is the number of the last attempt begun (Store.Begin); it is
 	// above Attempts while that attempt's outcome is not recorded.
 	Begun int
@@ -135,6 +146,9 @@ const (
 	NoChange HealthChange = iota
 	// StartFailing notes the first failed attempt since the last success.
 	StartFailing
+	// CountFailure counts one more failed attempt while failing, until
+	// there are DisableAfterAttempts.
+	CountFailure
 	// Recover clears FailingSince after a delivered attempt.
 	Recover
 	// Disable sets is_active false with a reason.

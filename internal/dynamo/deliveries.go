@@ -173,6 +173,7 @@ type deliveryItem struct {
 	Attempts       int    `dynamodbav:"attempts"`
 	Claim          string `dynamodbav:"claim"`
 	ClaimedUntilMS int64  `dynamodbav:"claimed_until_ms"`
+	PriorClaim     string `dynamodbav:"prior_claim"`
 	WriteToken     string `dynamodbav:"write_token"`
 	NextAttemptAt  string `dynamodbav:"next_attempt_at,omitempty"`
 	AttemptLimit   int    `dynamodbav:"attempt_limit"`
@@ -195,7 +196,7 @@ type deliveryItem struct {
 // status is the domain's view of a stored delivery.
 func (d deliveryItem) status() (delivery.Status, error) {
 	st := delivery.Status{Exists: true, State: delivery.State(d.State), Attempts: d.Attempts, Claim: d.Claim,
-		ClaimedUntil: time.UnixMilli(d.ClaimedUntilMS).UTC(), AttemptLimit: d.AttemptLimit, Reason: d.Reason,
+		ClaimedUntil: time.UnixMilli(d.ClaimedUntilMS).UTC(), PriorClaim: d.PriorClaim, AttemptLimit: d.AttemptLimit, Reason: d.Reason,
 		NoticePending: d.NoticePending, Begun: max(d.Begun, d.Attempts), BegunUntil: time.UnixMilli(d.BegunUntilMS).UTC()}
 	var err error
 	if st.NextAttemptAt, err = parseStamp(d.NextAttemptAt); err != nil {
@@ -203,6 +204,9 @@ func (d deliveryItem) status() (delivery.Status, error) {
 	}
 	if st.BegunAt, err = parseStamp(d.BegunAt); err != nil {
 		return delivery.Status{}, fmt.Errorf("decode delivery %s begun_at: %w", d.DeliveryID, err)
+	}
+	if st.UpdatedAt, err = parseStamp(d.UpdatedAt); err != nil {
+		return delivery.Status{}, fmt.Errorf("decode delivery %s updated_at: %w", d.DeliveryID, err)
 	}
 	return st, nil
 }
@@ -406,7 +410,8 @@ func (s *Store) deliveryState(ctx context.Context, webhookID, deliveryID string)
 
 // deliveryUpdate writes a delivery's state. The condition lets only the
 // delivery's first writer, or its owner at the attempt count it read,
-// write.
+// write. Whatever a manual send took the delivery over from is forgotten
+// (prior_claim): the delivery's series is r's now.
 func (s *Store) deliveryUpdate(r delivery.Record, token string) *types.Update {
 	m := r.Message
 	u := newUpdate()
@@ -415,6 +420,7 @@ func (s *Store) deliveryUpdate(r delivery.Record, token string) *types.Update {
 	u.set("attempts", number(int64(r.Attempts)))
 	u.set("claim", &types.AttributeValueMemberS{Value: r.Claim})
 	u.set("claimed_until_ms", number(r.ClaimedUntil.UnixMilli()))
+	u.remove = append(u.remove, "prior_claim")
 	u.setExpr("created_at = if_not_exists(created_at, :updated_at)")
 	u.set("updated_at", &types.AttributeValueMemberS{Value: stamp(r.At)})
 	u.set("expires_at", number(r.Expires.Unix()))
@@ -618,7 +624,12 @@ func responsePrefix(b []byte) string {
 }
 
 // healthUpdate writes the change r makes to its webhook's health. It
-// never creates a webhook item: the webhook must still exist.
+// never creates a webhook item: the webhook must still exist. The count
+// of failures in a row (failing_attempts) goes with failing_since: a
+// start sets both, only where no streak is under way, and a count needs
+// one; so an attempt that read the health before another changed it is
+// recorded without its change (Save), which can only undercount, and a
+// count a re-enable left behind (it removes failing_since) is set afresh.
 func (s *Store) healthUpdate(r delivery.Record) *types.Update {
 	at := &types.AttributeValueMemberS{Value: r.At.UTC().Format(time.RFC3339Nano)}
 	u := &types.Update{
@@ -628,10 +639,15 @@ func (s *Store) healthUpdate(r delivery.Record) *types.Update {
 	}
 	switch r.Health {
 	case delivery.StartFailing:
-		u.UpdateExpression = aws.String("SET failing_since = if_not_exists(failing_since, :at)")
-		u.ExpressionAttributeValues = map[string]types.AttributeValue{":at": at}
+		u.UpdateExpression = aws.String("SET failing_since = :at, failing_attempts = :one")
+		u.ConditionExpression = aws.String("attribute_exists(pk) AND attribute_not_exists(failing_since)")
+		u.ExpressionAttributeValues = map[string]types.AttributeValue{":at": at, ":one": number(1)}
+	case delivery.CountFailure:
+		u.UpdateExpression = aws.String("ADD failing_attempts :one")
+		u.ConditionExpression = aws.String("attribute_exists(pk) AND attribute_exists(failing_since)")
+		u.ExpressionAttributeValues = map[string]types.AttributeValue{":one": number(1)}
 	case delivery.Recover:
-		u.UpdateExpression = aws.String("REMOVE failing_since")
+		u.UpdateExpression = aws.String("REMOVE failing_since, failing_attempts")
 	case delivery.Disable:
 		// The version moves on, so that an update that read the webhook
 		// before it was disabled does not re-enable it unawares.

@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -216,8 +217,10 @@ func TestNoticesArePendingUntilSent(t *testing.T) {
 		if _, err := s.Save(ctx, gone); err != nil {
 			t.Fatal(err)
 		}
-		if tg, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID); err != nil || !tg.Delivery.NoticePending || tg.Delivery.Reason != delivery.ReasonGone {
-			t.Fatalf("after a disabling attempt: %+v, %v; want its notice pending", tg.Delivery, err)
+		// The outcome's time is kept for the notice.
+		if tg, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID); err != nil || !tg.Delivery.NoticePending || tg.Delivery.Reason != delivery.ReasonGone ||
+			!tg.Delivery.UpdatedAt.Equal(gone.At) {
+			t.Fatalf("after a disabling attempt at %s: %+v, %v; want its notice pending, updated then", gone.At, tg.Delivery, err)
 		}
 		if err := s.NoticeSent(ctx, w.ID, m.DeliveryID, 2); err != nil {
 			t.Fatal(err)
@@ -261,6 +264,77 @@ func TestNoticesArePendingUntilSent(t *testing.T) {
 		}
 		if tg, err := s.Target(ctx, w.Owner, w.ID, m3.DeliveryID); err != nil || !tg.Delivery.NoticePending {
 			t.Fatalf("after an exhausted delivery: %+v, %v; want its notice pending", tg.Delivery, err)
+		}
+	})
+}
+
+// TestFailuresInARowAreCounted checks the count of failed attempts the
+// rule that disables a failing endpoint needs: kept with failing_since,
+// ended by a delivered attempt, and never left over from before a
+// re-enable.
+func TestFailuresInARowAreCounted(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		s := newStore(t, b)
+		w, m := deliveryFixture(t, s)
+		n := 0
+		// save records a failed attempt of a delivery of its own with
+		// health change h, and returns the webhook's health after it.
+		save := func(h delivery.HealthChange) (delivery.Record, webhook.Health) {
+			t.Helper()
+			msg := m
+			msg.EventID = fmt.Sprintf("evt_count_%d", n)
+			msg.DeliveryID = delivery.DeliveryID(msg.EventID, w.ID, msg.EventTime)
+			n++
+			r := attemptRecord(msg, "msg-a", 1, delivery.StateFailed, h)
+			if _, err := s.Save(ctx, r); err != nil {
+				t.Fatalf("save with health change %v: %v", h, err)
+			}
+			if tg, err := s.Target(ctx, w.Owner, w.ID, msg.DeliveryID); err != nil || tg.Delivery.State != delivery.StateFailed {
+				t.Fatalf("the attempt with health change %v: %+v, %v", h, tg.Delivery, err)
+			}
+			got, err := s.Get(ctx, w.Owner, w.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r, got.Health
+		}
+		first, h := save(delivery.StartFailing)
+		if !h.FailingSince.Equal(first.At) || h.FailingAttempts != 1 {
+			t.Fatalf("after the first failure: %+v", h)
+		}
+		if _, h = save(delivery.CountFailure); !h.FailingSince.Equal(first.At) || h.FailingAttempts != 2 {
+			t.Fatalf("after a second failure: %+v", h)
+		}
+		// An attempt that read the webhook healthy before the first failure
+		// was recorded: its failure is recorded, its start is not.
+		if _, h = save(delivery.StartFailing); !h.FailingSince.Equal(first.At) || h.FailingAttempts != 2 {
+			t.Fatalf("after a stale start: %+v", h)
+		}
+		if _, h = save(delivery.Recover); h != (webhook.Health{}) {
+			t.Fatalf("after a delivered attempt: %+v", h)
+		}
+		// One that read it failing before it recovered counts nothing.
+		if _, h = save(delivery.CountFailure); h != (webhook.Health{}) {
+			t.Fatalf("after a stale count: %+v", h)
+		}
+		// A re-enable clears failing_since; the count it leaves is not read,
+		// and the next streak counts afresh.
+		save(delivery.StartFailing)
+		save(delivery.CountFailure)
+		got, err := s.Get(ctx, w.Owner, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Version, got.Health = got.Version+1, webhook.Health{} // as the service re-enables
+		if err := s.Update(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		if again, err := s.Get(ctx, w.Owner, w.ID); err != nil || again.Health != (webhook.Health{}) {
+			t.Fatalf("re-enabled: %+v, %v", again.Health, err)
+		}
+		if _, h = save(delivery.StartFailing); h.FailingAttempts != 1 {
+			t.Fatalf("the first failure after a re-enable: %+v", h)
 		}
 	})
 }

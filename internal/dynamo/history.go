@@ -42,7 +42,7 @@ func (d deliveryItem) summary() (delivery.Summary, error) {
 		out      *time.Time
 	}{
 		{"event_time", d.EventTime, &sum.EventTime}, {"last_attempt_at", d.LastAttemptAt, &sum.LastAttemptAt},
-		{"created_at", d.CreatedAt, &sum.CreatedAt}, {"updated_at", d.UpdatedAt, &sum.UpdatedAt},
+		{"created_at", d.CreatedAt, &sum.CreatedAt},
 	} {
 		if *t.out, err = parseStamp(t.in); err != nil {
 			return delivery.Summary{}, fmt.Errorf("decode delivery %s %s: %w", d.DeliveryID, t.name, err)

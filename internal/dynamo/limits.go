@@ -64,6 +64,42 @@ func (s *Store) Take(ctx context.Context, owner tenant.Tenant, webhookID string,
 	return granted, end, nil
 }
 
+// GiveBack implements delivery.Limiter: it takes n off the webhook's
+// count and owner's, of the minute of now, which Take added them to. Each
+// give-back carries a token, kept in the count's item (returned): a try
+// that finds its token there was committed by an earlier try whose
+// answer was lost, so a give-back is made once and never lets more sends
+// through than the limits.
+func (s *Store) GiveBack(ctx context.Context, owner tenant.Tenant, webhookID string, n int, now time.Time) error {
+	if n <= 0 {
+		return nil
+	}
+	start := now.UTC().Truncate(time.Minute)
+	token := newToken()
+	return errors.Join(s.returnSends(ctx, key(endpointPK(webhookID), sendsSK(start)), n, token),
+		s.returnSends(ctx, key(tenantPK(owner), sendsSK(start)), n, token))
+}
+
+// returnSends takes n off the count k once, under token (see GiveBack).
+func (s *Store) returnSends(ctx context.Context, k map[string]types.AttributeValue, n int, token string) error {
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 k,
+		UpdateExpression:    aws.String("ADD sent :n, returned :tokens"),
+		ConditionExpression: aws.String("NOT contains(returned, :token)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":n":      number(int64(-n)),
+			":tokens": &types.AttributeValueMemberSS{Value: []string{token}},
+			":token":  &types.AttributeValueMemberS{Value: token},
+		},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil // an earlier try of this give-back committed
+	}
+	return awserr.Classify("dynamodb UpdateItem return sends "+attrS(k, attrPK), err)
+}
+
 // takeSends adds n to the count k of the minute that ends at end with
 // one UpdateItem, unconditionally, and reads the new count back: what
 // went over limit is not taken, and is given back. It returns how many it

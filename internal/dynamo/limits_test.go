@@ -100,3 +100,31 @@ func TestManualSendsLimitsHoldUnderConcurrency(t *testing.T) {
 		}
 	})
 }
+
+// TestSendsGivenBackCanBeTakenAgain gives back sends that were not made:
+// the webhook's count and the account's take them again, and a give-back
+// whose answer is lost (the SDK tries it again) gives back once.
+func TestSendsGivenBackCanBeTakenAgain(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		s := newStore(t, b)
+		owner := tenant.Tenant{Account: testenv.Unique("acct_"), Mode: tenant.Test}
+		now := time.Now()
+		take := func(webhookID string, n, want int) {
+			t.Helper()
+			if got, _, err := s.Take(ctx, owner, webhookID, n, now); err != nil || got != want {
+				t.Fatalf("take %d of %s: %d, %v; want %d", n, webhookID, got, err, want)
+			}
+		}
+		take("wh_a", delivery.SendsPerMinute, delivery.SendsPerMinute)
+		in := testenv.NewInjector(testenv.Fault{Operation: "UpdateItem", Times: 1, AfterSend: true, Err: testenv.ConnectionReset{}})
+		lossy := dynamo.New(dynamo.NewClient(b.Config(t, in.Middleware)), s.Table())
+		if err := lossy.GiveBack(ctx, owner, "wh_a", 2, now); err != nil || in.Calls("UpdateItem") != 3 {
+			t.Fatalf("give back after a lost answer: %v (%d UpdateItem calls, want 3: two tries, then the account's count)", err, in.Calls("UpdateItem"))
+		}
+		take("wh_a", 5, 2)
+		// The account's count got them back too: 600 are taken now.
+		take("wh_b", delivery.SendsPerMinute, delivery.SendsPerMinute)
+		take("wh_c", 1, 0)
+	})
+}

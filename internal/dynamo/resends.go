@@ -4,6 +4,7 @@ package dynamo
 // undoing of that when the send's message could not be queued.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,9 +26,12 @@ var _ delivery.Resends = (*Store)(nil)
 // item, conditional on r.Prior: its state, attempts and, when pending,
 // claim, and on no notice pending (one owed is never cleared unsent); or
 // on no item when !r.Prior.Exists. It sets the attributes of a new item
-// only where there are none. When the condition fails, the token read
-// back tells whether this write's own first try committed (its answer
-// lost) or the delivery moved on (ErrConflict).
+// only where there are none. Over a pending delivery it notes the series
+// it takes the delivery from (prior_claim, see delivery.Status): the
+// prior claim, or, when that was a send that made no attempt, the series
+// that send had noted. When the condition fails, the token read back
+// tells whether this write's own first try committed (its answer lost)
+// or the delivery moved on (ErrConflict).
 func (s *Store) Reopen(ctx context.Context, r delivery.Reopen) error {
 	m := r.Message
 	op := "dynamodb UpdateItem reopen delivery " + m.DeliveryID
@@ -47,6 +51,7 @@ func (s *Store) Reopen(ctx context.Context, r delivery.Reopen) error {
 	u.remove = append(u.remove, "reason")
 	u.parking(m.DeliveryID, delivery.Pending, r.ResendAt)
 	cond := "attribute_not_exists(pk)"
+	series := ""
 	if p := r.Prior; p.Exists {
 		// Not while an attempt is being made: it could not be recorded.
 		cond = "#state = :prior_state AND attempts = :prior_attempts AND " +
@@ -57,10 +62,12 @@ func (s *Store) Reopen(ctx context.Context, r delivery.Reopen) error {
 		u.values[":prior_attempts"] = number(int64(p.Attempts))
 		u.values[":false"] = &types.AttributeValueMemberBOOL{Value: false}
 		if p.State == delivery.Pending {
-			cond += " AND claim = :prior_claim"
-			u.values[":prior_claim"] = &types.AttributeValueMemberS{Value: p.Claim}
+			cond += " AND claim = :read_claim"
+			u.values[":read_claim"] = &types.AttributeValueMemberS{Value: p.Claim}
+			series = cmp.Or(p.PriorClaim, p.Claim)
 		}
 	}
+	u.optional("prior_claim", series)
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       key(endpointPK(m.WebhookID), deliverySK(m.DeliveryID)),
@@ -111,9 +118,11 @@ func (s *Store) Restore(ctx context.Context, r delivery.Reopen) error {
 		u.set("#state", &types.AttributeValueMemberS{Value: string(p.State)})
 		u.set("claim", &types.AttributeValueMemberS{Value: p.Claim})
 		u.set("claimed_until_ms", number(p.ClaimedUntil.UnixMilli()))
+		u.optional("prior_claim", p.PriorClaim)
 		u.optional("next_attempt_at", stamp(p.NextAttemptAt))
 		u.optionalN("attempt_limit", p.AttemptLimit)
 		u.optional("reason", p.Reason)
+		u.set("updated_at", &types.AttributeValueMemberS{Value: stamp(p.UpdatedAt)})
 		if p.State != delivery.Pending {
 			// Finished again: nothing left to queue.
 			u.parking(m.DeliveryID, p.State, time.Time{})

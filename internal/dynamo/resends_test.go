@@ -152,7 +152,10 @@ func TestReopenAPendingDelivery(t *testing.T) {
 		if err := s.Reopen(ctx, r); err != nil {
 			t.Fatal(err)
 		}
-		if st := status(t, s, w, m); st.State != delivery.Pending || st.Claim != "send_b" || st.Attempts != 1 || !st.NextAttemptAt.Equal(r.At) {
+		// The series it took the delivery from is noted, until the send
+		// records an attempt.
+		if st := status(t, s, w, m); st.State != delivery.Pending || st.Claim != "send_b" || st.PriorClaim != "msg-a" || st.Attempts != 1 ||
+			!st.NextAttemptAt.Equal(r.At) {
 			t.Fatalf("reopened: %+v", st)
 		}
 		// The message queued before the send no longer owns the delivery.
@@ -164,6 +167,26 @@ func TestReopenAPendingDelivery(t *testing.T) {
 		}
 		if st := status(t, s, w, m); st != prior {
 			t.Fatalf("restored: %+v, want %+v", st, prior)
+		}
+		// A send over one that never made its attempt (its lease over)
+		// notes the series that did.
+		stranded := reopen(m, "send_c", prior, 0)
+		if err := s.Reopen(ctx, stranded); err != nil {
+			t.Fatal(err)
+		}
+		over := status(t, s, w, m)
+		if err := s.Reopen(ctx, reopen(m, "send_d", over, 0)); err != nil {
+			t.Fatal(err)
+		}
+		if st := status(t, s, w, m); st.Claim != "send_d" || st.PriorClaim != "msg-a" {
+			t.Fatalf("a send over an unattempted one: %+v, want msg-a noted", st)
+		}
+		// The send's first attempt ends it.
+		if _, err := s.Save(ctx, attemptRecord(m, "send_d", 2, delivery.Pending, delivery.NoChange)); err != nil {
+			t.Fatal(err)
+		}
+		if st := status(t, s, w, m); st.Claim != "send_d" || st.PriorClaim != "" || st.Attempts != 2 {
+			t.Fatalf("after the send's attempt: %+v, want no series noted", st)
 		}
 	})
 }

@@ -43,11 +43,15 @@ type webhookItem struct {
 	Version   int    `dynamodbav:"version"`
 	// WriteToken is the token of the last conditional write (see writeToken).
 	WriteToken string `dynamodbav:"write_token,omitempty"`
-	// FailingSince, DisabledReason and DisabledAt are the webhook's
-	// delivery health, which the deliverer writes (deliveries.go).
-	FailingSince   string `dynamodbav:"failing_since,omitempty"`
-	DisabledReason string `dynamodbav:"disabled_reason,omitempty"`
-	DisabledAt     string `dynamodbav:"disabled_at,omitempty"`
+	// FailingSince, FailingAttempts, DisabledReason and DisabledAt are the
+	// webhook's delivery health, which the deliverer writes
+	// (deliveries.go). FailingAttempts counts only with FailingSince: a
+	// re-enable removes FailingSince and leaves the count, which the next
+	// failure sets afresh.
+	FailingSince    string `dynamodbav:"failing_since,omitempty"`
+	FailingAttempts int    `dynamodbav:"failing_attempts,omitempty"`
+	DisabledReason  string `dynamodbav:"disabled_reason,omitempty"`
+	DisabledAt      string `dynamodbav:"disabled_at,omitempty"`
 	// RotationLock is the token of the rotation holding the webhook
 	// (rotation.go); empty when none does.
 	RotationLock string `dynamodbav:"rotation_lock,omitempty"`
@@ -92,6 +96,9 @@ func (it webhookItem) webhook() (webhook.Webhook, error) {
 		events[i] = webhook.Event(e)
 	}
 	health := webhook.Health{DisabledReason: it.DisabledReason}
+	if it.FailingSince != "" {
+		health.FailingAttempts = it.FailingAttempts
+	}
 	for _, t := range []struct {
 		name string
 		in   string

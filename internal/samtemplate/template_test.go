@@ -199,7 +199,7 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			"dynamodb:GetItem on table keys ACCOUNT#* ENDPOINT#*", "dynamodb:PutItem on table keys ENDPOINT#*",
 			"dynamodb:UpdateItem on table keys ENDPOINT#*",
 			// The health of a webhook, never its url, events or secret.
-			"dynamodb:UpdateItem on table keys ACCOUNT#* attributes pk sk is_active failing_since disabled_reason disabled_at updated_at version",
+			"dynamodb:UpdateItem on table keys ACCOUNT#* attributes pk sk is_active failing_since failing_attempts disabled_reason disabled_at updated_at version",
 			"kms:Decrypt on kms key",
 			"secretsmanager:GetSecretValue on prefix",
 			"sqs:ChangeMessageVisibility on delivery queue",

@@ -69,6 +69,10 @@ type Health struct {
 	// FailingSince is the first failed attempt after the last delivered
 	// one; zero while deliveries succeed.
 	FailingSince time.Time
+	// FailingAttempts counts the failed attempts since FailingSince, that
+	// one included, as far as the rule that disables a failing endpoint
+	// needs (delivery.DisableAfterAttempts); zero when FailingSince is.
+	FailingAttempts int
 	// DisabledReason says why the service disabled the webhook (410 Gone,
 	// or failing for too long); empty when it did not.
 	DisabledReason string

@@ -162,13 +162,19 @@ func TestNoticeSurvivesAFailedPublish(t *testing.T) {
 		url := h.subscribeNotices()
 		gone, _ := h.webhookFor(h.owner, newReceiver(t, statuses(410)).srv.URL, retries(3))
 		id, at := h.publish(h.owner, webhook.DocumentUploaded, testenv.Unique("evt_notice_"))
-		if st := h.final(gone, id, at); st.State != delivery.StateFailed {
+		st := h.final(gone, id, at)
+		if st.State != delivery.StateFailed {
 			t.Errorf("delivery: %s, want failed", st.State)
 		}
 		h.handledAtLeast(2) // the message came back for its notice
 		h.drained()
 		ns := h.notices(url, 1)
 		checkNotice(t, ns[delivery.NoticeWebhookDisabled], delivery.NoticeWebhookDisabled, gone, id, at, delivery.ReasonGone, 1)
+		// Published on the message's return, it tells when the outcome was
+		// recorded.
+		if n := ns[delivery.NoticeWebhookDisabled]; len(n) == 1 && !n[0].Detail.At.Equal(st.UpdatedAt) {
+			t.Errorf("notice at %s, want the outcome's time %s", n[0].Detail.At, st.UpdatedAt)
+		}
 		if n := h.deliveryIn.Calls("PutEvents"); n != 2 {
 			t.Errorf("%d PutEvents calls, want 2 (the failed one and its retry)", n)
 		}
