@@ -55,6 +55,11 @@ func (s *stack) seedDelivery(webhookID, eventID string, typ webhook.Event, at ti
 		default:
 			r.State, r.Reason = delivery.StateFailed, delivery.ReasonExhausted
 		}
+		// As the deliverer does: the attempt is begun, then recorded.
+		if err := store.Begin(ctx, delivery.Begin{Message: m, Number: i + 1, Prior: i, Claim: r.Claim, At: now,
+			Until: now.Add(time.Minute), ClaimedUntil: now.Add(delivery.LeaseSlack), Expires: r.Expires}); err != nil {
+			s.t.Fatal(err)
+		}
 		if _, err := store.Save(ctx, r); err != nil {
 			s.t.Fatal(err)
 		}

@@ -212,12 +212,12 @@ func TestLoadDelivery(t *testing.T) {
 }
 
 func TestLoadDeliveryFailsFastNamingEveryProblem(t *testing.T) {
-	_, err := LoadDelivery(env(map[string]string{EnvRetrySchedule: "5s,12h", EnvDeliveryTimeout: "51s",
+	_, err := LoadDelivery(env(map[string]string{EnvRetrySchedule: "5s,25h", EnvDeliveryTimeout: "51s", EnvHorizon: "73h",
 		EnvDisableAfter: "59m", EnvRetentionDays: "400", EnvLogLevel: "LOUD", "AWS_LAMBDA_LOG_FORMAT": "xml"}))
 	if err == nil {
 		t.Fatal("LoadDelivery accepted a config with no table")
 	}
-	for _, want := range []string{"TABLE_NAME is not set", "DELIVERY_QUEUE_URL is not set", "EVENT_BUS_NAME is not set", `DELIVERY_RETRY_SCHEDULE "5s,12h"`,
+	for _, want := range []string{"TABLE_NAME is not set", "DELIVERY_QUEUE_URL is not set", "EVENT_BUS_NAME is not set", `DELIVERY_RETRY_SCHEDULE "5s,25h"`, `DELIVERY_HORIZON "73h"`,
 		`DELIVERY_TIMEOUT "51s"`, `DISABLE_AFTER "59m"`, `RECORD_RETENTION_DAYS "400"`, `LOG_LEVEL "LOUD"`, `AWS_LAMBDA_LOG_FORMAT "xml"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
@@ -241,8 +241,8 @@ func TestDeliveryTimeout(t *testing.T) {
 }
 
 func TestRetrySchedule(t *testing.T) {
-	for v, ok := range map[string]bool{"0s": true, "5s": true, "5s,5m,30m,2h,5h,10h": true, "11h": true, "1h30m,90s": true,
-		"": true, "11h1s": false, "-5s": false, "5s,,5m": false, "5s,": false, "5": false, "soon": false} {
+	for v, ok := range map[string]bool{"0s": true, "5s": true, "5s,5m,30m,2h,5h,10h": true, "24h": true, "1s,2s,20h": true, "1h30m,90s": true,
+		"": true, "24h1s": false, "-5s": false, "5s,,5m": false, "5s,": false, "5": false, "soon": false} {
 		_, err := LoadDelivery(deliveryEnv(map[string]string{EnvRetrySchedule: v}))
 		if (err == nil) != ok {
 			t.Errorf("%s=%q: %v, want ok=%v", EnvRetrySchedule, v, err, ok)
@@ -250,6 +250,32 @@ func TestRetrySchedule(t *testing.T) {
 		if !ok && (err == nil || !strings.Contains(err.Error(), EnvRetrySchedule)) {
 			t.Errorf("%s=%q: error %v does not name the variable", EnvRetrySchedule, v, err)
 		}
+	}
+}
+
+func TestHorizon(t *testing.T) {
+	for v, ok := range map[string]bool{"": true, "1h": true, "72h": true, "3h30m": true, "59m": false, "72h1s": false, "3d": false} {
+		c, err := LoadDelivery(deliveryEnv(map[string]string{EnvHorizon: v}))
+		if (err == nil) != ok {
+			t.Errorf("%s=%q: %v, want ok=%v", EnvHorizon, v, err, ok)
+		}
+		if !ok && (err == nil || !strings.Contains(err.Error(), EnvHorizon)) {
+			t.Errorf("%s=%q: error %v does not name the variable", EnvHorizon, v, err)
+		}
+		if v == "" && c.Horizon != 72*time.Hour {
+			t.Errorf("default horizon %s, want 72h", c.Horizon)
+		}
+	}
+}
+
+func TestLoadSweeper(t *testing.T) {
+	if _, err := LoadSweeper(env(map[string]string{})); err == nil || !strings.Contains(err.Error(), "TABLE_NAME is not set") ||
+		!strings.Contains(err.Error(), "DELIVERY_QUEUE_URL is not set") {
+		t.Fatalf("LoadSweeper with nothing set: %v", err)
+	}
+	c, err := LoadSweeper(env(map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "q"}))
+	if err != nil || c.TableName != "t" || c.QueueURL != "q" {
+		t.Fatalf("LoadSweeper = %+v, %v", c, err)
 	}
 }
 

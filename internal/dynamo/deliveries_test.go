@@ -48,6 +48,20 @@ func attemptRecord(m delivery.Message, claim string, n int, state delivery.State
 	return r
 }
 
+// save begins r's attempt, when it has one, then saves r, as the
+// deliverer does. A Begin that conflicts is left to the Save, which
+// conflicts too.
+func save(ctx context.Context, s *dynamo.Store, r delivery.Record) (bool, error) {
+	if a := r.Attempt; a != nil {
+		err := s.Begin(ctx, delivery.Begin{Message: r.Message, Number: a.Number, Prior: r.Prior, Claim: r.Claim,
+			ClaimedUntil: r.At.Add(delivery.LeaseSlack), At: r.At, Until: r.At.Add(time.Minute), Expires: r.Expires})
+		if err != nil && !errors.Is(err, delivery.ErrConflict) {
+			return false, err
+		}
+	}
+	return save(ctx, s, r)
+}
+
 func TestDeliveryStateAndHealth(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		ctx := context.Background()
@@ -58,7 +72,7 @@ func TestDeliveryStateAndHealth(t *testing.T) {
 			t.Fatalf("target before any attempt: %+v, %v", target, err)
 		}
 		first := attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.StartFailing)
-		if _, err := s.Save(ctx, first); err != nil {
+		if _, err := save(ctx, s, first); err != nil {
 			t.Fatal(err)
 		}
 		target, err = s.Target(ctx, w.Owner, w.ID, m.DeliveryID)
@@ -70,7 +84,7 @@ func TestDeliveryStateAndHealth(t *testing.T) {
 		// Another message, or a stale count, cannot write.
 		for _, r := range []delivery.Record{attemptRecord(m, "msg-b", 2, delivery.Pending, delivery.NoChange),
 			attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.NoChange)} {
-			if _, err := s.Save(ctx, r); !errors.Is(err, delivery.ErrConflict) {
+			if _, err := save(ctx, s, r); !errors.Is(err, delivery.ErrConflict) {
 				t.Fatalf("conflicting save (claim %s, prior %d): %v, want ErrConflict", r.Claim, r.Prior, err)
 			}
 		}
@@ -78,7 +92,7 @@ func TestDeliveryStateAndHealth(t *testing.T) {
 		// dead-letter queue) may take the delivery over.
 		takeover := attemptRecord(m, "msg-redriven", 2, delivery.StateDelivered, delivery.Recover)
 		takeover.At = first.ClaimedUntil.Add(time.Second)
-		if _, err := s.Save(ctx, takeover); err != nil {
+		if _, err := save(ctx, s, takeover); err != nil {
 			t.Fatal(err)
 		}
 		target, err = s.Target(ctx, w.Owner, w.ID, m.DeliveryID)
@@ -91,7 +105,7 @@ func TestDeliveryStateAndHealth(t *testing.T) {
 		m2.WebhookID, m2.Account = w.ID, w.Owner.Account
 		gone := attemptRecord(m2, "msg-c", 1, delivery.StateFailed, delivery.Disable)
 		gone.Reason = delivery.ReasonGone
-		if _, err := s.Save(ctx, gone); err != nil {
+		if _, err := save(ctx, s, gone); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.Get(ctx, w.Owner, w.ID)
@@ -104,7 +118,7 @@ func TestDeliveryStateAndHealth(t *testing.T) {
 		m3.WebhookID, m3.Account = w.ID, w.Owner.Account
 		stale := attemptRecord(m3, "msg-d", 1, delivery.StateFailed, delivery.Disable)
 		stale.Reason = "stale"
-		if _, err := s.Save(ctx, stale); err != nil {
+		if _, err := save(ctx, s, stale); err != nil {
 			t.Fatal(err)
 		}
 		if again, err := s.Get(ctx, w.Owner, w.ID); err != nil || again.Version != 2 || again.Health.DisabledReason != delivery.ReasonGone {
@@ -135,7 +149,7 @@ func TestDeliverySaveSurvivesADeletedWebhookAndALostAnswer(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The health update of a deleted webhook must not create an item.
-		if _, err := s.Save(ctx, attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.StartFailing)); err != nil {
+		if _, err := save(ctx, s, attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.StartFailing)); err != nil {
 			t.Fatalf("save for a deleted webhook: %v", err)
 		}
 		if exists, err := s.Exists(ctx, w.Owner, w.ID); err != nil || exists {
@@ -143,7 +157,7 @@ func TestDeliverySaveSurvivesADeletedWebhookAndALostAnswer(t *testing.T) {
 		}
 		in := testenv.NewInjector(testenv.Fault{Operation: "TransactWriteItems", Times: 1, AfterSend: true, Err: testenv.ConnectionReset{}})
 		lossy := dynamo.New(dynamo.NewClient(b.Config(t, in.Middleware)), table)
-		if _, err := lossy.Save(ctx, attemptRecord(m, "msg-a", 2, delivery.StateDelivered, delivery.NoChange)); err != nil {
+		if _, err := save(ctx, lossy, attemptRecord(m, "msg-a", 2, delivery.StateDelivered, delivery.NoChange)); err != nil {
 			t.Fatalf("save after a lost answer: %v", err)
 		}
 		target, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID)
@@ -214,7 +228,7 @@ func TestNoticesArePendingUntilSent(t *testing.T) {
 		w, m := deliveryFixture(t, s)
 		gone := attemptRecord(m, "msg-a", 1, delivery.StateFailed, delivery.Disable)
 		gone.Reason, gone.Notify = delivery.ReasonGone, true
-		if _, err := s.Save(ctx, gone); err != nil {
+		if _, err := save(ctx, s, gone); err != nil {
 			t.Fatal(err)
 		}
 		// The outcome's time is kept for the notice.
@@ -249,7 +263,7 @@ func TestNoticesArePendingUntilSent(t *testing.T) {
 		m2.WebhookID, m2.Account = w.ID, w.Owner.Account
 		stale := attemptRecord(m2, "msg-b", 1, delivery.StateFailed, delivery.Disable)
 		stale.Reason, stale.Notify = delivery.ReasonGone, true
-		if notified, err := s.Save(ctx, stale); err != nil || notified {
+		if notified, err := save(ctx, s, stale); err != nil || notified {
 			t.Fatalf("a stale disable: notified %v, %v; want its notice dropped", notified, err)
 		}
 		if tg, err := s.Target(ctx, w.Owner, w.ID, m2.DeliveryID); err != nil || tg.Delivery.NoticePending || tg.Delivery.State != delivery.StateFailed {
@@ -259,7 +273,7 @@ func TestNoticesArePendingUntilSent(t *testing.T) {
 		m3.WebhookID, m3.Account = w.ID, w.Owner.Account
 		exhausted := attemptRecord(m3, "msg-c", 1, delivery.StateFailed, delivery.NoChange)
 		exhausted.Reason, exhausted.Notify = delivery.ReasonExhausted, true
-		if notified, err := s.Save(ctx, exhausted); err != nil || !notified {
+		if notified, err := save(ctx, s, exhausted); err != nil || !notified {
 			t.Fatalf("an exhausted delivery: notified %v, %v", notified, err)
 		}
 		if tg, err := s.Target(ctx, w.Owner, w.ID, m3.DeliveryID); err != nil || !tg.Delivery.NoticePending {
@@ -287,7 +301,7 @@ func TestFailuresInARowAreCounted(t *testing.T) {
 			msg.DeliveryID = delivery.DeliveryID(msg.EventID, w.ID, msg.EventTime)
 			n++
 			r := attemptRecord(msg, "msg-a", 1, delivery.StateFailed, h)
-			if _, err := s.Save(ctx, r); err != nil {
+			if _, err := save(ctx, s, r); err != nil {
 				t.Fatalf("save with health change %v: %v", h, err)
 			}
 			if tg, err := s.Target(ctx, w.Owner, w.ID, msg.DeliveryID); err != nil || tg.Delivery.State != delivery.StateFailed {

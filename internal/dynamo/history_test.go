@@ -38,7 +38,7 @@ func storedHistory(t *testing.T, s *dynamo.Store, w webhook.Webhook, base time.T
 		if i%3 == 0 {
 			state = delivery.StateFailed
 		}
-		if _, err := s.Save(context.Background(), attemptRecord(m, "msg", 1, state, delivery.NoChange)); err != nil {
+		if _, err := save(context.Background(), s, attemptRecord(m, "msg", 1, state, delivery.NoChange)); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, m.DeliveryID)
@@ -173,7 +173,7 @@ func TestExpiredDeliveriesAreGone(t *testing.T) {
 				EventTime: at, Account: w.Owner.Account, Mode: w.Owner.Mode, WebhookID: w.ID}
 			r := attemptRecord(m, "msg", 1, delivery.StateDelivered, delivery.NoChange)
 			r.Expires = time.Now().Add(-time.Minute)
-			if _, err := s.Save(ctx, r); err != nil {
+			if _, err := save(ctx, s, r); err != nil {
 				t.Fatal(err)
 			}
 			gone = append(gone, m.DeliveryID)
@@ -202,10 +202,10 @@ func TestDeliveryWithItsAttempts(t *testing.T) {
 		m.Test = true
 		first := attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.NoChange)
 		first.Attempt.Response = delivery.Response{Error: delivery.ErrTimeout, Duration: 15 * time.Second}
-		if _, err := s.Save(ctx, first); err != nil {
+		if _, err := save(ctx, s, first); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Save(ctx, attemptRecord(m, "msg-a", 2, delivery.StateDelivered, delivery.NoChange)); err != nil {
+		if _, err := save(ctx, s, attemptRecord(m, "msg-a", 2, delivery.StateDelivered, delivery.NoChange)); err != nil {
 			t.Fatal(err)
 		}
 		sum, err := s.Delivery(ctx, w.ID, m.DeliveryID)

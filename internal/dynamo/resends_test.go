@@ -57,7 +57,7 @@ func TestReopenANeverMadeDelivery(t *testing.T) {
 			t.Fatalf("second reopen: %v, want ErrConflict", err)
 		}
 		// The message's attempt under the claim can be recorded.
-		if _, err := s.Save(ctx, attemptRecord(m, "send_a", 1, delivery.StateDelivered, delivery.NoChange)); err != nil {
+		if _, err := save(ctx, s, attemptRecord(m, "send_a", 1, delivery.StateDelivered, delivery.NoChange)); err != nil {
 			t.Fatalf("attempt under the send's claim: %v", err)
 		}
 		// Once an attempt was made, there is nothing to undo.
@@ -90,7 +90,7 @@ func TestReopenAFailedDelivery(t *testing.T) {
 		w, m := deliveryFixture(t, s)
 		failed := attemptRecord(m, "msg-a", 1, delivery.StateFailed, delivery.NoChange)
 		failed.Reason, failed.Notify = delivery.ReasonExhausted, true
-		if _, err := s.Save(ctx, failed); err != nil {
+		if _, err := save(ctx, s, failed); err != nil {
 			t.Fatal(err)
 		}
 		// Its notice is not yet sent: a send that read it as sent (or did
@@ -139,7 +139,7 @@ func TestReopenAPendingDelivery(t *testing.T) {
 		ctx := context.Background()
 		s := newStore(t, b)
 		w, m := deliveryFixture(t, s)
-		if _, err := s.Save(ctx, attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.NoChange)); err != nil {
+		if _, err := save(ctx, s, attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.NoChange)); err != nil {
 			t.Fatal(err)
 		}
 		prior := status(t, s, w, m)
@@ -159,7 +159,7 @@ func TestReopenAPendingDelivery(t *testing.T) {
 			t.Fatalf("reopened: %+v", st)
 		}
 		// The message queued before the send no longer owns the delivery.
-		if _, err := s.Save(ctx, attemptRecord(m, "msg-a", 2, delivery.Pending, delivery.NoChange)); !errors.Is(err, delivery.ErrConflict) {
+		if _, err := save(ctx, s, attemptRecord(m, "msg-a", 2, delivery.Pending, delivery.NoChange)); !errors.Is(err, delivery.ErrConflict) {
 			t.Fatalf("attempt under the old claim: %v, want ErrConflict", err)
 		}
 		if err := s.Restore(ctx, r); err != nil {
@@ -182,7 +182,7 @@ func TestReopenAPendingDelivery(t *testing.T) {
 			t.Fatalf("a send over an unattempted one: %+v, want msg-a noted", st)
 		}
 		// The send's first attempt ends it.
-		if _, err := s.Save(ctx, attemptRecord(m, "send_d", 2, delivery.Pending, delivery.NoChange)); err != nil {
+		if _, err := save(ctx, s, attemptRecord(m, "send_d", 2, delivery.Pending, delivery.NoChange)); err != nil {
 			t.Fatal(err)
 		}
 		if st := status(t, s, w, m); st.Claim != "send_d" || st.PriorClaim != "" || st.Attempts != 2 {

@@ -19,6 +19,7 @@ import (
 	"github.com/docproc/webhooks/internal/api"
 	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/samtemplate"
 	"github.com/docproc/webhooks/internal/webhook"
 )
@@ -202,10 +203,19 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			"dynamodb:UpdateItem on table keys ACCOUNT#* attributes pk sk is_active failing_since failing_attempts disabled_reason disabled_at updated_at version",
 			"kms:Decrypt on kms key",
 			"secretsmanager:GetSecretValue on prefix",
-			"sqs:ChangeMessageVisibility on delivery queue",
+			// A failed step's wait, held as its visibility; the next
+			// attempt, parked as a delayed message.
+			"sqs:ChangeMessageVisibility on delivery queue", "sqs:SendMessage on delivery queue",
 			"events:PutEvents on event bus source " + delivery.NoticeSource,
 			"deny sqs:ChangeMessageVisibility outside delivery queue", "deny sqs:DeleteMessage outside delivery queue",
 			"deny sqs:GetQueueAttributes outside delivery queue", "deny sqs:ReceiveMessage outside delivery queue",
+		},
+		"SweeperFunction": {
+			// The due deliveries, their events' payloads, and their
+			// resend time only.
+			"dynamodb:Query on table index " + dynamo.DueIndex, "dynamodb:BatchGetItem on table keys EVENT#*",
+			"dynamodb:UpdateItem on table keys ENDPOINT#* attributes pk sk resend_shard resend_at",
+			"sqs:SendMessage on delivery queue",
 		},
 	}
 	fns := functions(t, load(t))
@@ -361,6 +371,8 @@ func TestTableIndexes(t *testing.T) {
 	want := map[string]string{
 		"by-account":     "gsi1pk HASH, gsi1sk RANGE; ALL []",
 		"events-by-time": "events_pk HASH, events_sk RANGE; INCLUDE [event_id event_type time expires_at]",
+		// What the sweeper rebuilds a delivery's message from.
+		dynamo.DueIndex: fmt.Sprintf("resend_shard HASH, resend_at RANGE; INCLUDE %v", dynamo.DueAttributes),
 	}
 	got := map[string]string{}
 	for _, g := range tbl.GlobalSecondaryIndexes {
@@ -631,7 +643,8 @@ func TestQueueSettingsFitTheRetries(t *testing.T) {
 
 // TestDeliveryFunctionFitsItsLimits: the longest DELIVERY_TIMEOUT config
 // accepts leaves the delivery function 10 s to record a batch's attempts,
-// and the longest wait before a retry fits in SQS's 12 h visibility.
+// a parked attempt's delay fits SQS's 15 minutes, and the sweeper queues
+// a long wait's message before it is due, on a schedule of a minute.
 func TestDeliveryFunctionFitsItsLimits(t *testing.T) {
 	tmpl := load(t)
 	fn := functions(t, tmpl)[deliverFunction]
@@ -639,8 +652,22 @@ func TestDeliveryFunctionFitsItsLimits(t *testing.T) {
 		t.Errorf("%s: timeout %v leaves %v after an attempt of %v; want at least 10s",
 			deliverFunction, timeout(t, tmpl, fn), room, config.MaxDeliveryTimeout)
 	}
-	if delivery.MaxWait+timeout(t, tmpl, fn) > 12*time.Hour {
-		t.Errorf("delivery.MaxWait %v does not fit in SQS's 12h visibility", delivery.MaxWait)
+	if delivery.MaxDelay > 15*time.Minute {
+		t.Errorf("delivery.MaxDelay %v is longer than SQS's DelaySeconds allow (15m)", delivery.MaxDelay)
+	}
+	var sweeper struct {
+		Events map[string]struct {
+			Properties struct {
+				ScheduleExpression string `yaml:"ScheduleExpression"`
+			} `yaml:"Properties"`
+		} `yaml:"Events"`
+	}
+	if err := tmpl.Decode("SweeperFunction", "AWS::Serverless::Function", &sweeper); err != nil {
+		t.Fatal(err)
+	}
+	if got := sweeper.Events["Schedule"].Properties.ScheduleExpression; got != "rate(1 minute)" ||
+		delivery.SweepLead <= time.Minute {
+		t.Errorf("sweeper schedule %q with a lead of %v; want rate(1 minute) and a lead longer than it", got, delivery.SweepLead)
 	}
 }
 
