@@ -28,7 +28,7 @@ func TestRoundTripsPerRequest(t *testing.T) {
 			map[string]int{"PutItem": 1, "GetItem": 1, "GetSecretValue": 1}},
 		{"list", func() { s.list(nil) }, map[string]int{"Query": 1}},
 		// The webhook, and a Query for its last delivery.
-		{"get", func() { s.call("GET", "/v1/webhooks/"+id, "") }, map[string]int{"GetItem": 1, "Query": 1}},
+		{"get", func() { s.call("GET", "/v1/webhooks/"+id, "") }, map[string]int{"GetItem": 2, "Query": 1}},
 		{"update", func() { s.call("PATCH", "/v1/webhooks/"+id, `{"max_retries":1}`) },
 			map[string]int{"GetItem": 1, "UpdateItem": 1}},
 		{"invalid body", func() { s.create(`{"url":"http://example.com"}`) }, map[string]int{}},

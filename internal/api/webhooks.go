@@ -37,11 +37,19 @@ type webhookJSON struct {
 	FailingSince *string `json:"failing_since"`
 }
 
-// webhookDetailJSON is a retrieved webhook: the webhook and its most
-// recent event's delivery (null before any).
+// webhookDetailJSON is a retrieved webhook: the webhook, its most recent
+// event's delivery (null before any) and its circuit breaker.
 type webhookDetailJSON struct {
 	webhookJSON
 	LastDelivery *lastDeliveryJSON `json:"last_delivery"`
+	Breaker      breakerJSON       `json:"breaker"`
+}
+
+// breakerJSON is an endpoint's circuit breaker: closed, open (its
+// deliveries wait until open_until) or half_open (one probe attempt goes).
+type breakerJSON struct {
+	State     string  `json:"state"`
+	OpenUntil *string `json:"open_until"`
 }
 
 // toJSON renders a webhook; secret is shown only when a secret is made
@@ -126,6 +134,11 @@ func (h *Handler) getWebhook(ctx context.Context, c *call) (events.APIGatewayV2H
 	if out.LastDelivery, err = h.lastDelivery(ctx, w); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
+	state, until, err := h.deliveries.Breaker(ctx, w, time.Now())
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	out.Breaker = breakerJSON{State: string(state), OpenUntil: optionalTime(until)}
 	return jsonResponse(http.StatusOK, out, c.requestID), nil
 }
 

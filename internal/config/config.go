@@ -49,6 +49,9 @@ const (
 	// EnvHorizon is how long after its series began a delivery may still
 	// be retried.
 	EnvHorizon = "DELIVERY_HORIZON"
+	// EnvEndpointConcurrency is how many attempts one endpoint may have
+	// in progress at once.
+	EnvEndpointConcurrency = "ENDPOINT_CONCURRENCY"
 	// EnvDisableAfter is how long an endpoint's attempts must all have
 	// failed before it is disabled (delivery.DisableAfterAttempts of them
 	// in a row at least).
@@ -111,6 +114,10 @@ const (
 	MinDisableAfter = time.Hour
 	// MinHorizon is the shortest DELIVERY_HORIZON accepted.
 	MinHorizon = time.Hour
+	// MaxEndpointConcurrency is the largest ENDPOINT_CONCURRENCY accepted:
+	// one gate item takes every entry and exit of its endpoint, two
+	// writes an attempt, and one item holds about 1,000 writes a second.
+	MaxEndpointConcurrency = 100
 )
 
 // Record retention, in days: events and attempt records expire after it.
@@ -148,7 +155,7 @@ var DeliveryRequired = []string{EnvTableName, EnvDeliveryQueueURL, EnvEventBusNa
 
 // DeliveryOptional lists the variables the delivery function reads that may
 // be absent, LocalOnly ones included.
-var DeliveryOptional = []string{EnvRetrySchedule, EnvDeliveryTimeout, EnvHorizon, EnvDisableAfter, EnvRetentionDays,
+var DeliveryOptional = []string{EnvRetrySchedule, EnvDeliveryTimeout, EnvHorizon, EnvEndpointConcurrency, EnvDisableAfter, EnvRetentionDays,
 	EnvLogLevel, EnvNamespace, EnvAllowedCIDRs, EnvCAFile}
 
 // SweeperRequired lists the variables the sweeper function needs set and
@@ -270,6 +277,9 @@ type Delivery struct {
 	// Horizon is how long after its series began a delivery may still be
 	// retried, from MinHorizon to delivery.MaxHorizon.
 	Horizon time.Duration
+	// EndpointConcurrency is how many attempts one endpoint may have in
+	// progress at once, from 1 to MaxEndpointConcurrency.
+	EndpointConcurrency int
 	// DisableAfter is how long every attempt to an endpoint must have
 	// failed before it is disabled (delivery.DisableAfterAttempts of them
 	// in a row at least).
@@ -362,6 +372,20 @@ func (r *reader) duration(name string, def, least, most time.Duration) time.Dura
 		r.problems = append(r.problems, fmt.Sprintf("%s %q is not a duration of at least %s, such as 1h", name, v, least))
 	}
 	return d
+}
+
+// whole reads the whole number in name, def when it is unset. It must lie
+// from least to most.
+func (r *reader) whole(name string, def, least, most int) int {
+	v := r.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < least || n > most {
+		r.problems = append(r.problems, fmt.Sprintf("%s %q is not a whole number from %d to %d", name, v, least, most))
+	}
+	return n
 }
 
 // retention reads RECORD_RETENTION_DAYS: whole days from 1 to
@@ -506,6 +530,7 @@ func LoadDelivery(getenv func(string) string) (Delivery, error) {
 		Schedule:            r.schedule(),
 		Timeout:             r.duration(EnvDeliveryTimeout, DefaultDeliveryTimeout, MinDeliveryTimeout, MaxDeliveryTimeout),
 		Horizon:             r.duration(EnvHorizon, delivery.DefaultHorizon, MinHorizon, delivery.MaxHorizon),
+		EndpointConcurrency: r.whole(EnvEndpointConcurrency, delivery.DefaultConcurrency, 1, MaxEndpointConcurrency),
 		DisableAfter:        r.duration(EnvDisableAfter, DefaultDisableAfter, MinDisableAfter, 0),
 		Retention:           r.retention(),
 		AllowedDestinations: r.allowed(),

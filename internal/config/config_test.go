@@ -268,6 +268,18 @@ func TestHorizon(t *testing.T) {
 	}
 }
 
+func TestEndpointConcurrency(t *testing.T) {
+	for v, ok := range map[string]bool{"": true, "1": true, "100": true, "0": false, "101": false, "ten": false, "2.5": false} {
+		c, err := LoadDelivery(deliveryEnv(map[string]string{EnvEndpointConcurrency: v}))
+		if (err == nil) != ok || (!ok && !strings.Contains(err.Error(), EnvEndpointConcurrency)) {
+			t.Errorf("%s=%q: %v, want ok=%v and the variable named", EnvEndpointConcurrency, v, err, ok)
+		}
+		if v == "" && c.EndpointConcurrency != 10 {
+			t.Errorf("default endpoint concurrency %d, want 10", c.EndpointConcurrency)
+		}
+	}
+}
+
 func TestLoadSweeper(t *testing.T) {
 	if _, err := LoadSweeper(env(map[string]string{})); err == nil || !strings.Contains(err.Error(), "TABLE_NAME is not set") ||
 		!strings.Contains(err.Error(), "DELIVERY_QUEUE_URL is not set") {

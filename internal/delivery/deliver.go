@@ -84,6 +84,11 @@ type Deliverer struct {
 	Notifier Notifier
 	// Queue takes the messages of the next attempts (see Park).
 	Queue Queue
+	// Gates admits the attempts to each endpoint (see Gate).
+	Gates Gates
+	// Concurrency is how many attempts one endpoint may have in progress
+	// at once; DefaultConcurrency when 0.
+	Concurrency int
 	// Horizon is how long after its series began a delivery may still be
 	// retried; DefaultHorizon when 0.
 	Horizon time.Duration
@@ -118,8 +123,15 @@ type Step struct {
 	Retry bool
 	// Wait is how long until the next attempt.
 	Wait time.Duration
-	// Reason says why a delivery ended without being delivered.
+	// Reason says why a delivery ended without being delivered, or why
+	// its endpoint's gate held it back (Held*).
 	Reason string
+	// Breaker is the endpoint's breaker state after the step, when the
+	// step went through its gate or was held by its breaker.
+	Breaker BreakerState
+	// GateErr is why the attempt's slot could not be given back: the
+	// step stands, and the slot is freed when its lease ends.
+	GateErr error
 }
 
 // Outcomes of Step.
@@ -134,6 +146,10 @@ const (
 	// send that took its delivery over may still be on its way
 	// (Status.PriorClaim); it is parked again, unattempted.
 	OutcomeEarly = "early"
+	// OutcomeHeld: the endpoint's gate held the delivery back (its
+	// concurrency, its rate limit, its breaker); it is parked,
+	// unattempted and not charged an attempt.
+	OutcomeHeld = "held"
 )
 
 // AttemptLease is how long an attempt begun without a deadline may take
@@ -253,18 +269,30 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	if deadline, ok := ctx.Deadline(); ok {
 		lease = deadline
 	}
+	adm := t.Gate.admit(m.WebhookID, m.DeliveryID, n > 1, now, lease, d.limits(t.Webhook), m.Deferrals)
+	if !adm.enter {
+		return d.hold(ctx, m, st, claim, adm.wait, adm.reason, t.Gate.Breaker(now))
+	}
+	err = d.Gates.Enter(ctx, adm.entry)
+	if errors.Is(err, ErrConflict) {
+		return d.hold(ctx, m, st, claim, holdBackoff(m.Deferrals), HeldBusy, t.Gate.Breaker(now))
+	}
+	if err != nil {
+		return Step{}, fmt.Errorf("enter the gate of %s: %w", m.WebhookID, err)
+	}
 	claimedUntil := lease.Add(LeaseSlack)
 	if st.ClaimedUntil.After(claimedUntil) {
 		claimedUntil = st.ClaimedUntil
 	}
 	err = d.Store.Begin(ctx, Begin{Message: m, Number: n, Prior: st.Attempts, Claim: claim, At: now, Until: lease,
 		ClaimedUntil: claimedUntil, Expires: rec.Expires})
-	if errors.Is(err, ErrConflict) {
-		// Another receipt took the attempt first.
-		return Step{Outcome: OutcomeDuplicate}, nil
-	}
 	if err != nil {
-		return Step{}, fmt.Errorf("begin attempt %d of %s: %w", n, m.DeliveryID, err)
+		gateErr := d.Gates.Exit(context.WithoutCancel(ctx), t.Gate.exit(adm.entry, nil, now))
+		if errors.Is(err, ErrConflict) {
+			// Another receipt took the attempt first.
+			return Step{Outcome: OutcomeDuplicate, GateErr: gateErr}, nil
+		}
+		return Step{}, errors.Join(fmt.Errorf("begin attempt %d of %s: %w", n, m.DeliveryID, err), gateErr)
 	}
 	sendCtx := ctx
 	if deadline, ok := ctx.Deadline(); ok {
@@ -278,7 +306,34 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	rec.Attempt = d.attempt(m, t, n, now, resp)
 	step := d.judge(&rec, t, resp)
 	step.Attempt = rec.Attempt
-	return d.save(ctx, rec, step, manual)
+	step, err = d.save(ctx, rec, step, manual)
+	x := t.Gate.exit(adm.entry, &resp, d.now())
+	step.GateErr = d.Gates.Exit(context.WithoutCancel(ctx), x)
+	step.Breaker = Gate{OpenUntil: x.OpenUntil}.Breaker(x.At)
+	return step, err
+}
+
+// limits are the gate limits of endpoint w.
+func (d *Deliverer) limits(w webhook.Webhook) Limits {
+	return Limits{Concurrency: cmp.Or(d.Concurrency, DefaultConcurrency), Rate: w.RateLimit}
+}
+
+// hold parks m, whose delivery stands at st, for wait (at most MaxDelay)
+// because its endpoint's gate held it back for reason. A delivery not yet
+// stored has no claim to carry: its next message may take it as the
+// first did.
+func (d *Deliverer) hold(ctx context.Context, m Message, st Status, claim string, wait time.Duration, reason string, breaker BreakerState) (Step, error) {
+	m.Deferrals++
+	if !st.Exists {
+		claim = m.Claim
+	}
+	wait = min(wait, MaxDelay)
+	step := Step{Outcome: OutcomeHeld, Retry: true, Wait: wait, Reason: reason, Breaker: breaker}
+	m.Claim = claim
+	if err := d.Queue.SendLater(context.WithoutCancel(ctx), m, wait); err != nil {
+		return step, fmt.Errorf("park %s, held by its endpoint's gate, for %s: %w", m.DeliveryID, wait, err)
+	}
+	return step, nil
 }
 
 // attempt is the record of attempt n of m to t, made at at.

@@ -25,6 +25,8 @@ type memStore struct {
 	records    []delivery.Record
 	parked     map[string]delivery.Parked  // by delivery id: the pending ones' ResendAt
 	msgs       map[string]delivery.Message // by delivery id: its message, from its first write
+	gates      map[string]delivery.Gate    // by webhook id
+	exits      []delivery.Exit
 	events     map[string]delivery.Event   // owner/event id -> the event kept first
 	sends      map[string]int              // webhook id -> manual sends taken
 	sendMax    int                         // manual sends allowed per webhook; delivery.SendsPerMinute when 0
@@ -37,7 +39,7 @@ type memStore struct {
 func newMemStore(hooks ...webhook.Webhook) *memStore {
 	s := &memStore{hooks: map[string]webhook.Webhook{}, deliveries: map[string]delivery.Status{},
 		events: map[string]delivery.Event{}, sends: map[string]int{}, parked: map[string]delivery.Parked{},
-		msgs: map[string]delivery.Message{}}
+		msgs: map[string]delivery.Message{}, gates: map[string]delivery.Gate{}}
 	for _, w := range hooks {
 		s.hooks[w.ID] = w
 	}
@@ -51,7 +53,96 @@ func (s *memStore) Target(_ context.Context, owner tenant.Tenant, webhookID, del
 	if ok && w.Owner != owner {
 		ok = false
 	}
-	return delivery.Target{Found: ok, Webhook: w, Delivery: s.deliveries[deliveryID]}, nil
+	return delivery.Target{Found: ok, Webhook: w, Gate: cloneGate(s.gates[webhookID]), Delivery: s.deliveries[deliveryID]}, nil
+}
+
+// cloneGate copies g's maps, as a read of the stored gate would.
+func cloneGate(g delivery.Gate) delivery.Gate {
+	g.Holders, g.Begun, g.Tallies = maps.Clone(g.Holders), maps.Clone(g.Begun), maps.Clone(g.Tallies)
+	return g
+}
+
+// Gate implements delivery.History.
+func (s *memStore) Gate(_ context.Context, webhookID string) (delivery.Gate, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return cloneGate(s.gates[webhookID]), nil
+}
+
+// Enter implements delivery.Gates with the adapter's conditions.
+func (s *memStore) Enter(_ context.Context, e delivery.Entry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := cloneGate(s.gates[e.WebhookID])
+	live, liveRetries := len(g.Holders), 0
+	for id, h := range g.Holders {
+		if h.Retry {
+			liveRetries++
+		}
+		if _, ok := e.Expired[id]; ok {
+			live--
+			if h.Retry {
+				liveRetries--
+			}
+		}
+	}
+	for id := range e.Expired {
+		if _, ok := g.Holders[id]; !ok {
+			return delivery.ErrConflict
+		}
+	}
+	sec := e.At.Unix()
+	switch {
+	case live >= e.Limits.Concurrency, e.Holder.Retry && liveRetries >= max(1, e.Limits.Concurrency/2),
+		e.Limits.Rate > 0 && g.Begun[sec] >= e.Limits.Rate,
+		e.Probe && (g.OpenUntil.IsZero() || e.At.Before(g.OpenUntil) || (g.Probe != "" && e.At.Before(g.ProbeUntil))),
+		!e.Probe && !g.OpenUntil.IsZero():
+		return delivery.ErrConflict
+	}
+	if g.Holders == nil {
+		g.Holders, g.Begun, g.Tallies = map[string]delivery.Holder{}, map[int64]int{}, map[int64]delivery.Tally{}
+	}
+	for id := range e.Expired {
+		delete(g.Holders, id)
+	}
+	for _, sec := range e.StaleSeconds {
+		delete(g.Begun, sec)
+	}
+	for _, m := range e.StaleMinutes {
+		delete(g.Tallies, m)
+	}
+	g.Holders[e.DeliveryID] = e.Holder
+	g.Begun[sec]++
+	if e.Probe {
+		g.Probe, g.ProbeUntil = e.DeliveryID, e.Holder.Until
+	}
+	s.gates[e.WebhookID] = g
+	return nil
+}
+
+// Exit implements delivery.Gates.
+func (s *memStore) Exit(_ context.Context, x delivery.Exit) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.exits = append(s.exits, x)
+	g := cloneGate(s.gates[x.WebhookID])
+	delete(g.Holders, x.DeliveryID)
+	if x.Attempted {
+		t := g.Tallies[x.At.Unix()/60]
+		t.Attempts++
+		if x.Failed {
+			t.Failures++
+		}
+		g.Tallies[x.At.Unix()/60] = t
+	}
+	switch {
+	case x.Probe && g.Probe == x.DeliveryID:
+		g.OpenUntil, g.Trips, g.Probe, g.ProbeUntil = x.OpenUntil, x.Trips, "", time.Time{}
+	case x.Trip && g.OpenUntil.IsZero():
+		g.OpenUntil, g.Trips = x.OpenUntil, x.Trips
+	}
+	s.gates[x.WebhookID] = g
+	return nil
 }
 
 func (s *memStore) Begin(_ context.Context, b delivery.Begin) error {

@@ -148,6 +148,9 @@ type History interface {
 	// when it is not "", up to limit; more says whether there are more.
 	// The events come without their payloads (see Payloads).
 	Events(ctx context.Context, owner tenant.Tenant, since, until time.Time, startingAfter string, limit int) (evs []Event, more bool, err error)
+	// Gate reads webhookID's gate (its breaker); an empty one when it has
+	// none.
+	Gate(ctx context.Context, webhookID string) (Gate, error)
 	// Payloads reads the payloads of owner's events ids; an event no
 	// longer kept is missing from the map.
 	Payloads(ctx context.Context, owner tenant.Tenant, ids []string) (map[string][]byte, error)
@@ -269,6 +272,21 @@ func (s *Manager) eventDelivery(ctx context.Context, w webhook.Webhook, f Filter
 		return Page{}, nil
 	}
 	return Page{Deliveries: []Summary{sum}}, nil
+}
+
+// Breaker returns webhook w's circuit breaker at now: its state, and
+// when an open one lets a probe go (zero unless open). w must be one the
+// caller may read.
+func (s *Manager) Breaker(ctx context.Context, w webhook.Webhook, now time.Time) (BreakerState, time.Time, error) {
+	g, err := s.History.Gate(ctx, w.ID)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("breaker of %s: %w", w.ID, err)
+	}
+	st := g.Breaker(now)
+	if st != BreakerOpenState {
+		return st, time.Time{}, nil
+	}
+	return st, g.OpenUntil, nil
 }
 
 // Latest returns webhook w's most recent delivery, or nil when it has

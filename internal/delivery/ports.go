@@ -41,6 +41,9 @@ type Message struct {
 	// No retry is scheduled past SeriesStart plus the horizon. Zero means
 	// EventTime.
 	SeriesStart time.Time `json:"series_start,omitzero"`
+	// Deferrals counts the times its endpoint's gate held the delivery
+	// back; each hold waits longer (holdBackoff).
+	Deferrals int `json:"deferrals,omitempty"`
 }
 
 // Owner is the message's account and mode.
@@ -127,14 +130,28 @@ func (s Status) InProgress(now time.Time) bool {
 	return s.Begun > s.Attempts && now.Before(s.BegunUntil)
 }
 
-// Target is a delivery's endpoint as it is now, and the delivery's state.
+// Target is a delivery's endpoint as it is now, its gate, and the
+// delivery's state.
 type Target struct {
 	// Found is false when the webhook was deleted.
 	Found bool
 	// Webhook is the endpoint, with its delivery health.
 	Webhook webhook.Webhook
+	// Gate is the endpoint's gate (empty before its first attempt).
+	Gate Gate
 	// Delivery is the delivery's state.
 	Delivery Status
+}
+
+// Gates keeps the endpoints' gates.
+type Gates interface {
+	// Enter writes e: it is ErrConflict when the gate no longer admits it
+	// (another attempt took the last slot or the second's last send, an
+	// expired holder was already removed, the breaker's state changed).
+	Enter(ctx context.Context, e Entry) error
+	// Exit writes x. An exit whose holder is gone (its lease ended and
+	// another entry removed it) still counts the attempt for the breaker.
+	Exit(ctx context.Context, x Exit) error
 }
 
 // HealthChange is what a recorded attempt changes on its webhook.
@@ -231,8 +248,8 @@ type Store interface {
 	// b.Claim or by a claim whose lease ended, and no other attempt is in
 	// progress. A retry of a Begin that committed is a success.
 	Begin(ctx context.Context, b Begin) error
-	// Target reads, in one consistent read, owner's webhook and the state
-	// of delivery deliveryID to it.
+	// Target reads, in one consistent read, owner's webhook, its gate and
+	// the state of delivery deliveryID to it.
 	Target(ctx context.Context, owner tenant.Tenant, webhookID, deliveryID string) (Target, error)
 	// Save writes r in one transaction: the attempt record (r.Attempt's
 	// number must be the attempt begun), the delivery's

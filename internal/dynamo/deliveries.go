@@ -238,16 +238,22 @@ func decodeDelivery(item map[string]types.AttributeValue) (deliveryItem, error) 
 }
 
 // Target implements delivery.Store with one BatchGetItem (strongly
-// consistent) of the webhook and the delivery.
+// consistent) of the webhook, its gate and the delivery.
 func (s *Store) Target(ctx context.Context, owner tenant.Tenant, webhookID, deliveryID string) (delivery.Target, error) {
-	keys := []map[string]types.AttributeValue{key(tenantPK(owner), webhookSK(webhookID)), key(endpointPK(webhookID), deliverySK(deliveryID))}
+	keys := []map[string]types.AttributeValue{key(tenantPK(owner), webhookSK(webhookID)), key(endpointPK(webhookID), deliverySK(deliveryID)),
+		key(endpointPK(webhookID), gateSK)}
 	op := "dynamodb BatchGetItem delivery " + deliveryID
 	var t delivery.Target
 	err := s.batchGet(ctx, op, keys, func(item map[string]types.AttributeValue) error {
 		var err error
-		if sk, _ := item[attrSK].(*types.AttributeValueMemberS); sk != nil && strings.HasPrefix(sk.Value, webhookSK("")) {
+		sk, _ := item[attrSK].(*types.AttributeValueMemberS)
+		switch {
+		case sk != nil && strings.HasPrefix(sk.Value, webhookSK("")):
 			t.Webhook, err = decodeWebhook(item)
 			t.Found = err == nil
+			return err
+		case sk != nil && sk.Value == gateSK:
+			t.Gate, err = decodeGate(item)
 			return err
 		}
 		d, err := decodeDelivery(item)

@@ -32,6 +32,11 @@ const (
 	MetricEventsRejected = "EventsRejected"
 	// MetricDeliveriesQueued counts the delivery messages queued.
 	MetricDeliveriesQueued = "DeliveriesQueued"
+	// MetricDeliveriesHeld counts the deliveries an endpoint's gate held
+	// back (its concurrency, rate limit or breaker), parked unattempted.
+	MetricDeliveriesHeld = "DeliveriesHeld"
+	// MetricBreakerHolds counts those held by an open or probing breaker.
+	MetricBreakerHolds = "BreakerHolds"
 )
 
 // Delayer holds a received message back after a failure.
@@ -78,50 +83,70 @@ type Delivery struct {
 // Handle handles a batch of delivery messages, all at once.
 func (h *Delivery) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
 	var (
-		mu                 sync.Mutex
-		resp               events.SQSEventResponse
-		attempts, failures int
-		wg                 sync.WaitGroup
+		mu    sync.Mutex
+		resp  events.SQSEventResponse
+		total counts
+		wg    sync.WaitGroup
 	)
 	for _, rec := range batch.Records {
 		wg.Go(func() {
-			attempted, failed, ok := h.one(ctx, rec)
+			c, ok := h.one(ctx, rec)
 			mu.Lock()
 			defer mu.Unlock()
-			attempts += attempted
-			failures += failed
+			total.attempts += c.attempts
+			total.failures += c.failures
+			total.held += c.held
+			total.heldByBreaker += c.heldByBreaker
 			if !ok {
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 			}
 		})
 	}
 	wg.Wait()
-	h.Metrics.Counts(map[string]int{MetricAttempts: attempts, MetricFailures: failures})
+	h.Metrics.Counts(map[string]int{MetricAttempts: total.attempts, MetricFailures: total.failures,
+		MetricDeliveriesHeld: total.held, MetricBreakerHolds: total.heldByBreaker})
 	return resp, nil
+}
+
+// counts are what one message's handling adds to a batch's metrics.
+type counts struct {
+	attempts, failures, held, heldByBreaker int
 }
 
 // one handles one message. ok is false when the message must come back,
 // because nothing could be decided; a next attempt is parked, not held.
-func (h *Delivery) one(ctx context.Context, rec events.SQSMessage) (attempted, failed int, ok bool) {
+func (h *Delivery) one(ctx context.Context, rec events.SQSMessage) (c counts, ok bool) {
 	log := h.Log.With("message_id", rec.MessageId)
 	var m delivery.Message
 	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.DeliveryID == "" {
 		// Not a message the fan-out wrote: it goes to the dead-letter
 		// queue once its receives run out.
 		log.Error("delivery message unreadable", "error", errors.Join(err, errors.New("no delivery_id")))
-		return 0, 0, false
+		return c, false
 	}
 	log = log.With("delivery_id", m.DeliveryID, "event_id", m.EventID, "event_type", m.EventType, "webhook_id", m.WebhookID,
 		"account", m.Account, "mode", m.Mode)
 	step, err := h.Deliverer.Deliver(ctx, m, rec.MessageId)
 	if step.Attempt != nil {
-		attempted = 1
+		c.attempts = 1
 		if delivery.Judge(step.Attempt.Response) != delivery.Delivered {
-			failed = 1
+			c.failures = 1
 		}
 		a := step.Attempt
 		log = log.With("attempt", a.Number, "status", a.Response.Status, "error_class", a.Response.Error,
 			"duration_ms", a.Response.Duration.Milliseconds())
+	}
+	if step.Breaker != "" {
+		log = log.With("breaker", step.Breaker)
+	}
+	if step.GateErr != nil {
+		log.Warn("could not give the endpoint's slot back; it frees itself when its lease ends", "error", step.GateErr)
+	}
+	if step.Outcome == delivery.OutcomeHeld {
+		c.held = 1
+		if step.Reason == delivery.HeldBreaker || step.Reason == delivery.HeldProbe {
+			c.heldByBreaker = 1
+		}
 	}
 	if err != nil {
 		receive, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
@@ -131,22 +156,25 @@ func (h *Delivery) one(ctx context.Context, rec events.SQSMessage) (attempted, f
 		if derr := h.Queue.Delay(context.WithoutCancel(ctx), rec.ReceiptHandle, wait); derr != nil {
 			log.Warn("could not set the message's visibility", "error", derr)
 		}
-		return attempted, failed, false
+		return c, false
 	}
 	if step.Retry {
 		// The next attempt is parked (a delayed message, or the store's
 		// resend): this message is done with either way.
 		msg := "attempt failed; next attempt parked"
-		if step.Outcome == delivery.OutcomeEarly {
+		switch step.Outcome {
+		case delivery.OutcomeEarly:
 			msg = "message came before its next attempt is due; parked again"
+		case delivery.OutcomeHeld:
+			msg = "held back by the endpoint's gate; parked"
 		}
-		log.Info(msg, "outcome", step.Outcome, "wait", step.Wait.String())
-		return attempted, failed, true
+		log.Info(msg, "outcome", step.Outcome, "reason", step.Reason, "wait", step.Wait.String())
+		return c, true
 	}
 	level := slog.LevelInfo
 	if step.Outcome == delivery.OutcomeFailed {
 		level = slog.LevelWarn
 	}
 	log.Log(ctx, level, "delivery "+step.Outcome, "outcome", step.Outcome, "reason", step.Reason)
-	return attempted, failed, true
+	return c, true
 }
