@@ -163,9 +163,9 @@ func TestGetUpdateDelete(t *testing.T) {
 			fmt.Sprint(body["events"]) != "[document.uploaded document.processing.failed]" || body["is_active"] != true {
 			t.Fatalf("PATCH: %d %s", upd.StatusCode, upd.Body)
 		}
-		// A retrieve shows the webhook as the update did, and its last
-		// delivery (none yet).
-		retrieved := strings.TrimSuffix(upd.Body, "}") + `,"last_delivery":null}`
+		// A retrieve shows the webhook as the update did, its last
+		// delivery (none yet) and its breaker (closed).
+		retrieved := strings.TrimSuffix(upd.Body, "}") + `,"last_delivery":null,"breaker":{"state":"closed","open_until":null}}`
 		if again := s.call("GET", path, ""); again.Body != retrieved {
 			t.Errorf("GET after PATCH = %s, want %s", again.Body, retrieved)
 		}

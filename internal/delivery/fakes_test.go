@@ -27,11 +27,12 @@ type memStore struct {
 	msgs       map[string]delivery.Message // by delivery id: its message, from its first write
 	gates      map[string]delivery.Gate    // by webhook id
 	exits      []delivery.Exit
-	events     map[string]delivery.Event   // owner/event id -> the event kept first
-	sends      map[string]int              // webhook id -> manual sends taken
-	sendMax    int                         // manual sends allowed per webhook; delivery.SendsPerMinute when 0
+	events     map[string]delivery.Event // owner/event id -> the event kept first
+	sends      map[string]int            // webhook id -> manual sends taken
+	sendMax    int                       // manual sends allowed per webhook; delivery.SendsPerMinute when 0
 	saveErr    error
 	beginErr   error
+	requeueErr error // Requeued fails with it when set
 	begins     int   // Begins that committed
 	restoreErr error // Restore fails with it when set
 }
@@ -359,6 +360,9 @@ func (s *memStore) Due(_ context.Context, shard int, before time.Time, limit int
 func (s *memStore) Requeued(_ context.Context, p delivery.Parked, resendAt time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.requeueErr != nil {
+		return s.requeueErr
+	}
 	cur, ok := s.parked[p.Message.DeliveryID]
 	if !ok || cur.Attempts != p.Attempts || !cur.ResendAt.Equal(p.ResendAt) {
 		return nil

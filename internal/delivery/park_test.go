@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -203,4 +204,90 @@ func TestSweeperQueuesDueDeliveries(t *testing.T) {
 	if len(f.store.parked) != 0 {
 		t.Fatalf("still parked: %+v", f.store.parked)
 	}
+}
+
+// No delivery is lost at any step of parking: a fault at each write
+// leaves the delivery where a later receipt or sweep finds it.
+//
+//  1. Begin fails: nothing was POSTed; the message comes back (error).
+//  2. The record fails after the POST: the attempt counts as interrupted
+//     once its lease ends (TestAnUnrecordedAttemptIsNotPostedAgain).
+//  3. The delayed send of the next attempt fails after the record: the
+//     message comes back (error), finds the attempt recorded and parks
+//     itself again; the store's ResendAt holds it meanwhile.
+//  4. The sweeper's send fails: ResendAt is left, and the next sweep
+//     sends it.
+//  5. The sweeper's move of ResendAt fails after its send: the next sweep
+//     sends it again, and the two messages make one attempt.
+func TestNoDeliveryIsLostAtAnyParkingStep(t *testing.T) {
+	t.Run("begin fails", func(t *testing.T) {
+		f := newFixture(t, settings(true, 3), ok200)
+		f.store.beginErr = errors.New("throttled")
+		if _, err := f.d.Deliver(context.Background(), message(), "sqs-1"); err == nil || len(f.sender.requests) != 0 {
+			t.Fatalf("a failed begin: %v, %d POSTs; want an error and no POST", err, len(f.sender.requests))
+		}
+		f.store.beginErr = nil
+		if step, err := f.d.Deliver(context.Background(), message(), "sqs-1"); err != nil || step.Outcome != delivery.OutcomeDelivered {
+			t.Fatalf("the message back: %+v, %v; want delivered", step, err)
+		}
+	})
+	t.Run("delayed send fails", func(t *testing.T) {
+		f := newFixture(t, settings(true, 3), fail500, ok200)
+		f.queue.err = errors.New("sqs down")
+		m := message()
+		if _, err := f.d.Deliver(context.Background(), m, "sqs-1"); err == nil {
+			t.Fatal("a failed park was not reported: the message would be deleted")
+		}
+		if p, ok := f.store.parked[m.DeliveryID]; !ok || p.ResendAt.IsZero() {
+			t.Fatalf("the delivery is not parked in the store meanwhile: %+v", p)
+		}
+		f.queue.err = nil
+		f.now = f.now.Add(30 * time.Second) // the message comes back after its error delay
+		step, err := f.d.Deliver(context.Background(), m, "sqs-1")
+		if err != nil || step.Outcome != delivery.OutcomeEarly || len(f.queue.sent) != 1 || len(f.sender.requests) != 1 {
+			t.Fatalf("the message back: %+v, %v, %d parked; want parked again, no second POST", step, err, len(f.queue.sent))
+		}
+		f.now = f.now.Add(step.Wait)
+		if step, err := f.d.Deliver(context.Background(), f.queue.sent[0], "sqs-2"); err != nil || step.Outcome != delivery.OutcomeDelivered {
+			t.Fatalf("the parked message: %+v, %v", step, err)
+		}
+	})
+	t.Run("sweeper faults", func(t *testing.T) {
+		f := newFixture(t, settings(true, 3), fail500, ok200)
+		f.d.Schedule = delivery.Schedule{2 * time.Hour}
+		m := message()
+		f.store.events[owner.String()+"/"+m.EventID] = delivery.Event{ID: m.EventID, Owner: owner, Payload: m.Payload}
+		if _, err := f.d.Deliver(context.Background(), m, "sqs-1"); err != nil {
+			t.Fatal(err)
+		}
+		sw := &delivery.Sweeper{Parking: f.store, Queue: f.queue, Now: func() time.Time { return f.now }}
+		f.now = f.now.Add(2*time.Hour - time.Minute)
+		f.queue.err = errors.New("sqs down")
+		if _, err := sw.Sweep(context.Background()); err == nil {
+			t.Fatal("a failed send was not reported")
+		}
+		f.queue.err = nil
+		f.store.requeueErr = errors.New("throttled")
+		if got, err := sw.Sweep(context.Background()); err == nil || len(f.queue.sent) != 1 {
+			t.Fatalf("a failed move of ResendAt: %+v, %v, %d sent; want an error after the send", got, err, len(f.queue.sent))
+		}
+		f.store.requeueErr = nil
+		if got, err := sw.Sweep(context.Background()); err != nil || got.Queued != 1 || len(f.queue.sent) != 2 {
+			t.Fatalf("the next sweep: %+v, %v; want it sent again", got, err)
+		}
+		f.now = f.now.Add(2 * time.Minute)
+		var attempts int
+		for i, sent := range f.queue.sent {
+			step, err := f.d.Deliver(context.Background(), sent, fmt.Sprint("sqs-swept-", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if step.Attempt != nil {
+				attempts++
+			}
+		}
+		if attempts != 1 || len(f.sender.requests) != 2 {
+			t.Fatalf("two swept copies made %d attempts (%d POSTs in all); want 1 (2 in all)", attempts, len(f.sender.requests))
+		}
+	})
 }

@@ -14,10 +14,11 @@ import (
 )
 
 // TestWarmDeliveryCalls holds the AWS calls of a delivered message on a
-// warm instance: no Secrets Manager call, one read (the webhook and the
-// delivery's state), two writes (the attempt begun, then its record, the
-// state and the health), and the queue deletes batched by the poller as
-// Lambda batches them.
+// warm instance: no Secrets Manager call, one read (the webhook, its gate
+// and the delivery's state), four writes (the attempt begun, the gate
+// entered, the attempt's record with the state and the health, the gate
+// exited), and the queue deletes batched by the poller as Lambda batches
+// them.
 func TestWarmDeliveryCalls(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		h := newHarness(t, b, options{})
@@ -45,7 +46,7 @@ func TestWarmDeliveryCalls(t *testing.T) {
 		_, pollAfter := h.pollerIn.Total()
 		delta := func(a, b map[string]int, op string) int { return a[op] - b[op] }
 		for op, want := range map[string]int{"GetSecretValue": 0, "BatchGetItem": n, "TransactWriteItems": n,
-			"GetItem": 0, "PutItem": 0, "UpdateItem": n, "ChangeMessageVisibility": 0, "SendMessage": 0} {
+			"GetItem": 0, "PutItem": 0, "UpdateItem": 3 * n, "ChangeMessageVisibility": 0, "SendMessage": 0} {
 			if got := delta(after, before, op); got != want {
 				t.Errorf("%s: %d calls for %d delivered messages, want %d", op, got, n, want)
 			}
