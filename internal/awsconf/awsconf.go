@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,11 +46,18 @@ func HTTPClient(attempt time.Duration) aws.HTTPClient {
 }
 
 // Retryer returns the retry policy every client uses: the standard mode
-// with MaxAttempts and MaxBackoff.
+// with MaxAttempts and MaxBackoff, which also retries a DynamoDB write
+// that met a transaction in progress on its item
+// (TransactionConflictException): the delivery function's record of an
+// attempt may update a webhook's health while its owner PATCHes it, and
+// the PATCH must not fail for that.
 func Retryer() aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = MaxAttempts
 		o.MaxBackoff = MaxBackoff
+		o.Retryables = append(slices.Clone(o.Retryables), retry.RetryableErrorCode{Codes: map[string]struct{}{
+			"TransactionConflictException": {},
+		}})
 	})
 }
 

@@ -47,3 +47,36 @@ func TestAStalledAttemptIsRetried(t *testing.T) {
 		t.Fatalf("GetItem = %v after %d requests; want success on the second", err, requests.Load())
 	}
 }
+
+// TestATransactionConflictIsRetried answers a write's first request as
+// DynamoDB does when a transaction holds the item: the SDK tries again,
+// and the write succeeds. Without it, a customer's PATCH that met the
+// delivery function's health update would fail.
+func TestATransactionConflictIsRetried(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		if requests.Add(1) == 1 {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#TransactionConflictException",` +
+				`"message":"Transaction is ongoing for the item"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	cfg, err := awsconf.FromEnv(func(name string) string {
+		return map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+			"AWS_ENDPOINT_URL": srv.URL}[name]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = dynamodb.NewFromConfig(cfg).UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: aws.String("t"),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "x"}}, UpdateExpression: aws.String("SET a = :a"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":a": &types.AttributeValueMemberS{Value: "b"}}})
+	if err != nil || requests.Load() != 2 {
+		t.Fatalf("UpdateItem = %v after %d requests; want success on the second", err, requests.Load())
+	}
+}

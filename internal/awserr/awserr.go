@@ -29,6 +29,8 @@ var throttleCodes = map[string]bool{
 	"InternalFailure":                        true,
 	"ServiceUnavailable":                     true,
 	"ServiceUnavailableException":            true,
+	// A write met a transaction in progress on its item.
+	"TransactionConflictException": true,
 }
 
 // Transient reports whether err, from an AWS call, may be cured by a
