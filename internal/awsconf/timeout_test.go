@@ -32,16 +32,10 @@ func TestAStalledAttemptIsRetried(t *testing.T) {
 		_, _ = w.Write([]byte(`{}`))
 	}))
 	defer srv.Close()
-	cfg, err := awsconf.FromEnv(func(name string) string {
-		return map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
-			"AWS_ENDPOINT_URL": srv.URL}[name]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := configFor(t, srv.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*awsconf.AttemptTimeout)
 	defer cancel()
-	_, err = dynamodb.NewFromConfig(cfg).GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("t"),
+	_, err := dynamodb.NewFromConfig(cfg).GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("t"),
 		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "x"}}})
 	if err != nil || requests.Load() != 2 {
 		t.Fatalf("GetItem = %v after %d requests; want success on the second", err, requests.Load())
@@ -66,17 +60,24 @@ func TestATransactionConflictIsRetried(t *testing.T) {
 		_, _ = w.Write([]byte(`{}`))
 	}))
 	defer srv.Close()
-	cfg, err := awsconf.FromEnv(func(name string) string {
-		return map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
-			"AWS_ENDPOINT_URL": srv.URL}[name]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = dynamodb.NewFromConfig(cfg).UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: aws.String("t"),
+	cfg := configFor(t, srv.URL)
+	_, err := dynamodb.NewFromConfig(cfg).UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: aws.String("t"),
 		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "x"}}, UpdateExpression: aws.String("SET a = :a"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":a": &types.AttributeValueMemberS{Value: "b"}}})
 	if err != nil || requests.Load() != 2 {
 		t.Fatalf("UpdateItem = %v after %d requests; want success on the second", err, requests.Load())
 	}
+}
+
+// configFor is the functions' SDK configuration, pointed at url.
+func configFor(t *testing.T, url string) aws.Config {
+	t.Helper()
+	cfg, err := awsconf.FromEnv(func(name string) string {
+		return map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+			"AWS_ENDPOINT_URL": url}[name]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

@@ -84,18 +84,7 @@ func (s *Store) Begin(ctx context.Context, b delivery.Begin) error {
 		ExpressionAttributeNames:  deliveryNames(),
 		ExpressionAttributeValues: withZero(u.values),
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		return awserr.Classify(op, err)
-	}
-	d, err := s.deliveryState(ctx, m.WebhookID, m.DeliveryID)
-	switch {
-	case err != nil:
-		return err
-	case d.WriteToken == token:
-		return nil // this write's first try committed; its answer was lost
-	}
-	return fmt.Errorf("%s: %w", op, delivery.ErrConflict)
+	return s.settle(ctx, op, m, token, err)
 }
 
 // parkedItem is a delivery as the deliveries-due index projects it.
@@ -218,4 +207,23 @@ func (s *Store) Requeued(ctx context.Context, p delivery.Parked, resendAt time.T
 		return nil // the delivery moved on
 	}
 	return awserr.Classify("dynamodb UpdateItem requeued delivery "+m.DeliveryID, err)
+}
+
+// settle is the outcome of a conditional write of m's delivery item that
+// carried token and returned err: a failed condition is ErrConflict,
+// unless the token read back says this write's own first try committed
+// (the SDK retried it after a lost answer).
+func (s *Store) settle(ctx context.Context, op string, m delivery.Message, token string, err error) error {
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return awserr.Classify(op, err)
+	}
+	d, err := s.deliveryState(ctx, m.WebhookID, m.DeliveryID)
+	switch {
+	case err != nil:
+		return err
+	case d.WriteToken == token:
+		return nil
+	}
+	return fmt.Errorf("%s: %w", op, delivery.ErrConflict)
 }

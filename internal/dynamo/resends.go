@@ -7,7 +7,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"time"
 
@@ -76,18 +75,7 @@ func (s *Store) Reopen(ctx context.Context, r delivery.Reopen) error {
 		ExpressionAttributeNames:  deliveryNames(),
 		ExpressionAttributeValues: u.values,
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		return awserr.Classify(op, err)
-	}
-	d, err := s.deliveryState(ctx, m.WebhookID, m.DeliveryID)
-	switch {
-	case err != nil:
-		return err
-	case d.WriteToken == token:
-		return nil // this write's first try committed; its answer was lost
-	}
-	return fmt.Errorf("%s: %w", op, delivery.ErrConflict)
+	return s.settle(ctx, op, m, token, err)
 }
 
 // Restore implements delivery.Resends: while the delivery is still
