@@ -89,6 +89,9 @@ type Deliverer struct {
 	// Concurrency is how many attempts one endpoint may have in progress
 	// at once; DefaultConcurrency when 0.
 	Concurrency int
+	// Breaker is when an endpoint's breaker trips; DefaultBreaker when
+	// zero.
+	Breaker BreakerRules
 	// Horizon is how long after its series began a delivery may still be
 	// retried; DefaultHorizon when 0.
 	Horizon time.Duration
@@ -269,7 +272,7 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	if deadline, ok := ctx.Deadline(); ok {
 		lease = deadline
 	}
-	adm := t.Gate.admit(m.WebhookID, m.DeliveryID, n > 1, now, lease, d.limits(t.Webhook), m.Deferrals)
+	adm := t.Gate.admit(m.WebhookID, m.DeliveryID, n > 1, now, lease, d.limits(t.Webhook), d.breaker(), m.Deferrals)
 	if !adm.enter {
 		return d.hold(ctx, m, st, claim, adm.wait, adm.reason, t.Gate.Breaker(now))
 	}
@@ -287,7 +290,7 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	err = d.Store.Begin(ctx, Begin{Message: m, Number: n, Prior: st.Attempts, Claim: claim, At: now, Until: lease,
 		ClaimedUntil: claimedUntil, Expires: rec.Expires})
 	if err != nil {
-		gateErr := d.Gates.Exit(context.WithoutCancel(ctx), t.Gate.exit(adm.entry, nil, now))
+		gateErr := d.Gates.Exit(context.WithoutCancel(ctx), t.Gate.exit(adm.entry, nil, now, d.breaker()))
 		if errors.Is(err, ErrConflict) {
 			// Another receipt took the attempt first.
 			return Step{Outcome: OutcomeDuplicate, GateErr: gateErr}, nil
@@ -307,10 +310,18 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	step := d.judge(&rec, t, resp)
 	step.Attempt = rec.Attempt
 	step, err = d.save(ctx, rec, step, manual)
-	x := t.Gate.exit(adm.entry, &resp, d.now())
+	x := t.Gate.exit(adm.entry, &resp, d.now(), d.breaker())
 	step.GateErr = d.Gates.Exit(context.WithoutCancel(ctx), x)
 	step.Breaker = Gate{OpenUntil: x.OpenUntil}.Breaker(x.At)
 	return step, err
+}
+
+// breaker is the breaker's rules.
+func (d *Deliverer) breaker() BreakerRules {
+	if d.Breaker == (BreakerRules{}) {
+		return DefaultBreaker
+	}
+	return d.Breaker
 }
 
 // limits are the gate limits of endpoint w.

@@ -153,9 +153,6 @@ func (s *memStore) Begin(_ context.Context, b delivery.Begin) error {
 		return s.beginErr
 	}
 	d, ok := s.deliveries[b.Message.DeliveryID]
-	if d.Begun == b.Number && d.BegunAt.Equal(b.At) && d.Claim == b.Claim {
-		return nil // a retry of a Begin that committed
-	}
 	owned := d.Claim == b.Claim || b.At.After(d.ClaimedUntil)
 	if (!ok && b.Prior != 0) || (ok && (!owned || d.Attempts != b.Prior || d.State != delivery.Pending || d.Begun > d.Attempts)) {
 		return delivery.ErrConflict

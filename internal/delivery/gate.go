@@ -15,21 +15,30 @@ import (
 // spending a timeout. A delivery the gate holds back is parked (see Park),
 // unattempted and not charged an attempt.
 
-// Breaker thresholds, after Convoy's: a breaker trips when, over the last
-// BreakerWindow, at least BreakerMinAttempts attempts were made and at
-// least BreakerFailureRatio of them failed (a timeout, a connection error,
-// a 5xx: the endpoint is not answering, as opposed to refusing with a
-// 4xx).
-const (
-	BreakerWindow       = 5 * time.Minute
-	BreakerMinAttempts  = 10
-	BreakerFailureRatio = 0.7
-	// BreakerOpen is how long a breaker stays open after its first trip
-	// before one probe may go; it doubles with each probe that fails, up
-	// to BreakerMaxOpen. A probe that succeeds closes it.
-	BreakerOpen    = 30 * time.Second
-	BreakerMaxOpen = 10 * time.Minute
-)
+// BreakerRules say when an endpoint's breaker trips and how long it stays
+// open. It trips when, over the last Window, at least MinAttempts attempts
+// were made and at least FailureRatio of them failed (a timeout, a
+// connection error, a 5xx: the endpoint is not answering, as opposed to
+// refusing with a 4xx). It stays open for Open after its first trip before
+// one probe may go; that doubles with each probe that fails, up to
+// MaxOpen. A probe that succeeds closes it.
+type BreakerRules struct {
+	// Window is how far back attempts are counted.
+	Window time.Duration
+	// MinAttempts is the fewest attempts in Window that may trip it.
+	MinAttempts int
+	// FailureRatio is the share of those that must have failed.
+	FailureRatio float64
+	// Open is how long it stays open after its first trip.
+	Open time.Duration
+	// MaxOpen bounds how long it stays open after failed probes.
+	MaxOpen time.Duration
+}
+
+// DefaultBreaker are Convoy's numbers: 70% failures of at least 10
+// attempts over 5 minutes, open for 30 s.
+var DefaultBreaker = BreakerRules{Window: 5 * time.Minute, MinAttempts: 10, FailureRatio: 0.7,
+	Open: 30 * time.Second, MaxOpen: 10 * time.Minute}
 
 // DefaultConcurrency is how many attempts one endpoint may have in
 // progress at once, unless the deployment says otherwise.
@@ -198,16 +207,15 @@ type admission struct {
 // admit decides whether delivery id's attempt (a retry when retry) may go
 // through g at now under lim. deferrals counts the times the delivery's
 // message was held back before.
-func (g Gate) admit(webhookID, id string, retry bool, now, leaseEnd time.Time, lim Limits, deferrals int) admission {
+func (g Gate) admit(webhookID, id string, retry bool, now, leaseEnd time.Time, lim Limits, rules BreakerRules, deferrals int) admission {
 	switch g.Breaker(now) {
 	case BreakerOpenState:
 		// Spread the waiting deliveries over the next open period, so that
 		// they do not all come back at once.
-		open := openFor(g.Trips)
-		return admission{wait: g.OpenUntil.Sub(now) + jitter(open), reason: HeldBreaker}
+		return admission{wait: g.OpenUntil.Sub(now) + jitter(rules.openFor(g.Trips)), reason: HeldBreaker}
 	case BreakerHalfOpen:
 		if g.Probe != "" && g.Probe != id && now.Before(g.ProbeUntil) {
-			return admission{wait: g.ProbeUntil.Sub(now) + jitter(openFor(g.Trips)), reason: HeldProbe}
+			return admission{wait: g.ProbeUntil.Sub(now) + jitter(rules.openFor(g.Trips)), reason: HeldProbe}
 		}
 	}
 	e := Entry{WebhookID: webhookID, DeliveryID: id, Holder: Holder{Until: leaseEnd, Retry: retry}, At: now,
@@ -235,7 +243,7 @@ func (g Gate) admit(webhookID, id string, retry bool, now, leaseEnd time.Time, l
 		}
 	}
 	for m := range g.Tallies {
-		if m <= now.Add(-BreakerWindow).Unix()/60 {
+		if m <= now.Add(-rules.Window).Unix()/60 {
 			e.StaleMinutes = append(e.StaleMinutes, m)
 		}
 	}
@@ -254,7 +262,7 @@ func (g Gate) admit(webhookID, id string, retry bool, now, leaseEnd time.Time, l
 
 // exit is the write that ends an attempt that entered through g as e, at
 // now: resp is what it got, nil when no attempt was made after all.
-func (g Gate) exit(e Entry, resp *Response, now time.Time) Exit {
+func (g Gate) exit(e Entry, resp *Response, now time.Time, rules BreakerRules) Exit {
 	x := Exit{WebhookID: e.WebhookID, DeliveryID: e.DeliveryID, Holder: e.Holder, At: now, Probe: e.Probe,
 		Attempted: resp != nil, Trips: g.Trips, OpenUntil: g.OpenUntil}
 	if resp == nil {
@@ -265,33 +273,33 @@ func (g Gate) exit(e Entry, resp *Response, now time.Time) Exit {
 	switch {
 	case e.Probe && failed:
 		x.Trips = g.Trips + 1
-		x.OpenUntil = now.Add(openFor(x.Trips))
+		x.OpenUntil = now.Add(rules.openFor(x.Trips))
 	case e.Probe:
 		// A probe that succeeded closes the breaker.
 		x.Trips, x.OpenUntil = 0, time.Time{}
 	case g.Breaker(now) == BreakerClosed && failed:
 		attempts, failures := 1, 1
 		for m, t := range g.Tallies {
-			if m > now.Add(-BreakerWindow).Unix()/60 {
+			if m > now.Add(-rules.Window).Unix()/60 {
 				attempts += t.Attempts
 				failures += t.Failures
 			}
 		}
-		if attempts >= BreakerMinAttempts && float64(failures) >= BreakerFailureRatio*float64(attempts) {
+		if attempts >= rules.MinAttempts && float64(failures) >= rules.FailureRatio*float64(attempts) {
 			x.Trip, x.Trips = true, 1
-			x.OpenUntil = now.Add(openFor(1))
+			x.OpenUntil = now.Add(rules.openFor(1))
 		}
 	}
 	return x
 }
 
 // openFor is how long a breaker stays open after trips trips.
-func openFor(trips int) time.Duration {
-	d := BreakerOpen
-	for i := 1; i < trips && d < BreakerMaxOpen; i++ {
+func (r BreakerRules) openFor(trips int) time.Duration {
+	d := r.Open
+	for i := 1; i < trips && d < r.MaxOpen; i++ {
 		d *= 2
 	}
-	return min(d, BreakerMaxOpen)
+	return min(d, r.MaxOpen)
 }
 
 // holdBackoff is the wait of a message held back for the deferrals-th

@@ -129,12 +129,12 @@ func TestRateLimitHoldsTheExcess(t *testing.T) {
 func TestTheBreakerTripsProbesAndCloses(t *testing.T) {
 	f := newFixture(t, settings(true, 10), delivery.Response{Error: delivery.ErrTimeout})
 	f.d.Schedule = delivery.Schedule{time.Hour}
-	for i := range delivery.BreakerMinAttempts {
+	for i := range delivery.DefaultBreaker.MinAttempts {
 		step, err := f.d.Deliver(context.Background(), messageN(i), fmt.Sprint("sqs-", i))
 		if err != nil || step.Attempt == nil {
 			t.Fatalf("attempt %d: %+v, %v", i, step, err)
 		}
-		if i == delivery.BreakerMinAttempts-1 && step.Breaker != delivery.BreakerOpenState {
+		if i == delivery.DefaultBreaker.MinAttempts-1 && step.Breaker != delivery.BreakerOpenState {
 			t.Fatalf("after %d timeouts the breaker is %q; want open", i+1, step.Breaker)
 		}
 	}
@@ -143,7 +143,7 @@ func TestTheBreakerTripsProbesAndCloses(t *testing.T) {
 	if err != nil || step.Outcome != delivery.OutcomeHeld || step.Reason != delivery.HeldBreaker || len(f.sender.requests) != posts {
 		t.Fatalf("with the breaker open: %+v, %v; want held, no POST", step, err)
 	}
-	if step.Wait < delivery.BreakerOpen || step.Wait > 2*delivery.BreakerOpen {
+	if step.Wait < delivery.DefaultBreaker.Open || step.Wait > 2*delivery.DefaultBreaker.Open {
 		t.Fatalf("held for %v; want until the breaker's open period ends, spread over one more", step.Wait)
 	}
 	if _, ok := f.store.deliveries[messageN(100).DeliveryID]; ok {
@@ -151,18 +151,18 @@ func TestTheBreakerTripsProbesAndCloses(t *testing.T) {
 	}
 	// Half-open: one probe goes; it fails, and the breaker opens for twice
 	// as long.
-	f.now = f.now.Add(delivery.BreakerOpen)
+	f.now = f.now.Add(delivery.DefaultBreaker.Open)
 	probe, err := f.d.Deliver(context.Background(), messageN(101), "sqs-101")
 	if err != nil || probe.Attempt == nil || probe.Breaker != delivery.BreakerOpenState {
 		t.Fatalf("the probe: %+v, %v; want an attempt that fails and opens the breaker again", probe, err)
 	}
-	if g := f.store.gates["wh_01"]; g.Trips != 2 || !g.OpenUntil.Equal(f.now.Add(2*delivery.BreakerOpen)) {
-		t.Fatalf("after a failed probe: trips %d, open until %v; want 2, %v", g.Trips, g.OpenUntil, f.now.Add(2*delivery.BreakerOpen))
+	if g := f.store.gates["wh_01"]; g.Trips != 2 || !g.OpenUntil.Equal(f.now.Add(2*delivery.DefaultBreaker.Open)) {
+		t.Fatalf("after a failed probe: trips %d, open until %v; want 2, %v", g.Trips, g.OpenUntil, f.now.Add(2*delivery.DefaultBreaker.Open))
 	}
 	// The next probe succeeds and closes it; deliveries go again.
 	f.sender.script = []delivery.Response{ok200}
 	f.sender.requests = nil
-	f.now = f.now.Add(2 * delivery.BreakerOpen)
+	f.now = f.now.Add(2 * delivery.DefaultBreaker.Open)
 	if probe, err := f.d.Deliver(context.Background(), messageN(102), "sqs-102"); err != nil || probe.Outcome != delivery.OutcomeDelivered ||
 		probe.Breaker != delivery.BreakerClosed {
 		t.Fatalf("a probe that succeeds: %+v, %v; want delivered and the breaker closed", probe, err)

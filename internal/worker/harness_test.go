@@ -145,6 +145,10 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 		t.Fatal(err)
 	}
 	deliverer.ErrorDelay = time.Second
+	// The breaker trips as in production, but opens for a fraction of a
+	// second, so that tests of failing endpoints end in their time.
+	deliverer.Deliverer.Breaker = delivery.DefaultBreaker
+	deliverer.Deliverer.Breaker.Open, deliverer.Deliverer.Breaker.MaxOpen = 200*time.Millisecond, time.Second
 	deliver := poller.Handler(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		h.handled.Add(int64(len(ev.Records)))
 		return deliverer.Handle(ctx, ev)
