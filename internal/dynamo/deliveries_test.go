@@ -59,7 +59,7 @@ func save(ctx context.Context, s *dynamo.Store, r delivery.Record) (bool, error)
 			return false, err
 		}
 	}
-	return save(ctx, s, r)
+	return s.Save(ctx, r)
 }
 
 func TestDeliveryStateAndHealth(t *testing.T) {
