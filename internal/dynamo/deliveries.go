@@ -521,7 +521,8 @@ func (u *update) optionalN(name string, n int) {
 }
 
 // message sets the attributes a delivery item takes from its message;
-// only where the item has none when onlyNew.
+// only where the item has none when onlyNew, but for its series' start,
+// which is always the message's.
 func (u *update) message(m delivery.Message, onlyNew bool) {
 	set := u.set
 	if onlyNew {
@@ -540,10 +541,12 @@ func (u *update) message(m delivery.Message, onlyNew bool) {
 		{"account", &types.AttributeValueMemberS{Value: m.Account}},
 		{"#mode", &types.AttributeValueMemberS{Value: string(m.Mode)}},
 		{"test", &types.AttributeValueMemberBOOL{Value: m.Test}},
-		{"series_start", &types.AttributeValueMemberS{Value: stamp(cmp.Or(m.SeriesStart, m.EventTime))}},
 	} {
 		set(a.name, a.v)
 	}
+	// Always the message's: a manual send starts a new series over an
+	// existing delivery, and the sweeper rebuilds its message from it.
+	u.set("series_start", &types.AttributeValueMemberS{Value: stamp(cmp.Or(m.SeriesStart, m.EventTime))})
 }
 
 // expression is the UpdateExpression.

@@ -21,7 +21,6 @@ import (
 	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/samtemplate"
-	"github.com/docproc/webhooks/internal/webhook"
 )
 
 const templatePath = "../../template.yaml"
@@ -214,7 +213,7 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			// The due deliveries, their events' payloads, and their
 			// resend time only.
 			"dynamodb:Query on table index " + dynamo.DueIndex, "dynamodb:BatchGetItem on table keys EVENT#*",
-			"dynamodb:UpdateItem on table keys ENDPOINT#* attributes pk sk resend_shard resend_at",
+			"dynamodb:UpdateItem on table keys ENDPOINT#* attributes pk sk resend_shard resend_at attempts state",
 			"sqs:SendMessage on delivery queue",
 		},
 	}
@@ -603,7 +602,7 @@ func TestSQSTriggers(t *testing.T) {
 // encrypted; a consumed queue hides a received message for at least 6
 // times its function's timeout (Lambda's advice: a batch may be retried
 // within one function run); each main queue has a dead-letter queue, and
-// the delivery queue's lets every retry happen first.
+// the delivery queue's rides out hours of a dependency's outage.
 func TestQueueSettingsFitTheRetries(t *testing.T) {
 	tmpl := load(t)
 	qs := queues(t, tmpl)
@@ -630,11 +629,12 @@ func TestQueueSettingsFitTheRetries(t *testing.T) {
 			t.Errorf("%s: a dead-letter queue with a dead-letter queue", dlq)
 		}
 	}
-	// Each retry waits in the message's visibility, so each attempt is one
-	// receive: 1 + max_retries receives must not reach maxReceiveCount.
-	if got, least := qs[deliveryQueue].RedrivePolicy.MaxReceiveCount, 1+webhook.MaxRetriesRange.Max+1; got < least {
-		t.Errorf("%s: maxReceiveCount %d; want above 1 + the largest max_retries (%d), at least %d",
-			deliveryQueue, got, webhook.MaxRetriesRange.Max, least)
+	// Each attempt is a message of its own (the next one is parked), so a
+	// message is received again only after a step that failed before
+	// deciding anything; it backs off from 30 s to 15 minutes, so 40
+	// receives ride out about 9 hours of a dependency's outage.
+	if got := qs[deliveryQueue].RedrivePolicy.MaxReceiveCount; got < 40 {
+		t.Errorf("%s: maxReceiveCount %d; want at least 40, hours of outage", deliveryQueue, got)
 	}
 	if got := qs[fanoutQueue].RedrivePolicy.MaxReceiveCount; got < 2 {
 		t.Errorf("%s: maxReceiveCount %d; want a few tries", fanoutQueue, got)
@@ -858,15 +858,13 @@ func TestDeliveryAlarms(t *testing.T) {
 	if a, ok := find("AWS/SQS", "ApproximateAgeOfOldestMessage", fanoutQueue+".QueueName"); !ok || threshold(a) > 900 {
 		t.Errorf("%s: no alarm on the oldest message's age, within 15 minutes (%+v)", fanoutQueue, a)
 	}
-	// The longest legitimate delivery: every retry of the largest
-	// max_retries on the default schedule, each wait at its jitter's top.
-	var longest time.Duration
-	for n := 1; n <= webhook.MaxRetriesRange.Max; n++ {
-		longest += time.Duration(float64(delivery.DefaultSchedule[min(n, len(delivery.DefaultSchedule))-1]) * (1 + delivery.Jitter))
-	}
+	// No retry waits on the queue longer than a delayed message's
+	// delivery.MaxDelay: past it, and a few receives (the function's
+	// visibility), a message's age means the queue is not consumed.
+	longest := delivery.MaxDelay + 2*time.Duration(queues(t, tmpl)[deliveryQueue].VisibilityTimeout)*time.Second
 	a, ok := find("AWS/SQS", "ApproximateAgeOfOldestMessage", deliveryQueue+".QueueName")
-	if age := time.Duration(threshold(a)) * time.Second; !ok || age < longest || age > longest+24*time.Hour {
-		t.Errorf("%s: oldest-message alarm at %v; want above the longest legitimate delivery, %v, by less than a day", deliveryQueue, age, longest)
+	if age := time.Duration(threshold(a)) * time.Second; !ok || age < longest || age > 2*time.Hour {
+		t.Errorf("%s: oldest-message alarm at %v; want above the longest legitimate wait, %v, and within 2 hours", deliveryQueue, age, longest)
 	}
 	if a, ok := find("AWS/SQS", "ApproximateNumberOfMessagesNotVisible", deliveryQueue+".QueueName"); !ok || threshold(a) >= 120000 || threshold(a) < 60000 {
 		t.Errorf("%s: no alarm on in-flight messages nearing SQS's 120,000 (%+v)", deliveryQueue, a)
