@@ -118,7 +118,7 @@ func NewDelivery(cfg config.Delivery, awsCfg aws.Config, log *slog.Logger, metri
 		Deliverer: &delivery.Deliverer{Store: store, Secrets: secrets.New(secretsmanager.NewFromConfig(awsCfg), "", ""),
 			Sender: send, Schedule: cfg.Schedule, DisableAfter: cfg.DisableAfter, Retention: cfg.Retention,
 			Horizon: cfg.Horizon, Notifier: bus.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName), Queue: q,
-			Gates: store, Concurrency: cfg.EndpointConcurrency},
+			Gates: store, Parking: store, Concurrency: cfg.EndpointConcurrency},
 		Queue:   q,
 		Log:     log,
 		Metrics: metrics.New(metricsOut, cfg.MetricsNamespace),

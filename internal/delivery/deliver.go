@@ -86,6 +86,9 @@ type Deliverer struct {
 	Queue Queue
 	// Gates admits the attempts to each endpoint (see Gate).
 	Gates Gates
+	// Parking keeps the stored deliveries that an open breaker holds, so
+	// that they wait in the table, not as messages (see hold).
+	Parking Parking
 	// Concurrency is how many attempts one endpoint may have in progress
 	// at once; DefaultConcurrency when 0.
 	Concurrency int
@@ -329,18 +332,30 @@ func (d *Deliverer) limits(w webhook.Webhook) Limits {
 	return Limits{Concurrency: cmp.Or(d.Concurrency, DefaultConcurrency), Rate: w.RateLimit}
 }
 
-// hold parks m, whose delivery stands at st, for wait (at most MaxDelay)
-// because its endpoint's gate held it back for reason. A delivery not yet
-// stored has no claim to carry: its next message may take it as the
-// first did.
+// hold parks m, whose delivery stands at st, for wait because its
+// endpoint's gate held it back for reason. A stored delivery that an open
+// breaker holds waits in the table (its ResendAt moved to the wait's end,
+// which the sweeper finds): a breaker may stay open for hours, and a
+// message re-parking itself meanwhile would be joined by the sweeper's
+// copy every ResendSlack. Any other waits as a delayed message (at most
+// MaxDelay). A delivery not yet stored has no claim to carry: its next
+// message may take it as the first did.
 func (d *Deliverer) hold(ctx context.Context, m Message, st Status, claim string, wait time.Duration, reason string, breaker BreakerState) (Step, error) {
 	m.Deferrals++
 	if !st.Exists {
 		claim = m.Claim
 	}
-	wait = min(wait, MaxDelay)
-	step := Step{Outcome: OutcomeHeld, Retry: true, Wait: wait, Reason: reason, Breaker: breaker}
 	m.Claim = claim
+	step := Step{Outcome: OutcomeHeld, Retry: true, Wait: wait, Reason: reason, Breaker: breaker}
+	if (reason == HeldBreaker || reason == HeldProbe) && st.Exists && !st.ResendAt.IsZero() {
+		p := Parked{Message: m, Attempts: st.Attempts, NextAttemptAt: st.NextAttemptAt, ResendAt: st.ResendAt}
+		if err := d.Parking.Requeued(ctx, p, d.now().Add(wait)); err != nil {
+			return step, fmt.Errorf("park %s, held by its endpoint's breaker, for %s: %w", m.DeliveryID, wait, err)
+		}
+		return step, nil
+	}
+	wait = min(wait, MaxDelay)
+	step.Wait = wait
 	if err := d.Queue.SendLater(context.WithoutCancel(ctx), m, wait); err != nil {
 		return step, fmt.Errorf("park %s, held by its endpoint's gate, for %s: %w", m.DeliveryID, wait, err)
 	}

@@ -54,7 +54,9 @@ func (s *memStore) Target(_ context.Context, owner tenant.Tenant, webhookID, del
 	if ok && w.Owner != owner {
 		ok = false
 	}
-	return delivery.Target{Found: ok, Webhook: w, Gate: cloneGate(s.gates[webhookID]), Delivery: s.deliveries[deliveryID]}, nil
+	st := s.deliveries[deliveryID]
+	st.ResendAt = s.parked[deliveryID].ResendAt
+	return delivery.Target{Found: ok, Webhook: w, Gate: cloneGate(s.gates[webhookID]), Delivery: st}, nil
 }
 
 // cloneGate copies g's maps, as a read of the stored gate would.

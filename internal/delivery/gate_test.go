@@ -182,3 +182,37 @@ func TestOneProbeAtATime(t *testing.T) {
 		t.Fatalf("while another probes: %+v, %v; want held", step, err)
 	}
 }
+
+// A stored delivery that an open breaker holds waits in the table, not as
+// a message: its ResendAt moves to the wait's end, where the sweeper finds
+// it; no copy of it piles up while the breaker stays open.
+func TestAHeldRetryWaitsInTheTable(t *testing.T) {
+	f := newFixture(t, settings(true, 5), fail500)
+	f.d.Schedule = delivery.Schedule{10 * time.Second}
+	m := messageN(1)
+	f.store.events[owner.String()+"/"+m.EventID] = delivery.Event{ID: m.EventID, Owner: owner, Payload: m.Payload}
+	if _, err := f.d.Deliver(context.Background(), m, "sqs-1"); err != nil {
+		t.Fatal(err)
+	}
+	f.store.gates["wh_01"] = delivery.Gate{OpenUntil: f.now.Add(time.Hour), Trips: 3}
+	f.now = f.now.Add(time.Minute)
+	step, err := f.d.Deliver(context.Background(), f.queue.sent[0], "sqs-2")
+	if err != nil || step.Outcome != delivery.OutcomeHeld || step.Reason != delivery.HeldBreaker {
+		t.Fatalf("a retry with the breaker open: %+v, %v; want held by the breaker", step, err)
+	}
+	if len(f.queue.sent) != 1 {
+		t.Fatalf("%d messages; want none queued for the hold", len(f.queue.sent)-1)
+	}
+	p := f.store.parked[m.DeliveryID]
+	if !p.ResendAt.Equal(f.now.Add(step.Wait)) || step.Wait < time.Hour-time.Minute {
+		t.Fatalf("parked %+v, held %v; want ResendAt at the hold's end, past the open breaker", p, step.Wait)
+	}
+	sw := &delivery.Sweeper{Parking: f.store, Queue: f.queue, Now: func() time.Time { return f.now }}
+	if got, _ := sw.Sweep(context.Background()); got.Queued != 0 {
+		t.Fatalf("swept while held: %+v", got)
+	}
+	f.now = f.now.Add(step.Wait)
+	if got, err := sw.Sweep(context.Background()); err != nil || got.Queued != 1 || f.queue.sent[1].Claim != "sqs-1" {
+		t.Fatalf("sweep at the hold's end: %+v, %v; want the delivery queued with its claim", got, err)
+	}
+}

@@ -257,11 +257,12 @@ func TestNoDeliveryIsLostAtAnyParkingStep(t *testing.T) {
 		f.d.Schedule = delivery.Schedule{2 * time.Hour}
 		m := message()
 		f.store.events[owner.String()+"/"+m.EventID] = delivery.Event{ID: m.EventID, Owner: owner, Payload: m.Payload}
-		if _, err := f.d.Deliver(context.Background(), m, "sqs-1"); err != nil {
+		first, err := f.d.Deliver(context.Background(), m, "sqs-1")
+		if err != nil {
 			t.Fatal(err)
 		}
 		sw := &delivery.Sweeper{Parking: f.store, Queue: f.queue, Now: func() time.Time { return f.now }}
-		f.now = f.now.Add(2*time.Hour - time.Minute)
+		f.now = f.now.Add(first.Wait - delivery.SweepLead/2) // within the sweeper's lead
 		f.queue.err = errors.New("sqs down")
 		if _, err := sw.Sweep(context.Background()); err == nil {
 			t.Fatal("a failed send was not reported")
@@ -275,7 +276,7 @@ func TestNoDeliveryIsLostAtAnyParkingStep(t *testing.T) {
 		if got, err := sw.Sweep(context.Background()); err != nil || got.Queued != 1 || len(f.queue.sent) != 2 {
 			t.Fatalf("the next sweep: %+v, %v; want it sent again", got, err)
 		}
-		f.now = f.now.Add(2 * time.Minute)
+		f.now = f.now.Add(delivery.SweepLead) // past the attempt's time
 		var attempts int
 		for i, sent := range f.queue.sent {
 			step, err := f.d.Deliver(context.Background(), sent, fmt.Sprint("sqs-swept-", i))

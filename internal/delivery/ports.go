@@ -122,6 +122,9 @@ type Status struct {
 	// receipt that began it may still be making it; past it, the attempt
 	// was interrupted and its outcome is lost.
 	BegunUntil time.Time
+	// ResendAt is when the store queues the pending delivery's message
+	// again (Record.ResendAt); zero when it is not parked there.
+	ResendAt time.Time
 }
 
 // InProgress reports whether an attempt of the delivery was begun and may

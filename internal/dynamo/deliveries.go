@@ -202,6 +202,9 @@ func (d deliveryItem) status() (delivery.Status, error) {
 	if st.NextAttemptAt, err = parseStamp(d.NextAttemptAt); err != nil {
 		return delivery.Status{}, fmt.Errorf("decode delivery %s next_attempt_at: %w", d.DeliveryID, err)
 	}
+	if st.ResendAt, err = parseStamp(resendTime(d.ResendAt)); err != nil {
+		return delivery.Status{}, fmt.Errorf("decode delivery %s resend_at: %w", d.DeliveryID, err)
+	}
 	if st.BegunAt, err = parseStamp(d.BegunAt); err != nil {
 		return delivery.Status{}, fmt.Errorf("decode delivery %s begun_at: %w", d.DeliveryID, err)
 	}
