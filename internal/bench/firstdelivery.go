@@ -6,9 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,16 +112,14 @@ func RunFirstDelivery(ctx context.Context, o Options, out io.Writer) (FirstDeliv
 	if err != nil {
 		return r, err
 	}
-	front, err := tlsFront(o.Endpoint, recv)
-	if err != nil {
+	if err := w.serveTLS(); err != nil {
 		return r, err
 	}
-	defer front.Close()
+	defer w.front.Close()
 	env, err := w.deliveryEnv(o.Root)
 	if err != nil {
 		return r, err
 	}
-	env["AWS_ENDPOINT_URL"] = front.URL
 	tool, err := rie.Tool()
 	if err != nil {
 		return r, err
@@ -196,24 +191,6 @@ func firstDelivery(tool string, w *world, env map[string]string, b *FirstDeliver
 	}
 	b.Reports, b.Cold, b.Init = append(b.Reports, rep), append(b.Cold, m.function), append(b.Init, m.init)
 	return nil
-}
-
-// tlsFront serves the emulator at endpoint over HTTPS, with the
-// certificate of recv, which the delivery function's environment trusts
-// (httptest's servers share one certificate).
-func tlsFront(endpoint string, recv *receiver) (*httptest.Server, error) {
-	u, err := url.Parse(endpoint)
-	if err != nil {
-		return nil, err
-	}
-	front := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(u))
-	front.Config.ErrorLog = nil
-	front.StartTLS()
-	if !bytes.Equal(front.Certificate().Raw, recv.srv.Certificate().Raw) {
-		front.Close()
-		return nil, fmt.Errorf("bench: the emulator's HTTPS front and the receiver have different certificates")
-	}
-	return front, nil
 }
 
 // buildFirstDeliveryAt builds the bench-only delivery bootstrap from the

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,7 +12,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +95,7 @@ func newReceiverAnswering(dir string, body []byte) (*receiver, error) {
 const systemCertDirs = "/etc/ssl/certs:/etc/pki/tls/certs"
 
 // trustDirs is an SSL_CERT_DIR under which a process trusts the receiver
+// (and the emulator's HTTPS front, which has the same certificate)
 // through the system root pool, as a deployed function trusts a public
 // endpoint: the pool loads what it loads without the variable, and the
 // receiver's certificate besides.
@@ -247,6 +251,9 @@ type world struct {
 	recv     *receiver
 	owner    tenant.Tenant
 	hooks    []string // webhook ids
+	// front serves the emulator over HTTPS to function processes (see
+	// serveTLS); nil until started.
+	front *httptest.Server
 }
 
 // newWorld creates the table and the pipeline named after name on the
@@ -287,24 +294,48 @@ func newWorld(ctx context.Context, root, endpoint, name string, recv *receiver, 
 	return w, nil
 }
 
+// serveTLS starts w's HTTPS front: the emulator served over HTTPS, as
+// AWS's endpoints are, with the receiver's certificate (httptest's
+// servers share one), so that a function's first AWS call makes its
+// first TLS handshake, which loads the system root pool, as in AWS. Close
+// w.front when done.
+func (w *world) serveTLS() error {
+	u, err := url.Parse(w.endpoint)
+	if err != nil {
+		return err
+	}
+	w.front = httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(u))
+	w.front.Config.ErrorLog = nil
+	w.front.StartTLS()
+	if !bytes.Equal(w.front.Certificate().Raw, w.recv.srv.Certificate().Raw) {
+		w.front.Close()
+		return fmt.Errorf("bench: the emulator's HTTPS front and the receiver have different certificates")
+	}
+	return nil
+}
+
 // functionEnv is the environment events/env.json gives function id (its
-// logical id in template.yaml), pointed at w, logging at INFO as
-// deployed.
+// logical id in template.yaml), pointed at w through its HTTPS front
+// (serveTLS first), which the system root pool trusts (SSL_CERT_DIR), and
+// logging at INFO as deployed.
 func (w *world) functionEnv(root, id string) (map[string]string, error) {
-	env, err := rie.FunctionEnv(root, id, w.endpoint)
+	if w.front == nil {
+		return nil, fmt.Errorf("bench: functionEnv before serveTLS")
+	}
+	env, err := rie.FunctionEnv(root, id, w.front.URL)
 	if err != nil {
 		return nil, err
 	}
 	env["TABLE_NAME"], env["DELIVERY_QUEUE_URL"] = w.table, w.res.Delivery().URL
 	env["LOG_LEVEL"] = "INFO"
+	env["SSL_CERT_DIR"] = w.recv.trustDirs()
 	return env, nil
 }
 
 // deliveryEnv is the delivery function's environment as deployed (no
-// DELIVERY_CA_FILE), pointed at w, plus what reaching w's receiver takes:
-// loopback allowed (ALLOWED_DESTINATION_CIDRS) and the receiver trusted
-// through the system root pool (SSL_CERT_DIR), so that the first
-// handshake loads the pool as it does in AWS.
+// DELIVERY_CA_FILE), pointed at w, with loopback allowed
+// (ALLOWED_DESTINATION_CIDRS) to reach w's receiver, which the system
+// root pool trusts as it trusts the front.
 func (w *world) deliveryEnv(root string) (map[string]string, error) {
 	env, err := w.functionEnv(root, "DeliveryFunction")
 	if err != nil {
@@ -312,7 +343,6 @@ func (w *world) deliveryEnv(root string) (map[string]string, error) {
 	}
 	env["EVENT_BUS_NAME"] = w.res.Bus
 	env[svcconfig.EnvAllowedCIDRs] = loopbackOnly[0].String()
-	env["SSL_CERT_DIR"] = w.recv.trustDirs()
 	return env, nil
 }
 

@@ -56,7 +56,8 @@ const workerLatency = 20 * time.Millisecond
 // handed the SQS event it takes (the fan-out: one EventBridge event for an
 // account with one endpoint; the delivery function: one delivery to a
 // local HTTPS receiver), their peak memory, and a warm run of batches of
-// 10 records.
+// 10 records. Their AWS calls go to the emulator over HTTPS, as they go
+// to AWS.
 func RunWorkers(ctx context.Context, o Options, out io.Writer) (WorkersResult, error) {
 	var r WorkersResult
 	if o.Endpoint == "" {
@@ -83,6 +84,10 @@ func RunWorkers(ctx context.Context, o Options, out io.Writer) (WorkersResult, e
 	if err != nil {
 		return r, err
 	}
+	if err := w.serveTLS(); err != nil {
+		return r, err
+	}
+	defer w.front.Close()
 	envs := map[string]map[string]string{}
 	if envs["fanout"], err = w.functionEnv(o.Root, "FanoutFunction"); err != nil {
 		return r, err
