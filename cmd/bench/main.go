@@ -1,8 +1,9 @@
 // Command bench prints the cold-start, size and memory figures of
 // `make bench` (the Go benchmarks run before it), then what one janitor
 // run costs over tables of growing size. Between the two come the
-// delivery figures: the fan-out and delivery functions' cold starts, the
-// delivery handler's throughput beside a bare HTTP loop, latency from
+// delivery figures: the fan-out and delivery functions' cold starts, a
+// fresh delivery function's first delivery taken apart, the delivery
+// handler's throughput beside a bare HTTP loop, latency from
 // PutEvents to the endpoint, and AWS calls per delivered message; and the
 // DynamoDB size of the items each event leaves. Run it from the
 // repository root.
@@ -34,9 +35,10 @@ func main() {
 	}
 	o := bench.Options{Root: "."}
 	d := bench.DeliveryOptions{Root: "."}
-	flag.IntVar(&o.ColdStarts, "cold-starts", 30, "cold starts of each bootstrap")
+	flag.IntVar(&o.ColdStarts, "cold-starts", 30, "cold starts of each bootstrap (and first deliveries of fresh delivery function instances)")
 	flag.IntVar(&o.Invocations, "invocations", 1000, "warm creates for the memory figure")
 	flag.IntVar(&o.WorkerInvocations, "worker-invocations", 100, "warm invocations of the fan-out and delivery functions (batches of 10) for their memory figures")
+	flag.StringVar(&o.Baseline, "baseline", "", "a git revision whose delivery code the first-delivery run measures beside this tree's, in the same turns")
 	sizes := flag.String("janitor-webhooks", "1000,10000,100000", "table sizes (webhooks) of the janitor runs, comma-separated")
 	checks := flag.Int("janitor-checks", 20, "due secret checks in each janitor run")
 	flag.IntVar(&d.Deliveries, "deliveries", 500, "deliveries of each side of the throughput run, at each receiver latency")
@@ -45,7 +47,7 @@ func main() {
 	flag.IntVar(&d.Events, "events", 50, "events published in the latency run")
 	flag.DurationVar(&d.EventInterval, "event-interval", 100*time.Millisecond, "time between two publishes of the latency run")
 	flag.IntVar(&d.PayloadBytes, "payload-bytes", 1024, "size of each event's data")
-	only := flag.String("only", "", `"api", "workers", "delivery", "storage" or "janitor" to measure only that`)
+	only := flag.String("only", "", `"api", "workers", "firstdelivery", "delivery", "storage" or "janitor" to measure only that`)
 	flag.Parse()
 	for _, s := range strings.Split(*latencies, ",") {
 		l, err := time.ParseDuration(strings.TrimSpace(s))
@@ -90,6 +92,11 @@ func run(o bench.Options, d bench.DeliveryOptions, sizes string, checks int, onl
 	}
 	if only == "" || only == "workers" {
 		if _, err := bench.RunWorkers(ctx, o, os.Stdout); err != nil {
+			return err
+		}
+	}
+	if only == "" || only == "firstdelivery" {
+		if _, err := bench.RunFirstDelivery(ctx, o, os.Stdout); err != nil {
 			return err
 		}
 	}

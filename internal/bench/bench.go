@@ -40,6 +40,9 @@ type Options struct {
 	WorkerInvocations int
 	// Endpoint is a running emulator to use; empty starts one.
 	Endpoint string
+	// Baseline is a git revision whose delivery code RunFirstDelivery
+	// measures beside this tree's, in the same turns; empty for none.
+	Baseline string
 }
 
 // Result holds the measured figures.
@@ -107,7 +110,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (Result, error) {
 			{bins["api-"+runtime.GOARCH], &r.ColdOurs, &r.WholeOurs, &r.InitOurs},
 			{bins["hello-"+runtime.GOARCH], &r.ColdHello, &r.WholeHello, &r.InitHello},
 		} {
-			m, err := coldStart(tool, c.bin, env, events["list-webhooks.json"], apiOK(200))
+			m, err := coldStart(tool, c.bin, env, events["list-webhooks.json"], apiOK(200), "")
 			if err != nil {
 				return r, err
 			}
@@ -172,8 +175,10 @@ func stack(ctx context.Context, root, endpoint string) (map[string]string, map[s
 // coldStart starts the emulator with bin, waits until it listens, and
 // times the first invocation: the emulator starts the function process
 // when that invocation arrives, so the time runs from the process's start
-// (plus the emulator's dispatch) to the first successful response.
-func coldStart(tool, bin string, env map[string]string, event []byte, check func([]byte) error) (coldTimes, error) {
+// (plus the emulator's dispatch) to the first successful response. When
+// logLine is not empty, the logs are kept once they hold it (a line the
+// function wrote may reach them after the response).
+func coldStart(tool, bin string, env map[string]string, event []byte, check func([]byte) error, logLine string) (coldTimes, error) {
 	var m coldTimes
 	begin := time.Now()
 	emu, err := rie.Start(tool, bin, env)
@@ -194,6 +199,10 @@ func coldStart(tool, bin string, env map[string]string, event []byte, check func
 		return m, fmt.Errorf("%s: %w\n%s", filepath.Base(bin), err, emu.Logs())
 	}
 	m.init, _ = emu.InitDuration()
+	if logLine != "" && !emu.WaitForLog(logLine, 5*time.Second) {
+		return m, fmt.Errorf("%s wrote no %q\n%s", filepath.Base(bin), logLine, emu.Logs())
+	}
+	m.logs = emu.Logs()
 	if pid, err := emu.FunctionPID(); err == nil {
 		m.peak, _ = rie.PeakRSS(pid)
 	}
@@ -205,6 +214,8 @@ type coldTimes struct {
 	function, whole, init time.Duration
 	// peak is the function's peak RSS after its first response.
 	peak int64
+	// logs is what the emulator and the function wrote.
+	logs string
 }
 
 // apiOK checks that a response is an API Gateway response with status

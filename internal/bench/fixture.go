@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,7 +12,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +36,7 @@ import (
 	"github.com/docproc/webhooks/internal/local/devstack"
 	"github.com/docproc/webhooks/internal/local/pipeline"
 	"github.com/docproc/webhooks/internal/local/poller"
+	"github.com/docproc/webhooks/internal/rie"
 	"github.com/docproc/webhooks/internal/samtemplate"
 	"github.com/docproc/webhooks/internal/secrets"
 	"github.com/docproc/webhooks/internal/tenant"
@@ -45,12 +49,14 @@ import (
 // notes when each event id first arrived and how many requests carried a
 // webhook-signature header.
 type receiver struct {
-	srv     *httptest.Server
-	caFile  string
-	latency atomic.Int64 // nanoseconds
-	body    []byte       // when set, the answer is 200 with it instead of 204
-	total   atomic.Int64
-	signed  atomic.Int64
+	srv *httptest.Server
+	// caDir is a directory of its own holding only caFile, the receiver's
+	// certificate.
+	caDir, caFile string
+	latency       atomic.Int64 // nanoseconds
+	body          []byte       // when set, the answer is 200 with it instead of 204
+	total         atomic.Int64
+	signed        atomic.Int64
 
 	mu       sync.Mutex
 	arrivals map[string]time.Time
@@ -58,7 +64,8 @@ type receiver struct {
 }
 
 // newReceiver starts a receiver and writes its certificate, which is its
-// own root, to dir/receiver-ca.pem for DELIVERY_CA_FILE.
+// own root, to receiver-ca.pem in a new directory under dir: the file for
+// DELIVERY_CA_FILE, the directory for SSL_CERT_DIR (see trustDirs).
 func newReceiver(dir string) (*receiver, error) { return newReceiverAnswering(dir, nil) }
 
 // newReceiverAnswering is newReceiver whose answers are 200 with body
@@ -68,7 +75,12 @@ func newReceiverAnswering(dir string, body []byte) (*receiver, error) {
 	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
 	r.srv.Config.ErrorLog = nil
 	r.srv.StartTLS()
-	r.caFile = filepath.Join(dir, "receiver-ca.pem")
+	var err error
+	if r.caDir, err = os.MkdirTemp(dir, "receiver-ca-"); err != nil {
+		r.srv.Close()
+		return nil, err
+	}
+	r.caFile = filepath.Join(r.caDir, "receiver-ca.pem")
 	block := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.srv.Certificate().Raw})
 	if err := os.WriteFile(r.caFile, block, 0o600); err != nil {
 		r.srv.Close()
@@ -76,6 +88,18 @@ func newReceiverAnswering(dir string, body []byte) (*receiver, error) {
 	}
 	return r, nil
 }
+
+// systemCertDirs are the directories Go reads system roots from on Linux
+// after its bundle file (crypto/x509's certDirectories), which
+// SSL_CERT_DIR replaces.
+const systemCertDirs = "/etc/ssl/certs:/etc/pki/tls/certs"
+
+// trustDirs is an SSL_CERT_DIR under which a process trusts the receiver
+// (and the emulator's HTTPS front, which has the same certificate)
+// through the system root pool, as a deployed function trusts a public
+// endpoint: the pool loads what it loads without the variable, and the
+// receiver's certificate besides.
+func (r *receiver) trustDirs() string { return systemCertDirs + ":" + r.caDir }
 
 func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	now := time.Now()
@@ -227,6 +251,9 @@ type world struct {
 	recv     *receiver
 	owner    tenant.Tenant
 	hooks    []string // webhook ids
+	// front serves the emulator over HTTPS to function processes (see
+	// serveTLS); nil until started.
+	front *httptest.Server
 }
 
 // newWorld creates the table and the pipeline named after name on the
@@ -265,6 +292,58 @@ func newWorld(ctx context.Context, root, endpoint, name string, recv *receiver, 
 		w.hooks = append(w.hooks, created.Webhook.ID)
 	}
 	return w, nil
+}
+
+// serveTLS starts w's HTTPS front: the emulator served over HTTPS, as
+// AWS's endpoints are, with the receiver's certificate (httptest's
+// servers share one), so that a function's first AWS call makes its
+// first TLS handshake, which loads the system root pool, as in AWS. Close
+// w.front when done.
+func (w *world) serveTLS() error {
+	u, err := url.Parse(w.endpoint)
+	if err != nil {
+		return err
+	}
+	w.front = httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(u))
+	w.front.Config.ErrorLog = nil
+	w.front.StartTLS()
+	if !bytes.Equal(w.front.Certificate().Raw, w.recv.srv.Certificate().Raw) {
+		w.front.Close()
+		return fmt.Errorf("bench: the emulator's HTTPS front and the receiver have different certificates")
+	}
+	return nil
+}
+
+// functionEnv is the environment events/env.json gives function id (its
+// logical id in template.yaml), pointed at w through its HTTPS front
+// (serveTLS first), which the system root pool trusts (SSL_CERT_DIR), and
+// logging at INFO as deployed.
+func (w *world) functionEnv(root, id string) (map[string]string, error) {
+	if w.front == nil {
+		return nil, fmt.Errorf("bench: functionEnv before serveTLS")
+	}
+	env, err := rie.FunctionEnv(root, id, w.front.URL)
+	if err != nil {
+		return nil, err
+	}
+	env["TABLE_NAME"], env["DELIVERY_QUEUE_URL"] = w.table, w.res.Delivery().URL
+	env["LOG_LEVEL"] = "INFO"
+	env["SSL_CERT_DIR"] = w.recv.trustDirs()
+	return env, nil
+}
+
+// deliveryEnv is the delivery function's environment as deployed (no
+// DELIVERY_CA_FILE), pointed at w, with loopback allowed
+// (ALLOWED_DESTINATION_CIDRS) to reach w's receiver, which the system
+// root pool trusts as it trusts the front.
+func (w *world) deliveryEnv(root string) (map[string]string, error) {
+	env, err := w.functionEnv(root, "DeliveryFunction")
+	if err != nil {
+		return nil, err
+	}
+	env["EVENT_BUS_NAME"] = w.res.Bus
+	env[svcconfig.EnvAllowedCIDRs] = loopbackOnly[0].String()
+	return env, nil
 }
 
 // pipelineCalls are the SDK configurations of the pipeline's callers:

@@ -56,7 +56,8 @@ const workerLatency = 20 * time.Millisecond
 // handed the SQS event it takes (the fan-out: one EventBridge event for an
 // account with one endpoint; the delivery function: one delivery to a
 // local HTTPS receiver), their peak memory, and a warm run of batches of
-// 10 records.
+// 10 records. Their AWS calls go to the emulator over HTTPS, as they go
+// to AWS.
 func RunWorkers(ctx context.Context, o Options, out io.Writer) (WorkersResult, error) {
 	var r WorkersResult
 	if o.Endpoint == "" {
@@ -83,20 +84,19 @@ func RunWorkers(ctx context.Context, o Options, out io.Writer) (WorkersResult, e
 	if err != nil {
 		return r, err
 	}
+	if err := w.serveTLS(); err != nil {
+		return r, err
+	}
+	defer w.front.Close()
 	envs := map[string]map[string]string{}
-	for name, id := range map[string]string{"fanout": "FanoutFunction", "delivery": "DeliveryFunction"} {
-		env, err := rie.FunctionEnv(o.Root, id, o.Endpoint)
-		if err != nil {
-			return r, err
-		}
-		env["TABLE_NAME"], env["DELIVERY_QUEUE_URL"] = w.table, w.res.Delivery().URL
-		env["LOG_LEVEL"] = "INFO" // as deployed
-		envs[name] = env
+	if envs["fanout"], err = w.functionEnv(o.Root, "FanoutFunction"); err != nil {
+		return r, err
 	}
 	envs["fanout"]["REJECTED_QUEUE_URL"] = w.res.Queues["FanoutDeadLetterQueue"].URL
 	envs["fanout"]["FANOUT_QUEUE_URL"] = w.res.Fanout().URL
-	envs["delivery"]["ALLOWED_DESTINATION_CIDRS"] = "127.0.0.1/32"
-	envs["delivery"]["DELIVERY_CA_FILE"] = recv.caFile
+	if envs["delivery"], err = w.deliveryEnv(o.Root); err != nil {
+		return r, err
+	}
 
 	seq := 0
 	// event returns a new SQS event of n records for the function name,
@@ -137,7 +137,7 @@ func RunWorkers(ctx context.Context, o Options, out io.Writer) (WorkersResult, e
 			if err != nil {
 				return r, err
 			}
-			m, err := coldStart(tool, bins[wk.Name+"-"+runtime.GOARCH], envs[wk.Name], ev, sqsOK)
+			m, err := coldStart(tool, bins[wk.Name+"-"+runtime.GOARCH], envs[wk.Name], ev, sqsOK, "")
 			if err != nil {
 				return r, err
 			}
@@ -147,7 +147,7 @@ func RunWorkers(ctx context.Context, o Options, out io.Writer) (WorkersResult, e
 		if err != nil {
 			return r, err
 		}
-		m, err := coldStart(tool, bins["hello-"+runtime.GOARCH], envs["delivery"], ev, apiOK(200))
+		m, err := coldStart(tool, bins["hello-"+runtime.GOARCH], envs["delivery"], ev, apiOK(200), "")
 		if err != nil {
 			return r, err
 		}
