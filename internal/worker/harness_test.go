@@ -64,6 +64,10 @@ type options struct {
 	// retryWait is the wait before every retry; 0 means none (100 ms,
 	// which SQS delays round up to 1 s).
 	retryWait time.Duration
+	// schedule, when set, is the retry schedule instead of retryWait's.
+	schedule delivery.Schedule
+	// now, when set, is the deliverer's clock.
+	now func() time.Time
 }
 
 // harness is the delivery pipeline on one backend, as `make run` runs it:
@@ -93,8 +97,7 @@ type harness struct {
 
 // newHarness starts the pipeline on b. Waits between retries are 1 s (the
 // schedule is 100 ms, which a delayed message rounds up to a whole
-// second) unless o.retryWait says otherwise, so that a test sees every
-// attempt soon.
+// second) unless o says otherwise, so that a test sees every attempt soon.
 func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 	t.Helper()
 	ctx := context.Background()
@@ -139,13 +142,18 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 	fanout.ErrorDelay = time.Second
 	dcfg := h.cfg.Copy()
 	dcfg.APIOptions = append(dcfg.APIOptions, h.deliveryIn.Middleware)
+	schedule := o.schedule
+	if schedule == nil {
+		schedule = delivery.Schedule{max(o.retryWait, 100*time.Millisecond)}
+	}
 	deliverer, err := app.NewDelivery(config.Delivery{TableName: table, QueueURL: h.res.Delivery().URL, EventBusName: h.bus,
-		Schedule: delivery.Schedule{max(o.retryWait, 100*time.Millisecond)}, Timeout: timeout, DisableAfter: 120 * time.Hour, Retention: time.Hour,
+		Schedule: schedule, Timeout: timeout, DisableAfter: 120 * time.Hour, Retention: time.Hour,
 		AllowedDestinations: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, CAFile: h.caFile}, dcfg, log, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	deliverer.ErrorDelay = time.Second
+	deliverer.Deliverer.Now = o.now
 	deliver := poller.Handler(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		h.handled.Add(int64(len(ev.Records)))
 		return deliverer.Handle(ctx, ev)
