@@ -3,9 +3,10 @@
 // run costs over tables of growing size. Between the two come the
 // delivery figures: the fan-out and delivery functions' cold starts, a
 // fresh delivery function's first delivery taken apart, the delivery
-// handler's throughput beside a bare HTTP loop, latency from
-// PutEvents to the endpoint, and AWS calls per delivered message; and the
-// DynamoDB size of the items each event leaves. Run it from the
+// handler's throughput beside a bare HTTP loop, latency from PutEvents to
+// the endpoint, and AWS calls per delivered message; a healthy endpoint's
+// latency alone and while a black-holed one is flooded; and the DynamoDB
+// size of the items each event leaves. Run it from the
 // repository root.
 package main
 
@@ -44,10 +45,12 @@ func main() {
 	flag.IntVar(&d.Deliveries, "deliveries", 500, "deliveries of each side of the throughput run, at each receiver latency")
 	flag.IntVar(&d.Concurrency, "concurrency", 10, "deliveries at once (a batch) in the throughput run")
 	latencies := flag.String("receiver-latencies", "0s,20ms,100ms", "the receiver's answer times of the throughput runs, comma-separated")
-	flag.IntVar(&d.Events, "events", 50, "events published in the latency run")
+	flag.IntVar(&d.Events, "events", 50, "events published in the latency run, and to the healthy endpoint in each phase of the isolation run")
 	flag.DurationVar(&d.EventInterval, "event-interval", 100*time.Millisecond, "time between two publishes of the latency run")
 	flag.IntVar(&d.PayloadBytes, "payload-bytes", 1024, "size of each event's data")
-	only := flag.String("only", "", `"api", "workers", "firstdelivery", "delivery", "storage" or "janitor" to measure only that`)
+	flag.IntVar(&d.Flood, "flood", 600, "events sent to the black-holed endpoint in the isolation run")
+	flag.DurationVar(&d.IsolationInterval, "isolation-interval", 500*time.Millisecond, "time between two publishes to the healthy endpoint in the isolation run")
+	only := flag.String("only", "", `"api", "workers", "firstdelivery", "delivery", "isolation", "storage" or "janitor" to measure only that`)
 	flag.Parse()
 	for _, s := range strings.Split(*latencies, ",") {
 		l, err := time.ParseDuration(strings.TrimSpace(s))
@@ -104,6 +107,11 @@ func run(o bench.Options, d bench.DeliveryOptions, sizes string, checks int, onl
 	// 100,000 items stay in kumo's memory.
 	if only == "" || only == "delivery" {
 		if _, _, err := bench.RunDelivery(ctx, d, os.Stdout); err != nil {
+			return err
+		}
+	}
+	if only == "" || only == "isolation" {
+		if _, err := bench.RunIsolation(ctx, d, os.Stdout); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -32,6 +34,7 @@ import (
 	"github.com/docproc/webhooks/internal/app"
 	"github.com/docproc/webhooks/internal/awsconf/chain"
 	svcconfig "github.com/docproc/webhooks/internal/config"
+	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/local/devstack"
 	"github.com/docproc/webhooks/internal/local/pipeline"
@@ -154,6 +157,20 @@ func (r *receiver) arrival(id string) (time.Time, bool) {
 	return t, ok
 }
 
+// waitAll waits until every event of ids has arrived, for at most
+// within.
+func (r *receiver) waitAll(ids []string, within time.Duration) error {
+	deadline := time.After(within)
+	for _, id := range ids {
+		select {
+		case <-r.want(id):
+		case <-deadline:
+			return fmt.Errorf("event %s did not reach the receiver within %v; is kumo's EventBridge sending to this emulator (emulator.Prepare)?", id, within)
+		}
+	}
+	return nil
+}
+
 // url is the receiver's address with path.
 func (r *receiver) url(path string) string { return r.srv.URL + path }
 
@@ -166,6 +183,59 @@ func (r *receiver) bareClient(idle int) *http.Client {
 	t.TLSClientConfig = &tls.Config{RootCAs: roots}
 	t.MaxIdleConnsPerHost = idle
 	return &http.Client{Transport: t}
+}
+
+// blackHole is an endpoint that has stopped answering: a TCP listener on
+// 127.0.0.1 that accepts every connection and never reads from it or
+// writes to it, so that each attempt to it lasts its whole timeout.
+type blackHole struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+// newBlackHole starts a black hole.
+func newBlackHole() (*blackHole, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	b := &blackHole{ln: ln}
+	go b.accept()
+	return b, nil
+}
+
+// accept takes connections and keeps them, unanswered, until close.
+func (b *blackHole) accept() {
+	for {
+		c, err := b.ln.Accept()
+		if err != nil {
+			return
+		}
+		b.mu.Lock()
+		b.conns = append(b.conns, c)
+		b.mu.Unlock()
+	}
+}
+
+// accepted counts the connections taken: the attempts begun on it.
+func (b *blackHole) accepted() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.conns)
+}
+
+// url is the black hole's address as a webhook's url.
+func (b *blackHole) url() string { return "https://" + b.ln.Addr().String() + "/" }
+
+// close stops listening and closes every connection taken.
+func (b *blackHole) close() {
+	_ = b.ln.Close()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, c := range b.conns {
+		_ = c.Close()
+	}
 }
 
 // loopbackOnly allows deliveries to 127.0.0.1 only
@@ -250,7 +320,13 @@ type world struct {
 	tmpl     *samtemplate.Template
 	recv     *receiver
 	owner    tenant.Tenant
-	hooks    []string // webhook ids
+	svc      *webhook.Service
+	hooks    []string // webhook ids of owner
+	// timeout and schedule are the delivery function's DELIVERY_TIMEOUT
+	// and DELIVERY_RETRY_SCHEDULE in run: 15 s and the default schedule
+	// when zero.
+	timeout  time.Duration
+	schedule delivery.Schedule
 	// front serves the emulator over HTTPS to function processes (see
 	// serveTLS); nil until started.
 	front *httptest.Server
@@ -279,17 +355,13 @@ func newWorld(ctx context.Context, root, endpoint, name string, recv *receiver, 
 	}
 	store := dynamo.New(db, name)
 	sec := secrets.New(secretsmanager.NewFromConfig(cfg), "webhooks/"+name, "")
-	svc := webhook.NewService(store, store, sec, slog.New(slog.DiscardHandler), webhook.Options{Limit: 100})
+	w.svc = webhook.NewService(store, store, sec, slog.New(slog.DiscardHandler), webhook.Options{Limit: 100})
 	for i := range hooks {
-		created, err := svc.Create(ctx, w.owner, webhook.Settings{
-			URL:      recv.url(fmt.Sprintf("/hooks/%d", i)),
-			Events:   []webhook.Event{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed, webhook.DocumentUploaded},
-			IsActive: true, RetryEnabled: true, MaxRetries: 5,
-		}, "")
+		id, err := w.hook(ctx, w.owner, recv.url(fmt.Sprintf("/hooks/%d", i)))
 		if err != nil {
-			return nil, fmt.Errorf("create webhook %d: %w", i, err)
+			return nil, err
 		}
-		w.hooks = append(w.hooks, created.Webhook.ID)
+		w.hooks = append(w.hooks, id)
 	}
 	return w, nil
 }
@@ -346,6 +418,20 @@ func (w *world) deliveryEnv(root string) (map[string]string, error) {
 	return env, nil
 }
 
+// hook creates a webhook of owner for url, subscribed to every event, with
+// 5 retries, and returns its id.
+func (w *world) hook(ctx context.Context, owner tenant.Tenant, url string) (string, error) {
+	created, err := w.svc.Create(ctx, owner, webhook.Settings{
+		URL:      url,
+		Events:   []webhook.Event{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed, webhook.DocumentUploaded},
+		IsActive: true, RetryEnabled: true, MaxRetries: 5,
+	}, "")
+	if err != nil {
+		return "", fmt.Errorf("create webhook for %s: %w", url, err)
+	}
+	return created.Webhook.ID, nil
+}
+
 // pipelineCalls are the SDK configurations of the pipeline's callers:
 // the two handlers and their pollers.
 type pipelineCalls struct {
@@ -360,7 +446,8 @@ func (w *world) run(ctx context.Context, calls pipelineCalls, out io.Writer) (st
 		RejectedQueueURL: w.res.Queues[pipeline.FanoutDeadLetterQueueID].URL, QueueURL: w.res.Fanout().URL, MetricsNamespace: "Webhooks/bench"},
 		calls.fanout, slog.New(slog.DiscardHandler), io.Discard)
 	deliver, err := app.NewDelivery(svcconfig.Delivery{TableName: w.table, QueueURL: w.res.Delivery().URL, EventBusName: w.res.Bus,
-		Timeout: 15 * time.Second, AllowedDestinations: loopbackOnly, CAFile: w.recv.caFile, MetricsNamespace: "Webhooks/bench"},
+		Timeout: cmp.Or(w.timeout, 15*time.Second), Schedule: w.schedule, AllowedDestinations: loopbackOnly, CAFile: w.recv.caFile,
+		MetricsNamespace: "Webhooks/bench"},
 		calls.delivery, slog.New(slog.DiscardHandler), io.Discard)
 	if err != nil {
 		return nil, err

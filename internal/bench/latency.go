@@ -15,6 +15,8 @@ import (
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/tenant"
+	"github.com/docproc/webhooks/internal/webhook"
 )
 
 // Latency is what the latency run measured: from PutEvents to the
@@ -71,70 +73,78 @@ func DeliveryLatency(ctx context.Context, o DeliveryOptions, dir string, out io.
 	}
 	defer stop()
 
-	eb := eventbridge.NewFromConfig(cfgs[CallerPublisher])
-	publish := func(id string) (time.Time, error) {
-		detail := map[string]any{"account": w.owner.Account, "livemode": false, "id": id,
-			"data": map[string]string{"document_id": "doc_" + id, "note": strings.Repeat("x", max(0, o.PayloadBytes-40))}}
-		b, _ := json.Marshal(detail)
-		start := time.Now()
-		res, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
-			EventBusName: aws.String(w.res.Bus), Source: aws.String(delivery.Source), DetailType: aws.String("document.uploaded"),
-			Detail: aws.String(string(b)),
-		}}})
-		if err == nil && res.FailedEntryCount > 0 {
-			err = fmt.Errorf("PutEvents: %d failed entries", res.FailedEntryCount)
-		}
-		return start, err
-	}
-	wait := func(ids []string, within time.Duration) error {
-		deadline := time.After(within)
-		for _, id := range ids {
-			select {
-			case <-recv.want(id):
-			case <-deadline:
-				return fmt.Errorf("event %s did not reach the receiver within %v; is kumo's EventBridge sending to this emulator (emulator.Prepare)?", id, within)
-			}
-		}
-		return nil
-	}
-
-	warm := []string{name + "_warm_0", name + "_warm_1"}
-	for _, id := range warm {
-		if _, err := publish(id); err != nil {
-			return l, err
-		}
-	}
-	if err := wait(warm, 60*time.Second); err != nil {
+	p := publisher{eb: eventbridge.NewFromConfig(cfgs[CallerPublisher]), bus: w.res.Bus, payloadBytes: o.PayloadBytes}
+	if _, err := timeEvents(ctx, p, recv, w.owner, name+"_warm", 2, 0, 60*time.Second); err != nil {
 		return l, err
 	}
 	time.Sleep(2 * time.Second) // the warm-up's deletes
 	for _, s := range stats {
 		s.reset()
 	}
-	ids := make([]string, o.Events)
-	starts := make([]time.Time, o.Events)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("%s_%d", name, i)
-		if starts[i], err = publish(ids[i]); err != nil {
-			return l, err
-		}
-		time.Sleep(o.EventInterval)
-	}
-	if err := wait(ids, 60*time.Second); err != nil {
+	if l.Took, err = timeEvents(ctx, p, recv, w.owner, name, o.Events, o.EventInterval, 60*time.Second); err != nil {
 		return l, err
 	}
 	// Let the last handlers return and their messages be deleted.
 	time.Sleep(3 * time.Second)
 	stop()
-	for i, id := range ids {
-		at, _ := recv.arrival(id)
-		l.Took = append(l.Took, at.Sub(starts[i]))
-	}
 	l.Calls = map[string]map[string]int{}
 	for c, s := range stats {
 		l.Calls[c], _ = s.snapshot()
 	}
 	return l, nil
+}
+
+// publisher puts document.uploaded events on a world's bus, each with
+// data of about payloadBytes.
+type publisher struct {
+	eb           *eventbridge.Client
+	bus          string
+	payloadBytes int
+}
+
+// publish puts one event of owner per id (at most 10) in one PutEvents
+// call, and returns when the call began.
+func (p publisher) publish(ctx context.Context, owner tenant.Tenant, ids ...string) (time.Time, error) {
+	entries := make([]ebtypes.PutEventsRequestEntry, len(ids))
+	for i, id := range ids {
+		detail := map[string]any{"account": owner.Account, "livemode": owner.Mode == tenant.Live, "id": id,
+			"data": map[string]string{"document_id": "doc_" + id, "note": strings.Repeat("x", max(0, p.payloadBytes-40))}}
+		b, _ := json.Marshal(detail)
+		entries[i] = ebtypes.PutEventsRequestEntry{EventBusName: aws.String(p.bus), Source: aws.String(delivery.Source),
+			DetailType: aws.String(string(webhook.DocumentUploaded)), Detail: aws.String(string(b))}
+	}
+	start := time.Now()
+	res, err := p.eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries})
+	if err == nil && res.FailedEntryCount > 0 {
+		err = fmt.Errorf("PutEvents: %d failed entries", res.FailedEntryCount)
+	}
+	return start, err
+}
+
+// timeEvents publishes n events of owner, interval apart, whose ids start
+// with tag, and waits (for at most within) until recv has them all. It
+// returns each one's time from the start of its PutEvents call to its
+// first arrival.
+func timeEvents(ctx context.Context, p publisher, recv *receiver, owner tenant.Tenant, tag string, n int, interval, within time.Duration) ([]time.Duration, error) {
+	ids := make([]string, n)
+	starts := make([]time.Time, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s_%d", tag, i)
+		var err error
+		if starts[i], err = p.publish(ctx, owner, ids[i]); err != nil {
+			return nil, err
+		}
+		time.Sleep(interval)
+	}
+	if err := recv.waitAll(ids, within); err != nil {
+		return nil, err
+	}
+	took := make([]time.Duration, n)
+	for i, id := range ids {
+		at, _ := recv.arrival(id)
+		took[i] = at.Sub(starts[i])
+	}
+	return took, nil
 }
 
 // reportLatency prints the latency run's figures.

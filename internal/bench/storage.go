@@ -185,13 +185,8 @@ func storageCase(ctx context.Context, o DeliveryOptions, dir string, c StorageCa
 			return r, fmt.Errorf("PutEvents: %w", err)
 		}
 	}
-	deadline := time.After(90 * time.Second)
-	for _, id := range ids {
-		select {
-		case <-recv.want(id):
-		case <-deadline:
-			return r, fmt.Errorf("event %s did not reach the receiver within 90s; is kumo's EventBridge sending to this emulator (emulator.Prepare)?", id)
-		}
+	if err := recv.waitAll(ids, 90*time.Second); err != nil {
+		return r, err
 	}
 
 	// The attempt is recorded after the receiver answers: wait for every

@@ -39,12 +39,19 @@ type DeliveryOptions struct {
 	// Latencies are the receiver's answer times the throughput run is
 	// repeated at.
 	Latencies []time.Duration
-	// Events is how many events the latency run publishes.
+	// Events is how many events the latency run publishes, and each
+	// phase of the isolation run.
 	Events int
 	// EventInterval is the time between two publishes of the latency run.
 	EventInterval time.Duration
 	// PayloadBytes is the size of each event's data.
 	PayloadBytes int
+	// Flood is how many events the isolation run sends a black-holed
+	// endpoint while it times Events events to a healthy one.
+	Flood int
+	// IsolationInterval is the time between two publishes to the healthy
+	// endpoint in the isolation run.
+	IsolationInterval time.Duration
 }
 
 // Throughput is one throughput comparison at one receiver latency.

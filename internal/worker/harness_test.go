@@ -62,8 +62,12 @@ type options struct {
 	// timeout is the attempt timeout; 0 means 2 s.
 	timeout time.Duration
 	// retryWait is the wait before every retry; 0 means none (100 ms,
-	// which SQS visibility rounds down).
+	// which SQS delays round up to 1 s).
 	retryWait time.Duration
+	// schedule, when set, is the retry schedule instead of retryWait's.
+	schedule delivery.Schedule
+	// now, when set, is the deliverer's clock.
+	now func() time.Time
 }
 
 // harness is the delivery pipeline on one backend, as `make run` runs it:
@@ -91,9 +95,9 @@ type harness struct {
 	madeAt time.Time
 }
 
-// newHarness starts the pipeline on b. Waits between retries are 0 s (the
-// schedule is 100 ms, which SQS visibility rounds down), so that a test
-// sees every attempt at once.
+// newHarness starts the pipeline on b. Waits between retries are 1 s (the
+// schedule is 100 ms, which a delayed message rounds up to a whole
+// second) unless o says otherwise, so that a test sees every attempt soon.
 func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 	t.Helper()
 	ctx := context.Background()
@@ -138,8 +142,12 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 	fanout.ErrorDelay = time.Second
 	dcfg := h.cfg.Copy()
 	dcfg.APIOptions = append(dcfg.APIOptions, h.deliveryIn.Middleware)
+	schedule := o.schedule
+	if schedule == nil {
+		schedule = delivery.Schedule{max(o.retryWait, 100*time.Millisecond)}
+	}
 	deliverer, err := app.NewDelivery(config.Delivery{TableName: table, QueueURL: h.res.Delivery().URL, EventBusName: h.bus,
-		Schedule: delivery.Schedule{max(o.retryWait, 100*time.Millisecond)}, Timeout: timeout, DisableAfter: 120 * time.Hour, Retention: time.Hour,
+		Schedule: schedule, Timeout: timeout, DisableAfter: 120 * time.Hour, Retention: time.Hour,
 		AllowedDestinations: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, CAFile: h.caFile}, dcfg, log, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -149,6 +157,7 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 	// second, so that tests of failing endpoints end in their time.
 	deliverer.Deliverer.Breaker = delivery.DefaultBreaker
 	deliverer.Deliverer.Breaker.Open, deliverer.Deliverer.Breaker.MaxOpen = 200*time.Millisecond, time.Second
+	deliverer.Deliverer.Now = o.now
 	deliver := poller.Handler(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		h.handled.Add(int64(len(ev.Records)))
 		return deliverer.Handle(ctx, ev)
@@ -269,16 +278,26 @@ func (h *harness) publish(owner tenant.Tenant, typ webhook.Event, id string) (st
 // publishAt is publish of an event stamped at.
 func (h *harness) publishAt(owner tenant.Tenant, typ webhook.Event, id string, at time.Time) (string, time.Time) {
 	h.t.Helper()
+	h.putEvents(h.entry(owner, typ, id, at))
+	return id, h.eventTime(owner, id)
+}
+
+// entry is the PutEvents entry of one event for owner, with id, stamped
+// at.
+func (h *harness) entry(owner tenant.Tenant, typ webhook.Event, id string, at time.Time) ebtypes.PutEventsRequestEntry {
 	detail := fmt.Sprintf(`{"account":%q,"livemode":%t,"id":%q,"data":{"document_id":"doc_1","note":"<&>"}}`,
 		owner.Account, owner.Mode == tenant.Live, id)
-	out, err := eventbridge.NewFromConfig(h.cfg).PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
-		Source: aws.String(delivery.Source), DetailType: aws.String(string(typ)), Detail: aws.String(detail),
-		EventBusName: aws.String(h.bus), Time: aws.Time(at),
-	}}})
+	return ebtypes.PutEventsRequestEntry{Source: aws.String(delivery.Source), DetailType: aws.String(string(typ)),
+		Detail: aws.String(detail), EventBusName: aws.String(h.bus), Time: aws.Time(at)}
+}
+
+// putEvents puts entries on the bus in one PutEvents call.
+func (h *harness) putEvents(entries ...ebtypes.PutEventsRequestEntry) {
+	h.t.Helper()
+	out, err := eventbridge.NewFromConfig(h.cfg).PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: entries})
 	if err != nil || out.FailedEntryCount != 0 {
 		h.t.Fatalf("PutEvents: %+v, %v", out, err)
 	}
-	return id, h.eventTime(owner, id)
 }
 
 // eventTime waits until the fan-out has stored event id and returns its
@@ -344,22 +363,37 @@ func (h *harness) handledAtLeast(n int64) {
 		})
 }
 
-// queueDepth is the number of messages in q, visible or not.
-func (h *harness) queueDepth(q pipeline.Queue) int {
+// queueCounts are the messages of a queue by where they are.
+type queueCounts struct {
+	// visible can be received now; inFlight were received and are
+	// neither deleted nor visible again; delayed wait out their
+	// DelaySeconds.
+	visible, inFlight, delayed int
+}
+
+// counts reads q's approximate counts.
+func (h *harness) counts(q pipeline.Queue) queueCounts {
 	h.t.Helper()
+	names := []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+		sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible, sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed}
 	out, err := h.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(q.URL),
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
-			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+		AttributeNames: names})
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	n := 0
-	for _, k := range []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
-		sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible} {
-		v, _ := strconv.Atoi(out.Attributes[string(k)])
-		n += v
+	n := make([]int, len(names))
+	for i, k := range names {
+		n[i], _ = strconv.Atoi(out.Attributes[string(k)])
 	}
-	return n
+	return queueCounts{visible: n[0], inFlight: n[1], delayed: n[2]}
+}
+
+// queueDepth is the number of messages in q, visible or not (delayed
+// ones aside).
+func (h *harness) queueDepth(q pipeline.Queue) int {
+	h.t.Helper()
+	c := h.counts(q)
+	return c.visible + c.inFlight
 }
 
 // drained waits until the fan-out and delivery queues hold nothing, then

@@ -81,6 +81,9 @@ type deliveryView struct {
 	AttemptCount int           `json:"attempt_count"`
 	Attempts     []attemptView `json:"attempts"`
 	Payload      *string       `json:"payload"`
+	// NextAttemptAt and LastAttemptAt are null while there is none.
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+	LastAttemptAt *time.Time `json:"last_attempt_at"`
 }
 
 // delivery reads delivery id of w through the API.
