@@ -103,7 +103,25 @@ type Deliverer struct {
 
 	mu   sync.Mutex
 	keys map[string]cachedKeys
+	// held remembers, by webhook id, until when this instance saw the
+	// endpoint's gate hold deliveries back (see recentHold).
+	held map[string]recentHold
 }
+
+// recentHold is an endpoint's gate as this instance last saw it hold a
+// delivery back: until then, a message the gate held before is parked
+// again without reading the store. When one endpoint is flooded, its
+// held messages come back faster than its slots free up, and each read
+// would cost a DynamoDB read for nothing.
+type recentHold struct {
+	until   time.Time
+	reason  string
+	breaker BreakerState
+}
+
+// heldMemory is how long a hold for concurrency or rate is remembered; a
+// breaker's is remembered until it lets a probe go.
+const heldMemory = time.Second
 
 // maxCachedKeys bounds the keys one warm instance keeps; past it the
 // cache starts over.
@@ -201,6 +219,12 @@ func (d *Deliverer) now() time.Time {
 // message must come back.
 func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (Step, error) {
 	claim := cmp.Or(m.Claim, messageID)
+	if h, ok := d.recentlyHeld(m.WebhookID); ok && m.Deferrals > 0 {
+		// Held before, and its endpoint still holds: parked again as its
+		// last hold left it (with its claim if its delivery is stored).
+		wait := max(h.until.Sub(d.now()), 0) + holdBackoff(m.Deferrals)
+		return d.hold(ctx, m, Status{Exists: m.Claim != ""}, m.Claim, wait, h.reason, h.breaker)
+	}
 	t, err := d.Store.Target(ctx, m.Owner(), m.WebhookID, m.DeliveryID)
 	if err != nil {
 		return Step{}, fmt.Errorf("read delivery %s: %w", m.DeliveryID, err)
@@ -277,6 +301,14 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	}
 	adm := t.Gate.admit(m.WebhookID, m.DeliveryID, n > 1, now, lease, d.limits(t.Webhook), d.breaker(), m.Deferrals)
 	if !adm.enter {
+		until := now.Add(heldMemory)
+		if adm.reason == HeldBreaker || adm.reason == HeldProbe {
+			until = t.Gate.OpenUntil
+			if t.Gate.ProbeUntil.After(until) {
+				until = t.Gate.ProbeUntil
+			}
+		}
+		d.rememberHold(m.WebhookID, recentHold{until: until, reason: adm.reason, breaker: t.Gate.Breaker(now)})
 		return d.hold(ctx, m, st, claim, adm.wait, adm.reason, t.Gate.Breaker(now))
 	}
 	err = d.Gates.Enter(ctx, adm.entry)
@@ -317,6 +349,26 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	step.GateErr = d.Gates.Exit(context.WithoutCancel(ctx), x)
 	step.Breaker = Gate{OpenUntil: x.OpenUntil}.Breaker(x.At)
 	return step, err
+}
+
+// recentlyHeld returns the hold this instance remembers for webhookID,
+// if it has not ended.
+func (d *Deliverer) recentlyHeld(webhookID string) (recentHold, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	h, ok := d.held[webhookID]
+	return h, ok && d.now().Before(h.until)
+}
+
+// rememberHold notes that webhookID's gate held a delivery back, until
+// h.until.
+func (d *Deliverer) rememberHold(webhookID string, h recentHold) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.held == nil || len(d.held) >= maxCachedKeys {
+		d.held = make(map[string]recentHold)
+	}
+	d.held[webhookID] = h
 }
 
 // breaker is the breaker's rules.

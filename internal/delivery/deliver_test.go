@@ -403,11 +403,19 @@ func TestScheduleWaits(t *testing.T) {
 			t.Errorf("wait %d = %s, want %s ± 10%%", n, got, want)
 		}
 	}
-	if got := s.Wait(1, 30*time.Minute); got != 30*time.Minute {
-		t.Errorf("Retry-After 30m gave %s", got)
+	spread := map[time.Duration]bool{}
+	for range 20 {
+		got := s.Wait(1, 30*time.Minute)
+		if got < 30*time.Minute || got > 33*time.Minute {
+			t.Errorf("Retry-After 30m gave %s, want 30m to 33m", got)
+		}
+		spread[got] = true
 	}
-	if got := s.Wait(1, 48*time.Hour); got != delivery.MaxRetryAfter {
-		t.Errorf("Retry-After 48h gave %s, want the cap %s", got, delivery.MaxRetryAfter)
+	if len(spread) < 2 {
+		t.Errorf("Retry-After 30m gave the same wait 20 times: %v; want them spread", spread)
+	}
+	if got := s.Wait(1, 48*time.Hour); got < delivery.MaxRetryAfter || got > delivery.MaxRetryAfter*11/10 {
+		t.Errorf("Retry-After 48h gave %s, want the cap %s and its jitter", got, delivery.MaxRetryAfter)
 	}
 	if got, err := delivery.ParseSchedule(" 1s, 2m ,24h"); err != nil || got.String() != "1s,2m0s,24h0m0s" {
 		t.Errorf("ParseSchedule: %v, %v", got, err)

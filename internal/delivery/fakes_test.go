@@ -34,6 +34,7 @@ type memStore struct {
 	beginErr   error
 	requeueErr error // Requeued fails with it when set
 	begins     int   // Begins that committed
+	targets    int   // Target reads
 	restoreErr error // Restore fails with it when set
 }
 
@@ -50,6 +51,7 @@ func newMemStore(hooks ...webhook.Webhook) *memStore {
 func (s *memStore) Target(_ context.Context, owner tenant.Tenant, webhookID, deliveryID string) (delivery.Target, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.targets++
 	w, ok := s.hooks[webhookID]
 	if ok && w.Owner != owner {
 		ok = false

@@ -216,3 +216,24 @@ func TestAHeldRetryWaitsInTheTable(t *testing.T) {
 		t.Fatalf("sweep at the hold's end: %+v, %v; want the delivery queued with its claim", got, err)
 	}
 }
+
+// A message the gate held before, back while this instance saw its
+// endpoint held a moment ago, is parked again without reading the store:
+// a flooded endpoint's held messages cost no reads while it stays full.
+func TestAHeldMessageBackSoonIsParkedWithoutARead(t *testing.T) {
+	f := newFixture(t, settings(true, 3), ok200)
+	f.d.Concurrency = 1
+	holdSlots(f, 1, false)
+	if step, _ := f.d.Deliver(context.Background(), messageN(1), "sqs-1"); step.Outcome != delivery.OutcomeHeld {
+		t.Fatalf("first: %+v; want held", step)
+	}
+	reads := f.store.targets
+	step, err := f.d.Deliver(context.Background(), f.queue.sent[0], "sqs-2")
+	if err != nil || step.Outcome != delivery.OutcomeHeld || f.store.targets != reads || f.queue.sent[1].Deferrals != 2 {
+		t.Fatalf("back at once: %+v, %v, %d reads; want held again with no read", step, err, f.store.targets-reads)
+	}
+	f.now = f.now.Add(2 * time.Second) // past what the instance remembers
+	if step, _ := f.d.Deliver(context.Background(), f.queue.sent[1], "sqs-3"); step.Outcome != delivery.OutcomeHeld || f.store.targets != reads+1 {
+		t.Fatalf("later: %+v, %d reads; want the gate read again", step, f.store.targets-reads)
+	}
+}

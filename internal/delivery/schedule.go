@@ -64,11 +64,15 @@ func (s Schedule) String() string {
 
 // Wait is how long to wait before retry number n (1 for the first retry):
 // the schedule's wait varied by up to Jitter either way, or the endpoint's
-// Retry-After when that is longer (capped at MaxRetryAfter), never more
-// than MaxWait.
+// Retry-After when that is longer (capped at MaxRetryAfter), varied by up
+// to Jitter upward only, never more than MaxWait.
 func (s Schedule) Wait(n int, retryAfter time.Duration) time.Duration {
 	d := s[min(max(n, 1), len(s))-1]
 	d += time.Duration((rand.Float64()*2 - 1) * Jitter * float64(d))
-	d = max(d, min(retryAfter, MaxRetryAfter))
+	if ra := min(retryAfter, MaxRetryAfter); ra > d {
+		// Never sooner than the endpoint asked, but spread: every
+		// delivery it answered so would otherwise come back at once.
+		d = ra + time.Duration(rand.Float64()*Jitter*float64(ra))
+	}
 	return min(d, MaxWait)
 }
