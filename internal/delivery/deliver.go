@@ -487,7 +487,15 @@ func (d *Deliverer) judge(rec *Record, t Target, resp Response) Step {
 		schedule = DefaultSchedule
 	}
 	wait := schedule.Wait(rec.Attempts, resp.RetryAfter)
-	if rec.At.Add(wait).After(cmp.Or(rec.Message.SeriesStart, rec.Message.EventTime).Add(cmp.Or(d.Horizon, DefaultHorizon))) {
+	// No retry past the horizon, nor past when the event (its payload)
+	// may no longer be kept, with a tenth of the retention (at most an
+	// hour) to spare: the sweeper could not send it.
+	last := cmp.Or(rec.Message.SeriesStart, rec.Message.EventTime).Add(cmp.Or(d.Horizon, DefaultHorizon))
+	retention := cmp.Or(d.Retention, DefaultRetention)
+	if kept := rec.Message.EventTime.Add(retention - min(time.Hour, retention/10)); kept.Before(last) {
+		last = kept
+	}
+	if rec.At.Add(wait).After(last) {
 		rec.State, rec.Reason = StateFailed, ReasonExhausted
 		return Step{Outcome: OutcomeFailed, Reason: ReasonExhausted}
 	}

@@ -42,7 +42,7 @@ func newFixture(t *testing.T, s webhook.Settings, script ...delivery.Response) *
 		now:     time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC),
 	}
 	f.d = &delivery.Deliverer{Store: f.store, Secrets: f.secrets, Sender: f.sender, Schedule: delivery.Schedule{time.Minute},
-		DisableAfter: 5 * 24 * time.Hour, Retention: time.Hour, Queue: f.queue, Gates: f.store, Parking: f.store, Now: func() time.Time { return f.now }}
+		DisableAfter: 5 * 24 * time.Hour, Retention: delivery.DefaultRetention, Queue: f.queue, Gates: f.store, Parking: f.store, Now: func() time.Time { return f.now }}
 	return f
 }
 

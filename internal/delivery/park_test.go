@@ -292,3 +292,18 @@ func TestNoDeliveryIsLostAtAnyParkingStep(t *testing.T) {
 		}
 	})
 }
+
+// No retry is scheduled past when the event may no longer be kept: the
+// sweeper could not send it, and it would stay pending for good.
+func TestNoRetryPastTheEventsRetention(t *testing.T) {
+	f := newFixture(t, settings(true, 10), fail500)
+	f.d.Schedule = delivery.Schedule{20 * time.Hour}
+	f.d.Retention = 30 * time.Hour
+	m := message()
+	m.EventTime = f.now
+	steps := f.run(t, m, "sqs-1")
+	if last := steps[len(steps)-1]; len(f.sender.requests) != 2 || last.Reason != delivery.ReasonExhausted {
+		t.Fatalf("%d attempts ending %+v; want 2 (at 0 h and about 20 h; 40 h is past the 30 h retention), then exhausted",
+			len(f.sender.requests), last)
+	}
+}
