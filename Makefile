@@ -46,7 +46,7 @@ build-SweeperFunction:
 test: ## unit, integration (kumo + moto_server), template and runtime tests
 	$(GO) test -race -count=1 ./...
 
-bench: ## Go benchmarks; cold starts, sizes and memory under the Runtime Interface Emulator; janitor cost; delivery throughput, latency and AWS calls; storage per event
+bench: ## Go benchmarks; cold starts, sizes and memory under the Runtime Interface Emulator; janitor cost; delivery throughput, latency and AWS calls; storage per event; the scale simulation (internal/sim)
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/webhook ./internal/api
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/delivery ./internal/sender
 	$(GO) run ./cmd/bench
