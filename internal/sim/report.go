@@ -36,12 +36,12 @@ func Report(w io.Writer, names []string, runs []Result) error {
 	row("deliveries made (2xx)", func(r Result) string { return count(r.Steps.Delivered) })
 	for p := range populations {
 		for ph := range phases {
-			label := fmt.Sprintf("%s, %s", p, ph)
-			row(label+": events, delivered", func(r Result) string {
-				return fmt.Sprintf("%s, %.1f %%", count(r.Dwell.Published[p][ph]), 100*r.Dwell.Delivered(p, ph))
-			})
-			row("  dwell p50 / p99", func(r Result) string {
-				return quantile(&r.Dwell, p, ph, 0.5) + " / " + quantile(&r.Dwell, p, ph, 0.99)
+			if runs[0].Dwell.Published[p][ph] == 0 {
+				continue
+			}
+			row(fmt.Sprintf("%s, %s: events (delivered), p50 / p99 dwell", p, ph), func(r Result) string {
+				return fmt.Sprintf("%s (%.1f %%), %s / %s", count(r.Dwell.Published[p][ph]), 100*r.Dwell.Delivered(p, ph),
+					quantile(&r.Dwell, p, ph, 0.5), quantile(&r.Dwell, p, ph, 0.99))
 			})
 		}
 	}

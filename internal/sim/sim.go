@@ -86,10 +86,10 @@ var DefaultLatencies = Latencies{Read: 5 * time.Millisecond, Write: 7 * time.Mil
 
 // DefaultOptions is the workload of issue 20 on the template's defaults:
 // 10,000 endpoints, 1,000 events a second for 10 minutes, a burst of
-// 100,000 events 2 minutes in, 5 minutes of drain, attempts of at most
+// 100,000 events 5 minutes in, 5 minutes of drain, attempts of at most
 // 10 s, 50 instances, 10 attempts in progress per endpoint, gates on.
 func DefaultOptions() Options {
-	return Options{Endpoints: 10_000, Rate: 1000, Burst: 100_000, BurstAt: 2 * time.Minute, Duration: 10 * time.Minute,
+	return Options{Endpoints: 10_000, Rate: 1000, Burst: 100_000, BurstAt: 5 * time.Minute, Duration: 10 * time.Minute,
 		Drain: 5 * time.Minute, Timeout: 10 * time.Second, Instances: 50, Concurrency: delivery.DefaultConcurrency,
 		Gated: true, Seed: 1, Latencies: DefaultLatencies}
 }
@@ -157,7 +157,7 @@ func Run(o Options) (Result, error) {
 			Concurrency: o.Concurrency, Now: l.now})
 	}
 	q.onVisible = f.poll
-	res.Dwell.BurstAt = epoch.Add(o.BurstAt)
+	res.Dwell.Start, res.Dwell.BurstAt = epoch, epoch.Add(o.BurstAt)
 	w := &workload{loop: l, rng: rng, eps: eps, queue: q, payload: payload, dwell: &res.Dwell, published: f.poll}
 	end := epoch.Add(o.Duration)
 	l.at(epoch, func() { w.steady(o.Rate, end) })

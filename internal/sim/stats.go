@@ -28,7 +28,7 @@ const (
 
 // String names the population.
 func (p Population) String() string {
-	return [...]string{"healthy endpoints, other accounts", "healthy endpoints, burst account", "slow (5 s) endpoints"}[p]
+	return [...]string{"healthy, other accounts", "healthy, burst account", "slow (5 s)"}[p]
 }
 
 // populationOf is ep's population, and false for an endpoint whose
@@ -45,29 +45,41 @@ func populationOf(ep *endpoint) (Population, bool) {
 	return 0, false
 }
 
-// Phase splits a run at the burst.
+// Phase is a part of a run, by when an event was published.
 type Phase int
 
 // The phases.
 const (
-	// BeforeBurst are the events published before the burst.
-	BeforeBurst Phase = iota
-	// FromBurst are the burst's events and those published after it.
+	// WarmUp is the first WarmUp of a run: the breakers of dead
+	// endpoints have not tripped yet, and the instances have no signing
+	// keys cached.
+	WarmUp Phase = iota
+	// Steady is from the end of the warm-up to the burst.
+	Steady
+	// FromBurst is the burst and what is published after it.
 	FromBurst
 	phases
 )
 
+// WarmUpTime is how long the warm-up lasts: long enough for a dead
+// endpoint's breaker to trip (10 attempts, at 0.1 events a second and a
+// retry after 5 s each).
+const WarmUpTime = 2 * time.Minute
+
 // String names the phase.
-func (p Phase) String() string { return [...]string{"before the burst", "from the burst on"}[p] }
+func (p Phase) String() string {
+	return [...]string{"warm-up (first 2 min)", "steady (2 min to the burst)", "from the burst on"}[p]
+}
 
 // Dwell keeps, for each population and phase, the events published and
 // the dwell times of those delivered: from the publish to the arrival of
 // the POST that the endpoint answered 2xx.
 type Dwell struct {
-	// BurstAt is when the burst was published.
-	BurstAt   time.Time
-	Published [populations][phases]int
-	Times     [populations][phases][]time.Duration
+	// Start and BurstAt are when the run began and the burst was
+	// published.
+	Start, BurstAt time.Time
+	Published      [populations][phases]int
+	Times          [populations][phases][]time.Duration
 	// BurstDrained is how long after its publish the burst's last event
 	// was delivered (0 until all were).
 	BurstDrained time.Duration
@@ -77,10 +89,13 @@ type Dwell struct {
 
 // phaseOf is the phase of an event published at t.
 func (d *Dwell) phaseOf(t time.Time) Phase {
-	if t.Before(d.BurstAt) {
-		return BeforeBurst
+	switch {
+	case !t.Before(d.BurstAt):
+		return FromBurst
+	case t.Before(d.Start.Add(WarmUpTime)):
+		return WarmUp
 	}
-	return FromBurst
+	return Steady
 }
 
 // published counts an event published to ep at t; burst says it is one
