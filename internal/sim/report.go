@@ -12,7 +12,7 @@ import (
 
 // Report writes runs side by side, one column each, headed by their
 // names: the workload (the first run's), the dwell times, the steps, the
-// queue's peaks, the calls per delivery and the dollars per million
+// queue's peaks and fair queueing, the calls per delivery and the dollars per million
 // deliveries.
 func Report(w io.Writer, names []string, runs []Result) error {
 	if len(runs) == 0 || len(names) != len(runs) {
@@ -63,8 +63,9 @@ func Report(w io.Writer, names []string, runs []Result) error {
 		row("  held: "+reason, func(r Result) string { return count(r.Steps.Held[reason]) })
 	}
 	row("peak messages in flight / visible / delayed", func(r Result) string {
-		return count(r.Peaks.InFlight) + " / " + count(r.Peaks.Visible) + " / " + count(r.Peaks.Delayed)
+		return count(r.Queue.InFlight) + " / " + count(r.Queue.Visible) + " / " + count(r.Queue.Delayed)
 	})
+	row("receives that passed a noisy group over", func(r Result) string { return count(r.Queue.NoisyPassed) })
 	row("messages left at the end", func(r Result) string { return count(r.Left) })
 	row("receives refused at 120,000 in flight", func(r Result) string { return count(r.Calls.SQS.OverLimit) })
 	per := func(label string, n func(c *Calls) float64) {

@@ -104,8 +104,8 @@ type Result struct {
 	Dwell Dwell
 	// Steps counts the delivery steps.
 	Steps Steps
-	// Peaks are the queue's.
-	Peaks Peaks
+	// Queue is what the queue saw.
+	Queue QueueStats
 	// Left counts the messages still queued at the end (visible, delayed
 	// or in flight).
 	Left int
@@ -146,7 +146,7 @@ func Run(o Options) (Result, error) {
 		return Result{}, err
 	}
 	payload := make([]byte, payloadBytes)
-	q := newQueue(l, o.Latencies, &res.Calls, &res.Peaks)
+	q := newQueue(l, o.Latencies, &res.Calls, &res.Queue)
 	tab := newTable(o.Latencies, o.Gated, hooks, payload, &res.Calls)
 	secrets := &secretStore{lat: o.Latencies, set: webhook.NewSecretSet(secret), calls: &res.Calls}
 	send := &sender{rng: rand.New(rand.NewPCG(o.Seed, 0xa115)), timeout: o.Timeout, now: l.now,

@@ -69,15 +69,15 @@ type sqsQueue struct {
 	delayed  int
 	busy     decayed // all groups' recent processing time
 	calls    *Calls
-	peaks    *Peaks
+	stats    *QueueStats
 }
 
 // Compile-time check that the simulated queue is a delivery queue.
 var _ delivery.Queue = (*sqsQueue)(nil)
 
-// newQueue returns an empty queue on l that counts into calls and peaks.
-func newQueue(l *loop, lat Latencies, calls *Calls, peaks *Peaks) *sqsQueue {
-	return &sqsQueue{loop: l, lat: lat, groups: map[string]*group{}, calls: calls, peaks: peaks, onVisible: func() {}}
+// newQueue returns an empty queue on l that counts into calls and stats.
+func newQueue(l *loop, lat Latencies, calls *Calls, stats *QueueStats) *sqsQueue {
+	return &sqsQueue{loop: l, lat: lat, groups: map[string]*group{}, calls: calls, stats: stats, onVisible: func() {}}
 }
 
 // message is one SQS message.
@@ -162,7 +162,7 @@ func (q *sqsQueue) add(m delivery.Message, delay time.Duration) {
 		return
 	}
 	q.delayed++
-	q.peaks.Delayed = max(q.peaks.Delayed, q.delayed)
+	q.stats.Delayed = max(q.stats.Delayed, q.delayed)
 	q.loop.at(msg.visibleAt, func() {
 		q.mu.Lock()
 		q.delayed--
@@ -179,7 +179,7 @@ func (q *sqsQueue) show(msg *message) {
 	g := msg.group
 	g.fifo = append(g.fifo, msg)
 	q.visible++
-	q.peaks.Visible = max(q.peaks.Visible, q.visible)
+	q.stats.Visible = max(q.stats.Visible, q.visible)
 	if g.index < 0 {
 		heap.Push(&q.ready, g)
 	}
@@ -227,6 +227,9 @@ func (q *sqsQueue) receive(n int) []*message {
 	for _, g := range noisy {
 		heap.Push(&q.ready, g)
 	}
+	if len(noisy) > 0 {
+		q.stats.NoisyPassed++
+	}
 	return out
 }
 
@@ -256,7 +259,7 @@ func (q *sqsQueue) take(g *group) *message {
 	g.inFlight++
 	q.visible--
 	q.inFlight++
-	q.peaks.InFlight = max(q.peaks.InFlight, q.inFlight)
+	q.stats.InFlight = max(q.stats.InFlight, q.inFlight)
 	return msg
 }
 

@@ -12,7 +12,7 @@ import (
 // newTestQueue is an empty queue on a clock at epoch.
 func newTestQueue() (*loop, *sqsQueue) {
 	l := newLoop(epoch)
-	return l, newQueue(l, Latencies{}, &Calls{}, &Peaks{})
+	return l, newQueue(l, Latencies{}, &Calls{}, &QueueStats{})
 }
 
 // msgTo is a message for endpoint webhookID.
@@ -42,8 +42,8 @@ func TestDelayedMessagesWaitWholeSeconds(t *testing.T) {
 	if len(got) != 1 || got[0].body.DeliveryID != "msg_wh_a_1" {
 		t.Fatalf("received %v at 2 s, want the delayed message", got)
 	}
-	if q.calls.SQS.SendMessage != 1 || q.peaks.Delayed != 1 {
-		t.Errorf("counted %d SendMessage and a peak of %d delayed, want 1 and 1", q.calls.SQS.SendMessage, q.peaks.Delayed)
+	if q.calls.SQS.SendMessage != 1 || q.stats.Delayed != 1 {
+		t.Errorf("counted %d SendMessage and a peak of %d delayed, want 1 and 1", q.calls.SQS.SendMessage, q.stats.Delayed)
 	}
 }
 
@@ -77,6 +77,9 @@ func TestFairQueueServesQuietGroupsFirst(t *testing.T) {
 	got := q.receive(MaxReceive)
 	if len(got) != 7 {
 		t.Fatalf("received %d messages, want 7 (2 quiet, then the noisy group's 5)", len(got))
+	}
+	if q.stats.NoisyPassed != 1 {
+		t.Errorf("counted %d receives that passed a noisy group over, want 1", q.stats.NoisyPassed)
 	}
 	for i, want := range []string{"wh_quiet1", "wh_quiet2", "wh_noisy"} {
 		if got[i].body.WebhookID != want {

@@ -178,8 +178,10 @@ func (s *Steps) count(st delivery.Step, err error) {
 	}
 }
 
-// Peaks are the most messages the queue held in each state at once.
-type Peaks struct {
+// QueueStats are what the queue saw: the most messages it held in each
+// state at once, and how often its fair queueing passed a noisy group
+// over.
+type QueueStats struct {
 	// InFlight: received and not yet deleted (or, after a failed step,
 	// whose visibility has not ended).
 	InFlight int
@@ -187,4 +189,7 @@ type Peaks struct {
 	Visible int
 	// Delayed: sent with a delay that has not ended.
 	Delayed int
+	// NoisyPassed counts the receives that passed a noisy group's
+	// messages over (once a receive, whichever groups it passed).
+	NoisyPassed int
 }
