@@ -46,7 +46,7 @@ build-SweeperFunction:
 test: ## unit, integration (kumo + moto_server), template and runtime tests
 	$(GO) test -race -count=1 ./...
 
-bench: ## Go benchmarks; cold starts, sizes and memory under the Runtime Interface Emulator; a fresh delivery instance's first delivery part by part; janitor cost; delivery throughput, latency and AWS calls; storage per event (go run ./cmd/bench -only api|workers|firstdelivery|delivery|storage|janitor runs one part)
+bench: ## Go benchmarks; cold starts, sizes and memory under the Runtime Interface Emulator; a fresh delivery instance's first delivery part by part; janitor cost; delivery throughput, latency and AWS calls; isolation from a flooded endpoint; storage per event; the scale simulation (go run ./cmd/bench -only api|workers|firstdelivery|delivery|isolation|storage|janitor|scale runs one part)
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/webhook ./internal/api
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/delivery ./internal/sender
 	$(GO) run ./cmd/bench

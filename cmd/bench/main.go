@@ -6,8 +6,10 @@
 // handler's throughput beside a bare HTTP loop, latency from PutEvents to
 // the endpoint, and AWS calls per delivered message; a healthy endpoint's
 // latency alone and while a black-holed one is flooded; and the DynamoDB
-// size of the items each event leaves. Run it from the
-// repository root.
+// size of the items each event leaves. Last comes the scale simulation
+// (internal/sim): the delivery code at 10,000 endpoints on a virtual
+// clock, with the endpoints' gates on and off, which needs no emulator
+// (-only scale runs it alone). Run it from the repository root.
 package main
 
 import (
@@ -21,19 +23,13 @@ import (
 
 	"github.com/docproc/webhooks/internal/bench"
 	"github.com/docproc/webhooks/internal/local/emulator"
+	"github.com/docproc/webhooks/internal/sim"
 )
 
 // emulatorAddr is where the emulator listens: the kernel picks the port.
 const emulatorAddr = "127.0.0.1:0"
 
 func main() {
-	// kumo's EventBridge reads where to send SQS targets at package init:
-	// Prepare re-executes this program with that set, so that the latency
-	// run's events reach the queues.
-	if err := emulator.Prepare(emulatorAddr, ""); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
 	o := bench.Options{Root: "."}
 	d := bench.DeliveryOptions{Root: "."}
 	flag.IntVar(&o.ColdStarts, "cold-starts", 30, "cold starts of each bootstrap (and first deliveries of fresh delivery function instances)")
@@ -50,8 +46,32 @@ func main() {
 	flag.IntVar(&d.PayloadBytes, "payload-bytes", 1024, "size of each event's data")
 	flag.IntVar(&d.Flood, "flood", 600, "events sent to the black-holed endpoint in the isolation run")
 	flag.DurationVar(&d.IsolationInterval, "isolation-interval", 500*time.Millisecond, "time between two publishes to the healthy endpoint in the isolation run")
-	only := flag.String("only", "", `"api", "workers", "firstdelivery", "delivery", "isolation", "storage" or "janitor" to measure only that`)
+	s := sim.DefaultOptions()
+	flag.IntVar(&s.Endpoints, "scale-endpoints", s.Endpoints, "endpoints of the scale simulation")
+	flag.Float64Var(&s.Rate, "scale-rate", s.Rate, "steady events a second of the scale simulation")
+	flag.IntVar(&s.Burst, "scale-burst", s.Burst, "events of the scale simulation's burst, from one account")
+	flag.DurationVar(&s.BurstAt, "scale-burst-at", s.BurstAt, "when the burst is published, from the start")
+	flag.DurationVar(&s.Duration, "scale-duration", s.Duration, "simulated time during which events are published")
+	flag.DurationVar(&s.Drain, "scale-drain", s.Drain, "simulated time after the last publish")
+	flag.DurationVar(&s.Timeout, "scale-timeout", s.Timeout, "an attempt's time limit (DELIVERY_TIMEOUT) in the scale simulation")
+	flag.IntVar(&s.Instances, "scale-instances", s.Instances, "delivery function instances at once (DeliveryMaxConcurrency) in the scale simulation")
+	flag.Uint64Var(&s.Seed, "scale-seed", s.Seed, "seed of the scale simulation's workload")
+	only := flag.String("only", "", `"api", "workers", "firstdelivery", "delivery", "isolation", "storage", "janitor" or "scale" to measure only that`)
 	flag.Parse()
+	if *only == "scale" {
+		if err := scale(s); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	// kumo's EventBridge reads where to send SQS targets at package init:
+	// Prepare re-executes this program with that set, so that the latency
+	// run's events reach the queues.
+	if err := emulator.Prepare(emulatorAddr, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
 	for _, s := range strings.Split(*latencies, ",") {
 		l, err := time.ParseDuration(strings.TrimSpace(s))
 		if err != nil || l < 0 {
@@ -64,6 +84,29 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+	if *only == "" {
+		if err := scale(s); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// scale runs the scale simulation with o, once with the endpoints' gates
+// on and once with them off, one after the other (each holds its whole
+// world in memory), and prints the two side by side.
+func scale(o sim.Options) error {
+	on, off := o, o
+	on.Gated, off.Gated = true, false
+	var runs []sim.Result
+	for _, opts := range []sim.Options{on, off} {
+		r, err := sim.Run(opts)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, r)
+	}
+	return sim.Report(os.Stdout, []string{"gates on", "gates off"}, runs)
 }
 
 func run(o bench.Options, d bench.DeliveryOptions, sizes string, checks int, only string) error {

@@ -15,7 +15,7 @@ import (
 // (the function's namespace, no dimensions), with periods of a minute, so
 // that:
 //   - one message that fails on every receive, coming back after
-//     errorDelay each time, fires it within 5 minutes of its first failure,
+//     ErrorDelay each time, fires it within 5 minutes of its first failure,
 //     whatever second of a minute that failure falls on;
 //   - one failure that the next receive gets past does not fire it.
 //
@@ -81,7 +81,7 @@ func TestStepErrorAlarmsFireWithinFiveMinutes(t *testing.T) {
 		for offset := time.Duration(0); offset < time.Minute; offset += time.Second {
 			stuck := []time.Duration{offset}
 			for receive := 1; len(stuck) < 50; receive++ {
-				stuck = append(stuck, stuck[len(stuck)-1]+errorDelay(DefaultErrorDelay, receive))
+				stuck = append(stuck, stuck[len(stuck)-1]+ErrorDelay(DefaultErrorDelay, receive))
 			}
 			switch at, ok := fires(stuck); {
 			case !ok:

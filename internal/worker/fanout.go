@@ -108,12 +108,12 @@ func (h *Fanout) one(ctx context.Context, rec events.SQSMessage) fanned {
 }
 
 // comeBack logs msg and err and holds rec back after a failure: it comes
-// back after errorDelay for its receive count, so that an outage of hours
+// back after ErrorDelay for its receive count, so that an outage of hours
 // does not use up its receives. If its visibility cannot be set, it comes
 // back after the queue's visibility timeout instead.
 func (h *Fanout) comeBack(ctx context.Context, rec events.SQSMessage, log *slog.Logger, msg string, err error) fanned {
 	receive, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
-	wait := errorDelay(cmp.Or(h.ErrorDelay, DefaultErrorDelay), receive)
+	wait := ErrorDelay(cmp.Or(h.ErrorDelay, DefaultErrorDelay), receive)
 	log.Error(msg, "error", err, "wait", wait.String())
 	if derr := h.Queue.Delay(context.WithoutCancel(ctx), rec.ReceiptHandle, wait); derr != nil {
 		log.Warn("could not set the message's visibility", "error", derr)

@@ -8,7 +8,7 @@ import (
 )
 
 // TestFanoutQueueRidesOutAnOutage: an event whose fan-out fails on every
-// receive, held back by errorDelay each time, goes to the dead-letter
+// receive, held back by ErrorDelay each time, goes to the dead-letter
 // queue after FanoutQueue's maxReceiveCount receives. That must take at
 // least 24 hours, and less than the queue keeps a message.
 func TestFanoutQueueRidesOutAnOutage(t *testing.T) {
@@ -22,7 +22,7 @@ func TestFanoutQueueRidesOutAnOutage(t *testing.T) {
 	}
 	var outage time.Duration
 	for receive := 1; receive <= q.RedrivePolicy.MaxReceiveCount; receive++ {
-		outage += errorDelay(DefaultErrorDelay, receive)
+		outage += ErrorDelay(DefaultErrorDelay, receive)
 	}
 	t.Logf("maxReceiveCount %d rides out %v", q.RedrivePolicy.MaxReceiveCount, outage)
 	if outage < 24*time.Hour {

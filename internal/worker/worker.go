@@ -55,9 +55,11 @@ const DefaultErrorDelay = 30 * time.Second
 // MaxErrorDelay caps the wait after a dependency failure.
 const MaxErrorDelay = 15 * time.Minute
 
-// errorDelay is the wait after a dependency failure on the receive-th
-// receive of a message (1 for the first).
-func errorDelay(base time.Duration, receive int) time.Duration {
+// ErrorDelay is the wait after a dependency failure on the receive-th
+// receive of a message (1 for the first): base, doubling with each
+// receive, up to MaxErrorDelay. The scale simulation (internal/sim) backs
+// a failed step off by it too.
+func ErrorDelay(base time.Duration, receive int) time.Duration {
 	d := base
 	for i := 1; i < receive && d < MaxErrorDelay; i++ {
 		d *= 2
@@ -150,7 +152,7 @@ func (h *Delivery) one(ctx context.Context, rec events.SQSMessage) (c counts, ok
 	}
 	if err != nil {
 		receive, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
-		wait := errorDelay(cmp.Or(h.ErrorDelay, DefaultErrorDelay), receive)
+		wait := ErrorDelay(cmp.Or(h.ErrorDelay, DefaultErrorDelay), receive)
 		log.Error("delivery step failed; the message comes back", "error", err, "wait", wait.String())
 		h.Metrics.Counts(map[string]int{MetricDeliveryStepErrors: 1})
 		if derr := h.Queue.Delay(context.WithoutCancel(ctx), rec.ReceiptHandle, wait); derr != nil {
