@@ -153,7 +153,7 @@ func Run(o Options) (Result, error) {
 		byURL: byURL, dwell: &res.Dwell}
 	f := &function{loop: l, queue: q, cpu: o.Latencies.CPU, open: true, steps: &res.Steps, calls: &res.Calls}
 	for range o.Instances {
-		f.idle = append(f.idle, &delivery.Deliverer{Store: tab, Secrets: secrets, Sender: send, Queue: q, Gates: tab,
+		f.idle = append(f.idle, &delivery.Deliverer{Store: tab, Secrets: secrets, Sender: send, Queue: q, Gates: tab, Parking: tab,
 			Concurrency: o.Concurrency, Now: l.now})
 	}
 	q.onVisible = f.poll

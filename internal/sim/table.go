@@ -109,6 +109,7 @@ func (t *table) Target(ctx context.Context, owner tenant.Tenant, webhookID, deli
 		}
 	}
 	out.Delivery = t.deliveries[deliveryID]
+	out.Delivery.ResendAt = t.parked[delivery.ParkingShard(deliveryID)][deliveryID].ResendAt
 	return out, nil
 }
 
