@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -68,6 +69,9 @@ type options struct {
 	schedule delivery.Schedule
 	// now, when set, is the deliverer's clock.
 	now func() time.Time
+	// noBreaker keeps endpoints' breakers closed, for tests of what
+	// happens to many failed attempts to one endpoint.
+	noBreaker bool
 }
 
 // harness is the delivery pipeline on one backend, as `make run` runs it:
@@ -147,7 +151,7 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 		schedule = delivery.Schedule{max(o.retryWait, 100*time.Millisecond)}
 	}
 	deliverer, err := app.NewDelivery(config.Delivery{TableName: table, QueueURL: h.res.Delivery().URL, EventBusName: h.bus,
-		Schedule: schedule, Timeout: timeout, DisableAfter: 120 * time.Hour, Retention: time.Hour,
+		Schedule: schedule, Timeout: timeout, DisableAfter: 120 * time.Hour, Retention: delivery.DefaultRetention,
 		AllowedDestinations: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, CAFile: h.caFile}, dcfg, log, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -157,6 +161,9 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 	// second, so that tests of failing endpoints end in their time.
 	deliverer.Deliverer.Breaker = delivery.DefaultBreaker
 	deliverer.Deliverer.Breaker.Open, deliverer.Deliverer.Breaker.MaxOpen = 200*time.Millisecond, time.Second
+	if o.noBreaker {
+		deliverer.Deliverer.Breaker.MinAttempts = math.MaxInt
+	}
 	deliverer.Deliverer.Now = o.now
 	deliver := poller.Handler(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		h.handled.Add(int64(len(ev.Records)))
