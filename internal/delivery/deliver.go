@@ -302,11 +302,8 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	adm := t.Gate.admit(m.WebhookID, m.DeliveryID, n > 1, now, lease, d.limits(t.Webhook), d.breaker(), m.Deferrals)
 	if !adm.enter {
 		until := now.Add(heldMemory)
-		if adm.reason == HeldBreaker || adm.reason == HeldProbe {
+		if adm.reason == HeldBreaker {
 			until = t.Gate.OpenUntil
-			if t.Gate.ProbeUntil.After(until) {
-				until = t.Gate.ProbeUntil
-			}
 		}
 		d.rememberHold(m.WebhookID, recentHold{until: until, reason: adm.reason, breaker: t.Gate.Breaker(now)})
 		return d.hold(ctx, m, st, claim, adm.wait, adm.reason, t.Gate.Breaker(now))
@@ -386,7 +383,7 @@ func (d *Deliverer) limits(w webhook.Webhook) Limits {
 
 // hold parks m, whose delivery stands at st, for wait because its
 // endpoint's gate held it back for reason. A stored delivery that an open
-// breaker holds waits in the table (its ResendAt moved to the wait's end,
+// breaker (not its probe) holds waits in the table (its ResendAt moved to the wait's end,
 // which the sweeper finds): a breaker may stay open for hours, and a
 // message re-parking itself meanwhile would be joined by the sweeper's
 // copy every ResendSlack. Any other waits as a delayed message (at most
@@ -399,7 +396,7 @@ func (d *Deliverer) hold(ctx context.Context, m Message, st Status, claim string
 	}
 	m.Claim = claim
 	step := Step{Outcome: OutcomeHeld, Retry: true, Wait: wait, Reason: reason, Breaker: breaker}
-	if (reason == HeldBreaker || reason == HeldProbe) && st.Exists && !st.ResendAt.IsZero() {
+	if reason == HeldBreaker && st.Exists && !st.ResendAt.IsZero() {
 		p := Parked{Message: m, Attempts: st.Attempts, NextAttemptAt: st.NextAttemptAt, ResendAt: st.ResendAt}
 		if err := d.Parking.Requeued(ctx, p, d.now().Add(wait)); err != nil {
 			return step, fmt.Errorf("park %s, held by its endpoint's breaker, for %s: %w", m.DeliveryID, wait, err)

@@ -215,7 +215,9 @@ func (g Gate) admit(webhookID, id string, retry bool, now, leaseEnd time.Time, l
 		return admission{wait: g.OpenUntil.Sub(now) + jitter(rules.openFor(g.Trips)), reason: HeldBreaker}
 	case BreakerHalfOpen:
 		if g.Probe != "" && g.Probe != id && now.Before(g.ProbeUntil) {
-			return admission{wait: g.ProbeUntil.Sub(now) + jitter(rules.openFor(g.Trips)), reason: HeldProbe}
+			// The probe usually ends long before its lease (the handler's
+			// deadline): look again after a backoff.
+			return admission{wait: holdBackoff(deferrals), reason: HeldProbe}
 		}
 	}
 	e := Entry{WebhookID: webhookID, DeliveryID: id, Holder: Holder{Until: leaseEnd, Retry: retry}, At: now,

@@ -189,6 +189,23 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 			}
 		})
 	}
+	if o.now == nil {
+		// The sweeper, on a ticker, as `make run` runs it; a test that
+		// sets the clock runs its own sweeps.
+		sweeper := app.NewSweeper(config.Sweeper{TableName: table, QueueURL: h.res.Delivery().URL}, h.cfg, log, io.Discard)
+		wg.Go(func() {
+			tick := time.NewTicker(200 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-pollCtx.Done():
+					return
+				case <-tick.C:
+					_, _ = sweeper.Handle(pollCtx)
+				}
+			}
+		})
+	}
 	t.Cleanup(func() { stop(); wg.Wait() })
 	return h
 }
