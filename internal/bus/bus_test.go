@@ -106,7 +106,14 @@ func TestNotifyPublishesToTheBus(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := receive(t, cfg, url)
-		if got.Source != delivery.NoticeSource || got.DetailType != delivery.NoticeWebhookDisabled || !got.Time.Equal(at) {
+		// kumo stamps the envelope with its own clock, not the entry's
+		// Time: there the time is checked to lie between the notice's and
+		// now, whatever second the publish fell in.
+		timeOK := got.Time.Equal(at)
+		if b.Name == "kumo" {
+			timeOK = !got.Time.Before(at) && !got.Time.After(time.Now())
+		}
+		if got.Source != delivery.NoticeSource || got.DetailType != delivery.NoticeWebhookDisabled || !timeOK {
 			t.Errorf("envelope source %q, detail-type %q, time %v; want %s, %s, %v", got.Source, got.DetailType, got.Time,
 				delivery.NoticeSource, delivery.NoticeWebhookDisabled, at)
 		}
