@@ -79,47 +79,8 @@ func (s *memStore) Enter(_ context.Context, e delivery.Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := cloneGate(s.gates[e.WebhookID])
-	live, liveRetries := len(g.Holders), 0
-	for id, h := range g.Holders {
-		if h.Retry {
-			liveRetries++
-		}
-		if _, ok := e.Expired[id]; ok {
-			live--
-			if h.Retry {
-				liveRetries--
-			}
-		}
-	}
-	for id := range e.Expired {
-		if _, ok := g.Holders[id]; !ok {
-			return delivery.ErrConflict
-		}
-	}
-	sec := e.At.Unix()
-	switch {
-	case live >= e.Limits.Concurrency, e.Holder.Retry && liveRetries >= max(1, e.Limits.Concurrency/2),
-		e.Limits.Rate > 0 && g.Begun[sec] >= e.Limits.Rate,
-		e.Probe && (g.OpenUntil.IsZero() || e.At.Before(g.OpenUntil) || (g.Probe != "" && e.At.Before(g.ProbeUntil))),
-		!e.Probe && !g.OpenUntil.IsZero():
-		return delivery.ErrConflict
-	}
-	if g.Holders == nil {
-		g.Holders, g.Begun, g.Tallies = map[string]delivery.Holder{}, map[int64]int{}, map[int64]delivery.Tally{}
-	}
-	for id := range e.Expired {
-		delete(g.Holders, id)
-	}
-	for _, sec := range e.StaleSeconds {
-		delete(g.Begun, sec)
-	}
-	for _, m := range e.StaleMinutes {
-		delete(g.Tallies, m)
-	}
-	g.Holders[e.DeliveryID] = e.Holder
-	g.Begun[sec]++
-	if e.Probe {
-		g.Probe, g.ProbeUntil = e.DeliveryID, e.Holder.Until
+	if err := g.Admit(e); err != nil {
+		return err
 	}
 	s.gates[e.WebhookID] = g
 	return nil
@@ -132,6 +93,9 @@ func (s *memStore) Exit(_ context.Context, x delivery.Exit) error {
 	s.exits = append(s.exits, x)
 	g := cloneGate(s.gates[x.WebhookID])
 	delete(g.Holders, x.DeliveryID)
+	if g.Tallies == nil {
+		g.Tallies = map[int64]delivery.Tally{}
+	}
 	if x.Attempted {
 		t := g.Tallies[x.At.Unix()/60]
 		t.Attempts++

@@ -194,6 +194,62 @@ type Exit struct {
 	Trips int
 }
 
+// Admit applies e to g as a store's conditional entry write does (the
+// DynamoDB adapter's Enter writes the same with conditions): it is
+// ErrConflict, and g is left as it was, when g no longer admits e (its
+// slots are taken, an expired holder e names is gone, the second's count
+// is spent, the breaker's state is not the one e was admitted under).
+// The in-memory stores (the tests', the scale simulation's) keep their
+// gates with it.
+func (g *Gate) Admit(e Entry) error {
+	live, liveRetries := len(g.Holders), 0
+	for id, h := range g.Holders {
+		if h.Retry {
+			liveRetries++
+		}
+		if _, ok := e.Expired[id]; ok {
+			live--
+			if h.Retry {
+				liveRetries--
+			}
+		}
+	}
+	for id := range e.Expired {
+		if _, ok := g.Holders[id]; !ok {
+			return ErrConflict
+		}
+	}
+	sec := e.At.Unix()
+	switch {
+	case live >= e.Limits.Concurrency, e.Holder.Retry && liveRetries >= retryShare(e.Limits.Concurrency),
+		e.Limits.Rate > 0 && g.Begun[sec] >= e.Limits.Rate,
+		e.Probe && (g.OpenUntil.IsZero() || e.At.Before(g.OpenUntil) || (g.Probe != "" && g.Probe != e.DeliveryID && !g.ProbeUntil.Before(e.At))),
+		!e.Probe && !g.OpenUntil.IsZero():
+		return ErrConflict
+	}
+	if g.Holders == nil {
+		g.Holders = map[string]Holder{}
+	}
+	if g.Begun == nil {
+		g.Begun = map[int64]int{}
+	}
+	for id := range e.Expired {
+		delete(g.Holders, id)
+	}
+	for _, s := range e.StaleSeconds {
+		delete(g.Begun, s)
+	}
+	for _, m := range e.StaleMinutes {
+		delete(g.Tallies, m)
+	}
+	g.Holders[e.DeliveryID] = e.Holder
+	g.Begun[sec]++
+	if e.Probe {
+		g.Probe, g.ProbeUntil = e.DeliveryID, e.Holder.Until
+	}
+	return nil
+}
+
 // admission is the gate's decision about one attempt.
 type admission struct {
 	// enter says the attempt may go, through entry.

@@ -243,46 +243,7 @@ func (t *table) Enter(ctx context.Context, e delivery.Entry) error {
 	}
 	t.calls.DynamoDB.UpdateItem++
 	defer func() { t.calls.DynamoDB.WRU += writeUnits(gateItemBytes(g)) }()
-	live, liveRetries := len(g.Holders), 0
-	for id, h := range g.Holders {
-		if h.Retry {
-			liveRetries++
-		}
-		if _, ok := e.Expired[id]; ok {
-			live--
-			if h.Retry {
-				liveRetries--
-			}
-		}
-	}
-	for id := range e.Expired {
-		if _, ok := g.Holders[id]; !ok {
-			return delivery.ErrConflict
-		}
-	}
-	sec := e.At.Unix()
-	switch {
-	case live >= e.Limits.Concurrency, e.Holder.Retry && liveRetries >= max(1, e.Limits.Concurrency/2),
-		e.Limits.Rate > 0 && g.Begun[sec] >= e.Limits.Rate,
-		e.Probe && (g.OpenUntil.IsZero() || e.At.Before(g.OpenUntil) || (g.Probe != "" && g.Probe != e.DeliveryID && !g.ProbeUntil.Before(e.At))),
-		!e.Probe && !g.OpenUntil.IsZero():
-		return delivery.ErrConflict
-	}
-	for id := range e.Expired {
-		delete(g.Holders, id)
-	}
-	for _, s := range e.StaleSeconds {
-		delete(g.Begun, s)
-	}
-	for _, m := range e.StaleMinutes {
-		delete(g.Tallies, m)
-	}
-	g.Holders[e.DeliveryID] = e.Holder
-	g.Begun[sec]++
-	if e.Probe {
-		g.Probe, g.ProbeUntil = e.DeliveryID, e.Holder.Until
-	}
-	return nil
+	return g.Admit(e)
 }
 
 // Exit gives a slot back and counts the attempt as the adapter does: one
