@@ -169,21 +169,7 @@ func (s *memStore) Save(_ context.Context, r delivery.Record) (bool, error) {
 	}
 	s.records = append(s.records, r)
 	if w, ok := s.hooks[r.Message.WebhookID]; ok {
-		switch r.Health {
-		case delivery.StartFailing:
-			if w.Health.FailingSince.IsZero() {
-				w.Health.FailingSince, w.Health.FailingAttempts = r.At, 1
-			}
-		case delivery.CountFailure:
-			if !w.Health.FailingSince.IsZero() {
-				w.Health.FailingAttempts++
-			}
-		case delivery.Recover:
-			w.Health.FailingSince, w.Health.FailingAttempts = time.Time{}, 0
-		case delivery.Disable:
-			w.IsActive, w.Health.DisabledReason, w.Health.DisabledAt = false, r.Reason, r.At
-			w.Version++
-		}
+		r.ApplyHealth(&w)
 		s.hooks[w.ID] = w
 	}
 	return notify, nil

@@ -175,6 +175,28 @@ const (
 	Disable
 )
 
+// ApplyHealth makes r's change to w's health as the store's conditional
+// update does (the DynamoDB adapter's healthUpdate writes the same); the
+// in-memory stores (the tests', the scale simulation's) keep webhooks'
+// health with it.
+func (r Record) ApplyHealth(w *webhook.Webhook) {
+	switch r.Health {
+	case StartFailing:
+		if w.Health.FailingSince.IsZero() {
+			w.Health.FailingSince, w.Health.FailingAttempts = r.At, 1
+		}
+	case CountFailure:
+		if !w.Health.FailingSince.IsZero() {
+			w.Health.FailingAttempts++
+		}
+	case Recover:
+		w.Health.FailingSince, w.Health.FailingAttempts = time.Time{}, 0
+	case Disable:
+		w.IsActive, w.Health.DisabledReason, w.Health.DisabledAt = false, r.Reason, r.At
+		w.Version++
+	}
+}
+
 // Record is what one step of a delivery writes: the attempt made (if any),
 // the delivery's new state, and the change to its webhook's health. The
 // write is conditional on the delivery still being pending at Prior

@@ -188,29 +188,9 @@ func (t *table) Save(ctx context.Context, r delivery.Record) (bool, error) {
 		db.WRU += indexWrites(wasParked, false)
 	}
 	if w != nil {
-		applyHealth(w, r)
+		r.ApplyHealth(w)
 	}
 	return notify, nil
-}
-
-// applyHealth makes r's change to w's health, as the adapter's
-// conditional update does.
-func applyHealth(w *webhook.Webhook, r delivery.Record) {
-	switch r.Health {
-	case delivery.StartFailing:
-		if w.Health.FailingSince.IsZero() {
-			w.Health.FailingSince, w.Health.FailingAttempts = r.At, 1
-		}
-	case delivery.CountFailure:
-		if !w.Health.FailingSince.IsZero() {
-			w.Health.FailingAttempts++
-		}
-	case delivery.Recover:
-		w.Health.FailingSince, w.Health.FailingAttempts = time.Time{}, 0
-	case delivery.Disable:
-		w.IsActive, w.Health.DisabledReason, w.Health.DisabledAt = false, r.Reason, r.At
-		w.Version++
-	}
 }
 
 // NoticeSent clears a pending notice with one UpdateItem.
