@@ -31,9 +31,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docproc/webhooks/internal/freeport"
-	"github.com/docproc/webhooks/internal/local/devstack"
-	"github.com/docproc/webhooks/internal/testenv"
+	"github.com/docproc/webhooks/internal/dev/freeport"
+	"github.com/docproc/webhooks/internal/dev/local/devstack"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

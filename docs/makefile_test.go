@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/docproc/webhooks/internal/testenv"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 )
 
 // TestTargetsThatNeedSAMSayHowToGetIt runs `make invoke` and `make deploy`

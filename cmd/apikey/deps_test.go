@@ -19,7 +19,7 @@ func TestLinksNoEmulatorOrAPI(t *testing.T) {
 		t.Fatal("go list -deps listed nothing")
 	}
 	const mod = "github.com/docproc/webhooks/"
-	forbidden := []string{"github.com/sivchari/kumo", mod + "internal/local", mod + "internal/api", mod + "internal/testenv"}
+	forbidden := []string{"github.com/sivchari/kumo", mod + "internal/dev/local", mod + "internal/api", mod + "internal/dev/testenv"}
 	for _, dep := range deps {
 		for _, f := range forbidden {
 			if dep == f || strings.HasPrefix(dep, f+"/") {

@@ -7,7 +7,7 @@
 // the endpoint, and AWS calls per delivered message; a healthy endpoint's
 // latency alone and while a black-holed one is flooded; and the DynamoDB
 // size of the items each event leaves. Last comes the scale simulation
-// (internal/sim): the delivery code at 10,000 endpoints on a virtual
+// (internal/dev/sim): the delivery code at 10,000 endpoints on a virtual
 // clock, with the endpoints' gates on and off, which needs no emulator
 // (-only scale runs it alone). Run it from the repository root.
 package main
@@ -21,9 +21,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docproc/webhooks/internal/bench"
-	"github.com/docproc/webhooks/internal/local/emulator"
-	"github.com/docproc/webhooks/internal/sim"
+	"github.com/docproc/webhooks/internal/dev/bench"
+	"github.com/docproc/webhooks/internal/dev/local/emulator"
+	"github.com/docproc/webhooks/internal/dev/sim"
 )
 
 // emulatorAddr is where the emulator listens: the kernel picks the port.

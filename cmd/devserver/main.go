@@ -11,7 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/docproc/webhooks/internal/local/devstack"
+	"github.com/docproc/webhooks/internal/dev/local/devstack"
 )
 
 func main() {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/docproc/webhooks/internal/testenv"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 )
 
 // TestEventsRoundTrip checks that every fixture is a payload 2.0 event with

@@ -9,9 +9,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/docproc/webhooks/internal/dev/local/devstack"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 	"github.com/docproc/webhooks/internal/dynamo"
-	"github.com/docproc/webhooks/internal/local/devstack"
-	"github.com/docproc/webhooks/internal/testenv"
 )
 
 // wantStatus is the status each event in events/ must get from the

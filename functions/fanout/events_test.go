@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/docproc/webhooks/internal/delivery"
-	"github.com/docproc/webhooks/internal/local/devstack"
+	"github.com/docproc/webhooks/internal/dev/local/devstack"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 	"github.com/docproc/webhooks/internal/tenant"
-	"github.com/docproc/webhooks/internal/testenv"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/docproc/webhooks/internal/testenv"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 )
 
 // BenchmarkCreateEndToEnd runs the real handler, domain, adapters and AWS

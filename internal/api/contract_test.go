@@ -18,7 +18,7 @@ import (
 	legacyrouter "github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/docproc/webhooks/internal/api"
-	"github.com/docproc/webhooks/internal/testenv"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 )
 
 // contractServer is the server URL of api/openapi.yaml that requests are

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 
+	"github.com/docproc/webhooks/internal/dev/testenv"
 	"github.com/docproc/webhooks/internal/secrets"
-	"github.com/docproc/webhooks/internal/testenv"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 

@@ -3,8 +3,8 @@ package api_test
 import (
 	"testing"
 
+	"github.com/docproc/webhooks/internal/dev/testenv"
 	"github.com/docproc/webhooks/internal/egress"
-	"github.com/docproc/webhooks/internal/testenv"
 )
 
 // withAllowed returns a stack over s's table, secrets and account whose

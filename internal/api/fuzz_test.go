@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/docproc/webhooks/internal/local/devstack"
-	"github.com/docproc/webhooks/internal/testenv"
+	"github.com/docproc/webhooks/internal/dev/local/devstack"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 )
 
 // FuzzHandle drives the whole handler, against kumo, with mutated methods,

@@ -21,10 +21,10 @@ import (
 	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/app"
 	"github.com/docproc/webhooks/internal/config"
+	"github.com/docproc/webhooks/internal/dev/local/bridge"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 	"github.com/docproc/webhooks/internal/dynamo"
-	"github.com/docproc/webhooks/internal/local/bridge"
 	"github.com/docproc/webhooks/internal/tenant"
-	"github.com/docproc/webhooks/internal/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/docproc/webhooks/internal/testenv"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 )
 
 // records returns the stack's log lines: access log lines (msg "request")

@@ -18,7 +18,7 @@ import (
 	"github.com/docproc/webhooks/internal/app"
 	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/config"
-	"github.com/docproc/webhooks/internal/testenv"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/docproc/webhooks/internal/testenv"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 )
 
 // rotateRequest is a rotation request with an optional Idempotency-Key.

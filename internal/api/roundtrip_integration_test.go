@@ -5,7 +5,7 @@ import (
 	"maps"
 	"testing"
 
-	"github.com/docproc/webhooks/internal/testenv"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 )
 
 // TestRoundTripsPerRequest counts the AWS calls each request makes once

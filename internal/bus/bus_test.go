@@ -18,8 +18,8 @@ import (
 	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/bus"
 	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 	"github.com/docproc/webhooks/internal/tenant"
-	"github.com/docproc/webhooks/internal/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/tenant"
-	"github.com/docproc/webhooks/internal/testenv"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 

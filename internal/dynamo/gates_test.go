@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 	"github.com/docproc/webhooks/internal/dynamo"
-	"github.com/docproc/webhooks/internal/testenv"
 )
 
 // gateOf reads webhook w's gate through Target, as the deliverer does.

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/tenant"
-	"github.com/docproc/webhooks/internal/testenv"
 )
 
 func TestManualSendsPerMinute(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docproc/webhooks/internal/samtemplate"
+	"github.com/docproc/webhooks/internal/dev/samtemplate"
 )
 
 // TestStepErrorAlarmsFireWithinFiveMinutes: each metric of a step that

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/docproc/webhooks/internal/delivery"
-	"github.com/docproc/webhooks/internal/testenv"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docproc/webhooks/internal/samtemplate"
+	"github.com/docproc/webhooks/internal/dev/samtemplate"
 )
 
 // TestFanoutQueueRidesOutAnOutage: an event whose fan-out fails on every

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/docproc/webhooks/internal/delivery"
-	"github.com/docproc/webhooks/internal/testenv"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 

@@ -34,13 +34,13 @@ import (
 	"github.com/docproc/webhooks/internal/app"
 	"github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/dev/local/pipeline"
+	"github.com/docproc/webhooks/internal/dev/local/poller"
+	"github.com/docproc/webhooks/internal/dev/samtemplate"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 	"github.com/docproc/webhooks/internal/dynamo"
-	"github.com/docproc/webhooks/internal/local/pipeline"
-	"github.com/docproc/webhooks/internal/local/poller"
-	"github.com/docproc/webhooks/internal/samtemplate"
 	"github.com/docproc/webhooks/internal/secrets"
 	"github.com/docproc/webhooks/internal/tenant"
-	"github.com/docproc/webhooks/internal/testenv"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 

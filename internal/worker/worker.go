@@ -57,7 +57,7 @@ const MaxErrorDelay = 15 * time.Minute
 
 // ErrorDelay is the wait after a dependency failure on the receive-th
 // receive of a message (1 for the first): base, doubling with each
-// receive, up to MaxErrorDelay. The scale simulation (internal/sim) backs
+// receive, up to MaxErrorDelay. The scale simulation (internal/dev/sim) backs
 // a failed step off by it too.
 func ErrorDelay(base time.Duration, receive int) time.Duration {
 	d := base
