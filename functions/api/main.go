@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	app.Main(config.Load, func(cfg config.Config, awsCfg aws.Config) {
+	app.Main(config.LoadAPIFunction, func(cfg config.APIFunction, awsCfg aws.Config) {
 		lambda.Start(app.New(cfg, awsCfg, app.Logger(os.Stdout, cfg.LogLevel, cfg.LogFormat), os.Stdout).Handler.Handle)
 	})
 }

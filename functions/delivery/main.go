@@ -15,8 +15,8 @@ import (
 )
 
 func main() {
-	app.Main(config.LoadDelivery, func(cfg config.Delivery, awsCfg aws.Config) {
-		h, err := app.NewDelivery(cfg, awsCfg, app.Logger(os.Stdout, cfg.LogLevel, cfg.LogFormat), os.Stdout)
+	app.Main(config.LoadDeliveryFunction, func(cfg config.DeliveryFunction, awsCfg aws.Config) {
+		h, err := app.NewDeliveryHandler(cfg, awsCfg, app.Logger(os.Stdout, cfg.LogLevel, cfg.LogFormat), os.Stdout)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

@@ -104,7 +104,7 @@ func TestDeliveryUnderRuntimeEmulator(t *testing.T) {
 
 	fixture, _ := testenv.ReadSQSEvent(t, messageEvent)
 	m := readMessage(t, messageEvent)
-	created, err := svc.Create(ctx, m.Owner(), webhook.Settings{URL: recv.URL + "/hooks", Events: []webhook.Event{m.EventType},
+	created, err := svc.Create(ctx, m.Owner(), webhook.Settings{URL: recv.URL + "/hooks", Events: []webhook.EventType{m.EventType},
 		IsActive: true, RetryEnabled: true, MaxRetries: 3}, "")
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	app.Main(config.LoadFanout, func(cfg config.Fanout, awsCfg aws.Config) {
-		lambda.Start(app.NewFanout(cfg, awsCfg, app.Logger(os.Stdout, cfg.LogLevel, cfg.LogFormat), os.Stdout).Handle)
+	app.Main(config.LoadFanoutFunction, func(cfg config.FanoutFunction, awsCfg aws.Config) {
+		lambda.Start(app.NewFanoutHandler(cfg, awsCfg, app.Logger(os.Stdout, cfg.LogLevel, cfg.LogFormat), os.Stdout).Handle)
 	})
 }

@@ -114,7 +114,7 @@ func createQueue(t *testing.T, client *sqs.Client, name string) string {
 }
 
 // storeWebhook stores an active webhook of ev's owner subscribed to typ.
-func storeWebhook(t *testing.T, store *dynamo.Store, ev delivery.Event, typ webhook.Event) webhook.Webhook {
+func storeWebhook(t *testing.T, store *dynamo.Store, ev delivery.Event, typ webhook.EventType) webhook.Webhook {
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Second)
 	id, err := webhook.NewID(now)
@@ -123,7 +123,7 @@ func storeWebhook(t *testing.T, store *dynamo.Store, ev delivery.Event, typ webh
 	}
 	w := webhook.Webhook{ID: id, Owner: ev.Owner, CreatedAt: now, UpdatedAt: now, Version: 1,
 		SecretRef: "arn:aws:secretsmanager:us-east-1:000000000000:secret:webhooks/local/" + id,
-		Settings:  webhook.Settings{URL: "https://hooks.example.com/" + id, Events: []webhook.Event{typ}, IsActive: true, RetryEnabled: true, MaxRetries: 3}}
+		Settings:  webhook.Settings{URL: "https://hooks.example.com/" + id, Events: []webhook.EventType{typ}, IsActive: true, RetryEnabled: true, MaxRetries: 3}}
 	if err := store.Create(context.Background(), w, webhook.DefaultLimit, nil, "sha256-of-the-secret"); err != nil {
 		t.Fatal(err)
 	}

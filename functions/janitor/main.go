@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	app.Main(config.LoadJanitor, func(cfg config.Janitor, awsCfg aws.Config) {
+	app.Main(config.LoadJanitorFunction, func(cfg config.JanitorFunction, awsCfg aws.Config) {
 		lambda.Start(app.NewJanitor(cfg, awsCfg, app.Logger(os.Stdout, cfg.LogLevel, cfg.LogFormat)).Run)
 	})
 }

@@ -15,7 +15,7 @@ import (
 )
 
 func main() {
-	app.Main(config.LoadSweeper, func(cfg config.Sweeper, awsCfg aws.Config) {
-		lambda.Start(app.NewSweeper(cfg, awsCfg, app.Logger(os.Stdout, cfg.LogLevel, cfg.LogFormat), os.Stdout).Handle)
+	app.Main(config.LoadSweeperFunction, func(cfg config.SweeperFunction, awsCfg aws.Config) {
+		lambda.Start(app.NewSweeperHandler(cfg, awsCfg, app.Logger(os.Stdout, cfg.LogLevel, cfg.LogFormat), os.Stdout).Handle)
 	})
 }

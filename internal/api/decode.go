@@ -318,14 +318,14 @@ func (d *decoder) wholeNumber(raw json.RawMessage, r webhook.Range) *int {
 
 // events decodes a JSON array of event names into a subscription; nil if
 // it has a problem. Each entry's problem names it, as events[i].
-func (d *decoder) events(param string, raw json.RawMessage) []webhook.Event {
+func (d *decoder) events(param string, raw json.RawMessage) []webhook.EventType {
 	var items []json.RawMessage
 	if jsonKind(raw) != "an array" || json.Unmarshal(raw, &items) != nil {
 		d.check(param, wrongType(param, "an array of strings", raw))
 		return nil
 	}
 	before := len(d.problems)
-	chosen := make([]webhook.Event, 0, len(items))
+	chosen := make([]webhook.EventType, 0, len(items))
 	for i, item := range items {
 		entry := fmt.Sprintf("%s[%d]", param, i)
 		if name, ok := d.string(entry, item); ok {
@@ -462,9 +462,9 @@ func decodeRecover(members map[string]json.RawMessage) (delivery.Window, error) 
 }
 
 // decodeTest decodes a test body: the event type to send.
-func decodeTest(members map[string]json.RawMessage) (webhook.Event, error) {
+func decodeTest(members map[string]json.RawMessage) (webhook.EventType, error) {
 	d := &decoder{}
-	var typ webhook.Event
+	var typ webhook.EventType
 	raw, sent := members["type"]
 	switch {
 	case !sent:

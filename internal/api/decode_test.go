@@ -29,19 +29,19 @@ func TestDecodeCreateValid(t *testing.T) {
 		want webhook.Settings
 	}{
 		{`{"url":"https://e.com"}`, webhook.Settings{URL: "https://e.com",
-			Events:   []webhook.Event{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed},
+			Events:   []webhook.EventType{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed},
 			IsActive: true, RetryEnabled: true, MaxRetries: 5}},
 		{`{"url":"https://e.com","events":["document.processing.failed","document.uploaded","document.uploaded"],
 		   "is_active":false,"retry_enabled":false,"max_retries":0}`, webhook.Settings{URL: "https://e.com",
-			Events: []webhook.Event{webhook.DocumentUploaded, webhook.DocumentProcessingFailed}, MaxRetries: 0}},
+			Events: []webhook.EventType{webhook.DocumentUploaded, webhook.DocumentProcessingFailed}, MaxRetries: 0}},
 		{`{"url":"https://e.com","max_retries":10}`, webhook.Settings{URL: "https://e.com",
-			Events:   []webhook.Event{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed},
+			Events:   []webhook.EventType{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed},
 			IsActive: true, RetryEnabled: true, MaxRetries: 10}},
 		{`{"url":"https://e.com","rate_limit":1000}`, webhook.Settings{URL: "https://e.com",
-			Events:   []webhook.Event{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed},
+			Events:   []webhook.EventType{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed},
 			IsActive: true, RetryEnabled: true, MaxRetries: 5, RateLimit: 1000}},
 		{`{"url":"https://e.com","rate_limit":null}`, webhook.Settings{URL: "https://e.com",
-			Events:   []webhook.Event{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed},
+			Events:   []webhook.EventType{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed},
 			IsActive: true, RetryEnabled: true, MaxRetries: 5}},
 	}
 	for _, c := range cases {

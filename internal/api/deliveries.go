@@ -14,22 +14,22 @@ import (
 // deliveryJSON is the public JSON form of a delivery: one event sent to
 // one webhook.
 type deliveryJSON struct {
-	ID            string        `json:"id"`
-	Object        string        `json:"object"`
-	WebhookID     string        `json:"webhook_id"`
-	EventID       string        `json:"event_id"`
-	EventType     webhook.Event `json:"event_type"`
-	EventTime     string        `json:"event_time"`
-	Test          bool          `json:"test"`
-	State         string        `json:"state"`
-	Reason        *string       `json:"reason"`
-	AttemptCount  int           `json:"attempt_count"`
-	NextAttemptAt *string       `json:"next_attempt_at"`
-	LastAttemptAt *string       `json:"last_attempt_at"`
-	LastStatus    *int          `json:"last_status"`
-	LastError     *string       `json:"last_error"`
-	CreatedAt     string        `json:"created_at"`
-	UpdatedAt     string        `json:"updated_at"`
+	ID            string            `json:"id"`
+	Object        string            `json:"object"`
+	WebhookID     string            `json:"webhook_id"`
+	EventID       string            `json:"event_id"`
+	EventType     webhook.EventType `json:"event_type"`
+	EventTime     string            `json:"event_time"`
+	Test          bool              `json:"test"`
+	State         string            `json:"state"`
+	Reason        *string           `json:"reason"`
+	AttemptCount  int               `json:"attempt_count"`
+	NextAttemptAt *string           `json:"next_attempt_at"`
+	LastAttemptAt *string           `json:"last_attempt_at"`
+	LastStatus    *int              `json:"last_status"`
+	LastError     *string           `json:"last_error"`
+	CreatedAt     string            `json:"created_at"`
+	UpdatedAt     string            `json:"updated_at"`
 }
 
 // deliveryDetailJSON is one delivery with its attempts and payload.
@@ -117,7 +117,7 @@ func toDeliveryJSON(webhookID string, d delivery.Summary) deliveryJSON {
 		AttemptCount: d.Attempts, LastAttemptAt: optionalTime(d.LastAttemptAt), LastStatus: optional(d.LastStatus),
 		LastError: optional(string(d.LastError)), CreatedAt: timeJSON(d.CreatedAt), UpdatedAt: timeJSON(d.UpdatedAt),
 	}
-	if d.State == delivery.Pending {
+	if d.State == delivery.StatePending {
 		out.NextAttemptAt = optionalTime(d.NextAttemptAt)
 	}
 	return out

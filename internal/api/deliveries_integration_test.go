@@ -30,7 +30,7 @@ type seeded struct {
 // seedDelivery stores an event of typ at at and records the attempts the
 // deliverer would, one per status: every status but the last failed and
 // left the delivery pending; the last decides its state.
-func (s *stack) seedDelivery(webhookID, eventID string, typ webhook.Event, at time.Time, statuses ...int) seeded {
+func (s *stack) seedDelivery(webhookID, eventID string, typ webhook.EventType, at time.Time, statuses ...int) seeded {
 	s.t.Helper()
 	ctx := context.Background()
 	store := s.store()
@@ -49,7 +49,7 @@ func (s *stack) seedDelivery(webhookID, eventID string, typ webhook.Event, at ti
 				Response: delivery.Response{Status: status, Body: []byte("answer " + strconv.Itoa(i+1)), Duration: 15 * time.Millisecond}}}
 		switch {
 		case i < len(statuses)-1:
-			r.State, r.NextAttemptAt, r.ClaimedUntil = delivery.Pending, now, now.Add(delivery.LeaseSlack)
+			r.State, r.NextAttemptAt, r.ClaimedUntil = delivery.StatePending, now, now.Add(delivery.LeaseSlack)
 		case status < 300:
 			r.State = delivery.StateDelivered
 		default:
@@ -221,7 +221,7 @@ func TestRetryTestAndRecoverQueueSends(t *testing.T) {
 			t.Fatalf("disable: %d %s", r.StatusCode, r.Body)
 		}
 		made := time.Now().UTC()
-		for i, typ := range []webhook.Event{webhook.DocumentUploaded, webhook.DocumentUploaded, webhook.DocumentProcessingFailed} {
+		for i, typ := range []webhook.EventType{webhook.DocumentUploaded, webhook.DocumentUploaded, webhook.DocumentProcessingFailed} {
 			at := made.Add(time.Duration(i) * time.Millisecond)
 			ev := delivery.Event{ID: fmt.Sprintf("evt_missed_%d", i), Type: typ, Owner: s.owner, Time: at, SourceID: "src", Payload: []byte(`{}`)}
 			if _, err := s.store().Keep(context.Background(), ev, time.Now().Add(time.Hour)); err != nil {

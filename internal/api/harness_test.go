@@ -36,7 +36,7 @@ type stack struct {
 	backend testenv.Backend
 	faults  *testenv.Injector
 	handler bridge.LambdaHandler
-	cfg     config.Config
+	cfg     config.APIFunction
 	db      *dynamodb.Client
 	sm      *secretsmanager.Client
 	logs    *testenv.SyncBuffer
@@ -59,7 +59,7 @@ func newLimitedStack(t testing.TB, b testenv.Backend, limit int, faults ...teste
 	t.Helper()
 	ctx := context.Background()
 	s := &stack{t: t, backend: b, faults: testenv.NewInjector(faults...), logs: &testenv.SyncBuffer{}}
-	s.cfg = config.Config{
+	s.cfg = config.APIFunction{
 		TableName:        testenv.Unique("webhooks-"),
 		SecretNamePrefix: testenv.Unique("webhooks/t"),
 		MaxWebhooks:      limit,

@@ -56,7 +56,7 @@ func (s *stack) runJanitor(t *testing.T) []string {
 	if err := s.store().SaveCheckpoint(context.Background(), time.Now().Add(-2*time.Hour).Truncate(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	j := app.NewJanitor(config.Janitor{TableName: s.cfg.TableName, SecretNamePrefix: s.cfg.SecretNamePrefix},
+	j := app.NewJanitor(config.JanitorFunction{TableName: s.cfg.TableName, SecretNamePrefix: s.cfg.SecretNamePrefix},
 		s.backend.Config(t), app.Logger(s.logs, slog.LevelInfo, config.LogFormatJSON))
 	r, err := j.Run(context.Background())
 	if err != nil {

@@ -14,13 +14,13 @@ import (
 
 // webhookJSON is the public JSON form of a webhook.
 type webhookJSON struct {
-	ID           string          `json:"id"`
-	Object       string          `json:"object"`
-	URL          string          `json:"url"`
-	Events       []webhook.Event `json:"events"`
-	IsActive     bool            `json:"is_active"`
-	RetryEnabled bool            `json:"retry_enabled"`
-	MaxRetries   int             `json:"max_retries"`
+	ID           string              `json:"id"`
+	Object       string              `json:"object"`
+	URL          string              `json:"url"`
+	Events       []webhook.EventType `json:"events"`
+	IsActive     bool                `json:"is_active"`
+	RetryEnabled bool                `json:"retry_enabled"`
+	MaxRetries   int                 `json:"max_retries"`
 	// RateLimit is the most deliveries a second the owner allows the
 	// endpoint; null for no limit.
 	RateLimit     *int   `json:"rate_limit"`

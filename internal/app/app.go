@@ -59,7 +59,7 @@ type Parts struct {
 
 // New builds the handler and its adapters. It makes no network calls.
 // Metrics (EMF lines) go to metricsOut, Lambda's stdout.
-func New(cfg config.Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) Parts {
+func New(cfg config.APIFunction, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) Parts {
 	awsCfg.APIOptions = append(slices.Clone(awsCfg.APIOptions), metrics.SDKMiddleware)
 	db := dynamo.NewClient(awsCfg)
 	store := dynamo.New(db, cfg.TableName)
@@ -79,23 +79,23 @@ func New(cfg config.Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.W
 // Egress returns the egress rules of cfg: the default rules plus the
 // deployment's allowed private prefixes. Registration (the API) and
 // delivery (the sender) must use the same rules.
-func Egress(cfg config.Config) egress.Rules {
+func Egress(cfg config.APIFunction) egress.Rules {
 	return egress.Rules{Allow: cfg.AllowedDestinations}
 }
 
 // NewJanitor builds the orphan-secret janitor. It makes no network calls.
-func NewJanitor(cfg config.Janitor, awsCfg aws.Config, log *slog.Logger) *janitor.Janitor {
+func NewJanitor(cfg config.JanitorFunction, awsCfg aws.Config, log *slog.Logger) *janitor.Janitor {
 	store := dynamo.New(dynamo.NewClient(awsCfg), cfg.TableName)
 	sec := secrets.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretNamePrefix, "")
 	return janitor.New(store, sec, store, webhook.NewService(store, store, sec, log, webhook.Options{}), cfg.MinAge, log)
 }
 
-// NewFanout builds the fan-out function's handler. It makes no network
+// NewFanoutHandler builds the fan-out function's handler. It makes no network
 // calls.
-func NewFanout(cfg config.Fanout, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) *worker.Fanout {
+func NewFanoutHandler(cfg config.FanoutFunction, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) *worker.FanoutHandler {
 	store := dynamo.New(dynamo.NewClient(awsCfg), cfg.TableName)
 	sqsClient := sqs.NewFromConfig(awsCfg)
-	return &worker.Fanout{
+	return &worker.FanoutHandler{
 		Fanout:  &delivery.Fanout{Subscribers: store, Events: store, Queue: queue.New(sqsClient, cfg.DeliveryQueueURL), Retention: cfg.Retention},
 		Rejects: queue.New(sqsClient, cfg.RejectedQueueURL),
 		Queue:   queue.New(sqsClient, cfg.QueueURL),
@@ -104,17 +104,17 @@ func NewFanout(cfg config.Fanout, awsCfg aws.Config, log *slog.Logger, metricsOu
 	}
 }
 
-// NewDelivery builds the delivery function's handler. It makes no
+// NewDeliveryHandler builds the delivery function's handler. It makes no
 // network calls; it fails when the sender cannot be built (an unreadable
 // DELIVERY_CA_FILE).
-func NewDelivery(cfg config.Delivery, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) (*worker.Delivery, error) {
+func NewDeliveryHandler(cfg config.DeliveryFunction, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) (*worker.DeliveryHandler, error) {
 	send, err := sender.New(sender.Options{Timeout: cfg.Timeout, CAFile: cfg.CAFile, Rules: egress.Rules{Allow: cfg.AllowedDestinations}})
 	if err != nil {
 		return nil, fmt.Errorf("delivery sender: %w", err)
 	}
 	store := dynamo.New(dynamo.NewClient(awsCfg), cfg.TableName)
 	q := queue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL)
-	return &worker.Delivery{
+	return &worker.DeliveryHandler{
 		Deliverer: &delivery.Deliverer{Store: store, Secrets: secrets.New(secretsmanager.NewFromConfig(awsCfg), "", ""),
 			Sender: send, Schedule: cfg.Schedule, DisableAfter: cfg.DisableAfter, Retention: cfg.Retention,
 			Horizon: cfg.Horizon, Notifier: bus.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName), Queue: q,
@@ -125,11 +125,11 @@ func NewDelivery(cfg config.Delivery, awsCfg aws.Config, log *slog.Logger, metri
 	}, nil
 }
 
-// NewSweeper builds the sweeper function's handler. It makes no network
+// NewSweeperHandler builds the sweeper function's handler. It makes no network
 // calls.
-func NewSweeper(cfg config.Sweeper, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) *worker.Sweeper {
+func NewSweeperHandler(cfg config.SweeperFunction, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) *worker.SweeperHandler {
 	store := dynamo.New(dynamo.NewClient(awsCfg), cfg.TableName)
-	return &worker.Sweeper{
+	return &worker.SweeperHandler{
 		Sweeper: &delivery.Sweeper{Parking: store, Queue: queue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL)},
 		Log:     log,
 		Metrics: metrics.New(metricsOut, cfg.MetricsNamespace),

@@ -179,8 +179,8 @@ var LocalOnly = []string{EnvAllowedCIDRs, EnvCAFile}
 // `sam local invoke` point the function at a local emulator.
 var SDKVariables = []string{"AWS_ENDPOINT_URL"}
 
-// Config is the API function's settings.
-type Config struct {
+// APIFunction is the API function's settings.
+type APIFunction struct {
 	// TableName is the DynamoDB table holding webhooks and API keys.
 	TableName string
 	// SecretNamePrefix is the Secrets Manager name prefix for signing secrets.
@@ -209,8 +209,8 @@ type Config struct {
 	Retention time.Duration
 }
 
-// Janitor is the janitor function's settings.
-type Janitor struct {
+// JanitorFunction is the janitor function's settings.
+type JanitorFunction struct {
 	// TableName is the DynamoDB table holding webhooks.
 	TableName string
 	// SecretNamePrefix is the Secrets Manager name prefix for signing secrets.
@@ -223,8 +223,8 @@ type Janitor struct {
 	MinAge time.Duration
 }
 
-// Fanout is the fan-out function's settings.
-type Fanout struct {
+// FanoutFunction is the fan-out function's settings.
+type FanoutFunction struct {
 	// TableName is the DynamoDB table holding webhooks and the event log.
 	TableName string
 	// DeliveryQueueURL is the queue that takes one message per endpoint.
@@ -246,8 +246,8 @@ type Fanout struct {
 	MetricsNamespace string
 }
 
-// Sweeper is the sweeper function's settings.
-type Sweeper struct {
+// SweeperFunction is the sweeper function's settings.
+type SweeperFunction struct {
 	// TableName is the DynamoDB table holding the parked deliveries.
 	TableName string
 	// QueueURL is the delivery queue, which takes their messages.
@@ -260,8 +260,8 @@ type Sweeper struct {
 	MetricsNamespace string
 }
 
-// Delivery is the delivery function's settings.
-type Delivery struct {
+// DeliveryFunction is the delivery function's settings.
+type DeliveryFunction struct {
 	// TableName is the DynamoDB table holding webhooks and deliveries.
 	TableName string
 	// QueueURL is the delivery queue, which takes the parked attempts.
@@ -434,12 +434,12 @@ func (r *reader) err() error {
 	return errors.New("configuration: " + strings.Join(r.problems, "; "))
 }
 
-// Load reads the API function's settings through getenv (os.Getenv in
+// LoadAPIFunction reads the API function's settings through getenv (os.Getenv in
 // main, a map in tests).
-func Load(getenv func(string) string) (Config, error) {
+func LoadAPIFunction(getenv func(string) string) (APIFunction, error) {
 	r := &reader{getenv: getenv}
 	r.require(Required)
-	c := Config{
+	c := APIFunction{
 		TableName:        getenv(EnvTableName),
 		SecretNamePrefix: r.prefix(),
 		KMSKeyID:         getenv(EnvKMSKeyID),
@@ -460,16 +460,16 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.AllowedDestinations = r.allowed()
 	if err := r.err(); err != nil {
-		return Config{}, err
+		return APIFunction{}, err
 	}
 	return c, nil
 }
 
-// LoadJanitor reads the janitor function's settings through getenv.
-func LoadJanitor(getenv func(string) string) (Janitor, error) {
+// LoadJanitorFunction reads the janitor function's settings through getenv.
+func LoadJanitorFunction(getenv func(string) string) (JanitorFunction, error) {
 	r := &reader{getenv: getenv}
 	r.require(JanitorRequired)
-	c := Janitor{
+	c := JanitorFunction{
 		TableName:        getenv(EnvTableName),
 		SecretNamePrefix: r.prefix(),
 		LogLevel:         r.level(),
@@ -477,16 +477,16 @@ func LoadJanitor(getenv func(string) string) (Janitor, error) {
 		MinAge:           r.duration(EnvOrphanMinAge, janitor.DefaultMinAge, MinOrphanAge, 0),
 	}
 	if err := r.err(); err != nil {
-		return Janitor{}, err
+		return JanitorFunction{}, err
 	}
 	return c, nil
 }
 
-// LoadFanout reads the fan-out function's settings through getenv.
-func LoadFanout(getenv func(string) string) (Fanout, error) {
+// LoadFanoutFunction reads the fan-out function's settings through getenv.
+func LoadFanoutFunction(getenv func(string) string) (FanoutFunction, error) {
 	r := &reader{getenv: getenv}
 	r.require(FanoutRequired)
-	c := Fanout{
+	c := FanoutFunction{
 		TableName:        getenv(EnvTableName),
 		DeliveryQueueURL: getenv(EnvDeliveryQueueURL),
 		RejectedQueueURL: getenv(EnvRejectedQueueURL),
@@ -497,16 +497,16 @@ func LoadFanout(getenv func(string) string) (Fanout, error) {
 		MetricsNamespace: cmp.Or(getenv(EnvNamespace), metrics.DefaultNamespace),
 	}
 	if err := r.err(); err != nil {
-		return Fanout{}, err
+		return FanoutFunction{}, err
 	}
 	return c, nil
 }
 
-// LoadSweeper reads the sweeper function's settings through getenv.
-func LoadSweeper(getenv func(string) string) (Sweeper, error) {
+// LoadSweeperFunction reads the sweeper function's settings through getenv.
+func LoadSweeperFunction(getenv func(string) string) (SweeperFunction, error) {
 	r := &reader{getenv: getenv}
 	r.require(SweeperRequired)
-	c := Sweeper{
+	c := SweeperFunction{
 		TableName:        getenv(EnvTableName),
 		QueueURL:         getenv(EnvDeliveryQueueURL),
 		LogLevel:         r.level(),
@@ -514,16 +514,16 @@ func LoadSweeper(getenv func(string) string) (Sweeper, error) {
 		MetricsNamespace: cmp.Or(getenv(EnvNamespace), metrics.DefaultNamespace),
 	}
 	if err := r.err(); err != nil {
-		return Sweeper{}, err
+		return SweeperFunction{}, err
 	}
 	return c, nil
 }
 
-// LoadDelivery reads the delivery function's settings through getenv.
-func LoadDelivery(getenv func(string) string) (Delivery, error) {
+// LoadDeliveryFunction reads the delivery function's settings through getenv.
+func LoadDeliveryFunction(getenv func(string) string) (DeliveryFunction, error) {
 	r := &reader{getenv: getenv}
 	r.require(DeliveryRequired)
-	c := Delivery{
+	c := DeliveryFunction{
 		TableName:           getenv(EnvTableName),
 		QueueURL:            getenv(EnvDeliveryQueueURL),
 		EventBusName:        getenv(EnvEventBusName),
@@ -540,7 +540,7 @@ func LoadDelivery(getenv func(string) string) (Delivery, error) {
 		MetricsNamespace:    cmp.Or(getenv(EnvNamespace), metrics.DefaultNamespace),
 	}
 	if err := r.err(); err != nil {
-		return Delivery{}, err
+		return DeliveryFunction{}, err
 	}
 	return c, nil
 }

@@ -23,7 +23,7 @@ func apiEnv(extra map[string]string) func(string) string {
 }
 
 func TestLoad(t *testing.T) {
-	c, err := Load(apiEnv(map[string]string{EnvSecretPrefix: "webhooks/stack/", EnvKMSKeyID: "arn:aws:kms:k", EnvLogLevel: "DEBUG"}))
+	c, err := LoadAPIFunction(apiEnv(map[string]string{EnvSecretPrefix: "webhooks/stack/", EnvKMSKeyID: "arn:aws:kms:k", EnvLogLevel: "DEBUG"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,14 +31,14 @@ func TestLoad(t *testing.T) {
 		c.MaxWebhooks != 16 || c.KeyCacheTTL != 30*time.Second || c.DeliveryQueueURL != "https://sqs/q/delivery" || c.Retention != 30*day {
 		t.Errorf("Load = %+v", c)
 	}
-	c, err = Load(apiEnv(map[string]string{EnvLogLevel: "DEBUG", "AWS_LAMBDA_LOG_LEVEL": "WARN"}))
+	c, err = LoadAPIFunction(apiEnv(map[string]string{EnvLogLevel: "DEBUG", "AWS_LAMBDA_LOG_LEVEL": "WARN"}))
 	if err != nil || c.LogLevel != slog.LevelWarn {
 		t.Errorf("AWS_LAMBDA_LOG_LEVEL should win: %+v %v", c, err)
 	}
 }
 
 func TestLoadFailsFastNamingEveryProblem(t *testing.T) {
-	_, err := Load(env(map[string]string{EnvSecretPrefix: " ", EnvLogLevel: "LOUD", EnvMaxWebhooks: "0"}))
+	_, err := LoadAPIFunction(env(map[string]string{EnvSecretPrefix: " ", EnvLogLevel: "LOUD", EnvMaxWebhooks: "0"}))
 	if err == nil {
 		t.Fatal("Load accepted a config with no table")
 	}
@@ -48,14 +48,14 @@ func TestLoadFailsFastNamingEveryProblem(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
-	if _, err := Load(apiEnv(map[string]string{EnvSecretPrefix: "a/*"})); err == nil {
+	if _, err := LoadAPIFunction(apiEnv(map[string]string{EnvSecretPrefix: "a/*"})); err == nil {
 		t.Error("Load accepted a wildcard secret prefix")
 	}
 }
 
 func TestLoadMaxWebhooks(t *testing.T) {
 	for v, want := range map[string]int{"1": 1, "16": 16, "10000": 10000, "10001": 0, "-1": 0, "x": 0, "2.5": 0} {
-		c, err := Load(apiEnv(map[string]string{EnvMaxWebhooks: v}))
+		c, err := LoadAPIFunction(apiEnv(map[string]string{EnvMaxWebhooks: v}))
 		if want == 0 && err == nil {
 			t.Errorf("%s=%q accepted", EnvMaxWebhooks, v)
 		}
@@ -66,14 +66,14 @@ func TestLoadMaxWebhooks(t *testing.T) {
 }
 
 func TestLoadJanitor(t *testing.T) {
-	c, err := LoadJanitor(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p/", EnvOrphanMinAge: "2h"}))
+	c, err := LoadJanitorFunction(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p/", EnvOrphanMinAge: "2h"}))
 	if err != nil || c.TableName != "t" || c.SecretNamePrefix != "p" || c.MinAge != 2*time.Hour {
-		t.Fatalf("LoadJanitor = %+v, %v", c, err)
+		t.Fatalf("LoadJanitorFunction = %+v, %v", c, err)
 	}
-	if c, err := LoadJanitor(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p"})); err != nil || c.MinAge != time.Hour {
+	if c, err := LoadJanitorFunction(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p"})); err != nil || c.MinAge != time.Hour {
 		t.Errorf("default min age = %v, %v; want 1h", c.MinAge, err)
 	}
-	_, err = LoadJanitor(env(map[string]string{EnvOrphanMinAge: "10s"}))
+	_, err = LoadJanitorFunction(env(map[string]string{EnvOrphanMinAge: "10s"}))
 	for _, want := range []string{"TABLE_NAME is not set", "SECRET_PREFIX is not set", `ORPHAN_MIN_AGE "10s"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not say %q", err, want)
@@ -83,7 +83,7 @@ func TestLoadJanitor(t *testing.T) {
 
 func TestLoadKeyCacheTTL(t *testing.T) {
 	for v, ok := range map[string]bool{"0": true, "0s": true, "30s": true, "5m": true, "5m1s": false, "-1s": false, "30": false} {
-		c, err := Load(apiEnv(map[string]string{EnvKeyCacheTTL: v}))
+		c, err := LoadAPIFunction(apiEnv(map[string]string{EnvKeyCacheTTL: v}))
 		if (err == nil) != ok {
 			t.Errorf("%s=%q: %v, want ok=%v", EnvKeyCacheTTL, v, err, ok)
 		}
@@ -95,7 +95,7 @@ func TestLoadKeyCacheTTL(t *testing.T) {
 
 func TestLogFormat(t *testing.T) {
 	for v, want := range map[string]string{"": LogFormatJSON, "JSON": LogFormatJSON, "Text": LogFormatText, "text": LogFormatText, "xml": ""} {
-		c, err := Load(apiEnv(map[string]string{"AWS_LAMBDA_LOG_FORMAT": v}))
+		c, err := LoadAPIFunction(apiEnv(map[string]string{"AWS_LAMBDA_LOG_FORMAT": v}))
 		if want == "" {
 			if err == nil {
 				t.Errorf("AWS_LAMBDA_LOG_FORMAT=%q accepted", v)
@@ -128,25 +128,25 @@ func deliveryEnv(extra map[string]string) func(string) string {
 }
 
 func TestLoadFanoutDefaults(t *testing.T) {
-	c, err := LoadFanout(fanoutEnv(nil))
+	c, err := LoadFanoutFunction(fanoutEnv(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Fanout{TableName: "t", DeliveryQueueURL: "https://sqs/q/delivery", RejectedQueueURL: "https://sqs/q/rejected",
+	want := FanoutFunction{TableName: "t", DeliveryQueueURL: "https://sqs/q/delivery", RejectedQueueURL: "https://sqs/q/rejected",
 		QueueURL: "https://sqs/q/fanout", Retention: 30 * day, LogLevel: slog.LevelInfo, LogFormat: LogFormatJSON, MetricsNamespace: "Webhooks"}
 	if c != want {
-		t.Errorf("LoadFanout = %+v\nwant %+v", c, want)
+		t.Errorf("LoadFanoutFunction = %+v\nwant %+v", c, want)
 	}
-	c, err = LoadFanout(fanoutEnv(map[string]string{EnvRetentionDays: "365", EnvLogLevel: "DEBUG", EnvNamespace: "Webhooks/s"}))
+	c, err = LoadFanoutFunction(fanoutEnv(map[string]string{EnvRetentionDays: "365", EnvLogLevel: "DEBUG", EnvNamespace: "Webhooks/s"}))
 	if err != nil || c.Retention != 365*day || c.LogLevel != slog.LevelDebug || c.MetricsNamespace != "Webhooks/s" {
-		t.Errorf("LoadFanout = %+v, %v", c, err)
+		t.Errorf("LoadFanoutFunction = %+v, %v", c, err)
 	}
 }
 
 func TestLoadFanoutFailsFastNamingEveryProblem(t *testing.T) {
-	_, err := LoadFanout(env(map[string]string{EnvDeliveryQueueURL: " ", EnvRetentionDays: "0", EnvLogLevel: "LOUD"}))
+	_, err := LoadFanoutFunction(env(map[string]string{EnvDeliveryQueueURL: " ", EnvRetentionDays: "0", EnvLogLevel: "LOUD"}))
 	if err == nil {
-		t.Fatal("LoadFanout accepted a config with no table")
+		t.Fatal("LoadFanoutFunction accepted a config with no table")
 	}
 	for _, want := range []string{"TABLE_NAME is not set", "DELIVERY_QUEUE_URL is not set", "REJECTED_QUEUE_URL is not set",
 		"FANOUT_QUEUE_URL is not set", `RECORD_RETENTION_DAYS "0"`, `LOG_LEVEL "LOUD"`} {
@@ -159,9 +159,9 @@ func TestLoadFanoutFailsFastNamingEveryProblem(t *testing.T) {
 func TestRetentionDays(t *testing.T) {
 	for v, want := range map[string]time.Duration{"1": day, "30": 30 * day, "365": 365 * day,
 		"0": 0, "366": 0, "-1": 0, "1.5": 0, "30d": 0, "x": 0} {
-		f, ferr := LoadFanout(fanoutEnv(map[string]string{EnvRetentionDays: v}))
-		d, derr := LoadDelivery(deliveryEnv(map[string]string{EnvRetentionDays: v}))
-		a, aerr := Load(apiEnv(map[string]string{EnvRetentionDays: v}))
+		f, ferr := LoadFanoutFunction(fanoutEnv(map[string]string{EnvRetentionDays: v}))
+		d, derr := LoadDeliveryFunction(deliveryEnv(map[string]string{EnvRetentionDays: v}))
+		a, aerr := LoadAPIFunction(apiEnv(map[string]string{EnvRetentionDays: v}))
 		if want == 0 {
 			for _, err := range []error{ferr, derr, aerr} {
 				if err == nil || !strings.Contains(err.Error(), EnvRetentionDays) {
@@ -178,7 +178,7 @@ func TestRetentionDays(t *testing.T) {
 }
 
 func TestLoadDeliveryDefaults(t *testing.T) {
-	c, err := LoadDelivery(deliveryEnv(nil))
+	c, err := LoadDeliveryFunction(deliveryEnv(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,17 +186,17 @@ func TestLoadDeliveryDefaults(t *testing.T) {
 		c.Timeout != 15*time.Second || c.DisableAfter != 120*time.Hour || c.Retention != 30*day ||
 		c.AllowedDestinations != nil || c.CAFile != "" || c.LogLevel != slog.LevelInfo || c.LogFormat != LogFormatJSON ||
 		c.MetricsNamespace != "Webhooks" {
-		t.Errorf("LoadDelivery = %+v", c)
+		t.Errorf("LoadDeliveryFunction = %+v", c)
 	}
 	// The default is a copy: changing it cannot change the package's.
 	c.Schedule[0] = time.Hour
 	if delivery.DefaultSchedule[0] == time.Hour {
-		t.Error("LoadDelivery hands out delivery.DefaultSchedule itself")
+		t.Error("LoadDeliveryFunction hands out delivery.DefaultSchedule itself")
 	}
 }
 
 func TestLoadDelivery(t *testing.T) {
-	c, err := LoadDelivery(deliveryEnv(map[string]string{
+	c, err := LoadDeliveryFunction(deliveryEnv(map[string]string{
 		EnvRetrySchedule: "1s, 2m,3h", EnvDeliveryTimeout: "50s", EnvDisableAfter: "1h", EnvRetentionDays: "7",
 		EnvAllowedCIDRs: " 127.0.0.1/32,10.0.0.0/8 ", EnvCAFile: "/tmp/ca.pem", EnvLogLevel: "WARN", EnvNamespace: "Webhooks/s",
 		"AWS_LAMBDA_LOG_FORMAT": "Text"}))
@@ -207,15 +207,15 @@ func TestLoadDelivery(t *testing.T) {
 	if !slices.Equal(c.Schedule, want) || c.Timeout != 50*time.Second || c.DisableAfter != time.Hour || c.Retention != 7*day ||
 		len(c.AllowedDestinations) != 2 || c.CAFile != "/tmp/ca.pem" || c.LogLevel != slog.LevelWarn ||
 		c.LogFormat != LogFormatText || c.MetricsNamespace != "Webhooks/s" {
-		t.Errorf("LoadDelivery = %+v", c)
+		t.Errorf("LoadDeliveryFunction = %+v", c)
 	}
 }
 
 func TestLoadDeliveryFailsFastNamingEveryProblem(t *testing.T) {
-	_, err := LoadDelivery(env(map[string]string{EnvRetrySchedule: "5s,25h", EnvDeliveryTimeout: "51s", EnvHorizon: "73h",
+	_, err := LoadDeliveryFunction(env(map[string]string{EnvRetrySchedule: "5s,25h", EnvDeliveryTimeout: "51s", EnvHorizon: "73h",
 		EnvDisableAfter: "59m", EnvRetentionDays: "400", EnvLogLevel: "LOUD", "AWS_LAMBDA_LOG_FORMAT": "xml"}))
 	if err == nil {
-		t.Fatal("LoadDelivery accepted a config with no table")
+		t.Fatal("LoadDeliveryFunction accepted a config with no table")
 	}
 	for _, want := range []string{"TABLE_NAME is not set", "DELIVERY_QUEUE_URL is not set", "EVENT_BUS_NAME is not set", `DELIVERY_RETRY_SCHEDULE "5s,25h"`, `DELIVERY_HORIZON "73h"`,
 		`DELIVERY_TIMEOUT "51s"`, `DISABLE_AFTER "59m"`, `RECORD_RETENTION_DAYS "400"`, `LOG_LEVEL "LOUD"`, `AWS_LAMBDA_LOG_FORMAT "xml"`} {
@@ -228,7 +228,7 @@ func TestLoadDeliveryFailsFastNamingEveryProblem(t *testing.T) {
 func TestDeliveryTimeout(t *testing.T) {
 	for v, ok := range map[string]bool{"1s": true, "15s": true, "1500ms": true, "50s": true,
 		"999ms": false, "0s": false, "50.1s": false, "1m": false, "15": false, "-1s": false} {
-		c, err := LoadDelivery(deliveryEnv(map[string]string{EnvDeliveryTimeout: v}))
+		c, err := LoadDeliveryFunction(deliveryEnv(map[string]string{EnvDeliveryTimeout: v}))
 		if (err == nil) != ok {
 			t.Errorf("%s=%q: %v, want ok=%v", EnvDeliveryTimeout, v, err, ok)
 		}
@@ -243,7 +243,7 @@ func TestDeliveryTimeout(t *testing.T) {
 func TestRetrySchedule(t *testing.T) {
 	for v, ok := range map[string]bool{"0s": true, "5s": true, "5s,5m,30m,2h,5h,10h": true, "24h": true, "1s,2s,20h": true, "1h30m,90s": true,
 		"": true, "24h1s": false, "-5s": false, "5s,,5m": false, "5s,": false, "5": false, "soon": false} {
-		_, err := LoadDelivery(deliveryEnv(map[string]string{EnvRetrySchedule: v}))
+		_, err := LoadDeliveryFunction(deliveryEnv(map[string]string{EnvRetrySchedule: v}))
 		if (err == nil) != ok {
 			t.Errorf("%s=%q: %v, want ok=%v", EnvRetrySchedule, v, err, ok)
 		}
@@ -255,7 +255,7 @@ func TestRetrySchedule(t *testing.T) {
 
 func TestHorizon(t *testing.T) {
 	for v, ok := range map[string]bool{"": true, "1h": true, "72h": true, "3h30m": true, "59m": false, "72h1s": false, "3d": false} {
-		c, err := LoadDelivery(deliveryEnv(map[string]string{EnvHorizon: v}))
+		c, err := LoadDeliveryFunction(deliveryEnv(map[string]string{EnvHorizon: v}))
 		if (err == nil) != ok {
 			t.Errorf("%s=%q: %v, want ok=%v", EnvHorizon, v, err, ok)
 		}
@@ -270,7 +270,7 @@ func TestHorizon(t *testing.T) {
 
 func TestEndpointConcurrency(t *testing.T) {
 	for v, ok := range map[string]bool{"": true, "1": true, "100": true, "0": false, "101": false, "ten": false, "2.5": false} {
-		c, err := LoadDelivery(deliveryEnv(map[string]string{EnvEndpointConcurrency: v}))
+		c, err := LoadDeliveryFunction(deliveryEnv(map[string]string{EnvEndpointConcurrency: v}))
 		if (err == nil) != ok || (!ok && !strings.Contains(err.Error(), EnvEndpointConcurrency)) {
 			t.Errorf("%s=%q: %v, want ok=%v and the variable named", EnvEndpointConcurrency, v, err, ok)
 		}
@@ -281,19 +281,19 @@ func TestEndpointConcurrency(t *testing.T) {
 }
 
 func TestLoadSweeper(t *testing.T) {
-	if _, err := LoadSweeper(env(map[string]string{})); err == nil || !strings.Contains(err.Error(), "TABLE_NAME is not set") ||
+	if _, err := LoadSweeperFunction(env(map[string]string{})); err == nil || !strings.Contains(err.Error(), "TABLE_NAME is not set") ||
 		!strings.Contains(err.Error(), "DELIVERY_QUEUE_URL is not set") {
-		t.Fatalf("LoadSweeper with nothing set: %v", err)
+		t.Fatalf("LoadSweeperFunction with nothing set: %v", err)
 	}
-	c, err := LoadSweeper(env(map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "q"}))
+	c, err := LoadSweeperFunction(env(map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "q"}))
 	if err != nil || c.TableName != "t" || c.QueueURL != "q" {
-		t.Fatalf("LoadSweeper = %+v, %v", c, err)
+		t.Fatalf("LoadSweeperFunction = %+v, %v", c, err)
 	}
 }
 
 func TestDisableAfter(t *testing.T) {
 	for v, ok := range map[string]bool{"1h": true, "120h": true, "60m": true, "10000h": true, "59m": false, "0": false, "5d": false} {
-		if _, err := LoadDelivery(deliveryEnv(map[string]string{EnvDisableAfter: v})); (err == nil) != ok {
+		if _, err := LoadDeliveryFunction(deliveryEnv(map[string]string{EnvDisableAfter: v})); (err == nil) != ok {
 			t.Errorf("%s=%q: %v, want ok=%v", EnvDisableAfter, v, err, ok)
 		}
 	}
@@ -320,36 +320,36 @@ func TestVariableLists(t *testing.T) {
 	for _, v := range FanoutRequired {
 		m := map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "d", EnvRejectedQueueURL: "r", EnvFanoutQueueURL: "f"}
 		delete(m, v)
-		if _, err := LoadFanout(env(m)); err == nil || !strings.Contains(err.Error(), v+" is not set") {
-			t.Errorf("LoadFanout without %s: %v", v, err)
+		if _, err := LoadFanoutFunction(env(m)); err == nil || !strings.Contains(err.Error(), v+" is not set") {
+			t.Errorf("LoadFanoutFunction without %s: %v", v, err)
 		}
 	}
 	for _, v := range Required {
 		m := map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvDeliveryQueueURL: "d"}
 		delete(m, v)
-		if _, err := Load(env(m)); err == nil || !strings.Contains(err.Error(), v+" is not set") {
+		if _, err := LoadAPIFunction(env(m)); err == nil || !strings.Contains(err.Error(), v+" is not set") {
 			t.Errorf("Load without %s: %v", v, err)
 		}
 	}
 	for _, v := range DeliveryRequired {
 		m := map[string]string{EnvTableName: "t", EnvDeliveryQueueURL: "d", EnvEventBusName: "b"}
 		delete(m, v)
-		if _, err := LoadDelivery(env(m)); err == nil || !strings.Contains(err.Error(), v+" is not set") {
-			t.Errorf("LoadDelivery without %s: %v", v, err)
+		if _, err := LoadDeliveryFunction(env(m)); err == nil || !strings.Contains(err.Error(), v+" is not set") {
+			t.Errorf("LoadDeliveryFunction without %s: %v", v, err)
 		}
 	}
 }
 
 func TestLoadAllowedDestinations(t *testing.T) {
-	c, err := Load(apiEnv(nil))
+	c, err := LoadAPIFunction(apiEnv(nil))
 	if err != nil || len(c.AllowedDestinations) != 0 {
 		t.Errorf("by default nothing private is allowed: %v, %v", c.AllowedDestinations, err)
 	}
-	c, err = Load(apiEnv(map[string]string{EnvAllowedCIDRs: "127.0.0.1/32, 10.1.0.0/16"}))
+	c, err = LoadAPIFunction(apiEnv(map[string]string{EnvAllowedCIDRs: "127.0.0.1/32, 10.1.0.0/16"}))
 	if err != nil || fmt.Sprint(c.AllowedDestinations) != "[127.0.0.1/32 10.1.0.0/16]" {
 		t.Errorf("%s: %v, %v", EnvAllowedCIDRs, c.AllowedDestinations, err)
 	}
-	_, err = Load(apiEnv(map[string]string{EnvAllowedCIDRs: "10.1.2.3/16,nope", EnvLogLevel: "LOUD"}))
+	_, err = LoadAPIFunction(apiEnv(map[string]string{EnvAllowedCIDRs: "10.1.2.3/16,nope", EnvLogLevel: "LOUD"}))
 	for _, want := range []string{EnvAllowedCIDRs, "did you mean 10.1.0.0/16", `"nope"`, `LOG_LEVEL "LOUD"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not say %q", err, want)

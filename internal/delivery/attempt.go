@@ -17,32 +17,32 @@ type ErrorClass string
 
 // The error classes.
 const (
-	// ErrTimeout: the attempt ran out of time (DELIVERY_TIMEOUT).
-	ErrTimeout ErrorClass = "timeout"
-	// ErrTLS: the TLS handshake failed (certificate, protocol).
-	ErrTLS ErrorClass = "tls"
-	// ErrDNS: the endpoint's name did not resolve.
-	ErrDNS ErrorClass = "dns"
-	// ErrConnection: the connection was refused, reset or closed.
-	ErrConnection ErrorClass = "connection"
-	// ErrAddressRefused: the endpoint's address is not one the service
+	// ClassTimeout: the attempt ran out of time (DELIVERY_TIMEOUT).
+	ClassTimeout ErrorClass = "timeout"
+	// ClassTLS: the TLS handshake failed (certificate, protocol).
+	ClassTLS ErrorClass = "tls"
+	// ClassDNS: the endpoint's name did not resolve.
+	ClassDNS ErrorClass = "dns"
+	// ClassConnection: the connection was refused, reset or closed.
+	ClassConnection ErrorClass = "connection"
+	// ClassAddressRefused: the endpoint's address is not one the service
 	// may call (checked when dialling), or its URL is no longer allowed.
-	ErrAddressRefused ErrorClass = "address_refused"
-	// ErrRedirect: the endpoint answered 3xx; redirects are not followed.
-	ErrRedirect ErrorClass = "redirect"
-	// ErrInterrupted: the attempt began but its outcome was never
+	ClassAddressRefused ErrorClass = "address_refused"
+	// ClassRedirect: the endpoint answered 3xx; redirects are not followed.
+	ClassRedirect ErrorClass = "redirect"
+	// ClassInterrupted: the attempt began but its outcome was never
 	// recorded (the handler stopped, or its record failed); it may or may
 	// not have reached the endpoint, and it is not made again.
-	ErrInterrupted ErrorClass = "interrupted"
+	ClassInterrupted ErrorClass = "interrupted"
 )
 
 // Request is one POST to an endpoint.
 type Request struct {
 	// URL is the endpoint.
 	URL string
-	// MessageID, Timestamp and Signature are the webhook-id,
+	// DeliveryID, Timestamp and Signature are the webhook-id,
 	// webhook-timestamp and webhook-signature headers.
-	MessageID string
+	DeliveryID string
 	// Timestamp is the attempt's time, sent in Unix seconds.
 	Timestamp time.Time
 	// Signature is the webhook-signature header.
@@ -56,7 +56,7 @@ type Response struct {
 	// Status is the HTTP status, 0 when there was none.
 	Status int
 	// Error is why the attempt failed without a usable status; empty
-	// otherwise. A 3xx has both a Status and ErrRedirect.
+	// otherwise. A 3xx has both a Status and ClassRedirect.
 	Error ErrorClass
 	// Body is the start of the response body, at most MaxResponsePrefix
 	// bytes.
@@ -75,12 +75,12 @@ type Verdict int
 
 // The verdicts.
 const (
-	// Failed: the attempt failed and may be retried.
-	Failed Verdict = iota
-	// Delivered: the endpoint answered 2xx.
-	Delivered
-	// Gone: the endpoint answered 410; it is disabled.
-	Gone
+	// VerdictFailed: the attempt failed and may be retried.
+	VerdictFailed Verdict = iota
+	// VerdictDelivered: the endpoint answered 2xx.
+	VerdictDelivered
+	// VerdictGone: the endpoint answered 410; it is disabled.
+	VerdictGone
 )
 
 // Judge reads a response: 2xx is delivered, 410 disables the endpoint, and
@@ -88,13 +88,13 @@ const (
 func Judge(r Response) Verdict {
 	switch {
 	case r.Error != "":
-		return Failed
+		return VerdictFailed
 	case r.Status >= 200 && r.Status < 300:
-		return Delivered
+		return VerdictDelivered
 	case r.Status == 410:
-		return Gone
+		return VerdictGone
 	default:
-		return Failed
+		return VerdictFailed
 	}
 }
 
@@ -103,16 +103,20 @@ type State string
 
 // The states of a delivery.
 const (
-	// Pending: attempts failed and a retry is due.
-	Pending State = "pending"
+	// StatePending: an attempt is due, now or later: none has been made
+	// yet (the fan-out or a manual send opened it), or attempts failed
+	// and a retry is scheduled.
+	StatePending State = "pending"
 	// StateDelivered: an attempt got 2xx.
 	StateDelivered State = "delivered"
-	// StateFailed: the last attempt allowed failed, or the endpoint
-	// answered 410.
+	// StateFailed: no attempt will be made again: the last attempt
+	// allowed failed (ReasonExhausted), the endpoint answered 410
+	// (ReasonGone), or the endpoint was disabled for failing
+	// (ReasonFailing).
 	StateFailed State = "failed"
-	// Skipped: the endpoint was deleted, deactivated or unsubscribed
+	// StateSkipped: the endpoint was deleted, deactivated or unsubscribed
 	// before an attempt could be made.
-	Skipped State = "skipped"
+	StateSkipped State = "skipped"
 )
 
 // Attempt is the record of one attempt. It holds no secret and no
@@ -139,7 +143,7 @@ type Attempt struct {
 }
 
 // States lists the delivery states, as the API names them.
-var States = []State{Pending, StateDelivered, StateFailed, Skipped}
+var States = []State{StatePending, StateDelivered, StateFailed, StateSkipped}
 
 // ParseState reads a delivery state by name.
 func ParseState(name string) (State, *webhook.FieldProblem) {

@@ -217,8 +217,8 @@ func (d *Deliverer) now() time.Time {
 // means nothing was decided (a dependency failed, or another receipt
 // recorded first), or a notice or a parked message is not yet sent: the
 // message must come back.
-func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (Step, error) {
-	claim := cmp.Or(m.Claim, messageID)
+func (d *Deliverer) Deliver(ctx context.Context, m Message, queueMessageID string) (Step, error) {
+	claim := cmp.Or(m.Claim, queueMessageID)
 	if h, ok := d.recentlyHeld(m.WebhookID); ok && m.Deferrals > 0 {
 		// Held before, and its endpoint still holds: parked again as its
 		// last hold left it (with its claim if its delivery is stored).
@@ -232,7 +232,7 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	st := t.Delivery
 	now := d.now()
 	switch {
-	case st.Exists && st.State == Pending && st.Claim != claim && st.PriorClaim == claim:
+	case st.Exists && st.State == StatePending && st.Claim != claim && st.PriorClaim == claim:
 		// A manual send took the delivery over from this message's series
 		// and has recorded no attempt: its message may never have been
 		// queued. The series waits for the send's lease to end, then takes
@@ -246,11 +246,11 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 		// A manual send's message whose send was undone (its queueing
 		// failed), or that a later send took over.
 		return Step{Outcome: OutcomeDuplicate}, nil
-	case st.Exists && st.State != Pending && st.NoticePending:
+	case st.Exists && st.State != StatePending && st.NoticePending:
 		// Its notice could not be published when the outcome was recorded,
 		// which is the time the notice tells.
 		return Step{Outcome: OutcomeDuplicate}, d.notify(ctx, m, st.Reason, st.Attempts, st.UpdatedAt)
-	case st.Exists && st.State != Pending:
+	case st.Exists && st.State != StatePending:
 		return Step{Outcome: OutcomeDuplicate}, nil
 	case st.Exists && st.Claim != claim && now.Before(st.ClaimedUntil):
 		return Step{Outcome: OutcomeDuplicate}, nil
@@ -268,13 +268,13 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 		// An attempt began and its outcome was never recorded (the
 		// receipt stopped, or its record failed): it counts, unmade again.
 		rec.Attempts = st.Begun
-		rec.Attempt = d.attempt(m, t, st.Begun, st.BegunAt, Response{Error: ErrInterrupted})
+		rec.Attempt = d.attempt(m, t, st.Begun, st.BegunAt, Response{Error: ClassInterrupted})
 		step := d.judge(&rec, t, rec.Attempt.Response)
 		step.Attempt = rec.Attempt
 		return d.save(ctx, rec, step, manual)
 	}
 	if reason := skipReason(t, m); reason != "" {
-		rec.State, rec.Reason = Skipped, reason
+		rec.State, rec.Reason = StateSkipped, reason
 		return d.save(ctx, rec, Step{Outcome: OutcomeSkipped, Reason: reason}, manual)
 	}
 	if st.Attempts >= attemptLimit(st, t.Webhook.Settings) {
@@ -288,7 +288,7 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 	}
 	keys, err := d.signingKeys(ctx, t.Webhook)
 	if errors.Is(err, webhook.ErrNotFound) {
-		rec.State, rec.Reason = Skipped, ReasonDeleted
+		rec.State, rec.Reason = StateSkipped, ReasonDeleted
 		return d.save(ctx, rec, Step{Outcome: OutcomeSkipped, Reason: ReasonDeleted}, manual)
 	}
 	if err != nil {
@@ -309,7 +309,7 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 		return d.hold(ctx, m, st, claim, adm.wait, adm.reason, t.Gate.Breaker(now))
 	}
 	err = d.Gates.Enter(ctx, adm.entry)
-	if errors.Is(err, ErrConflict) {
+	if errors.Is(err, ErrChanged) {
 		return d.hold(ctx, m, st, claim, holdBackoff(m.Deferrals), HeldBusy, t.Gate.Breaker(now))
 	}
 	if err != nil {
@@ -323,7 +323,7 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 		ClaimedUntil: claimedUntil, Expires: rec.Expires})
 	if err != nil {
 		gateErr := d.Gates.Exit(context.WithoutCancel(ctx), t.Gate.exit(adm.entry, nil, now, d.breaker()))
-		if errors.Is(err, ErrConflict) {
+		if errors.Is(err, ErrChanged) {
 			// Another receipt took the attempt first.
 			return Step{Outcome: OutcomeDuplicate, GateErr: gateErr}, nil
 		}
@@ -335,7 +335,7 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, messageID string) (S
 		sendCtx, cancel = context.WithDeadline(ctx, deadline.Add(-SaveReserve))
 		defer cancel()
 	}
-	resp := d.Sender.Send(sendCtx, Request{URL: t.Webhook.URL, MessageID: m.DeliveryID, Timestamp: now,
+	resp := d.Sender.Send(sendCtx, Request{URL: t.Webhook.URL, DeliveryID: m.DeliveryID, Timestamp: now,
 		Signature: keys.Sign(m.DeliveryID, now, m.Payload), Body: m.Payload})
 	rec.Attempts = n
 	rec.Attempt = d.attempt(m, t, n, now, resp)
@@ -452,13 +452,13 @@ func (d *Deliverer) notify(ctx context.Context, m Message, reason string, attemp
 // the webhook, filling rec, and returns the step.
 func (d *Deliverer) judge(rec *Record, t Target, resp Response) Step {
 	switch Judge(resp) {
-	case Delivered:
+	case VerdictDelivered:
 		rec.State = StateDelivered
 		if !t.Webhook.Health.FailingSince.IsZero() {
 			rec.Health = Recover
 		}
 		return Step{Outcome: OutcomeDelivered}
-	case Gone:
+	case VerdictGone:
 		rec.State, rec.Reason, rec.Health = StateFailed, ReasonGone, Disable
 		return Step{Outcome: OutcomeFailed, Reason: ReasonGone}
 	}
@@ -496,7 +496,7 @@ func (d *Deliverer) judge(rec *Record, t Target, resp Response) Step {
 		rec.State, rec.Reason = StateFailed, ReasonExhausted
 		return Step{Outcome: OutcomeFailed, Reason: ReasonExhausted}
 	}
-	rec.State, rec.NextAttemptAt = Pending, rec.At.Add(wait)
+	rec.State, rec.NextAttemptAt = StatePending, rec.At.Add(wait)
 	rec.ClaimedUntil = rec.NextAttemptAt.Add(LeaseSlack)
 	rec.ResendAt = resendAt(rec.At, rec.NextAttemptAt)
 	return Step{Outcome: OutcomeRetry, Retry: true, Wait: wait}

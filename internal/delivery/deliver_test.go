@@ -47,7 +47,7 @@ func newFixture(t *testing.T, s webhook.Settings, script ...delivery.Response) *
 }
 
 func settings(retry bool, maxRetries int) webhook.Settings {
-	return webhook.Settings{URL: "https://hooks.example.com/x", Events: []webhook.Event{webhook.DocumentUploaded},
+	return webhook.Settings{URL: "https://hooks.example.com/x", Events: []webhook.EventType{webhook.DocumentUploaded},
 		IsActive: true, RetryEnabled: retry, MaxRetries: maxRetries}
 }
 
@@ -123,7 +123,7 @@ func TestFailThenSucceedRecoversHealth(t *testing.T) {
 	}
 	// Same webhook-id on every attempt, a fresh timestamp each time.
 	r := f.sender.requests
-	if r[0].MessageID != r[1].MessageID || !r[1].Timestamp.After(r[0].Timestamp) || r[0].Signature == r[1].Signature {
+	if r[0].DeliveryID != r[1].DeliveryID || !r[1].Timestamp.After(r[0].Timestamp) || r[0].Signature == r[1].Signature {
 		t.Fatalf("retry headers: %+v then %+v", r[0], r[1])
 	}
 }
@@ -141,7 +141,7 @@ func TestGoneDisablesTheWebhook(t *testing.T) {
 }
 
 func TestRedirectIsAFailedAttempt(t *testing.T) {
-	f := newFixture(t, settings(false, 0), delivery.Response{Status: 302, Error: delivery.ErrRedirect})
+	f := newFixture(t, settings(false, 0), delivery.Response{Status: 302, Error: delivery.ClassRedirect})
 	steps := f.run(t, message(), "m1")
 	if steps[0].Outcome != delivery.OutcomeFailed {
 		t.Fatalf("a 3xx gave %+v", steps[0])
@@ -212,7 +212,7 @@ func TestConfigChangesReachWorkInFlight(t *testing.T) {
 	change := map[string]func(w *webhook.Webhook){
 		delivery.ReasonDeleted:      nil,
 		delivery.ReasonInactive:     func(w *webhook.Webhook) { w.IsActive = false },
-		delivery.ReasonUnsubscribed: func(w *webhook.Webhook) { w.Events = []webhook.Event{webhook.DocumentProcessingFailed} },
+		delivery.ReasonUnsubscribed: func(w *webhook.Webhook) { w.Events = []webhook.EventType{webhook.DocumentProcessingFailed} },
 	}
 	for reason, apply := range change {
 		t.Run(reason, func(t *testing.T) {
@@ -320,9 +320,9 @@ func TestEarlyMessagesWaitAndLeasesEnd(t *testing.T) {
 
 func TestAConflictUnderTheSameClaimBringsTheMessageBack(t *testing.T) {
 	f := newFixture(t, settings(true, 3), fail500)
-	f.store.saveErr = delivery.ErrConflict // another receipt of m1 recorded first
+	f.store.saveErr = delivery.ErrChanged // another receipt of m1 recorded first
 	step, err := f.d.Deliver(context.Background(), message(), "m1")
-	if !errors.Is(err, delivery.ErrConflict) || step.Attempt == nil {
+	if !errors.Is(err, delivery.ErrChanged) || step.Attempt == nil {
 		t.Fatalf("%+v, %v; want the conflict reported with the attempt made", step, err)
 	}
 }

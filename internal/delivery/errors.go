@@ -10,9 +10,9 @@ import (
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
-// ErrConflict is a delivery that moved on before a Save or a Reopen:
+// ErrChanged is a delivery that moved on before a Save or a Reopen:
 // another queue message owns it, or another attempt was recorded first.
-var ErrConflict = errors.New("delivery changed meanwhile")
+var ErrChanged = errors.New("delivery changed meanwhile")
 
 // The errors callers see, each with its code from apperr.
 

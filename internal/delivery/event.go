@@ -48,7 +48,7 @@ type Event struct {
 	// event's id when the platform gave none.
 	ID string
 	// Type is the event's type.
-	Type webhook.Event
+	Type webhook.EventType
 	// Owner is the account and mode whose endpoints receive the event.
 	Owner tenant.Tenant
 	// Time is when the event happened (EventBridge's time), in UTC.
@@ -184,15 +184,15 @@ func EventIDFor(sourceID string, at time.Time) string {
 	return EventIDPrefix + derivedULID(at, sourceID)
 }
 
-// MessageIDPrefix starts every delivery id (the webhook-id header).
-const MessageIDPrefix = "msg_"
+// DeliveryIDPrefix starts every delivery id (the webhook-id header).
+const DeliveryIDPrefix = "msg_"
 
 // DeliveryID is the id of the delivery of event eventID to webhook
 // webhookID: "msg_" and a ULID of the event's time whose random part comes
 // from both ids. It is the webhook-id header: unique per event and
 // endpoint, the same on every retry, and sortable by event time.
 func DeliveryID(eventID, webhookID string, eventTime time.Time) string {
-	return MessageIDPrefix + derivedULID(eventTime, eventID+"\x00"+webhookID)
+	return DeliveryIDPrefix + derivedULID(eventTime, eventID+"\x00"+webhookID)
 }
 
 // derivedULID is a ULID of time at whose 80 random bits are the first
@@ -206,7 +206,7 @@ func derivedULID(at time.Time, seed string) string {
 }
 
 // testData is the example data of each event type's test event.
-var testData = map[webhook.Event]string{
+var testData = map[webhook.EventType]string{
 	webhook.DocumentUploaded:            `{"document_id":"doc_test_example","name":"example.pdf","size_bytes":48213}`,
 	webhook.DocumentProcessingCompleted: `{"document_id":"doc_test_example","pages":12}`,
 	webhook.DocumentProcessingFailed:    `{"document_id":"doc_test_example","error":"the document could not be read"}`,
@@ -214,7 +214,7 @@ var testData = map[webhook.Event]string{
 
 // TestEvent makes a test event of type typ for owner at now: a new id, an
 // example data object, and "test": true in its payload.
-func TestEvent(owner tenant.Tenant, typ webhook.Event, now time.Time) (Event, error) {
+func TestEvent(owner tenant.Tenant, typ webhook.EventType, now time.Time) (Event, error) {
 	data, ok := testData[typ]
 	if !ok {
 		return Event{}, fmt.Errorf("%w: %q", ErrUnknownType, typ)
@@ -229,4 +229,4 @@ func TestEvent(owner tenant.Tenant, typ webhook.Event, now time.Time) (Event, er
 }
 
 // ValidDeliveryID reports whether s has the form of a delivery id.
-func ValidDeliveryID(s string) bool { return webhook.ValidPrefixedULID(s, MessageIDPrefix) }
+func ValidDeliveryID(s string) bool { return webhook.ValidPrefixedULID(s, DeliveryIDPrefix) }

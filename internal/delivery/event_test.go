@@ -84,7 +84,7 @@ func TestParseEventBridgeSetsAsideBadEvents(t *testing.T) {
 }
 
 func TestFanoutQueuesActiveSubscribersOnce(t *testing.T) {
-	hook := func(id string, o tenant.Tenant, active bool, events ...webhook.Event) webhook.Webhook {
+	hook := func(id string, o tenant.Tenant, active bool, events ...webhook.EventType) webhook.Webhook {
 		return webhook.Webhook{ID: id, Owner: o, Settings: webhook.Settings{URL: "https://x.example.com", Events: events, IsActive: active}}
 	}
 	other := tenant.Tenant{Account: "acct_2", Mode: tenant.Test}

@@ -122,11 +122,11 @@ func (s *memStore) Begin(_ context.Context, b delivery.Begin) error {
 	}
 	d, ok := s.deliveries[b.Message.DeliveryID]
 	owned := d.Claim == b.Claim || b.At.After(d.ClaimedUntil)
-	if (!ok && b.Prior != 0) || (ok && (!owned || d.Attempts != b.Prior || d.State != delivery.Pending || d.Begun > d.Attempts)) {
-		return delivery.ErrConflict
+	if (!ok && b.Prior != 0) || (ok && (!owned || d.Attempts != b.Prior || d.State != delivery.StatePending || d.Begun > d.Attempts)) {
+		return delivery.ErrChanged
 	}
 	if !ok {
-		d = delivery.Status{Exists: true, State: delivery.Pending}
+		d = delivery.Status{Exists: true, State: delivery.StatePending}
 		s.msgs[b.Message.DeliveryID] = b.Message
 	}
 	d.Claim, d.ClaimedUntil = b.Claim, b.ClaimedUntil
@@ -148,8 +148,8 @@ func (s *memStore) Save(_ context.Context, r delivery.Record) (bool, error) {
 	if r.Attempt == nil {
 		begun = !d.InProgress(r.At)
 	}
-	if (!ok && r.Prior != 0) || (ok && (!owned || d.Attempts != r.Prior || d.State != delivery.Pending || !begun)) {
-		return false, delivery.ErrConflict
+	if (!ok && r.Prior != 0) || (ok && (!owned || d.Attempts != r.Prior || d.State != delivery.StatePending || !begun)) {
+		return false, delivery.ErrChanged
 	}
 	notify := r.Notify
 	if w, ok := s.hooks[r.Message.WebhookID]; r.Health == delivery.Disable && (!ok || w.Version != r.WebhookVersion) {
@@ -162,7 +162,7 @@ func (s *memStore) Save(_ context.Context, r delivery.Record) (bool, error) {
 		s.msgs[r.Message.DeliveryID] = r.Message
 	}
 	delete(s.parked, r.Message.DeliveryID)
-	if r.State == delivery.Pending {
+	if r.State == delivery.StatePending {
 		m := r.Message
 		m.Claim, m.Payload = r.Claim, nil
 		s.parked[m.DeliveryID] = delivery.Parked{Message: m, Attempts: r.Attempts, NextAttemptAt: r.NextAttemptAt, ResendAt: r.ResendAt}
@@ -447,13 +447,13 @@ func (s *memStore) Reopen(_ context.Context, r delivery.Reopen) error {
 	d, ok := s.deliveries[r.Message.DeliveryID]
 	if ok != r.Prior.Exists || d.State != r.Prior.State || d.Attempts != r.Prior.Attempts || d.Claim != r.Prior.Claim ||
 		d.NoticePending || d.InProgress(r.At) {
-		return delivery.ErrConflict
+		return delivery.ErrChanged
 	}
 	prior := ""
-	if ok && d.State == delivery.Pending {
+	if ok && d.State == delivery.StatePending {
 		prior = cmp.Or(d.PriorClaim, d.Claim) // as the adapter keeps it
 	}
-	s.deliveries[r.Message.DeliveryID] = delivery.Status{Exists: true, State: delivery.Pending, Attempts: d.Attempts,
+	s.deliveries[r.Message.DeliveryID] = delivery.Status{Exists: true, State: delivery.StatePending, Attempts: d.Attempts,
 		Claim: r.Message.Claim, ClaimedUntil: r.ClaimedUntil, PriorClaim: prior, NextAttemptAt: r.At, AttemptLimit: r.AttemptLimit,
 		UpdatedAt: r.At, Begun: d.Begun, BegunAt: d.BegunAt, BegunUntil: d.BegunUntil}
 	m := r.Message
@@ -472,7 +472,7 @@ func (s *memStore) Restore(_ context.Context, r delivery.Reopen) error {
 		return s.restoreErr
 	}
 	d := s.deliveries[r.Message.DeliveryID]
-	if d.State != delivery.Pending || d.Claim != r.Message.Claim || d.Attempts != r.Prior.Attempts {
+	if d.State != delivery.StatePending || d.Claim != r.Message.Claim || d.Attempts != r.Prior.Attempts {
 		return nil
 	}
 	if !r.Prior.Exists {

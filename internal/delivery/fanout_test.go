@@ -39,7 +39,7 @@ func newSlowPorts(latency time.Duration, n int) *slowPorts {
 	p := &slowPorts{latency: latency, kept: map[string]string{}}
 	for i := range n {
 		p.hooks = append(p.hooks, webhook.Webhook{ID: fmt.Sprintf("wh_%03d", i), Owner: fanoutOwner,
-			Settings: webhook.Settings{URL: "https://x.example.com", Events: []webhook.Event{webhook.DocumentUploaded}, IsActive: true}})
+			Settings: webhook.Settings{URL: "https://x.example.com", Events: []webhook.EventType{webhook.DocumentUploaded}, IsActive: true}})
 	}
 	return p
 }

@@ -196,7 +196,7 @@ type Exit struct {
 
 // Admit applies e to g as a store's conditional entry write does (the
 // DynamoDB adapter's Enter writes the same with conditions): it is
-// ErrConflict, and g is left as it was, when g no longer admits e (its
+// ErrChanged, and g is left as it was, when g no longer admits e (its
 // slots are taken, an expired holder e names is gone, the second's count
 // is spent, the breaker's state is not the one e was admitted under).
 // The in-memory stores (the tests', the scale simulation's) keep their
@@ -216,7 +216,7 @@ func (g *Gate) Admit(e Entry) error {
 	}
 	for id := range e.Expired {
 		if _, ok := g.Holders[id]; !ok {
-			return ErrConflict
+			return ErrChanged
 		}
 	}
 	sec := e.At.Unix()
@@ -225,7 +225,7 @@ func (g *Gate) Admit(e Entry) error {
 		e.Limits.Rate > 0 && g.Begun[sec] >= e.Limits.Rate,
 		e.Probe && (g.OpenUntil.IsZero() || e.At.Before(g.OpenUntil) || (g.Probe != "" && g.Probe != e.DeliveryID && !g.ProbeUntil.Before(e.At))),
 		!e.Probe && !g.OpenUntil.IsZero():
-		return ErrConflict
+		return ErrChanged
 	}
 	if g.Holders == nil {
 		g.Holders = map[string]Holder{}
@@ -382,5 +382,5 @@ func jitter(d time.Duration) time.Duration {
 // breakerFailure reports whether resp counts as a failure for the
 // breaker: the endpoint did not answer, or answered 5xx.
 func breakerFailure(resp Response) bool {
-	return (resp.Error != "" && resp.Error != ErrRedirect) || resp.Status >= 500
+	return (resp.Error != "" && resp.Error != ClassRedirect) || resp.Status >= 500
 }

@@ -127,7 +127,7 @@ func TestRateLimitHoldsTheExcess(t *testing.T) {
 // deliveries then wait, unattempted and uncharged, behind one probe at a
 // time, spaced out; a probe that succeeds closes it.
 func TestTheBreakerTripsProbesAndCloses(t *testing.T) {
-	f := newFixture(t, settings(true, 10), delivery.Response{Error: delivery.ErrTimeout})
+	f := newFixture(t, settings(true, 10), delivery.Response{Error: delivery.ClassTimeout})
 	f.d.Schedule = delivery.Schedule{time.Hour}
 	for i := range delivery.DefaultBreaker.MinAttempts {
 		step, err := f.d.Deliver(context.Background(), messageN(i), fmt.Sprint("sqs-", i))

@@ -51,7 +51,7 @@ type Summary struct {
 	// EventID is the event's id.
 	EventID string
 	// EventType is the event's type.
-	EventType webhook.Event
+	EventType webhook.EventType
 	// EventTime is when the event happened.
 	EventTime time.Time
 	// Test marks a test event's delivery.
@@ -87,7 +87,7 @@ type Filter struct {
 	// State is the deliveries' state.
 	State State
 	// Type is the event type.
-	Type webhook.Event
+	Type webhook.EventType
 	// Since and Until bound the event time: Since included, Until not.
 	Since, Until time.Time
 }
@@ -159,7 +159,7 @@ type History interface {
 // Resends writes manual sends.
 type Resends interface {
 	// Reopen writes r if the delivery is still as r.Prior says;
-	// ErrConflict otherwise.
+	// ErrChanged otherwise.
 	Reopen(ctx context.Context, r Reopen) error
 	// Restore undoes r (its message could not be queued), unless an
 	// attempt was made under its claim since.
@@ -383,7 +383,7 @@ func (s *Manager) Retry(ctx context.Context, owner tenant.Tenant, webhookID, del
 // Test sends owner's webhook webhookID an example event of type typ,
 // marked as a test, through the queue like any other event. It returns
 // the delivery as queued.
-func (s *Manager) Test(ctx context.Context, owner tenant.Tenant, webhookID string, typ webhook.Event, idempotencyKey string) (Summary, bool, error) {
+func (s *Manager) Test(ctx context.Context, owner tenant.Tenant, webhookID string, typ webhook.EventType, idempotencyKey string) (Summary, bool, error) {
 	return once(ctx, s, owner, idempotencyKey, webhook.Fingerprint("test_webhook", webhookID, string(typ)), func() (Summary, error) {
 		w, err := s.active(ctx, owner, webhookID)
 		if err != nil {
@@ -660,7 +660,7 @@ func (s *Manager) plan(w webhook.Webhook, ev Event, st Status, now time.Time, re
 	case st.NoticePending:
 		return Reopen{}, deliveryInProgress(m.DeliveryID)
 	case !st.Exists:
-	case st.State == Pending:
+	case st.State == StatePending:
 		sleeping := now.Before(st.NextAttemptAt.Add(-ResendMargin))
 		if !sleeping && !now.After(st.ClaimedUntil) {
 			return Reopen{}, deliveryInProgress(m.DeliveryID)
@@ -734,8 +734,8 @@ func (s *Manager) send(ctx context.Context, rs []Reopen, skipChanged bool) ([]Re
 			defer func() { <-sem }()
 			err := s.Resends.Reopen(ctx, r)
 			switch {
-			case errors.Is(err, ErrConflict) && skipChanged:
-			case errors.Is(err, ErrConflict):
+			case errors.Is(err, ErrChanged) && skipChanged:
+			case errors.Is(err, ErrChanged):
 				errs[i] = deliveryInProgress(r.Message.DeliveryID)
 			case err != nil:
 				errs[i] = fmt.Errorf("reopen delivery %s: %w", r.Message.DeliveryID, err)
@@ -788,7 +788,7 @@ func (s *Manager) undo(ctx context.Context, done []Reopen, cause error) error {
 
 // reopened is sum as r leaves it.
 func reopened(sum Summary, r Reopen) Summary {
-	sum.State, sum.NextAttemptAt, sum.AttemptLimit = Pending, r.At, r.AttemptLimit
+	sum.State, sum.NextAttemptAt, sum.AttemptLimit = StatePending, r.At, r.AttemptLimit
 	sum.Claim, sum.ClaimedUntil, sum.Exists = r.Message.Claim, r.ClaimedUntil, true
 	sum.UpdatedAt, sum.Reason = r.At, ""
 	return sum

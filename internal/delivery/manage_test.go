@@ -44,7 +44,7 @@ func TestRetryOfADeliveredDeliveryPostsOnceMoreWithTheSameID(t *testing.T) {
 	mgr, q := f.manager()
 	f.now = f.now.Add(time.Minute)
 	sum, replayed, err := mgr.Retry(context.Background(), owner, f.hook.ID, m.DeliveryID, "key-1")
-	if err != nil || replayed || sum.State != delivery.Pending || sum.ID != m.DeliveryID {
+	if err != nil || replayed || sum.State != delivery.StatePending || sum.ID != m.DeliveryID {
 		t.Fatalf("retry: %+v, replayed %v, %v", sum, replayed, err)
 	}
 	// The same key again replays, and queues nothing more.
@@ -59,8 +59,8 @@ func TestRetryOfADeliveredDeliveryPostsOnceMoreWithTheSameID(t *testing.T) {
 		t.Fatalf("old message: %+v, %v", step, err)
 	}
 	steps := f.run(t, q.sent[0], "sqs-2")
-	if len(f.sender.requests) != 2 || f.sender.requests[1].MessageID != m.DeliveryID || steps[len(steps)-1].Outcome != delivery.OutcomeDelivered {
-		t.Fatalf("requests %d, second id %q, steps %+v", len(f.sender.requests), f.sender.requests[len(f.sender.requests)-1].MessageID, steps)
+	if len(f.sender.requests) != 2 || f.sender.requests[1].DeliveryID != m.DeliveryID || steps[len(steps)-1].Outcome != delivery.OutcomeDelivered {
+		t.Fatalf("requests %d, second id %q, steps %+v", len(f.sender.requests), f.sender.requests[len(f.sender.requests)-1].DeliveryID, steps)
 	}
 	if st := f.store.deliveries[m.DeliveryID]; st.State != delivery.StateDelivered || st.Attempts != 2 {
 		t.Fatalf("delivery after the retry: %+v", st)
@@ -171,7 +171,7 @@ func TestRecoverSendsWhatWasNotDeliveredOnce(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, settings(true, 0), ok200)
 	at := f.now.Add(-time.Hour)
-	event := func(id string, typ webhook.Event, i int) delivery.Message {
+	event := func(id string, typ webhook.EventType, i int) delivery.Message {
 		m := message()
 		m.EventID, m.EventType, m.EventTime = id, typ, at.Add(time.Duration(i)*time.Second)
 		m.DeliveryID = delivery.DeliveryID(id, f.hook.ID, m.EventTime)
@@ -206,7 +206,7 @@ func TestRecoverSendsWhatWasNotDeliveredOnce(t *testing.T) {
 	}
 	posts := map[string]int{}
 	for _, req := range f.sender.requests {
-		posts[req.MessageID]++
+		posts[req.DeliveryID]++
 	}
 	want := map[string]int{delivered.DeliveryID: 1, missed.DeliveryID: 1, failed.DeliveryID: 2, missed2.DeliveryID: 1}
 	if len(posts) != len(want) {
@@ -231,7 +231,7 @@ func TestTestEventsAreMarkedAndReachUnsubscribedEndpoints(t *testing.T) {
 	f := newFixture(t, settings(true, 0), ok200)
 	mgr, q := f.manager()
 	sum, _, err := mgr.Test(context.Background(), owner, f.hook.ID, webhook.DocumentProcessingFailed, "")
-	if err != nil || !sum.Test || sum.State != delivery.Pending || len(q.sent) != 1 {
+	if err != nil || !sum.Test || sum.State != delivery.StatePending || len(q.sent) != 1 {
 		t.Fatalf("test: %+v, %v, %d queued", sum, err, len(q.sent))
 	}
 	m := q.sent[0]

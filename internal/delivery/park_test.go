@@ -47,7 +47,7 @@ func TestAFailedAttemptIsParkedNotHeld(t *testing.T) {
 	if want := f.now.Add(step.Wait).Add(-delivery.SweepLead); !p.ResendAt.Equal(want) || p.Attempts != 2 {
 		t.Errorf("parked %+v; want ResendAt %s after 2 attempts", p, want)
 	}
-	if got := f.store.deliveries[m.DeliveryID]; got.State != delivery.Pending || !got.NextAttemptAt.Equal(f.now.Add(step.Wait)) {
+	if got := f.store.deliveries[m.DeliveryID]; got.State != delivery.StatePending || !got.NextAttemptAt.Equal(f.now.Add(step.Wait)) {
 		t.Errorf("delivery %+v; want pending, next attempt in %s", got, step.Wait)
 	}
 }
@@ -80,7 +80,7 @@ func TestTwoCopiesPostOncePerAttempt(t *testing.T) {
 	f.d.Schedule = delivery.Schedule{10 * time.Second}
 	m := message()
 	m.Claim = "c1"
-	f.store.deliveries[m.DeliveryID] = delivery.Status{Exists: true, State: delivery.Pending, Claim: "c1",
+	f.store.deliveries[m.DeliveryID] = delivery.Status{Exists: true, State: delivery.StatePending, Claim: "c1",
 		ClaimedUntil: f.now.Add(time.Hour), NextAttemptAt: f.now}
 	f.store.msgs[m.DeliveryID] = m
 	for range 6 {
@@ -92,7 +92,7 @@ func TestTwoCopiesPostOncePerAttempt(t *testing.T) {
 		f.sender.onSend = func() { first(); <-release }
 		for range 2 {
 			wg.Go(func() {
-				if _, err := f.d.Deliver(context.Background(), m, "sqs-x"); err != nil && !errors.Is(err, delivery.ErrConflict) {
+				if _, err := f.d.Deliver(context.Background(), m, "sqs-x"); err != nil && !errors.Is(err, delivery.ErrChanged) {
 					t.Error(err)
 				}
 			})
@@ -136,7 +136,7 @@ func TestAnUnrecordedAttemptIsNotPostedAgain(t *testing.T) {
 	if err != nil || len(f.sender.requests) != 1 {
 		t.Fatalf("after the lease: %+v, %v, %d POSTs; want no second POST", step, err, len(f.sender.requests))
 	}
-	if a := step.Attempt; a == nil || a.Number != 1 || a.Response.Error != delivery.ErrInterrupted || !step.Retry {
+	if a := step.Attempt; a == nil || a.Number != 1 || a.Response.Error != delivery.ClassInterrupted || !step.Retry {
 		t.Fatalf("step %+v; want attempt 1 recorded as interrupted and a retry", step)
 	}
 	f.now = f.now.Add(step.Wait)

@@ -17,7 +17,7 @@ type Message struct {
 	// EventID is the event's id.
 	EventID string `json:"event_id"`
 	// EventType is the event's type.
-	EventType webhook.Event `json:"event_type"`
+	EventType webhook.EventType `json:"event_type"`
 	// EventTime is when the event happened.
 	EventTime time.Time `json:"event_time"`
 	// Account and Mode own the event and the endpoint.
@@ -148,7 +148,7 @@ type Target struct {
 
 // Gates keeps the endpoints' gates.
 type Gates interface {
-	// Enter writes e: it is ErrConflict when the gate no longer admits it
+	// Enter writes e: it is ErrChanged when the gate no longer admits it
 	// (another attempt took the last slot or the second's last send, an
 	// expired holder was already removed, the breaker's state changed).
 	Enter(ctx context.Context, e Entry) error
@@ -268,7 +268,7 @@ type Begin struct {
 // Store keeps deliveries and their attempts.
 type Store interface {
 	// Begin takes attempt b.Number of the delivery, creating the delivery
-	// when b.Prior is 0 and it does not exist. It is ErrConflict unless
+	// when b.Prior is 0 and it does not exist. It is ErrChanged unless
 	// the delivery is pending (or new) with b.Prior attempts, owned by
 	// b.Claim or by a claim whose lease ended, and no other attempt is in
 	// progress. A retry of a Begin that committed is a success.
@@ -278,7 +278,7 @@ type Store interface {
 	Target(ctx context.Context, owner tenant.Tenant, webhookID, deliveryID string) (Target, error)
 	// Save writes r in one transaction: the attempt record (r.Attempt's
 	// number must be the attempt begun), the delivery's
-	// new state and the webhook's health. It is ErrConflict when the
+	// new state and the webhook's health. It is ErrChanged when the
 	// delivery moved on (another live message owns it, or its attempts are
 	// not r.Prior), and a retry of a write that committed is a success.
 	// When only the health change fails its condition (the webhook was

@@ -97,7 +97,7 @@ func (s *Store) Create(ctx context.Context, w webhook.Webhook, limit int, claim 
 			if err == nil && attrS(stored, writeToken) == token {
 				return nil // this try's first attempt committed; its answer was lost
 			}
-			return errors.Join(fmt.Errorf("%s: %w", op, webhook.ErrConflict), err)
+			return errors.Join(fmt.Errorf("%s: %w", op, webhook.ErrIDTaken), err)
 		case codes[createCounterItem] == failed:
 			return fmt.Errorf("%s: %w", op, webhook.ErrLimit)
 		case claim != nil && codes[createClaimItem] == failed:

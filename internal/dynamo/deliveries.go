@@ -370,7 +370,7 @@ func (s *Store) Save(ctx context.Context, r delivery.Record) (bool, error) {
 			continue
 		}
 		if !state.admits(r) {
-			return false, fmt.Errorf("%s: %w", op, delivery.ErrConflict)
+			return false, fmt.Errorf("%s: %w", op, delivery.ErrChanged)
 		}
 		if !withHealth {
 			return false, fmt.Errorf("%s: %w", op, tce)
@@ -395,7 +395,7 @@ func (d deliveryItem) admits(r delivery.Record) bool {
 	if r.Attempt != nil {
 		begun = d.Begun == r.Attempt.Number
 	}
-	return d.Attempts == r.Prior && d.State == string(delivery.Pending) &&
+	return d.Attempts == r.Prior && d.State == string(delivery.StatePending) &&
 		(d.Claim == r.Claim || d.ClaimedUntilMS < r.At.UnixMilli()) && begun
 }
 
@@ -458,7 +458,7 @@ func (s *Store) deliveryUpdate(r delivery.Record, token string) *types.Update {
 		u.optional("last_error", string(a.Response.Error))
 	}
 	u.values[":prior"] = number(int64(r.Prior))
-	u.values[":pending"] = &types.AttributeValueMemberS{Value: string(delivery.Pending)}
+	u.values[":pending"] = &types.AttributeValueMemberS{Value: string(delivery.StatePending)}
 	u.values[":now_ms"] = number(r.At.UnixMilli())
 	return &types.Update{
 		TableName:        aws.String(s.table),

@@ -41,7 +41,7 @@ func attemptRecord(m delivery.Message, claim string, n int, state delivery.State
 	r := delivery.Record{Message: m, State: state, Attempts: n, Prior: n - 1, Claim: claim, At: at, Expires: at.Add(time.Hour),
 		Health: health, WebhookVersion: 1, Attempt: &delivery.Attempt{DeliveryID: m.DeliveryID, EventID: m.EventID, EventType: string(m.EventType),
 			Owner: m.Owner(), WebhookID: m.WebhookID, URL: "https://e.example.com", Number: n, At: at, Response: resp}}
-	if state == delivery.Pending {
+	if state == delivery.StatePending {
 		r.NextAttemptAt = at.Add(time.Minute)
 		r.ClaimedUntil = r.NextAttemptAt.Add(delivery.LeaseSlack)
 	}
@@ -55,7 +55,7 @@ func save(ctx context.Context, s *dynamo.Store, r delivery.Record) (bool, error)
 	if a := r.Attempt; a != nil {
 		err := s.Begin(ctx, delivery.Begin{Message: r.Message, Number: a.Number, Prior: r.Prior, Claim: r.Claim,
 			ClaimedUntil: r.At.Add(delivery.LeaseSlack), At: r.At, Until: r.At.Add(time.Minute), Expires: r.Expires})
-		if err != nil && !errors.Is(err, delivery.ErrConflict) {
+		if err != nil && !errors.Is(err, delivery.ErrChanged) {
 			return false, err
 		}
 	}
@@ -71,21 +71,21 @@ func TestDeliveryStateAndHealth(t *testing.T) {
 		if err != nil || !target.Found || target.Delivery.Exists || target.Webhook.ID != w.ID {
 			t.Fatalf("target before any attempt: %+v, %v", target, err)
 		}
-		first := attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.StartFailing)
+		first := attemptRecord(m, "msg-a", 1, delivery.StatePending, delivery.StartFailing)
 		if _, err := save(ctx, s, first); err != nil {
 			t.Fatal(err)
 		}
 		target, err = s.Target(ctx, w.Owner, w.ID, m.DeliveryID)
-		if d := target.Delivery; err != nil || !d.Exists || d.State != delivery.Pending || d.Attempts != 1 || d.Claim != "msg-a" ||
+		if d := target.Delivery; err != nil || !d.Exists || d.State != delivery.StatePending || d.Attempts != 1 || d.Claim != "msg-a" ||
 			!d.NextAttemptAt.Equal(first.NextAttemptAt) || d.ClaimedUntil.UnixMilli() != first.ClaimedUntil.UnixMilli() ||
 			target.Webhook.Health.FailingSince.IsZero() {
 			t.Fatalf("after a failed attempt: %+v, %v", target, err)
 		}
 		// Another message, or a stale count, cannot write.
-		for _, r := range []delivery.Record{attemptRecord(m, "msg-b", 2, delivery.Pending, delivery.NoChange),
-			attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.NoChange)} {
-			if _, err := save(ctx, s, r); !errors.Is(err, delivery.ErrConflict) {
-				t.Fatalf("conflicting save (claim %s, prior %d): %v, want ErrConflict", r.Claim, r.Prior, err)
+		for _, r := range []delivery.Record{attemptRecord(m, "msg-b", 2, delivery.StatePending, delivery.NoChange),
+			attemptRecord(m, "msg-a", 1, delivery.StatePending, delivery.NoChange)} {
+			if _, err := save(ctx, s, r); !errors.Is(err, delivery.ErrChanged) {
+				t.Fatalf("conflicting save (claim %s, prior %d): %v, want ErrChanged", r.Claim, r.Prior, err)
 			}
 		}
 		// Once the lease has ended, another message (one redriven from the
@@ -149,7 +149,7 @@ func TestDeliverySaveSurvivesADeletedWebhookAndALostAnswer(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The health update of a deleted webhook must not create an item.
-		if _, err := save(ctx, s, attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.StartFailing)); err != nil {
+		if _, err := save(ctx, s, attemptRecord(m, "msg-a", 1, delivery.StatePending, delivery.StartFailing)); err != nil {
 			t.Fatalf("save for a deleted webhook: %v", err)
 		}
 		if exists, err := s.Exists(ctx, w.Owner, w.ID); err != nil || exists {

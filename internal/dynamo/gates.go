@@ -170,7 +170,7 @@ func (x *gateExpr) expression() string {
 }
 
 // update runs x on webhookID's gate item; a failed condition is
-// delivery.ErrConflict.
+// delivery.ErrChanged.
 func (s *Store) gateUpdate(ctx context.Context, op, webhookID string, x *gateExpr) error {
 	in := &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
@@ -187,7 +187,7 @@ func (s *Store) gateUpdate(ctx context.Context, op, webhookID string, x *gateExp
 	_, err := s.client.UpdateItem(ctx, in)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return fmt.Errorf("%s: %w", op, delivery.ErrConflict)
+		return fmt.Errorf("%s: %w", op, delivery.ErrChanged)
 	}
 	return awserr.Classify(op, err)
 }
@@ -261,12 +261,12 @@ func (s *Store) Exit(ctx context.Context, x delivery.Exit) error {
 	op := "dynamodb UpdateItem exit the gate of " + x.WebhookID
 	full := s.exitExpr(x, true)
 	err := s.gateUpdate(ctx, op, x.WebhookID, full)
-	if !errors.Is(err, delivery.ErrConflict) {
+	if !errors.Is(err, delivery.ErrChanged) {
 		return err
 	}
 	if x.Trip {
 		err = s.gateUpdate(ctx, op, x.WebhookID, s.exitExpr(x, false))
-		if !errors.Is(err, delivery.ErrConflict) {
+		if !errors.Is(err, delivery.ErrChanged) {
 			return err
 		}
 		x.Trip = false

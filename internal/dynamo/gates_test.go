@@ -45,7 +45,7 @@ func TestGateSlotsAreBounded(t *testing.T) {
 				switch {
 				case err == nil:
 					won++
-				case !errors.Is(err, delivery.ErrConflict):
+				case !errors.Is(err, delivery.ErrChanged):
 					t.Error(err)
 				}
 			})
@@ -61,8 +61,8 @@ func TestGateSlotsAreBounded(t *testing.T) {
 		}
 		// A fourth waits; an exit frees a slot, counted for the breaker.
 		fourth := delivery.Entry{WebhookID: w.ID, DeliveryID: "d-late", At: now, Limits: lim, Holder: delivery.Holder{Until: now.Add(time.Minute)}}
-		if err := s.Enter(ctx, fourth); !errors.Is(err, delivery.ErrConflict) {
-			t.Fatalf("a fourth entry: %v; want ErrConflict", err)
+		if err := s.Enter(ctx, fourth); !errors.Is(err, delivery.ErrChanged) {
+			t.Fatalf("a fourth entry: %v; want ErrChanged", err)
 		}
 		if err := s.Exit(ctx, delivery.Exit{WebhookID: w.ID, DeliveryID: holder, Holder: g.Holders[holder], At: now,
 			Attempted: true, Failed: true}); err != nil {
@@ -87,8 +87,8 @@ func TestGateSlotsAreBounded(t *testing.T) {
 		if err := s.Enter(ctx, takeover); err != nil {
 			t.Fatalf("an entry taking over expired holders: %v", err)
 		}
-		if err := s.Enter(ctx, takeover); !errors.Is(err, delivery.ErrConflict) {
-			t.Fatalf("naming holders already removed: %v; want ErrConflict", err)
+		if err := s.Enter(ctx, takeover); !errors.Is(err, delivery.ErrChanged) {
+			t.Fatalf("naming holders already removed: %v; want ErrChanged", err)
 		}
 		g = gateOf(t, s, ctx, w.ID, m)
 		if len(g.Holders) != 1 || !g.Holders["d-next"].Retry || len(g.Begun) != 1 {
@@ -127,18 +127,18 @@ func TestGateRateAndBreaker(t *testing.T) {
 		if !g.OpenUntil.Equal(open) || g.Trips != 1 || g.Breaker(now) != delivery.BreakerOpenState {
 			t.Fatalf("after a trip: %+v; want open until %v", g, open)
 		}
-		if err := s.Enter(ctx, entry("x", now.Add(time.Second), false)); !errors.Is(err, delivery.ErrConflict) {
-			t.Fatalf("an entry with the breaker open: %v; want ErrConflict", err)
+		if err := s.Enter(ctx, entry("x", now.Add(time.Second), false)); !errors.Is(err, delivery.ErrChanged) {
+			t.Fatalf("an entry with the breaker open: %v; want ErrChanged", err)
 		}
-		if err := s.Enter(ctx, entry("p1", now.Add(time.Second), true)); !errors.Is(err, delivery.ErrConflict) {
-			t.Fatalf("a probe before it is due: %v; want ErrConflict", err)
+		if err := s.Enter(ctx, entry("p1", now.Add(time.Second), true)); !errors.Is(err, delivery.ErrChanged) {
+			t.Fatalf("a probe before it is due: %v; want ErrChanged", err)
 		}
 		due := open.Add(time.Second)
 		if err := s.Enter(ctx, entry("p1", due, true)); err != nil {
 			t.Fatalf("a probe when due: %v", err)
 		}
-		if err := s.Enter(ctx, entry("p2", due, true)); !errors.Is(err, delivery.ErrConflict) {
-			t.Fatalf("a second probe: %v; want ErrConflict", err)
+		if err := s.Enter(ctx, entry("p2", due, true)); !errors.Is(err, delivery.ErrChanged) {
+			t.Fatalf("a second probe: %v; want ErrChanged", err)
 		}
 		reopen := due.Add(time.Minute)
 		if err := s.Exit(ctx, delivery.Exit{WebhookID: w.ID, DeliveryID: "p1", Holder: delivery.Holder{Until: due.Add(time.Minute)},

@@ -35,7 +35,7 @@ func (d deliveryItem) summary() (delivery.Summary, error) {
 	if err != nil {
 		return delivery.Summary{}, err
 	}
-	sum := delivery.Summary{ID: d.DeliveryID, EventID: d.EventID, EventType: webhook.Event(d.EventType), Test: d.Test,
+	sum := delivery.Summary{ID: d.DeliveryID, EventID: d.EventID, EventType: webhook.EventType(d.EventType), Test: d.Test,
 		Status: st, LastStatus: d.LastStatus, LastError: delivery.ErrorClass(d.LastError)}
 	for _, t := range []struct {
 		name, in string
@@ -75,11 +75,11 @@ func ulidTime(t time.Time) string {
 func deliveryRange(since, until time.Time) (lo, hi string) {
 	lo, hi = deliverySK(""), deliverySK("~") // "~" sorts after every id
 	if !since.IsZero() {
-		lo = deliverySK(delivery.MessageIDPrefix + ulidTime(since))
+		lo = deliverySK(delivery.DeliveryIDPrefix + ulidTime(since))
 	}
 	if !until.IsZero() {
 		// No id equals the bound: ids have more characters after it.
-		hi = deliverySK(delivery.MessageIDPrefix + ulidTime(until))
+		hi = deliverySK(delivery.DeliveryIDPrefix + ulidTime(until))
 	}
 	return lo, hi
 }
@@ -265,7 +265,7 @@ func (it eventItem) event() (delivery.Event, error) {
 	if err != nil {
 		return delivery.Event{}, fmt.Errorf("decode event %s time: %w", it.EventID, err)
 	}
-	return delivery.Event{ID: it.EventID, Type: webhook.Event(it.EventType), Owner: tenant.Tenant{Account: it.Account, Mode: tenant.Mode(it.Mode)},
+	return delivery.Event{ID: it.EventID, Type: webhook.EventType(it.EventType), Owner: tenant.Tenant{Account: it.Account, Mode: tenant.Mode(it.Mode)},
 		Time: at, SourceID: it.SourceID, Payload: it.Payload, Test: it.Test}, nil
 }
 

@@ -200,8 +200,8 @@ func TestDeliveryWithItsAttempts(t *testing.T) {
 		s := newStore(t, b)
 		w, m := deliveryFixture(t, s)
 		m.Test = true
-		first := attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.NoChange)
-		first.Attempt.Response = delivery.Response{Error: delivery.ErrTimeout, Duration: 15 * time.Second}
+		first := attemptRecord(m, "msg-a", 1, delivery.StatePending, delivery.NoChange)
+		first.Attempt.Response = delivery.Response{Error: delivery.ClassTimeout, Duration: 15 * time.Second}
 		if _, err := save(ctx, s, first); err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +217,7 @@ func TestDeliveryWithItsAttempts(t *testing.T) {
 		if err != nil || len(attempts) != 2 {
 			t.Fatalf("attempts: %+v, %v", attempts, err)
 		}
-		if a := attempts[0]; a.Number != 1 || a.Response.Error != delivery.ErrTimeout || a.Response.Status != 0 ||
+		if a := attempts[0]; a.Number != 1 || a.Response.Error != delivery.ClassTimeout || a.Response.Status != 0 ||
 			a.Response.Duration != 15*time.Second || a.URL != "https://e.example.com" || a.At.IsZero() || a.WebhookID != w.ID {
 			t.Errorf("first attempt: %+v", a)
 		}

@@ -40,7 +40,7 @@ func resendKey(at time.Time, deliveryID string) string {
 // parking puts a pending delivery in the deliveries-due index at
 // resendAt, and takes any other out.
 func (u *update) parking(deliveryID string, state delivery.State, resendAt time.Time) {
-	if state != delivery.Pending || resendAt.IsZero() {
+	if state != delivery.StatePending || resendAt.IsZero() {
 		u.remove = append(u.remove, "resend_shard", "resend_at")
 		return
 	}
@@ -61,7 +61,7 @@ func (s *Store) Begin(ctx context.Context, b delivery.Begin) error {
 	u := newUpdate()
 	u.message(m, true)
 	u.setNew("attempts", number(0))
-	u.setNew("#state", &types.AttributeValueMemberS{Value: string(delivery.Pending)})
+	u.setNew("#state", &types.AttributeValueMemberS{Value: string(delivery.StatePending)})
 	u.setNew("created_at", &types.AttributeValueMemberS{Value: stamp(b.At)})
 	u.set("updated_at", &types.AttributeValueMemberS{Value: stamp(b.At)})
 	u.set("claim", &types.AttributeValueMemberS{Value: b.Claim})
@@ -72,7 +72,7 @@ func (s *Store) Begin(ctx context.Context, b delivery.Begin) error {
 	u.set("expires_at", number(b.Expires.Unix()))
 	u.set(writeToken, &types.AttributeValueMemberS{Value: token})
 	u.values[":prior"] = number(int64(b.Prior))
-	u.values[":pending"] = &types.AttributeValueMemberS{Value: string(delivery.Pending)}
+	u.values[":pending"] = &types.AttributeValueMemberS{Value: string(delivery.StatePending)}
 	u.values[":now_ms"] = number(b.At.UnixMilli())
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:        aws.String(s.table),
@@ -120,7 +120,7 @@ func (it parkedItem) parked() (delivery.Parked, error) {
 		times[i] = t
 	}
 	return delivery.Parked{
-		Message: delivery.Message{DeliveryID: it.DeliveryID, EventID: it.EventID, EventType: webhook.Event(it.EventType),
+		Message: delivery.Message{DeliveryID: it.DeliveryID, EventID: it.EventID, EventType: webhook.EventType(it.EventType),
 			EventTime: times[0], Account: it.Account, Mode: tenant.Mode(it.Mode), WebhookID: it.WebhookID,
 			Claim: it.Claim, Test: it.Test, SeriesStart: times[2]},
 		Attempts: it.Attempts, NextAttemptAt: times[1], ResendAt: times[3],
@@ -189,7 +189,7 @@ func (s *Store) Requeued(ctx context.Context, p delivery.Parked, resendAt time.T
 	}
 	u.values[":attempts"] = number(int64(p.Attempts))
 	u.values[":read"] = &types.AttributeValueMemberS{Value: resendKey(p.ResendAt, m.DeliveryID)}
-	u.values[":pending"] = &types.AttributeValueMemberS{Value: string(delivery.Pending)}
+	u.values[":pending"] = &types.AttributeValueMemberS{Value: string(delivery.StatePending)}
 	expr := u.expression()
 	if len(u.sets) == 0 {
 		expr = "REMOVE resend_shard, resend_at"
@@ -210,7 +210,7 @@ func (s *Store) Requeued(ctx context.Context, p delivery.Parked, resendAt time.T
 }
 
 // settle is the outcome of a conditional write of m's delivery item that
-// carried token and returned err: a failed condition is ErrConflict,
+// carried token and returned err: a failed condition is ErrChanged,
 // unless the token read back says this write's own first try committed
 // (the SDK retried it after a lost answer).
 func (s *Store) settle(ctx context.Context, op string, m delivery.Message, token string, err error) error {
@@ -225,5 +225,5 @@ func (s *Store) settle(ctx context.Context, op string, m delivery.Message, token
 	case d.WriteToken == token:
 		return nil
 	}
-	return fmt.Errorf("%s: %w", op, delivery.ErrConflict)
+	return fmt.Errorf("%s: %w", op, delivery.ErrChanged)
 }

@@ -30,7 +30,7 @@ var _ delivery.Resends = (*Store)(nil)
 // prior claim, or, when that was a send that made no attempt, the series
 // that send had noted. When the condition fails, the token read back
 // tells whether this write's own first try committed (its answer lost)
-// or the delivery moved on (ErrConflict).
+// or the delivery moved on (ErrChanged).
 func (s *Store) Reopen(ctx context.Context, r delivery.Reopen) error {
 	m := r.Message
 	op := "dynamodb UpdateItem reopen delivery " + m.DeliveryID
@@ -39,7 +39,7 @@ func (s *Store) Reopen(ctx context.Context, r delivery.Reopen) error {
 	u.message(m, true)
 	u.setNew("attempts", number(0))
 	u.setNew("created_at", &types.AttributeValueMemberS{Value: stamp(r.At)})
-	u.set("#state", &types.AttributeValueMemberS{Value: string(delivery.Pending)})
+	u.set("#state", &types.AttributeValueMemberS{Value: string(delivery.StatePending)})
 	u.set("claim", &types.AttributeValueMemberS{Value: m.Claim})
 	u.set("claimed_until_ms", number(r.ClaimedUntil.UnixMilli()))
 	u.set("next_attempt_at", &types.AttributeValueMemberS{Value: stamp(r.At)})
@@ -48,7 +48,7 @@ func (s *Store) Reopen(ctx context.Context, r delivery.Reopen) error {
 	u.set("expires_at", number(r.Expires.Unix()))
 	u.set(writeToken, &types.AttributeValueMemberS{Value: token})
 	u.remove = append(u.remove, "reason")
-	u.parking(m.DeliveryID, delivery.Pending, r.ResendAt)
+	u.parking(m.DeliveryID, delivery.StatePending, r.ResendAt)
 	cond := "attribute_not_exists(pk)"
 	series := ""
 	if p := r.Prior; p.Exists {
@@ -60,7 +60,7 @@ func (s *Store) Reopen(ctx context.Context, r delivery.Reopen) error {
 		u.values[":prior_state"] = &types.AttributeValueMemberS{Value: string(p.State)}
 		u.values[":prior_attempts"] = number(int64(p.Attempts))
 		u.values[":false"] = &types.AttributeValueMemberBOOL{Value: false}
-		if p.State == delivery.Pending {
+		if p.State == delivery.StatePending {
 			cond += " AND claim = :read_claim"
 			u.values[":read_claim"] = &types.AttributeValueMemberS{Value: p.Claim}
 			series = cmp.Or(p.PriorClaim, p.Claim)
@@ -89,7 +89,7 @@ func (s *Store) Restore(ctx context.Context, r delivery.Reopen) error {
 	k := key(endpointPK(m.WebhookID), deliverySK(m.DeliveryID))
 	cond := aws.String("#state = :pending AND claim = :send_claim AND attempts = :prior_attempts")
 	values := map[string]types.AttributeValue{
-		":pending":        &types.AttributeValueMemberS{Value: string(delivery.Pending)},
+		":pending":        &types.AttributeValueMemberS{Value: string(delivery.StatePending)},
 		":send_claim":     &types.AttributeValueMemberS{Value: m.Claim},
 		":prior_attempts": number(int64(r.Prior.Attempts)),
 	}
@@ -111,7 +111,7 @@ func (s *Store) Restore(ctx context.Context, r delivery.Reopen) error {
 		u.optionalN("attempt_limit", p.AttemptLimit)
 		u.optional("reason", p.Reason)
 		u.set("updated_at", &types.AttributeValueMemberS{Value: stamp(p.UpdatedAt)})
-		if p.State != delivery.Pending {
+		if p.State != delivery.StatePending {
 			// Finished again: nothing left to queue.
 			u.parking(m.DeliveryID, p.State, time.Time{})
 		}

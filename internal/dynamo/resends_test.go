@@ -46,15 +46,15 @@ func TestReopenANeverMadeDelivery(t *testing.T) {
 		}
 		sum, err := s.Delivery(ctx, w.ID, m.DeliveryID)
 		attempts, aerr := s.Attempts(ctx, w.ID, m.DeliveryID)
-		if err != nil || aerr != nil || sum.State != delivery.Pending || sum.Claim != "send_a" || sum.Attempts != 0 || !sum.NextAttemptAt.Equal(r.At) ||
+		if err != nil || aerr != nil || sum.State != delivery.StatePending || sum.Claim != "send_a" || sum.Attempts != 0 || !sum.NextAttemptAt.Equal(r.At) ||
 			sum.ClaimedUntil.UnixMilli() != r.ClaimedUntil.UnixMilli() || sum.AttemptLimit != 0 || !sum.Test ||
 			sum.EventID != m.EventID || sum.EventType != m.EventType || !sum.EventTime.Equal(m.EventTime) || !sum.CreatedAt.Equal(r.At) ||
 			len(attempts) != 0 {
 			t.Fatalf("reopened: %+v, %v, %v, %v", sum, attempts, err, aerr)
 		}
 		// Another send that read it missing is too late.
-		if err := s.Reopen(ctx, reopen(m, "send_b", delivery.Status{}, 0)); !errors.Is(err, delivery.ErrConflict) {
-			t.Fatalf("second reopen: %v, want ErrConflict", err)
+		if err := s.Reopen(ctx, reopen(m, "send_b", delivery.Status{}, 0)); !errors.Is(err, delivery.ErrChanged) {
+			t.Fatalf("second reopen: %v, want ErrChanged", err)
 		}
 		// The message's attempt under the claim can be recorded.
 		if _, err := save(ctx, s, attemptRecord(m, "send_a", 1, delivery.StateDelivered, delivery.NoChange)); err != nil {
@@ -98,8 +98,8 @@ func TestReopenAFailedDelivery(t *testing.T) {
 		owed := status(t, s, w, m)
 		sent := owed
 		sent.NoticePending = false
-		if err := s.Reopen(ctx, reopen(m, "send_x", sent, 2)); !errors.Is(err, delivery.ErrConflict) {
-			t.Fatalf("reopen with a notice pending: %v, want ErrConflict", err)
+		if err := s.Reopen(ctx, reopen(m, "send_x", sent, 2)); !errors.Is(err, delivery.ErrChanged) {
+			t.Fatalf("reopen with a notice pending: %v, want ErrChanged", err)
 		}
 		if st := status(t, s, w, m); st != owed || !st.NoticePending {
 			t.Fatalf("after a refused reopen: %+v, want %+v", st, owed)
@@ -113,13 +113,13 @@ func TestReopenAFailedDelivery(t *testing.T) {
 			t.Fatal(err)
 		}
 		sum, err := s.Delivery(ctx, w.ID, m.DeliveryID)
-		if err != nil || sum.State != delivery.Pending || sum.Claim != "send_a" || sum.Attempts != 1 || sum.AttemptLimit != 2 ||
+		if err != nil || sum.State != delivery.StatePending || sum.Claim != "send_a" || sum.Attempts != 1 || sum.AttemptLimit != 2 ||
 			sum.Reason != "" || sum.NoticePending || !sum.NextAttemptAt.Equal(r.At) || sum.LastStatus != 500 || sum.CreatedAt.Equal(r.At) {
 			t.Fatalf("reopened: %+v, %v", sum, err)
 		}
 		// A send that read the delivery failed is too late now.
-		if err := s.Reopen(ctx, reopen(m, "send_b", prior, 2)); !errors.Is(err, delivery.ErrConflict) {
-			t.Fatalf("reopen over a stale state: %v, want ErrConflict", err)
+		if err := s.Reopen(ctx, reopen(m, "send_b", prior, 2)); !errors.Is(err, delivery.ErrChanged) {
+			t.Fatalf("reopen over a stale state: %v, want ErrChanged", err)
 		}
 		if err := s.Restore(ctx, r); err != nil {
 			t.Fatal(err)
@@ -139,14 +139,14 @@ func TestReopenAPendingDelivery(t *testing.T) {
 		ctx := context.Background()
 		s := newStore(t, b)
 		w, m := deliveryFixture(t, s)
-		if _, err := save(ctx, s, attemptRecord(m, "msg-a", 1, delivery.Pending, delivery.NoChange)); err != nil {
+		if _, err := save(ctx, s, attemptRecord(m, "msg-a", 1, delivery.StatePending, delivery.NoChange)); err != nil {
 			t.Fatal(err)
 		}
 		prior := status(t, s, w, m)
 		stale := prior
 		stale.Claim = "msg-old"
-		if err := s.Reopen(ctx, reopen(m, "send_a", stale, 0)); !errors.Is(err, delivery.ErrConflict) {
-			t.Fatalf("reopen under another claim: %v, want ErrConflict", err)
+		if err := s.Reopen(ctx, reopen(m, "send_a", stale, 0)); !errors.Is(err, delivery.ErrChanged) {
+			t.Fatalf("reopen under another claim: %v, want ErrChanged", err)
 		}
 		r := reopen(m, "send_b", prior, 0)
 		if err := s.Reopen(ctx, r); err != nil {
@@ -154,13 +154,13 @@ func TestReopenAPendingDelivery(t *testing.T) {
 		}
 		// The series it took the delivery from is noted, until the send
 		// records an attempt.
-		if st := status(t, s, w, m); st.State != delivery.Pending || st.Claim != "send_b" || st.PriorClaim != "msg-a" || st.Attempts != 1 ||
+		if st := status(t, s, w, m); st.State != delivery.StatePending || st.Claim != "send_b" || st.PriorClaim != "msg-a" || st.Attempts != 1 ||
 			!st.NextAttemptAt.Equal(r.At) {
 			t.Fatalf("reopened: %+v", st)
 		}
 		// The message queued before the send no longer owns the delivery.
-		if _, err := save(ctx, s, attemptRecord(m, "msg-a", 2, delivery.Pending, delivery.NoChange)); !errors.Is(err, delivery.ErrConflict) {
-			t.Fatalf("attempt under the old claim: %v, want ErrConflict", err)
+		if _, err := save(ctx, s, attemptRecord(m, "msg-a", 2, delivery.StatePending, delivery.NoChange)); !errors.Is(err, delivery.ErrChanged) {
+			t.Fatalf("attempt under the old claim: %v, want ErrChanged", err)
 		}
 		if err := s.Restore(ctx, r); err != nil {
 			t.Fatal(err)
@@ -182,7 +182,7 @@ func TestReopenAPendingDelivery(t *testing.T) {
 			t.Fatalf("a send over an unattempted one: %+v, want msg-a noted", st)
 		}
 		// The send's first attempt ends it.
-		if _, err := save(ctx, s, attemptRecord(m, "send_d", 2, delivery.Pending, delivery.NoChange)); err != nil {
+		if _, err := save(ctx, s, attemptRecord(m, "send_d", 2, delivery.StatePending, delivery.NoChange)); err != nil {
 			t.Fatal(err)
 		}
 		if st := status(t, s, w, m); st.Claim != "send_d" || st.PriorClaim != "" || st.Attempts != 2 {

@@ -56,15 +56,15 @@ func TestCreateNeverOverwrites(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		s := newStore(t, b)
 		w := webhook.Webhook{ID: "wh_01KBDX0000000000000000000A", Owner: tenant.Tenant{Account: "a", Mode: tenant.Test},
-			Settings: webhook.Settings{URL: "https://e.com", Events: []webhook.Event{webhook.DocumentUploaded}}, SecretRef: "arn:1",
+			Settings: webhook.Settings{URL: "https://e.com", Events: []webhook.EventType{webhook.DocumentUploaded}}, SecretRef: "arn:1",
 			CreatedAt: time.Now()}
 		if err := s.Create(context.Background(), w, 16, nil, ""); err != nil {
 			t.Fatal(err)
 		}
 		w.SecretRef = "arn:2"
 		err := s.Create(context.Background(), w, 16, nil, "")
-		if !errors.Is(err, webhook.ErrConflict) {
-			t.Fatalf("second create with the same id: %v, want ErrConflict", err)
+		if !errors.Is(err, webhook.ErrIDTaken) {
+			t.Fatalf("second create with the same id: %v, want ErrIDTaken", err)
 		}
 		// The same id under another tenant is a different webhook.
 		w.Owner.Mode = tenant.Live

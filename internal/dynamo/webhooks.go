@@ -69,7 +69,7 @@ func toWebhookItem(w webhook.Webhook) webhookItem {
 }
 
 // eventNames returns events as strings.
-func eventNames(events []webhook.Event) []string {
+func eventNames(events []webhook.EventType) []string {
 	out := make([]string, len(events))
 	for i, e := range events {
 		out[i] = string(e)
@@ -91,9 +91,9 @@ func (it webhookItem) webhook() (webhook.Webhook, error) {
 	if err != nil {
 		return webhook.Webhook{}, fmt.Errorf("decode webhook %s updated_at: %w", it.ID, err)
 	}
-	events := make([]webhook.Event, len(it.Events))
+	events := make([]webhook.EventType, len(it.Events))
 	for i, e := range it.Events {
-		events[i] = webhook.Event(e)
+		events[i] = webhook.EventType(e)
 	}
 	health := webhook.Health{DisabledReason: it.DisabledReason}
 	if it.FailingSince != "" {

@@ -57,21 +57,21 @@ func TestClassify(t *testing.T) {
 		err  error
 		want delivery.ErrorClass
 	}{
-		{live, dial(egress.Rules{}.CheckAddr(netipLoopback())), delivery.ErrAddressRefused},
-		{expired, dial(egress.Rules{}.CheckAddr(netipLoopback())), delivery.ErrAddressRefused},
-		{expired, post(errors.New("anything")), delivery.ErrTimeout},
-		{live, post(context.DeadlineExceeded), delivery.ErrTimeout},
-		{live, dial(&net.DNSError{Err: "no such host", Name: "e.example.com", IsNotFound: true}), delivery.ErrDNS},
-		{live, post(x509.UnknownAuthorityError{}), delivery.ErrTLS},
-		{live, post(&net.OpError{Op: "remote error", Err: errors.New("tls: handshake failure")}), delivery.ErrTLS},
-		{live, post(errors.New("tls: server selected unsupported protocol version 300")), delivery.ErrTLS},
-		{live, post(&net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ETIMEDOUT)}), delivery.ErrTimeout},
-		{live, post(timeoutError{}), delivery.ErrTimeout},
-		{live, dial(os.NewSyscallError("connect", syscall.ECONNREFUSED)), delivery.ErrConnection},
-		{live, post(&net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}), delivery.ErrConnection},
-		{live, post(io.EOF), delivery.ErrConnection},
-		{live, post(io.ErrUnexpectedEOF), delivery.ErrConnection},
-		{live, post(fmt.Errorf("net/http: HTTP/1.x transport connection broken: %w", errors.New("malformed HTTP response"))), delivery.ErrConnection},
+		{live, dial(egress.Rules{}.CheckAddr(netipLoopback())), delivery.ClassAddressRefused},
+		{expired, dial(egress.Rules{}.CheckAddr(netipLoopback())), delivery.ClassAddressRefused},
+		{expired, post(errors.New("anything")), delivery.ClassTimeout},
+		{live, post(context.DeadlineExceeded), delivery.ClassTimeout},
+		{live, dial(&net.DNSError{Err: "no such host", Name: "e.example.com", IsNotFound: true}), delivery.ClassDNS},
+		{live, post(x509.UnknownAuthorityError{}), delivery.ClassTLS},
+		{live, post(&net.OpError{Op: "remote error", Err: errors.New("tls: handshake failure")}), delivery.ClassTLS},
+		{live, post(errors.New("tls: server selected unsupported protocol version 300")), delivery.ClassTLS},
+		{live, post(&net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ETIMEDOUT)}), delivery.ClassTimeout},
+		{live, post(timeoutError{}), delivery.ClassTimeout},
+		{live, dial(os.NewSyscallError("connect", syscall.ECONNREFUSED)), delivery.ClassConnection},
+		{live, post(&net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}), delivery.ClassConnection},
+		{live, post(io.EOF), delivery.ClassConnection},
+		{live, post(io.ErrUnexpectedEOF), delivery.ClassConnection},
+		{live, post(fmt.Errorf("net/http: HTTP/1.x transport connection broken: %w", errors.New("malformed HTTP response"))), delivery.ClassConnection},
 	} {
 		if got := classify(c.ctx, c.err); got != c.want {
 			t.Errorf("classify(%v) = %s, want %s", c.err, got, c.want)

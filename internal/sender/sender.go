@@ -165,7 +165,7 @@ func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 
 // Send POSTs req.Body to req.URL with the webhook headers and reports what
 // came back; every failure is a Response with an ErrorClass. A 3xx is
-// reported with its status and delivery.ErrRedirect. Once a status has
+// reported with its status and delivery.ClassRedirect. Once a status has
 // arrived the attempt has an answer: a body cut short (by the timeout or
 // the endpoint) keeps the status and what was read of the body.
 //
@@ -180,16 +180,16 @@ func (c *Client) Send(ctx context.Context, req delivery.Request) delivery.Respon
 // send is Send without the clock.
 func (c *Client) send(ctx context.Context, req delivery.Request) delivery.Response {
 	if !c.allowedURL(req.URL) {
-		return delivery.Response{Error: delivery.ErrAddressRefused}
+		return delivery.Response{Error: delivery.ClassAddressRefused}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
 	if err != nil {
-		return delivery.Response{Error: delivery.ErrAddressRefused}
+		return delivery.Response{Error: delivery.ClassAddressRefused}
 	}
 	h := hreq.Header
-	h.Set(HeaderID, req.MessageID)
+	h.Set(HeaderID, req.DeliveryID)
 	h.Set(HeaderTimestamp, strconv.FormatInt(req.Timestamp.Unix(), 10))
 	h.Set(HeaderSignature, req.Signature)
 	h.Set("Content-Type", "application/json")
@@ -206,7 +206,7 @@ func (c *Client) send(ctx context.Context, req delivery.Request) delivery.Respon
 		Body:       readPrefix(hresp.Body),
 	}
 	if hresp.StatusCode >= 300 && hresp.StatusCode < 400 {
-		out.Error = delivery.ErrRedirect
+		out.Error = delivery.ClassRedirect
 	}
 	return out
 }
@@ -271,17 +271,17 @@ func classify(ctx context.Context, err error) delivery.ErrorClass {
 	var netErr net.Error
 	switch {
 	case errors.Is(err, egress.ErrForbidden):
-		return delivery.ErrAddressRefused
+		return delivery.ClassAddressRefused
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
-		return delivery.ErrTimeout
+		return delivery.ClassTimeout
 	case errors.As(err, &dnsErr):
-		return delivery.ErrDNS
+		return delivery.ClassDNS
 	case isTLS(err):
-		return delivery.ErrTLS
+		return delivery.ClassTLS
 	case errors.As(err, &netErr) && netErr.Timeout():
-		return delivery.ErrTimeout
+		return delivery.ClassTimeout
 	default: // refused, reset, closed early (EOF) or otherwise cut
-		return delivery.ErrConnection
+		return delivery.ClassConnection
 	}
 }
 

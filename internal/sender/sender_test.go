@@ -87,11 +87,11 @@ func newClient(t *testing.T, s *server, o sender.Options) *sender.Client {
 // request is a delivery to url.
 func request(url string) delivery.Request {
 	return delivery.Request{
-		URL:       url,
-		MessageID: "msg_2Yh8qL",
-		Timestamp: time.Unix(1_700_000_000, 0),
-		Signature: "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
-		Body:      []byte(`{"type":"document.uploaded","data":{"id":"doc_1","name":"caf\u00e9 \"q\""}}` + "\n"),
+		URL:        url,
+		DeliveryID: "msg_2Yh8qL",
+		Timestamp:  time.Unix(1_700_000_000, 0),
+		Signature:  "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+		Body:       []byte(`{"type":"document.uploaded","data":{"id":"doc_1","name":"caf\u00e9 \"q\""}}` + "\n"),
 	}
 }
 
@@ -122,7 +122,7 @@ func TestSendDeliversWithTheWebhookHeaders(t *testing.T) {
 	if resp.Status != 204 || resp.Error != "" || resp.Body != nil || resp.RetryAfter != 0 || resp.Duration <= 0 {
 		t.Fatalf("Send = %+v, want 204 with no error", resp)
 	}
-	if delivery.Judge(resp) != delivery.Delivered {
+	if delivery.Judge(resp) != delivery.VerdictDelivered {
 		t.Errorf("Judge = %v, want Delivered", delivery.Judge(resp))
 	}
 	g := <-seen
@@ -148,7 +148,7 @@ func TestSendDeliversWithTheWebhookHeaders(t *testing.T) {
 
 func TestSendReportsStatuses(t *testing.T) {
 	for status, verdict := range map[int]delivery.Verdict{
-		200: delivery.Delivered, 201: delivery.Delivered, 400: delivery.Failed, 410: delivery.Gone, 500: delivery.Failed, 503: delivery.Failed,
+		200: delivery.VerdictDelivered, 201: delivery.VerdictDelivered, 400: delivery.VerdictFailed, 410: delivery.VerdictGone, 500: delivery.VerdictFailed, 503: delivery.VerdictFailed,
 	} {
 		s := newServer(t, func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(status)
@@ -171,8 +171,8 @@ func TestSendDoesNotFollowRedirects(t *testing.T) {
 			http.Redirect(w, r, target.URL+"/elsewhere", status)
 		})
 		resp := send(t, newClient(t, s, sender.Options{}), request(s.URL))
-		if resp.Status != status || resp.Error != delivery.ErrRedirect || delivery.Judge(resp) != delivery.Failed {
-			t.Errorf("%d: Send = %+v, want the status and %s", status, resp, delivery.ErrRedirect)
+		if resp.Status != status || resp.Error != delivery.ClassRedirect || delivery.Judge(resp) != delivery.VerdictFailed {
+			t.Errorf("%d: Send = %+v, want the status and %s", status, resp, delivery.ClassRedirect)
 		}
 		if s.hits.Load() != 1 {
 			t.Errorf("%d: the endpoint got %d requests, want 1", status, s.hits.Load())
@@ -198,8 +198,8 @@ func TestSendTimesOut(t *testing.T) {
 		t.Fatalf("Timeout() = %v", c.Timeout())
 	}
 	resp := send(t, c, request(s.URL))
-	if resp.Error != delivery.ErrTimeout || resp.Status != 0 {
-		t.Errorf("Send = %+v, want %s", resp, delivery.ErrTimeout)
+	if resp.Error != delivery.ClassTimeout || resp.Status != 0 {
+		t.Errorf("Send = %+v, want %s", resp, delivery.ClassTimeout)
 	}
 	if resp.Duration < timeout || resp.Duration > timeout+10*time.Second {
 		t.Errorf("Duration = %v, want at least %v and not far more", resp.Duration, timeout)
@@ -303,8 +303,8 @@ func TestSendRefusesAnUntrustedCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer untrusted.CloseIdleConnections()
-	if resp := send(t, untrusted, request(s.URL)); resp.Error != delivery.ErrTLS || resp.Status != 0 {
-		t.Errorf("without the CA file: %+v, want %s", resp, delivery.ErrTLS)
+	if resp := send(t, untrusted, request(s.URL)); resp.Error != delivery.ClassTLS || resp.Status != 0 {
+		t.Errorf("without the CA file: %+v, want %s", resp, delivery.ClassTLS)
 	}
 	if n := s.hits.Load(); n != 0 {
 		t.Errorf("the handler ran %d times over an untrusted connection", n)
@@ -315,8 +315,8 @@ func TestSendRefusesAnUntrustedCertificate(t *testing.T) {
 	}
 	// A certificate that does not name the host is a TLS failure too.
 	wrongName := newClient(t, s, sender.Options{Resolver: resolver(t, map[string]string{"hooks.docproc-test.net.": "127.0.0.1"})})
-	if resp := send(t, wrongName, request("https://hooks.docproc-test.net:"+s.port()+"/")); resp.Error != delivery.ErrTLS {
-		t.Errorf("a certificate for another name: %+v, want %s", resp, delivery.ErrTLS)
+	if resp := send(t, wrongName, request("https://hooks.docproc-test.net:"+s.port()+"/")); resp.Error != delivery.ClassTLS {
+		t.Errorf("a certificate for another name: %+v, want %s", resp, delivery.ClassTLS)
 	}
 }
 
@@ -342,8 +342,8 @@ func TestSendChecksTheAddressDialled(t *testing.T) {
 	url := "https://hooks.example.com:" + s.port() + "/hook"
 
 	refused := newClient(t, s, sender.Options{Resolver: res, Rules: egress.Rules{Allow: []netip.Prefix{netip.MustParsePrefix("10.9.0.0/16")}}})
-	if resp := send(t, refused, request(url)); resp.Error != delivery.ErrAddressRefused || resp.Status != 0 {
-		t.Errorf("a name resolving to loopback: %+v, want %s", resp, delivery.ErrAddressRefused)
+	if resp := send(t, refused, request(url)); resp.Error != delivery.ClassAddressRefused || resp.Status != 0 {
+		t.Errorf("a name resolving to loopback: %+v, want %s", resp, delivery.ClassAddressRefused)
 	}
 	if n := s.hits.Load(); n != 0 {
 		t.Errorf("the endpoint got %d requests, want 0", n)
@@ -381,8 +381,8 @@ func TestSendRefusesURLsTheRulesRefuse(t *testing.T) {
 		{open, "not a url\x7f"},
 		{open, ""},
 	} {
-		if resp := send(t, c.client, request(c.url)); resp.Error != delivery.ErrAddressRefused || resp.Status != 0 {
-			t.Errorf("%q: %+v, want %s", c.url, resp, delivery.ErrAddressRefused)
+		if resp := send(t, c.client, request(c.url)); resp.Error != delivery.ClassAddressRefused || resp.Status != 0 {
+			t.Errorf("%q: %+v, want %s", c.url, resp, delivery.ClassAddressRefused)
 		}
 	}
 	if s.hits.Load() != 0 || plainHits.Load() != 0 {
@@ -398,8 +398,8 @@ func TestSendConnectionRefused(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
 	s := newServer(t, func(http.ResponseWriter, *http.Request) {})
-	if resp := send(t, newClient(t, s, sender.Options{}), request("https://"+addr+"/")); resp.Error != delivery.ErrConnection || resp.Status != 0 {
-		t.Errorf("a closed port: %+v, want %s", resp, delivery.ErrConnection)
+	if resp := send(t, newClient(t, s, sender.Options{}), request("https://"+addr+"/")); resp.Error != delivery.ClassConnection || resp.Status != 0 {
+		t.Errorf("a closed port: %+v, want %s", resp, delivery.ClassConnection)
 	}
 }
 
@@ -410,16 +410,16 @@ func TestSendConnectionClosed(t *testing.T) {
 			conn.Close() // hang up without an answer
 		}
 	})
-	if resp := send(t, newClient(t, s, sender.Options{}), request(s.URL)); resp.Error != delivery.ErrConnection || resp.Status != 0 {
-		t.Errorf("a connection closed before the answer: %+v, want %s", resp, delivery.ErrConnection)
+	if resp := send(t, newClient(t, s, sender.Options{}), request(s.URL)); resp.Error != delivery.ClassConnection || resp.Status != 0 {
+		t.Errorf("a connection closed before the answer: %+v, want %s", resp, delivery.ClassConnection)
 	}
 }
 
 func TestSendDNSFailure(t *testing.T) {
 	s := newServer(t, func(http.ResponseWriter, *http.Request) {})
 	c := newClient(t, s, sender.Options{Resolver: resolver(t, nil)})
-	if resp := send(t, c, request("https://nowhere.docproc-test.net/")); resp.Error != delivery.ErrDNS || resp.Status != 0 {
-		t.Errorf("NXDOMAIN: %+v, want %s", resp, delivery.ErrDNS)
+	if resp := send(t, c, request("https://nowhere.docproc-test.net/")); resp.Error != delivery.ClassDNS || resp.Status != 0 {
+		t.Errorf("NXDOMAIN: %+v, want %s", resp, delivery.ClassDNS)
 	}
 }
 

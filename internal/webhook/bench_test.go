@@ -34,7 +34,7 @@ func BenchmarkNewSigningSecret(b *testing.B) {
 
 func BenchmarkFingerprint(b *testing.B) {
 	p := Settings{URL: "https://hooks.example.com/docproc/events?tenant=42",
-		Events: []Event{DocumentUploaded, DocumentProcessingFailed}, IsActive: true, RetryEnabled: true, MaxRetries: 7}
+		Events: []EventType{DocumentUploaded, DocumentProcessingFailed}, IsActive: true, RetryEnabled: true, MaxRetries: 7}
 	for b.Loop() {
 		_ = p.Fingerprint()
 	}

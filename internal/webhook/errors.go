@@ -15,8 +15,8 @@ var (
 	// ErrStale is a conditional write whose webhook changed since it was
 	// read.
 	ErrStale = errors.New("webhook changed since it was read")
-	// ErrConflict is a new webhook whose id is taken.
-	ErrConflict = errors.New("a webhook with this id exists")
+	// ErrIDTaken is a new webhook whose id is taken.
+	ErrIDTaken = errors.New("a webhook with this id exists")
 	// ErrLimit is a create over the owner's webhook limit.
 	ErrLimit = errors.New("webhook limit reached")
 	// ErrClaimLost is an idempotency claim taken over by another request

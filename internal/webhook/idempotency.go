@@ -48,12 +48,12 @@ func ValidateIdempotencyKey(key string) error {
 // existed hold.
 func (p Settings) Fingerprint() string {
 	canonical, _ := json.Marshal(struct { // fixed field order; cannot fail
-		URL          string  `json:"url"`
-		Events       []Event `json:"events"`
-		IsActive     bool    `json:"is_active"`
-		RetryEnabled bool    `json:"retry_enabled"`
-		MaxRetries   int     `json:"max_retries"`
-		RateLimit    int     `json:"rate_limit,omitempty"`
+		URL          string      `json:"url"`
+		Events       []EventType `json:"events"`
+		IsActive     bool        `json:"is_active"`
+		RetryEnabled bool        `json:"retry_enabled"`
+		MaxRetries   int         `json:"max_retries"`
+		RateLimit    int         `json:"rate_limit,omitempty"`
 	}{p.URL, p.Events, p.IsActive, p.RetryEnabled, p.MaxRetries, p.RateLimit})
 	sum := sha256.Sum256(canonical)
 	return hex.EncodeToString(sum[:])

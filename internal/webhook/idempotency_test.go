@@ -22,7 +22,7 @@ func TestValidateIdempotencyKey(t *testing.T) {
 // keeps the canonical form it had before rate_limit existed, so a request
 // retried across the deploy that added it is still recognised.
 func TestFingerprintOfTheRateLimit(t *testing.T) {
-	s := Settings{URL: "https://e.com", Events: []Event{DocumentUploaded}, IsActive: true, RetryEnabled: true, MaxRetries: 5}
+	s := Settings{URL: "https://e.com", Events: []EventType{DocumentUploaded}, IsActive: true, RetryEnabled: true, MaxRetries: 5}
 	before := sha256.Sum256([]byte(`{"url":"https://e.com","events":["document.uploaded"],"is_active":true,"retry_enabled":true,"max_retries":5}`))
 	if got := s.Fingerprint(); got != hex.EncodeToString(before[:]) {
 		t.Errorf("the fingerprint without a rate limit changed: %s", got)

@@ -41,7 +41,7 @@ type SecretStore interface {
 // its own earlier success: when a retry of it fails its condition because
 // its first try committed (the response was lost), it reports success.
 type Store interface {
-	// Create commits in one transaction: the webhook (ErrConflict if its id
+	// Create commits in one transaction: the webhook (ErrIDTaken if its id
 	// exists), the increment of its owner's webhook count (ErrLimit when
 	// the count is at limit), the removal of the create's SecretCheck (see
 	// NoteCheck) and, when claim is not nil, the completion of that

@@ -22,7 +22,7 @@ const (
 )
 
 // DefaultEvents are subscribed when a create request leaves events out.
-var DefaultEvents = []Event{DocumentProcessingCompleted, DocumentProcessingFailed}
+var DefaultEvents = []EventType{DocumentProcessingCompleted, DocumentProcessingFailed}
 
 // List paging.
 const (
@@ -112,26 +112,26 @@ func URLRequired() *FieldProblem {
 }
 
 // ParseEvent checks the name of one subscribed event.
-func ParseEvent(name string) (Event, *FieldProblem) {
-	if !slices.Contains(Events, Event(name)) {
-		names := make([]string, len(Events))
-		for i, e := range Events {
+func ParseEvent(name string) (EventType, *FieldProblem) {
+	if !slices.Contains(EventTypes, EventType(name)) {
+		names := make([]string, len(EventTypes))
+		for i, e := range EventTypes {
 			names[i] = string(e)
 		}
 		return "", &FieldProblem{Code: apperr.CodeEventUnknown,
 			Message: fmt.Sprintf("unknown event %s; known events: %s", strconv.Quote(name), strings.Join(names, ", "))}
 	}
-	return Event(name), nil
+	return EventType(name), nil
 }
 
 // Subscribe returns the subscription to events: in canonical order
 // (Events), without duplicates, and never empty.
-func Subscribe(events []Event) ([]Event, *FieldProblem) {
+func Subscribe(events []EventType) ([]EventType, *FieldProblem) {
 	if len(events) == 0 {
 		return nil, &FieldProblem{Code: apperr.CodeEventsEmpty, Message: "events must list at least one event"}
 	}
-	var out []Event
-	for _, e := range Events {
+	var out []EventType
+	for _, e := range EventTypes {
 		if slices.Contains(events, e) {
 			out = append(out, e)
 		}
@@ -145,7 +145,7 @@ type UpdateParams struct {
 	// URL replaces the endpoint when not nil.
 	URL *string
 	// Events replaces the subscriptions when not nil.
-	Events []Event
+	Events []EventType
 	// IsActive replaces is_active when not nil.
 	IsActive *bool
 	// RetryEnabled replaces retry_enabled when not nil.

@@ -66,7 +66,7 @@ func TestApplyRateLimit(t *testing.T) {
 }
 
 func TestSubscribe(t *testing.T) {
-	got, p := Subscribe([]Event{DocumentProcessingFailed, DocumentUploaded, DocumentProcessingFailed})
+	got, p := Subscribe([]EventType{DocumentProcessingFailed, DocumentUploaded, DocumentProcessingFailed})
 	if p != nil || len(got) != 2 || got[0] != DocumentUploaded || got[1] != DocumentProcessingFailed {
 		t.Errorf("Subscribe = %v, %v; want canonical order without duplicates", got, p)
 	}

@@ -23,19 +23,19 @@ import (
 	"github.com/docproc/webhooks/internal/tenant"
 )
 
-// Event is a kind of notification a webhook can subscribe to.
-type Event string
+// EventType is a kind of notification a webhook can subscribe to.
+type EventType string
 
 // The events a webhook may subscribe to.
 const (
-	DocumentUploaded            Event = "document.uploaded"
-	DocumentProcessingCompleted Event = "document.processing.completed"
-	DocumentProcessingFailed    Event = "document.processing.failed"
+	DocumentUploaded            EventType = "document.uploaded"
+	DocumentProcessingCompleted EventType = "document.processing.completed"
+	DocumentProcessingFailed    EventType = "document.processing.failed"
 )
 
-// Events lists every known event in its canonical order. Subscriptions are
+// EventTypes lists every known event in its canonical order. Subscriptions are
 // returned in this order, whatever order the caller gave.
-var Events = []Event{DocumentUploaded, DocumentProcessingCompleted, DocumentProcessingFailed}
+var EventTypes = []EventType{DocumentUploaded, DocumentProcessingCompleted, DocumentProcessingFailed}
 
 // Webhook is a stored endpoint configuration. It never holds the signing
 // secret itself, only a reference to where the secret is kept.
@@ -85,7 +85,7 @@ type Settings struct {
 	// URL is the validated https endpoint.
 	URL string
 	// Events are the subscribed events, canonical order, no duplicates.
-	Events []Event
+	Events []EventType
 	// IsActive says whether deliveries are sent.
 	IsActive bool
 	// RetryEnabled says whether failed deliveries are retried.

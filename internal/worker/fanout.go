@@ -25,8 +25,8 @@ type Rejects interface {
 	SetAside(ctx context.Context, body, reason string) error
 }
 
-// Fanout is the fan-out function's handler.
-type Fanout struct {
+// FanoutHandler is the fan-out function's handler.
+type FanoutHandler struct {
 	// Fanout queues the deliveries of an event.
 	Fanout *delivery.Fanout
 	// Rejects takes the events that cannot be delivered.
@@ -57,7 +57,7 @@ type fanned struct {
 // Handle handles a batch of EventBridge events from the fan-out queue, up
 // to maxConcurrentEvents at once. The events that must come back are
 // listed in batchItemFailures, in the batch's order.
-func (h *Fanout) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
+func (h *FanoutHandler) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
 	results := make([]fanned, len(batch.Records))
 	slots := make(chan struct{}, maxConcurrentEvents)
 	var wg sync.WaitGroup
@@ -86,7 +86,7 @@ func (h *Fanout) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSE
 }
 
 // one fans out the event of one message.
-func (h *Fanout) one(ctx context.Context, rec events.SQSMessage) fanned {
+func (h *FanoutHandler) one(ctx context.Context, rec events.SQSMessage) fanned {
 	log := h.Log.With("message_id", rec.MessageId)
 	ev, err := delivery.ParseEventBridge([]byte(rec.Body))
 	if err != nil {
@@ -111,7 +111,7 @@ func (h *Fanout) one(ctx context.Context, rec events.SQSMessage) fanned {
 // back after ErrorDelay for its receive count, so that an outage of hours
 // does not use up its receives. If its visibility cannot be set, it comes
 // back after the queue's visibility timeout instead.
-func (h *Fanout) comeBack(ctx context.Context, rec events.SQSMessage, log *slog.Logger, msg string, err error) fanned {
+func (h *FanoutHandler) comeBack(ctx context.Context, rec events.SQSMessage, log *slog.Logger, msg string, err error) fanned {
 	receive, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
 	wait := ErrorDelay(cmp.Or(h.ErrorDelay, DefaultErrorDelay), receive)
 	log.Error(msg, "error", err, "wait", wait.String())

@@ -58,7 +58,7 @@ func (p *fanoutPorts) Webhooks(_ context.Context, owner tenant.Tenant) ([]webhoo
 	var hooks []webhook.Webhook
 	for i := range p.hooks {
 		hooks = append(hooks, webhook.Webhook{ID: fmt.Sprintf("wh_%s_%d", owner.Account, i), Owner: owner,
-			Settings: webhook.Settings{URL: "https://x.example.com", Events: []webhook.Event{webhook.DocumentUploaded}, IsActive: true}})
+			Settings: webhook.Settings{URL: "https://x.example.com", Events: []webhook.EventType{webhook.DocumentUploaded}, IsActive: true}})
 	}
 	return hooks, nil
 }
@@ -106,9 +106,9 @@ func (d *delays) Delay(_ context.Context, receipt string, wait time.Duration) er
 
 // newFanout is the fan-out handler over p, writing its metrics to out and
 // holding failed events back with a delays.
-func newFanout(p *fanoutPorts, out *bytes.Buffer) (*worker.Fanout, *delays) {
+func newFanout(p *fanoutPorts, out *bytes.Buffer) (*worker.FanoutHandler, *delays) {
 	d := &delays{}
-	return &worker.Fanout{Fanout: &delivery.Fanout{Subscribers: p, Events: p, Queue: p}, Rejects: p, Queue: d,
+	return &worker.FanoutHandler{Fanout: &delivery.Fanout{Subscribers: p, Events: p, Queue: p}, Rejects: p, Queue: d,
 		Log: slog.New(slog.DiscardHandler), Metrics: metrics.New(out, "Webhooks/test")}, d
 }
 

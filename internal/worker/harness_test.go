@@ -141,7 +141,7 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 	}
 	fcfg := h.cfg.Copy()
 	fcfg.APIOptions = append(fcfg.APIOptions, h.fanoutIn.Middleware)
-	fanout := app.NewFanout(config.Fanout{TableName: table, DeliveryQueueURL: h.res.Delivery().URL,
+	fanout := app.NewFanoutHandler(config.FanoutFunction{TableName: table, DeliveryQueueURL: h.res.Delivery().URL,
 		RejectedQueueURL: h.res.Queues[pipeline.FanoutDeadLetterQueueID].URL, QueueURL: h.res.Fanout().URL, Retention: time.Hour}, fcfg, log, io.Discard)
 	fanout.ErrorDelay = time.Second
 	dcfg := h.cfg.Copy()
@@ -150,7 +150,7 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 	if schedule == nil {
 		schedule = delivery.Schedule{max(o.retryWait, 100*time.Millisecond)}
 	}
-	deliverer, err := app.NewDelivery(config.Delivery{TableName: table, QueueURL: h.res.Delivery().URL, EventBusName: h.bus,
+	deliverer, err := app.NewDeliveryHandler(config.DeliveryFunction{TableName: table, QueueURL: h.res.Delivery().URL, EventBusName: h.bus,
 		Schedule: schedule, Timeout: timeout, DisableAfter: 120 * time.Hour, Retention: delivery.DefaultRetention,
 		AllowedDestinations: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, CAFile: h.caFile}, dcfg, log, io.Discard)
 	if err != nil {
@@ -192,7 +192,7 @@ func newHarness(t *testing.T, b testenv.Backend, o options) *harness {
 	if o.now == nil {
 		// The sweeper, on a ticker, as `make run` runs it; a test that
 		// sets the clock runs its own sweeps.
-		sweeper := app.NewSweeper(config.Sweeper{TableName: table, QueueURL: h.res.Delivery().URL}, h.cfg, log, io.Discard)
+		sweeper := app.NewSweeperHandler(config.SweeperFunction{TableName: table, QueueURL: h.res.Delivery().URL}, h.cfg, log, io.Discard)
 		wg.Go(func() {
 			tick := time.NewTicker(200 * time.Millisecond)
 			defer tick.Stop()
@@ -282,7 +282,7 @@ func (h *harness) webhookFor(owner tenant.Tenant, url string, s webhook.Settings
 	h.t.Helper()
 	s.URL = url
 	if s.Events == nil {
-		s.Events = []webhook.Event{webhook.DocumentUploaded}
+		s.Events = []webhook.EventType{webhook.DocumentUploaded}
 	}
 	created, err := h.svc.Create(context.Background(), owner, s, "")
 	if err != nil {
@@ -294,13 +294,13 @@ func (h *harness) webhookFor(owner tenant.Tenant, url string, s webhook.Settings
 // publish puts one event for owner on the bus, with id, and returns the
 // id and the event's time as the fan-out stored it (kumo may stamp its
 // own time on an event rather than keep the one given).
-func (h *harness) publish(owner tenant.Tenant, typ webhook.Event, id string) (string, time.Time) {
+func (h *harness) publish(owner tenant.Tenant, typ webhook.EventType, id string) (string, time.Time) {
 	h.t.Helper()
 	return h.publishAt(owner, typ, id, time.Now().UTC().Truncate(time.Second))
 }
 
 // publishAt is publish of an event stamped at.
-func (h *harness) publishAt(owner tenant.Tenant, typ webhook.Event, id string, at time.Time) (string, time.Time) {
+func (h *harness) publishAt(owner tenant.Tenant, typ webhook.EventType, id string, at time.Time) (string, time.Time) {
 	h.t.Helper()
 	h.putEvents(h.entry(owner, typ, id, at))
 	return id, h.eventTime(owner, id)
@@ -308,7 +308,7 @@ func (h *harness) publishAt(owner tenant.Tenant, typ webhook.Event, id string, a
 
 // entry is the PutEvents entry of one event for owner, with id, stamped
 // at.
-func (h *harness) entry(owner tenant.Tenant, typ webhook.Event, id string, at time.Time) ebtypes.PutEventsRequestEntry {
+func (h *harness) entry(owner tenant.Tenant, typ webhook.EventType, id string, at time.Time) ebtypes.PutEventsRequestEntry {
 	detail := fmt.Sprintf(`{"account":%q,"livemode":%t,"id":%q,"data":{"document_id":"doc_1","note":"<&>"}}`,
 		owner.Account, owner.Mode == tenant.Live, id)
 	return ebtypes.PutEventsRequestEntry{Source: aws.String(delivery.Source), DetailType: aws.String(string(typ)),
@@ -358,7 +358,7 @@ func (h *harness) final(w webhook.Webhook, eventID string, at time.Time) deliver
 	var err error
 	h.eventually(func() bool {
 		tg, err = h.store.Target(context.Background(), w.Owner, w.ID, id)
-		return err == nil && tg.Delivery.Exists && tg.Delivery.State != delivery.Pending
+		return err == nil && tg.Delivery.Exists && tg.Delivery.State != delivery.StatePending
 	}, func() string {
 		return fmt.Sprintf("delivery %s of %s to %s not final: %+v, %v", id, eventID, w.ID, tg.Delivery, err)
 	})

@@ -115,14 +115,14 @@ func TestALongWaitIsParkedUntilTheSweeperQueuesIt(t *testing.T) {
 		// The API shows times to the second.
 		lo := time.Duration(float64(long)*(1-delivery.Jitter)) - time.Second
 		hi := time.Duration(float64(long)*(1+delivery.Jitter)) + time.Second
-		if d.State != string(delivery.Pending) || d.AttemptCount != 3 || d.NextAttemptAt == nil || d.LastAttemptAt == nil ||
+		if d.State != string(delivery.StatePending) || d.AttemptCount != 3 || d.NextAttemptAt == nil || d.LastAttemptAt == nil ||
 			d.NextAttemptAt.Sub(*d.LastAttemptAt) < lo || d.NextAttemptAt.Sub(*d.LastAttemptAt) > hi {
 			t.Fatalf("GET the delivery: %+v, next %v, last %v; want pending after 3 attempts, the next %s (±%.0f%%) after the last",
 				d, d.NextAttemptAt, d.LastAttemptAt, long, delivery.Jitter*100)
 		}
 
 		log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		sweeper := app.NewSweeper(config.Sweeper{TableName: h.table, QueueURL: q.URL}, h.cfg, log, io.Discard).Sweeper
+		sweeper := app.NewSweeperHandler(config.SweeperFunction{TableName: h.table, QueueURL: q.URL}, h.cfg, log, io.Discard).Sweeper
 		sweeper.Now = func() time.Time { return st.NextAttemptAt.Add(-delivery.SweepLead - time.Second) }
 		if swept, err := sweeper.Sweep(ctx); err != nil || swept != (delivery.Swept{}) {
 			t.Fatalf("a sweep %s before the attempt is due: %+v, %v; want nothing queued", delivery.SweepLead+time.Second, swept, err)

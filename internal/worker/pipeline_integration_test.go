@@ -84,7 +84,7 @@ func TestEveryEndpointGetsWhatItsSettingsSay(t *testing.T) {
 		inactive := retries(3)
 		inactive.IsActive = false
 		other := retries(3)
-		other.Events = []webhook.Event{webhook.DocumentProcessingFailed}
+		other.Events = []webhook.EventType{webhook.DocumentProcessingFailed}
 		h.webhookFor(h.owner, silent.srv.URL, inactive)
 		h.webhookFor(h.owner, silent.srv.URL, other)
 		h.webhookFor(tenant.Tenant{Account: testenv.Unique("acct_"), Mode: tenant.Test}, silent.srv.URL, retries(3))

@@ -36,7 +36,7 @@ type customer struct {
 func newCustomer(h *harness) *customer {
 	h.t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	parts := app.New(config.Config{TableName: h.table, SecretNamePrefix: testenv.Unique("webhooks/api-"),
+	parts := app.New(config.APIFunction{TableName: h.table, SecretNamePrefix: testenv.Unique("webhooks/api-"),
 		DeliveryQueueURL: h.res.Delivery().URL, Retention: time.Hour,
 		AllowedDestinations: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, h.cfg, log, io.Discard)
 	key, err := apikey.Issue(context.Background(), h.store, h.owner, time.Now())

@@ -37,7 +37,7 @@ func (storeDown) NoticeSent(context.Context, string, string, int) error { return
 // such a failure counts none.
 func TestDeliveryStepErrorsAreCounted(t *testing.T) {
 	var out bytes.Buffer
-	h := &worker.Delivery{Deliverer: &delivery.Deliverer{Store: storeDown{}}, Queue: &delays{},
+	h := &worker.DeliveryHandler{Deliverer: &delivery.Deliverer{Store: storeDown{}}, Queue: &delays{},
 		Log: slog.New(slog.DiscardHandler), Metrics: metrics.New(&out, "Webhooks/test")}
 	msg := `{"delivery_id":"msg_1","event_id":"evt_1","event_type":"document.uploaded","account":"acct_1","mode":"test","webhook_id":"wh_1","payload":"e30="}`
 	batch := events.SQSEvent{Records: []events.SQSMessage{

@@ -19,9 +19,9 @@ const (
 	MetricParkedExpired = "ParkedExpired"
 )
 
-// Sweeper is the sweeper function's handler, which a schedule invokes
+// SweeperHandler is the sweeper function's handler, which a schedule invokes
 // every minute.
-type Sweeper struct {
+type SweeperHandler struct {
 	// Sweeper queues the parked deliveries that are due.
 	Sweeper *delivery.Sweeper
 	// Log is where each sweep's outcome is logged.
@@ -33,7 +33,7 @@ type Sweeper struct {
 // Handle runs one sweep. An error fails the invocation (the function's
 // Errors metric and alarm); what it did not reach is left to the next
 // sweep.
-func (h *Sweeper) Handle(ctx context.Context) (delivery.Swept, error) {
+func (h *SweeperHandler) Handle(ctx context.Context) (delivery.Swept, error) {
 	out, err := h.Sweeper.Sweep(ctx)
 	h.Metrics.Counts(map[string]int{MetricDeliveriesResent: out.Queued, MetricParkedExpired: out.Expired})
 	if err != nil {

@@ -67,8 +67,8 @@ func ErrorDelay(base time.Duration, receive int) time.Duration {
 	return min(d, MaxErrorDelay)
 }
 
-// Delivery is the delivery function's handler.
-type Delivery struct {
+// DeliveryHandler is the delivery function's handler.
+type DeliveryHandler struct {
 	// Deliverer makes the attempts.
 	Deliverer *delivery.Deliverer
 	// Queue holds a message back after a dependency failed.
@@ -83,7 +83,7 @@ type Delivery struct {
 }
 
 // Handle handles a batch of delivery messages, all at once.
-func (h *Delivery) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
+func (h *DeliveryHandler) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
 	var (
 		mu    sync.Mutex
 		resp  events.SQSEventResponse
@@ -117,7 +117,7 @@ type counts struct {
 
 // one handles one message. ok is false when the message must come back,
 // because nothing could be decided; a next attempt is parked, not held.
-func (h *Delivery) one(ctx context.Context, rec events.SQSMessage) (c counts, ok bool) {
+func (h *DeliveryHandler) one(ctx context.Context, rec events.SQSMessage) (c counts, ok bool) {
 	log := h.Log.With("message_id", rec.MessageId)
 	var m delivery.Message
 	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.DeliveryID == "" {
@@ -131,7 +131,7 @@ func (h *Delivery) one(ctx context.Context, rec events.SQSMessage) (c counts, ok
 	step, err := h.Deliverer.Deliver(ctx, m, rec.MessageId)
 	if step.Attempt != nil {
 		c.attempts = 1
-		if delivery.Judge(step.Attempt.Response) != delivery.Delivered {
+		if delivery.Judge(step.Attempt.Response) != delivery.VerdictDelivered {
 			c.failures = 1
 		}
 		a := step.Attempt

@@ -423,7 +423,7 @@ func (w *world) deliveryEnv(root string) (map[string]string, error) {
 func (w *world) hook(ctx context.Context, owner tenant.Tenant, url string) (string, error) {
 	created, err := w.svc.Create(ctx, owner, webhook.Settings{
 		URL:      url,
-		Events:   []webhook.Event{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed, webhook.DocumentUploaded},
+		Events:   []webhook.EventType{webhook.DocumentProcessingCompleted, webhook.DocumentProcessingFailed, webhook.DocumentUploaded},
 		IsActive: true, RetryEnabled: true, MaxRetries: 5,
 	}, "")
 	if err != nil {
@@ -442,10 +442,10 @@ type pipelineCalls struct {
 // as the template's event source mapping says, with calls's clients; the
 // pollers log warnings to out. stop ends them.
 func (w *world) run(ctx context.Context, calls pipelineCalls, out io.Writer) (stop func(), err error) {
-	fanout := app.NewFanout(svcconfig.Fanout{TableName: w.table, DeliveryQueueURL: w.res.Delivery().URL,
+	fanout := app.NewFanoutHandler(svcconfig.FanoutFunction{TableName: w.table, DeliveryQueueURL: w.res.Delivery().URL,
 		RejectedQueueURL: w.res.Queues[pipeline.FanoutDeadLetterQueueID].URL, QueueURL: w.res.Fanout().URL, MetricsNamespace: "Webhooks/bench"},
 		calls.fanout, slog.New(slog.DiscardHandler), io.Discard)
-	deliver, err := app.NewDelivery(svcconfig.Delivery{TableName: w.table, QueueURL: w.res.Delivery().URL, EventBusName: w.res.Bus,
+	deliver, err := app.NewDeliveryHandler(svcconfig.DeliveryFunction{TableName: w.table, QueueURL: w.res.Delivery().URL, EventBusName: w.res.Bus,
 		Timeout: cmp.Or(w.timeout, 15*time.Second), Schedule: w.schedule, AllowedDestinations: loopbackOnly, CAFile: w.recv.caFile,
 		MetricsNamespace: "Webhooks/bench"},
 		calls.delivery, slog.New(slog.DiscardHandler), io.Discard)

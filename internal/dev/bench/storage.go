@@ -144,7 +144,7 @@ func storageCase(ctx context.Context, o DeliveryOptions, dir string, c StorageCa
 	store := dynamo.New(db, name)
 	svc := webhook.NewService(store, store, secrets.New(secretsmanager.NewFromConfig(cfg), "webhooks/"+name, ""),
 		slog.New(slog.DiscardHandler), webhook.Options{Limit: 100})
-	_, err = svc.Create(ctx, w.owner, webhook.Settings{URL: hookURL, Events: []webhook.Event{webhook.DocumentUploaded},
+	_, err = svc.Create(ctx, w.owner, webhook.Settings{URL: hookURL, Events: []webhook.EventType{webhook.DocumentUploaded},
 		IsActive: true, RetryEnabled: true, MaxRetries: 5}, "")
 	if err != nil {
 		return r, fmt.Errorf("create webhook: %w", err)

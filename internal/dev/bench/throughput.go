@@ -125,8 +125,8 @@ func (w *world) sqsBatches(tag string, msgs []delivery.Message, size int) []even
 	return out
 }
 
-// DeliveryThroughput runs the delivery handler (worker.Delivery as
-// app.NewDelivery builds it: the DynamoDB store and Secrets Manager on the
+// DeliveryThroughput runs the delivery handler (worker.DeliveryHandler as
+// app.NewDeliveryHandler builds it: the DynamoDB store and Secrets Manager on the
 // emulator, the real sender) and a bare net/http loop against the same
 // local HTTPS receiver, with the same bodies and the same concurrency, in
 // turns, at each receiver latency of o.
@@ -146,7 +146,7 @@ func DeliveryThroughput(ctx context.Context, o DeliveryOptions, dir string, out 
 		return nil, err
 	}
 	logs, metricsOut := &countingWriter{}, &countingWriter{}
-	h, err := app.NewDelivery(config.Delivery{TableName: w.table, QueueURL: w.res.Delivery().URL, EventBusName: w.res.Bus, Timeout: 15 * time.Second,
+	h, err := app.NewDeliveryHandler(config.DeliveryFunction{TableName: w.table, QueueURL: w.res.Delivery().URL, EventBusName: w.res.Bus, Timeout: 15 * time.Second,
 		AllowedDestinations: loopbackOnly, CAFile: recv.caFile, MetricsNamespace: "Webhooks/bench"}, awsCfg, jsonLogger(logs), metricsOut)
 	if err != nil {
 		return nil, err
@@ -216,7 +216,7 @@ func DeliveryThroughput(ctx context.Context, o DeliveryOptions, dir string, out 
 }
 
 // runHandler hands each batch to h in turn; every message must succeed.
-func runHandler(ctx context.Context, h *worker.Delivery, batches []events.SQSEvent) error {
+func runHandler(ctx context.Context, h *worker.DeliveryHandler, batches []events.SQSEvent) error {
 	for _, b := range batches {
 		resp, err := h.Handle(ctx, b)
 		if err != nil {

@@ -70,7 +70,7 @@ func newEndpoints(n int, rng *rand.Rand) []*endpoint {
 			ID:    fmt.Sprintf("wh_%06d", i),
 			Owner: tenant.Tenant{Account: account, Mode: tenant.Live},
 			Settings: webhook.Settings{URL: fmt.Sprintf("https://ep%06d.example/hooks", i),
-				Events: []webhook.Event{webhook.DocumentUploaded}, IsActive: true, RetryEnabled: true,
+				Events: []webhook.EventType{webhook.DocumentUploaded}, IsActive: true, RetryEnabled: true,
 				MaxRetries: webhook.DefaultMaxRetries},
 			SecretRef: fmt.Sprintf("webhooks/sim/wh_%06d", i),
 		}}
@@ -124,9 +124,9 @@ func (s *sender) Send(ctx context.Context, req delivery.Request) delivery.Respon
 		resp.Duration = limit + time.Nanosecond
 	}
 	if resp.Duration > limit {
-		resp = delivery.Response{Error: delivery.ErrTimeout, Duration: limit}
+		resp = delivery.Response{Error: delivery.ClassTimeout, Duration: limit}
 	}
-	if delivery.Judge(resp) == delivery.Delivered {
+	if delivery.Judge(resp) == delivery.VerdictDelivered {
 		if st := stepOf(ctx); st != nil {
 			s.dwell.add(ep, st.msg.body.EventTime, s.now())
 		}

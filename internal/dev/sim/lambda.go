@@ -13,7 +13,7 @@ import (
 // MaximumConcurrency, DeliveryMaxConcurrency in template.yaml), each
 // handed a batch of up to 10 messages as soon as it is free and messages
 // are visible (no batching window). An instance handles its batch's
-// messages at once, as worker.Delivery.Handle does, and is busy until the
+// messages at once, as worker.DeliveryHandler.Handle does, and is busy until the
 // last one is done, or until it has spent the batch's CPU, whichever is
 // later; then the messages handled are deleted in one call. Each instance
 // has its own Deliverer, so its own cache of signing keys, as a warm
@@ -79,7 +79,7 @@ func (f *function) run(d *delivery.Deliverer, msgs []*message) {
 	}
 }
 
-// handle makes msg's step as worker.Delivery's handler does: a step that
+// handle makes msg's step as worker.DeliveryHandler's handler does: a step that
 // fails (nothing was decided) makes the message visible again after
 // worker.ErrorDelay for its receive count; any other is done with. It
 // reports whether the message is to be deleted.

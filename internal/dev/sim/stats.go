@@ -169,7 +169,7 @@ func (s *Steps) count(st delivery.Step, err error) {
 	}
 	if st.Attempt != nil {
 		s.Attempts++
-		if st.Attempt.Response.Error == delivery.ErrTimeout {
+		if st.Attempt.Response.Error == delivery.ClassTimeout {
 			s.Timeouts++
 		}
 	}

@@ -16,7 +16,7 @@ import (
 // The service's DynamoDB table as the delivery function and the sweeper
 // use it: webhooks with their health, one gate item per endpoint, one
 // item per delivery, and the deliveries-due index. Each method is the
-// adapter's (internal/dynamo) call: the same conditions, ErrConflict when
+// adapter's (internal/dynamo) call: the same conditions, ErrChanged when
 // one fails, and the same number of calls, each taking its latency, with
 // its effect at its end. It counts the calls and their request units from
 // the items' sizes: the delivery and attempt items as measured
@@ -126,11 +126,11 @@ func (t *table) Begin(ctx context.Context, b delivery.Begin) error {
 		return nil
 	}
 	owned := d.Claim == b.Claim || b.At.After(d.ClaimedUntil)
-	if (!ok && b.Prior != 0) || (ok && (!owned || d.Attempts != b.Prior || d.State != delivery.Pending || d.Begun > d.Attempts)) {
-		return delivery.ErrConflict
+	if (!ok && b.Prior != 0) || (ok && (!owned || d.Attempts != b.Prior || d.State != delivery.StatePending || d.Begun > d.Attempts)) {
+		return delivery.ErrChanged
 	}
 	if !ok {
-		d = delivery.Status{Exists: true, State: delivery.Pending}
+		d = delivery.Status{Exists: true, State: delivery.StatePending}
 	}
 	d.Claim, d.ClaimedUntil = b.Claim, b.ClaimedUntil
 	d.Begun, d.BegunAt, d.BegunUntil = b.Number, b.At, b.Until
@@ -162,10 +162,10 @@ func (t *table) Save(ctx context.Context, r delivery.Record) (bool, error) {
 	if r.Attempt == nil {
 		begun = !d.InProgress(r.At)
 	}
-	if (!ok && r.Prior != 0) || (ok && (!owned || d.Attempts != r.Prior || d.State != delivery.Pending || !begun)) {
+	if (!ok && r.Prior != 0) || (ok && (!owned || d.Attempts != r.Prior || d.State != delivery.StatePending || !begun)) {
 		db.GetItem++
 		db.RRU++
-		return false, delivery.ErrConflict
+		return false, delivery.ErrChanged
 	}
 	notify := r.Notify
 	w := t.hooks[r.Message.WebhookID]
@@ -179,7 +179,7 @@ func (t *table) Save(ctx context.Context, r delivery.Record) (bool, error) {
 	_, wasParked := shard[r.Message.DeliveryID]
 	delete(shard, r.Message.DeliveryID)
 	switch {
-	case r.State == delivery.Pending && !r.ResendAt.IsZero():
+	case r.State == delivery.StatePending && !r.ResendAt.IsZero():
 		m := r.Message
 		m.Claim, m.Payload = r.Claim, nil
 		shard[m.DeliveryID] = delivery.Parked{Message: m, Attempts: r.Attempts, NextAttemptAt: r.NextAttemptAt, ResendAt: r.ResendAt}

@@ -26,7 +26,7 @@ var (
 //
 // It honours the ports as follows. Create writes the webhook, the count,
 // the removal of the create's check and the completion of its claim, or
-// nothing (ErrConflict, ErrLimit, ErrClaimLost). Update and Delete are
+// nothing (ErrIDTaken, ErrLimit, ErrClaimLost). Update and Delete are
 // conditional on the version (ErrStale, also for a missing webhook, as in
 // the table); Delete leaves a count that is already zero at zero.
 // LockRotation fails with ErrLocked while another token's lock has not
@@ -118,7 +118,7 @@ func (s *Store) Create(_ context.Context, w webhook.Webhook, limit int, claim *w
 		defer s.mu.Unlock()
 		k := webhookKey{w.Owner, w.ID}
 		if s.webhooks[k] != nil {
-			return webhook.ErrConflict
+			return webhook.ErrIDTaken
 		}
 		if s.counts[w.Owner] >= limit {
 			return webhook.ErrLimit

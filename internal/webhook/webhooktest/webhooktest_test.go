@@ -62,7 +62,7 @@ func TestCreateIsAllOrNothing(t *testing.T) {
 	if rec, err := s.ClaimKey(ctx, other); err != nil || rec == nil || !rec.Completed || rec.Webhook.ID != id || rec.SecretSHA256 != "h" {
 		t.Errorf("the claim's record = %+v, %v; want it completed by the create", rec, err)
 	}
-	if err := s.Create(ctx, w, 5, nil, ""); !errors.Is(err, webhook.ErrConflict) {
+	if err := s.Create(ctx, w, 5, nil, ""); !errors.Is(err, webhook.ErrIDTaken) {
 		t.Errorf("create of an existing id: %v", err)
 	}
 }

@@ -24,10 +24,10 @@ import (
 
 func main() {
 	begin := time.Now()
-	app.Main(config.LoadDelivery, func(cfg config.Delivery, awsCfg aws.Config) {
+	app.Main(config.LoadDeliveryFunction, func(cfg config.DeliveryFunction, awsCfg aws.Config) {
 		sw := stopwatch.New()
 		awsCfg.APIOptions = append(slices.Clone(awsCfg.APIOptions), sw.Middleware)
-		h, err := app.NewDelivery(cfg, awsCfg, app.Logger(os.Stdout, cfg.LogLevel, cfg.LogFormat), os.Stdout)
+		h, err := app.NewDeliveryHandler(cfg, awsCfg, app.Logger(os.Stdout, cfg.LogLevel, cfg.LogFormat), os.Stdout)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

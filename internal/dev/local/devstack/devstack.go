@@ -50,7 +50,7 @@ type Settings struct {
 	// Region is the AWS region name the emulator answers for.
 	Region string
 	// Function is the handler's configuration (table, secret prefix, log level).
-	Function appconfig.Config
+	Function appconfig.APIFunction
 	// DevAPIKey and DevAccount are the seeded key and its account.
 	DevAPIKey, DevAccount string
 	// Timeout stands in for the Lambda function timeout.
@@ -69,12 +69,12 @@ type Settings struct {
 	// DELIVERY_TIMEOUT, ALLOWED_DESTINATION_CIDRS, DELIVERY_CA_FILE, ...);
 	// Run fills in the queue URLs (the API's delivery queue too) and the
 	// bus the delivery function's notices go to.
-	Fanout appconfig.Fanout
+	Fanout appconfig.FanoutFunction
 	// Delivery is the delivery function's settings.
-	Delivery appconfig.Delivery
+	Delivery appconfig.DeliveryFunction
 	// Sweeper is the sweeper function's settings; Run fills in the queue
 	// URL.
-	Sweeper appconfig.Sweeper
+	Sweeper appconfig.SweeperFunction
 	// SweepEvery is how often the sweeper runs ($SWEEP_EVERY, default
 	// 10s): more often than AWS's schedule of a minute, so that a laptop
 	// sees a parked delivery go out on time without waiting on the
@@ -138,10 +138,10 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		}
 		s.SweepEvery = d
 	}
-	fn, err := appconfig.Load(local)
-	fanout, ferr := appconfig.LoadFanout(local)
-	dlv, derr := appconfig.LoadDelivery(local)
-	sweeper, serr := appconfig.LoadSweeper(local)
+	fn, err := appconfig.LoadAPIFunction(local)
+	fanout, ferr := appconfig.LoadFanoutFunction(local)
+	dlv, derr := appconfig.LoadDeliveryFunction(local)
+	sweeper, serr := appconfig.LoadSweeperFunction(local)
 	if err := errors.Join(append(problems, err, ferr, derr, serr)...); err != nil {
 		return Settings{}, err
 	}

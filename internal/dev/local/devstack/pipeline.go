@@ -42,11 +42,11 @@ func (s Settings) startPollers(ctx context.Context, awsCfg aws.Config, tmpl *sam
 	fcfg.DeliveryQueueURL, fcfg.RejectedQueueURL = res.Delivery().URL, res.Queues[pipeline.FanoutDeadLetterQueueID].URL
 	fcfg.QueueURL = res.Fanout().URL
 	dcfg.QueueURL, dcfg.EventBusName = res.Delivery().URL, res.Bus
-	deliverer, err := app.NewDelivery(dcfg, awsCfg, log.With("function", pipeline.DeliveryFunctionID), metricsOut)
+	deliverer, err := app.NewDeliveryHandler(dcfg, awsCfg, log.With("function", pipeline.DeliveryFunctionID), metricsOut)
 	if err != nil {
 		return nil, err
 	}
-	fanout := app.NewFanout(fcfg, awsCfg, log.With("function", pipeline.FanoutFunctionID), metricsOut).Handle
+	fanout := app.NewFanoutHandler(fcfg, awsCfg, log.With("function", pipeline.FanoutFunctionID), metricsOut).Handle
 	delivery := deliverer.Handle
 	var configs []poller.Config
 	for _, h := range []struct {
@@ -70,7 +70,7 @@ func (s Settings) startPollers(ctx context.Context, awsCfg aws.Config, tmpl *sam
 	}
 	scfg := s.Sweeper
 	scfg.QueueURL = res.Delivery().URL
-	sweeper := app.NewSweeper(scfg, awsCfg, log.With("function", pipeline.SweeperFunctionID), metricsOut)
+	sweeper := app.NewSweeperHandler(scfg, awsCfg, log.With("function", pipeline.SweeperFunctionID), metricsOut)
 	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	errs := make(chan error, len(configs))
