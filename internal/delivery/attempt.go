@@ -65,34 +65,6 @@ type Response struct {
 // MaxResponsePrefix bounds the response body kept in an attempt record.
 const MaxResponsePrefix = 1024
 
-// Verdict is what an attempt's response means.
-type Verdict int
-
-// The verdicts.
-const (
-	// VerdictFailed: the attempt failed and may be retried.
-	VerdictFailed Verdict = iota
-	// VerdictDelivered: the endpoint answered 2xx.
-	VerdictDelivered
-	// VerdictGone: the endpoint answered 410; it is disabled.
-	VerdictGone
-)
-
-// Judge reads a response: 2xx is delivered, 410 disables the endpoint, and
-// anything else, including 3xx and every error, fails the attempt.
-func Judge(r Response) Verdict {
-	switch {
-	case r.Error != "":
-		return VerdictFailed
-	case r.Status >= 200 && r.Status < 300:
-		return VerdictDelivered
-	case r.Status == 410:
-		return VerdictGone
-	default:
-		return VerdictFailed
-	}
-}
-
 // Attempt is the record of one attempt. It holds no secret and no
 // signature.
 type Attempt struct {

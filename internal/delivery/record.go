@@ -126,3 +126,6 @@ func (r Record) ApplyHealth(w *webhook.Webhook) {
 		w.Version++
 	}
 }
+
+// DefaultRetention is how long delivery and attempt records are kept.
+const DefaultRetention = 30 * 24 * time.Hour
