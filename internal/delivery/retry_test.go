@@ -8,6 +8,7 @@ import (
 
 	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/tenant"
 )
 
 func TestRetryOfADeliveredDeliveryPostsOnceMoreWithTheSameID(t *testing.T) {
@@ -63,65 +64,113 @@ func TestRetryOfAFailedDeliveryIsOneAttemptWithoutANotice(t *testing.T) {
 	}
 }
 
+// Each refusal is its own delivery: a webhook with one delivery whose
+// first attempt failed and whose next waits an hour, changed as the case
+// says. A refused retry queues nothing, changes nothing and takes no send.
 func TestRetryRefusals(t *testing.T) {
+	other := owner
+	other.Account = "acct_2"
+	for _, tc := range []struct {
+		name string
+		// change sets the case up, and returns the retry's owner and
+		// delivery id.
+		change func(f *fixture, m delivery.Message) (tenant.Tenant, string)
+		// refused reports whether err is the refusal wanted.
+		refused func(err error) bool
+	}{
+		{
+			name: "an attempt due within ResendMargin",
+			change: func(f *fixture, m delivery.Message) (tenant.Tenant, string) {
+				f.now = f.store.deliveries[m.DeliveryID].NextAttemptAt.Add(-delivery.ResendMargin / 2)
+				return owner, m.DeliveryID
+			},
+			refused: func(err error) bool { return code(err) == apperr.CodeDeliveryInProgress },
+		},
+		{
+			name: "an unknown delivery",
+			change: func(f *fixture, m delivery.Message) (tenant.Tenant, string) {
+				return owner, delivery.DeliveryID("evt_9", f.hook.ID, f.now)
+			},
+			refused: func(err error) bool { return apperr.KindOf(err) == apperr.NotFound },
+		},
+		{
+			name: "another account's delivery",
+			change: func(f *fixture, m delivery.Message) (tenant.Tenant, string) {
+				return other, m.DeliveryID
+			},
+			refused: func(err error) bool { return apperr.KindOf(err) == apperr.NotFound },
+		},
+		{
+			name: "a disabled webhook",
+			change: func(f *fixture, m delivery.Message) (tenant.Tenant, string) {
+				w := f.store.hook(f.hook.ID)
+				w.IsActive = false
+				f.store.hooks[w.ID] = w
+				return owner, m.DeliveryID
+			},
+			refused: func(err error) bool { return code(err) == apperr.CodeWebhookDisabled },
+		},
+		{
+			name: "over the rate",
+			change: func(f *fixture, m delivery.Message) (tenant.Tenant, string) {
+				f.store.sends[f.hook.ID] = delivery.SendsPerMinute
+				return owner, m.DeliveryID
+			},
+			refused: func(err error) bool {
+				e := apperr.As(err)
+				return e != nil && e.Code == apperr.CodeRateLimited && e.RetryAfter > 0
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, settings(true, 3), fail500)
+			f.d.Schedule = delivery.Schedule{time.Hour}
+			m := message()
+			f.keep(t, m)
+			if _, err := f.d.Deliver(context.Background(), m, "sqs-1"); err != nil { // attempt 1 fails; attempt 2 due in an hour
+				t.Fatal(err)
+			}
+			mgr, q := f.manager()
+			who, id := tc.change(f, m)
+			before, sends := f.store.deliveries[m.DeliveryID], f.store.sends[f.hook.ID]
+			_, _, err := mgr.Retry(context.Background(), who, f.hook.ID, id, "")
+			if !tc.refused(err) {
+				t.Fatalf("retry: %v", err)
+			}
+			if after := f.store.deliveries[m.DeliveryID]; len(q.sent) != 0 || after != before || f.store.sends[f.hook.ID] != sends {
+				t.Fatalf("a refused retry queued %d messages, left the delivery %+v (was %+v) and %d sends taken (was %d)",
+					len(q.sent), after, before, f.store.sends[f.hook.ID], sends)
+			}
+		})
+	}
+}
+
+// A retry of a delivery whose next attempt is more than ResendMargin away
+// brings it forward. The message it took over from waits, unattempted,
+// while the send's message may be on its way; once that one records its
+// attempt, the old one is a duplicate.
+func TestRetryBringsASleepingDeliveryForward(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, settings(true, 3), fail500)
-	f.d.Schedule = delivery.Schedule{delivery.ResendMargin / 2}
+	f.d.Schedule = delivery.Schedule{time.Hour}
 	m := message()
 	f.keep(t, m)
-	if _, err := f.d.Deliver(ctx, m, "sqs-1"); err != nil { // attempt 1 fails; attempt 2 due within ResendMargin
+	if _, err := f.d.Deliver(ctx, m, "sqs-1"); err != nil { // attempt 1 fails; attempt 2 due in an hour
 		t.Fatal(err)
 	}
 	mgr, q := f.manager()
-	_, _, err := mgr.Retry(ctx, owner, f.hook.ID, m.DeliveryID, "")
-	if code(err) != apperr.CodeDeliveryInProgress {
-		t.Fatalf("retry with an attempt due within ResendMargin: %v", err)
+	sum, _, err := mgr.Retry(ctx, owner, f.hook.ID, m.DeliveryID, "")
+	if err != nil || len(q.sent) != 1 || !sum.NextAttemptAt.Equal(f.now) {
+		t.Fatalf("retry: %+v, %v, %d queued; want its next attempt due now", sum, err, len(q.sent))
 	}
-	if _, _, err := mgr.Retry(ctx, owner, f.hook.ID, delivery.DeliveryID("evt_9", f.hook.ID, f.now), ""); apperr.KindOf(err) != apperr.NotFound {
-		t.Fatalf("unknown delivery: %v", err)
-	}
-	other := owner
-	other.Account = "acct_2"
-	if _, _, err := mgr.Retry(ctx, other, f.hook.ID, m.DeliveryID, ""); apperr.KindOf(err) != apperr.NotFound {
-		t.Fatalf("another account's delivery: %v", err)
-	}
-	f.store.sendMax = 0
-	f.store.sends[f.hook.ID] = delivery.SendsPerMinute
-	f.d.Schedule = delivery.Schedule{time.Hour}
-	w := f.store.hook(f.hook.ID)
-	w.IsActive = false
-	f.store.hooks[w.ID] = w
-	if _, _, err := mgr.Retry(ctx, owner, f.hook.ID, m.DeliveryID, ""); code(err) != apperr.CodeWebhookDisabled {
-		t.Fatalf("disabled webhook: %v", err)
-	}
-	w.IsActive = true
-	f.store.hooks[w.ID] = w
-	f.now = f.now.Add(2 * time.Minute)
-	if _, err := f.d.Deliver(ctx, m, "sqs-1"); err != nil { // attempt 2 fails; attempt 3 due in an hour
-		t.Fatal(err)
-	}
-	_, _, err = mgr.Retry(ctx, owner, f.hook.ID, m.DeliveryID, "")
-	if e := apperr.As(err); e == nil || e.Code != apperr.CodeRateLimited || e.RetryAfter <= 0 {
-		t.Fatalf("over the rate: %v", err)
-	}
-	if len(q.sent) != 0 {
-		t.Fatalf("refused retries queued %d messages", len(q.sent))
-	}
-	delete(f.store.sends, f.hook.ID)
-	if _, _, err := mgr.Retry(ctx, owner, f.hook.ID, m.DeliveryID, ""); err != nil || len(q.sent) != 1 {
-		t.Fatalf("a sleeping pending delivery is brought forward: %v, %d queued", err, len(q.sent))
-	}
-	// The message it took over from waits, unattempted, while the send's
-	// message may be on its way; once that one records its attempt, the
-	// old one is a duplicate.
-	if step, err := f.d.Deliver(ctx, m, "sqs-1"); err != nil || step.Outcome != delivery.OutcomeEarly || len(f.sender.requests) != 2 {
+	if step, err := f.d.Deliver(ctx, m, "sqs-1"); err != nil || step.Outcome != delivery.OutcomeEarly || len(f.sender.requests) != 1 {
 		t.Fatalf("the message it took over from, before the send's attempt: %+v, %v, %d requests", step, err, len(f.sender.requests))
 	}
-	if _, err := f.d.Deliver(ctx, q.sent[0], "sqs-2"); err != nil {
-		t.Fatal(err)
+	if step, err := f.d.Deliver(ctx, q.sent[0], "sqs-2"); err != nil || step.Attempt == nil || step.Attempt.Number != 2 {
+		t.Fatalf("the retry's message: %+v, %v; want attempt 2", step, err)
 	}
-	if step, err := f.d.Deliver(ctx, m, "sqs-1"); err != nil || step.Outcome != delivery.OutcomeDuplicate {
-		t.Fatalf("the message it took over from: %+v, %v", step, err)
+	if step, err := f.d.Deliver(ctx, m, "sqs-1"); err != nil || step.Outcome != delivery.OutcomeDuplicate || len(f.sender.requests) != 2 {
+		t.Fatalf("the message it took over from: %+v, %v, %d requests", step, err, len(f.sender.requests))
 	}
 }
 
