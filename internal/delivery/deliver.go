@@ -20,16 +20,18 @@ type Deliverer struct {
 	Secrets Secrets
 	// Sender makes attempts.
 	Sender Sender
-	// Schedule is the waits between attempts.
+	// Schedule is the waits between attempts; DefaultSchedule when empty.
 	Schedule Schedule
 	// DisableAfter is how long an endpoint may fail before it is disabled,
-	// once DisableAfterAttempts attempts in a row have failed.
+	// once DisableAfterAttempts attempts in a row have failed;
+	// DefaultDisableAfter when 0.
 	DisableAfter time.Duration
-	// Retention is how long records are kept.
+	// Retention is how long events and records are kept (no retry is
+	// scheduled past an event's); DefaultRetention when 0.
 	Retention time.Duration
 	// Notifier publishes operational notices; nil publishes none.
 	Notifier Notifier
-	// Queue takes the messages of the next attempts (see Park).
+	// Queue takes the messages of the next attempts (see park.go).
 	Queue Queue
 	// Gates admits the attempts to each endpoint (see Gate).
 	Gates Gates
@@ -55,19 +57,22 @@ type Deliverer struct {
 	held map[string]recentHold
 }
 
-// maxCachedKeys bounds the keys one warm instance keeps; past it the
-// cache starts over.
-const maxCachedKeys = 10000
+// maxCached bounds each of the Deliverer's caches by webhook (signing
+// keys, recent holds) in one warm instance; past it a cache starts over.
+const maxCached = 10000
 
 // Step is what a message's handling came to. Whatever it is, the message
-// received is finished with: a next attempt was parked (see Park).
+// received is finished with: when another attempt is due, its message was
+// queued again or left to the store (see park.go).
 type Step struct {
-	// Outcome names it for logs and metrics: delivered, retry, failed,
-	// skipped, duplicate, early.
+	// Outcome names it for logs and metrics: one of the Outcome*
+	// constants.
 	Outcome string
-	// Attempt is the attempt made, nil if none was.
+	// Attempt is the attempt recorded (made, or counted as interrupted);
+	// nil if none was.
 	Attempt *Attempt
-	// Retry says another attempt is scheduled, after Wait.
+	// Retry says another attempt is to come, after Wait: the message was
+	// parked (retry, early, held).
 	Retry bool
 	// Wait is how long until the next attempt.
 	Wait time.Duration
@@ -84,14 +89,22 @@ type Step struct {
 
 // Outcomes of Step.
 const (
+	// OutcomeDelivered: the attempt got 2xx.
 	OutcomeDelivered = "delivered"
-	OutcomeRetry     = "retry"
-	OutcomeFailed    = "failed"
-	OutcomeSkipped   = "skipped"
+	// OutcomeRetry: the attempt failed and the next one is scheduled.
+	OutcomeRetry = "retry"
+	// OutcomeFailed: the delivery failed (Step.Reason says why).
+	OutcomeFailed = "failed"
+	// OutcomeSkipped: the delivery was skipped (Step.Reason says why).
+	OutcomeSkipped = "skipped"
+	// OutcomeDuplicate: the message had nothing to do: its delivery is
+	// finished, owned by another claim, or its attempt was taken by
+	// another receipt.
 	OutcomeDuplicate = "duplicate"
 	// OutcomeEarly: the message came before its next attempt is due (a
-	// duplicate, a receipt returned after a failure), or while a manual
-	// send that took its delivery over may still be on its way
+	// duplicate, a receipt returned after a failure), while another
+	// receipt's attempt may still be in progress, or while a manual send
+	// that took its delivery over may still be on its way
 	// (Status.PriorClaim); it is parked again, unattempted.
 	OutcomeEarly = "early"
 	// OutcomeHeld: the endpoint's gate held the delivery back (its
@@ -121,6 +134,7 @@ const earlyTolerance = 2 * time.Second
 // long.
 const SaveReserve = 10 * time.Second
 
+// now is the time, in UTC.
 func (d *Deliverer) now() time.Time {
 	if d.Now != nil {
 		return d.Now().UTC()

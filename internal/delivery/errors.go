@@ -10,8 +10,10 @@ import (
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
-// ErrChanged is a delivery that moved on before a Save or a Reopen:
-// another queue message owns it, or another attempt was recorded first.
+// ErrChanged is a conditional write whose condition no longer holds: the
+// delivery moved on before a Begin, a Save or a Reopen (another claim
+// owns it, another attempt was begun or recorded first, a notice is
+// pending), or the gate no longer admits an Entry.
 var ErrChanged = errors.New("delivery changed meanwhile")
 
 // The errors callers see, each with its code from apperr.

@@ -30,7 +30,8 @@ const EventIDPrefix = "evt_"
 // MaxEventIDLen bounds the length of a platform's event id.
 const MaxEventIDLen = 128
 
-// Errors of ParseEventBridge. Each names why an event is set aside.
+// Errors of ParseEventBridge (and TestEvent's ErrUnknownType). Each names
+// why an event is set aside.
 var (
 	// ErrMalformed is an event that is not an EventBridge event of Source
 	// with a Detail of the documented schema.

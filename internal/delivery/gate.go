@@ -12,7 +12,7 @@ import (
 // (the webhook's rate_limit), and it holds a circuit breaker: an endpoint
 // whose recent attempts mostly failed trips it, and its deliveries then
 // wait behind one probe attempt at a time, spaced out, instead of each
-// spending a timeout. A delivery the gate holds back is parked (see Park),
+// spending a timeout. A delivery the gate holds back is parked (park.go),
 // unattempted and not charged an attempt.
 
 // BreakerRules say when an endpoint's breaker trips and how long it stays

@@ -35,20 +35,21 @@ func (d *Deliverer) recentlyHeld(webhookID string) (recentHold, bool) {
 func (d *Deliverer) rememberHold(webhookID string, h recentHold) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.held == nil || len(d.held) >= maxCachedKeys {
+	if d.held == nil || len(d.held) >= maxCached {
 		d.held = make(map[string]recentHold)
 	}
 	d.held[webhookID] = h
 }
 
 // hold parks m, whose delivery stands at st, for wait because its
-// endpoint's gate held it back for reason. A stored delivery that an open
-// breaker (not its probe) holds waits in the table (its ResendAt moved to the wait's end,
-// which the sweeper finds): a breaker may stay open for hours, and a
-// message re-parking itself meanwhile would be joined by the sweeper's
-// copy every ResendSlack. Any other waits as a delayed message (at most
-// MaxDelay). A delivery not yet stored has no claim to carry: its next
-// message may take it as the first did.
+// endpoint's gate held it back for reason. A stored, parked delivery
+// that an open breaker holds waits in the table (its ResendAt moved to
+// the wait's end, which the sweeper finds): a breaker may stay open for
+// hours, and a message re-parking itself meanwhile would be joined by the
+// sweeper's copy every ResendSlack. Any other waits as a delayed message
+// (at most MaxDelay), with its delivery's claim. A delivery not yet
+// stored has no claim to carry beyond the message's own: its next message
+// may take it as the first did.
 func (d *Deliverer) hold(ctx context.Context, m Message, st Status, claim string, wait time.Duration, reason string, breaker BreakerState) (Step, error) {
 	m.Deferrals++
 	if !st.Exists {

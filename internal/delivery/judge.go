@@ -38,14 +38,15 @@ func Judge(r Response) Verdict {
 // Reasons a delivery ends without being delivered, and why the service
 // disabled a webhook. Records and the API show them.
 const (
-	// ReasonDeleted: the webhook was deleted.
+	// ReasonDeleted: the webhook, or its signing secret, was deleted.
 	ReasonDeleted = "webhook_deleted"
 	// ReasonInactive: the webhook is not active.
 	ReasonInactive = "webhook_inactive"
 	// ReasonUnsubscribed: the webhook no longer subscribes to the event.
 	ReasonUnsubscribed = "event_not_subscribed"
-	// ReasonExhausted: the last attempt the webhook's retry settings allow
-	// failed.
+	// ReasonExhausted: the last attempt allowed (by the webhook's retry
+	// settings, or by a manual send's AttemptLimit) failed, or the next
+	// would fall past the horizon or the event's retention.
 	ReasonExhausted = "attempts_exhausted"
 	// ReasonGone: the endpoint answered 410 Gone, which disables it.
 	ReasonGone = "endpoint_gone"
@@ -86,7 +87,8 @@ func attemptLimit(st Status, s webhook.Settings) int {
 }
 
 // judge decides what an attempt's response means for the delivery and
-// the webhook, filling rec, and returns the step.
+// the webhook, and returns the step: it fills rec's state, reason and
+// health change, and, for a retry, when the next attempt is due.
 func (d *Deliverer) judge(rec *Record, t Target, resp Response) Step {
 	switch Judge(resp) {
 	case VerdictDelivered:

@@ -71,7 +71,10 @@ type Page struct {
 	Next string
 }
 
-// List returns a page of owner's webhook webhookID's deliveries.
+// List returns a page of owner's webhook webhookID's deliveries that
+// match f, newest event first, after startingAfter, up to limit (see
+// History.Deliveries). With f.EventID, the page holds that event's
+// delivery, if it has one.
 func (s *Manager) List(ctx context.Context, owner tenant.Tenant, webhookID string, f Filter, limit int, startingAfter string) (Page, error) {
 	w, err := s.Endpoints.Get(ctx, owner, webhookID)
 	if err != nil {

@@ -7,9 +7,10 @@ import (
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
-// Message is one delivery queued for one endpoint: the fan-out sends it,
-// the deliverer attempts it until it is delivered, skipped or out of
-// attempts. Its JSON form is the delivery queue's message body.
+// Message is one delivery queued for one endpoint: the fan-out or a
+// manual send queues it, and the deliverer attempts it, queueing it again
+// for each next attempt (see park.go), until the delivery is delivered,
+// failed or skipped. Its JSON form is the delivery queue's message body.
 type Message struct {
 	// DeliveryID is the delivery's id and webhook-id header.
 	DeliveryID string `json:"delivery_id"`
@@ -28,9 +29,11 @@ type Message struct {
 	// Payload is the body to POST, the same bytes for every endpoint and
 	// attempt (base64 in JSON, so no re-encoding can change them).
 	Payload []byte `json:"payload"`
-	// Claim, when set, is the claim a manual send (a retry, a recovery, a
-	// test) made on the delivery before queueing the message: its receipts
-	// own the delivery under it, instead of under the queue's message id.
+	// Claim, when set, is the claim its receipts own the delivery under,
+	// instead of under the queue's message id: the claim a manual send (a
+	// retry, a recovery, a test) made on the delivery before queueing the
+	// message, or, on a message queued again for a next attempt, the
+	// claim of the series it goes on with.
 	Claim string `json:"claim,omitempty"`
 	// Test marks a test event: it goes to its endpoint whatever the
 	// endpoint subscribes to.

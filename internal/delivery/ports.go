@@ -18,7 +18,8 @@ type Subscribers interface {
 }
 
 // EventLog keeps events, so that a second publish of the same event id is
-// recognised. Events expire after the retention period.
+// recognised and a delivery can be sent again from its event (History
+// reads them). Events expire after the retention period.
 type EventLog interface {
 	// Keep stores ev unless an event with its owner and id is stored
 	// already; it returns the SourceID of the event stored first, which is

@@ -6,8 +6,8 @@ import (
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
-// Target is a delivery's endpoint as it is now, its gate, and the
-// delivery's state.
+// Target is what the deliverer reads for one step (Store.Target): a
+// delivery's endpoint as it is now, its gate, and the delivery's state.
 type Target struct {
 	// Found is false when the webhook was deleted.
 	Found bool
@@ -22,22 +22,27 @@ type Target struct {
 // Record is what one step of a delivery writes: the attempt made (if any),
 // the delivery's new state, and the change to its webhook's health. The
 // write is conditional on the delivery still being pending at Prior
-// attempts and owned by Claim, or by a message whose lease ended (or not
-// existing yet).
+// attempts and owned by Claim, or by a claim whose lease ended (or not
+// existing yet, when Prior is 0); and on the attempt recorded being the
+// one begun, or, for a step without an attempt, on none being in
+// progress.
 type Record struct {
 	// Message is the delivery.
 	Message Message
-	// Attempt is the attempt made; nil when none was (skipped).
+	// Attempt is the attempt made, or the one begun and interrupted; nil
+	// when none was (skipped, or failed because the retry settings were
+	// lowered while it waited).
 	Attempt *Attempt
 	// State is the delivery's state after this step.
 	State State
-	// Reason says why a delivery was skipped or failed for good.
+	// Reason says why a delivery was skipped or failed (a Reason*
+	// constant); empty otherwise.
 	Reason string
 	// Attempts counts attempts after this step.
 	Attempts int
 	// Prior is the count the stored delivery must still have.
 	Prior int
-	// Claim is the owning queue message.
+	// Claim is the claim that owns the delivery (Status.Claim).
 	Claim string
 	// NextAttemptAt is when the next attempt is due (pending only).
 	NextAttemptAt time.Time
@@ -45,7 +50,7 @@ type Record struct {
 	ClaimedUntil time.Time
 	// ResendAt is when, unless an attempt is recorded first, the
 	// delivery's message must be queued again from the store (pending
-	// only; see Park): a wait longer than MaxDelay is kept there, and a
+	// only; see park.go): a wait longer than MaxDelay is kept there, and a
 	// shorter one, queued as a delayed message, is kept there too in case
 	// that message is lost.
 	ResendAt time.Time
@@ -74,7 +79,7 @@ type Begin struct {
 	Number int
 	// Prior is the count of recorded attempts the delivery must have.
 	Prior int
-	// Claim is the owning message's claim.
+	// Claim is the claim that owns the delivery (Status.Claim).
 	Claim string
 	// ClaimedUntil is the claim's lease, taken (or kept) with the attempt.
 	ClaimedUntil time.Time
@@ -87,7 +92,7 @@ type Begin struct {
 	Expires time.Time
 }
 
-// HealthChange is what a recorded attempt changes on its webhook.
+// HealthChange is what a recorded step changes on its webhook's health.
 type HealthChange int
 
 // The health changes.
@@ -99,14 +104,16 @@ const (
 	// CountFailure counts one more failed attempt while failing, until
 	// there are DisableAfterAttempts.
 	CountFailure
-	// Recover clears FailingSince after a delivered attempt.
+	// Recover clears FailingSince and FailingAttempts after a delivered
+	// attempt.
 	Recover
-	// Disable sets is_active false with a reason.
+	// Disable sets is_active false with the record's Reason, and bumps
+	// the webhook's version.
 	Disable
 )
 
 // ApplyHealth makes r's change to w's health as the store's conditional
-// update does (the DynamoDB adapter's healthUpdate writes the same); the
+// update does (the DynamoDB adapter writes the same); the
 // in-memory stores (the tests', the scale simulation's) keep webhooks'
 // health with it.
 func (r Record) ApplyHealth(w *webhook.Webhook) {
@@ -127,5 +134,6 @@ func (r Record) ApplyHealth(w *webhook.Webhook) {
 	}
 }
 
-// DefaultRetention is how long delivery and attempt records are kept.
+// DefaultRetention is how long events and delivery and attempt records
+// are kept, unless the deployment says otherwise.
 const DefaultRetention = 30 * 24 * time.Hour

@@ -57,7 +57,8 @@ type Recovery struct {
 // queued to the webhook as it is now (onItsWay) are left alone. It
 // looks at MaxRecoverEvents events and queues MaxRecoverSends at most,
 // and no more than the rate limit allows; the rest is left to the next
-// request (Recovery.Next).
+// request (Recovery.Next). It returns what it queued, and whether that is
+// the replayed result of an earlier request with idempotencyKey.
 func (s *Manager) Recover(ctx context.Context, owner tenant.Tenant, webhookID string, win Window, idempotencyKey string) (Recovery, bool, error) {
 	until := ""
 	if !win.Until.IsZero() {

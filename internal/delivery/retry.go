@@ -12,7 +12,8 @@ import (
 // Retry sends owner's delivery deliveryID of webhook webhookID again now:
 // one more attempt, with the same webhook-id, signed afresh. A pending
 // delivery's next attempt is brought forward instead. It returns the
-// delivery as queued.
+// delivery as queued, and whether that is the replayed result of an
+// earlier request with idempotencyKey.
 func (s *Manager) Retry(ctx context.Context, owner tenant.Tenant, webhookID, deliveryID, idempotencyKey string) (Summary, bool, error) {
 	return once(ctx, s, owner, idempotencyKey, webhook.Fingerprint("retry_delivery", webhookID, deliveryID), func() (Summary, error) {
 		w, err := s.active(ctx, owner, webhookID)

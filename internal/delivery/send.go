@@ -32,12 +32,15 @@ const (
 )
 
 // Reopen is a manual send's write: the delivery becomes pending under
-// Message.Claim, its next attempt due now.
+// Message.Claim, its next attempt due now, its reason cleared; a pending
+// delivery's claim is kept as its PriorClaim.
 type Reopen struct {
 	// Message is the delivery, with the claim its message carries.
 	Message Message
 	// Prior is the delivery as read; the write is conditional on it
-	// (state and attempts), or on its absence when !Prior.Exists.
+	// (its state and attempts, and a pending one's claim), on no notice
+	// pending and no attempt in progress, or on its absence when
+	// !Prior.Exists.
 	Prior Status
 	// AttemptLimit is the delivery's new limit (0: the webhook's settings).
 	AttemptLimit int
@@ -57,7 +60,8 @@ type Reopen struct {
 // finished one gets one more attempt, or, recovering, the attempts w's
 // retry settings allow; a pending one has its next attempt brought
 // forward, unless it may be being made now. A delivery whose notice is
-// not yet published waits for it.
+// not yet published waits for it, and one that has had
+// MaxDeliveryAttempts attempts gets no more.
 func (s *Manager) plan(w webhook.Webhook, ev Event, st Status, now time.Time, recovering bool) (Reopen, error) {
 	m := Message{DeliveryID: DeliveryID(ev.ID, w.ID, ev.Time), EventID: ev.ID, EventType: ev.Type, EventTime: ev.Time,
 		Account: w.Owner.Account, Mode: w.Owner.Mode, WebhookID: w.ID, Payload: ev.Payload, Claim: newClaim(), Test: ev.Test, SeriesStart: now}

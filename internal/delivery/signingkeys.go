@@ -37,7 +37,7 @@ func (d *Deliverer) signingKeys(ctx context.Context, w webhook.Webhook) (Keys, e
 		return keys, nil
 	}
 	d.mu.Lock()
-	if d.keys == nil || len(d.keys) >= maxCachedKeys {
+	if d.keys == nil || len(d.keys) >= maxCached {
 		d.keys = make(map[string]cachedKeys)
 	}
 	d.keys[w.SecretRef] = cachedKeys{version: w.Version, keys: keys}

@@ -15,19 +15,22 @@ type State string
 
 // The states of a delivery.
 const (
-	// StatePending: an attempt is due, now or later: none has been made
-	// yet (the fan-out or a manual send opened it), or attempts failed
-	// and a retry is scheduled.
+	// StatePending: an attempt is due, now or later, or under way: the
+	// delivery's first attempt has begun, a manual send opened or
+	// reopened it, or attempts failed and a retry is scheduled.
 	StatePending State = "pending"
 	// StateDelivered: an attempt got 2xx.
 	StateDelivered State = "delivered"
-	// StateFailed: no attempt will be made again: the last attempt
-	// allowed failed (ReasonExhausted), the endpoint answered 410
-	// (ReasonGone), or the endpoint was disabled for failing
-	// (ReasonFailing).
+	// StateFailed: no attempt is scheduled again: the attempts allowed are
+	// spent, or the next would fall past the horizon or the event's
+	// retention (ReasonExhausted); the endpoint answered 410 (ReasonGone);
+	// or its attempts all failed for DisableAfter, which disabled it
+	// (ReasonFailing). Only a manual send reopens it.
 	StateFailed State = "failed"
-	// StateSkipped: the endpoint was deleted, deactivated or unsubscribed
-	// before an attempt could be made.
+	// StateSkipped: when an attempt was due, the endpoint (or its signing
+	// secret) was deleted (ReasonDeleted), it was not active
+	// (ReasonInactive), or it no longer subscribed to the event
+	// (ReasonUnsubscribed); no attempt was made.
 	StateSkipped State = "skipped"
 )
 
@@ -45,15 +48,17 @@ func ParseState(name string) (State, *webhook.FieldProblem) {
 
 // Status is a delivery's stored state.
 type Status struct {
-	// Exists is false before the first attempt is recorded.
+	// Exists is false until the delivery is first written: its first
+	// attempt begun (Store.Begin), or a manual send (Resends.Reopen).
 	Exists bool
 	// State is where the delivery stands.
 	State State
 	// Attempts counts the attempts made.
 	Attempts int
-	// Claim is the queue message that owns the delivery: only that message
-	// makes attempts, so a duplicate message cannot start a second series
-	// of retries.
+	// Claim owns the delivery: the queue message id of the series of
+	// attempts it is in, or a manual send's claim (Message.Claim). Only
+	// receipts under it make attempts, so a duplicate message cannot start
+	// a second series of retries.
 	Claim string
 	// ClaimedUntil is when Claim's lease ends: past it, another message
 	// may take the delivery over.
@@ -68,10 +73,12 @@ type Status struct {
 	// NextAttemptAt is when a pending delivery's next attempt is due.
 	NextAttemptAt time.Time
 	// AttemptLimit, when not 0, is the most attempts the delivery may
-	// reach: a manual send of a finished delivery allows one more. When 0,
-	// the webhook's retry settings decide (MaxAttempts).
+	// reach: a retry of a finished delivery allows one more, a recovery
+	// the attempts the webhook's retry settings allow. When 0, those
+	// settings decide (MaxAttempts).
 	AttemptLimit int
-	// Reason says why the delivery was skipped or failed for good.
+	// Reason says why the delivery was skipped or failed (a Reason*
+	// constant); empty otherwise.
 	Reason string
 	// NoticePending says an operational notice of this delivery's outcome
 	// (Notice) is still to be published.

@@ -16,7 +16,8 @@ import (
 
 // Test sends owner's webhook webhookID an example event of type typ,
 // marked as a test, through the queue like any other event. It returns
-// the delivery as queued.
+// the delivery as queued, and whether that is the replayed result of an
+// earlier request with idempotencyKey.
 func (s *Manager) Test(ctx context.Context, owner tenant.Tenant, webhookID string, typ webhook.EventType, idempotencyKey string) (Summary, bool, error) {
 	return once(ctx, s, owner, idempotencyKey, webhook.Fingerprint("test_webhook", webhookID, string(typ)), func() (Summary, error) {
 		w, err := s.active(ctx, owner, webhookID)
