@@ -32,3 +32,15 @@ func code(err error) string {
 	}
 	return ""
 }
+
+// wait keeps m's event and makes its first attempt, which must fail (the
+// fixture's script), as sqs-1: its delivery then waits an hour for the
+// next.
+func (f *fixture) wait(t *testing.T, m delivery.Message) {
+	t.Helper()
+	f.d.Schedule = delivery.Schedule{time.Hour}
+	f.keep(t, m)
+	if _, err := f.d.Deliver(context.Background(), m, "sqs-1"); err != nil {
+		t.Fatal(err)
+	}
+}

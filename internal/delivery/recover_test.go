@@ -73,12 +73,8 @@ func TestRecoverSendsWhatWasNotDeliveredOnce(t *testing.T) {
 func TestRecoverBringsForwardWaitingDeliveriesAndRestoresTheRetries(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, settings(true, 2), fail500)
-	f.d.Schedule = delivery.Schedule{time.Hour}
 	waiting := message()
-	f.keep(t, waiting)
-	if _, err := f.d.Deliver(ctx, waiting, "sqs-1"); err != nil { // attempt 1 fails; the next is an hour away
-		t.Fatal(err)
-	}
+	f.wait(t, waiting)
 	failed := message()
 	failed.EventID, failed.EventTime = "evt_2", waiting.EventTime.Add(time.Second)
 	failed.DeliveryID = delivery.DeliveryID(failed.EventID, f.hook.ID, failed.EventTime)

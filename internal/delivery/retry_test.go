@@ -124,12 +124,8 @@ func TestRetryRefusals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, settings(true, 3), fail500)
-			f.d.Schedule = delivery.Schedule{time.Hour}
 			m := message()
-			f.keep(t, m)
-			if _, err := f.d.Deliver(context.Background(), m, "sqs-1"); err != nil { // attempt 1 fails; attempt 2 due in an hour
-				t.Fatal(err)
-			}
+			f.wait(t, m)
 			mgr, q := f.manager()
 			who, id := tc.change(f, m)
 			before, sends := f.store.deliveries[m.DeliveryID], f.store.sends[f.hook.ID]
@@ -152,12 +148,8 @@ func TestRetryRefusals(t *testing.T) {
 func TestRetryBringsASleepingDeliveryForward(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, settings(true, 3), fail500)
-	f.d.Schedule = delivery.Schedule{time.Hour}
 	m := message()
-	f.keep(t, m)
-	if _, err := f.d.Deliver(ctx, m, "sqs-1"); err != nil { // attempt 1 fails; attempt 2 due in an hour
-		t.Fatal(err)
-	}
+	f.wait(t, m)
 	mgr, q := f.manager()
 	sum, _, err := mgr.Retry(ctx, owner, f.hook.ID, m.DeliveryID, "")
 	if err != nil || len(q.sent) != 1 || !sum.NextAttemptAt.Equal(f.now) {
