@@ -36,7 +36,8 @@ func webhookDisabled(w webhook.Webhook) error {
 }
 
 // deliveryInProgress is the error of a send of a delivery whose attempt is
-// due or being made now.
+// due or being made now, whose notice is still to be published, or that
+// changed while the send was written.
 func deliveryInProgress(id string) error {
 	return &apperr.Error{Kind: apperr.Conflict, Code: apperr.CodeDeliveryInProgress, Param: "delivery_id",
 		Message: fmt.Sprintf("delivery %s has an attempt due or in progress now; retry after it is recorded", id)}

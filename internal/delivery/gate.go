@@ -197,8 +197,9 @@ type Exit struct {
 // Admit applies e to g as a store's conditional entry write does (the
 // DynamoDB adapter's Enter writes the same with conditions): it is
 // ErrChanged, and g is left as it was, when g no longer admits e (its
-// slots are taken, an expired holder e names is gone, the second's count
-// is spent, the breaker's state is not the one e was admitted under).
+// slots, or its retries' share of them, are taken, an expired holder e
+// names is gone, the second's count is spent, the breaker's state is not
+// the one e was admitted under).
 // The in-memory stores (the tests', the scale simulation's) keep their
 // gates with it.
 func (g *Gate) Admit(e Entry) error {
