@@ -1,14 +1,9 @@
 package delivery
 
 import (
-	"fmt"
-	"slices"
-	"strconv"
 	"time"
 
-	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/tenant"
-	"github.com/docproc/webhooks/internal/webhook"
 )
 
 // ErrorClass names why an attempt got no HTTP status, or got one that
@@ -70,55 +65,6 @@ type Response struct {
 // MaxResponsePrefix bounds the response body kept in an attempt record.
 const MaxResponsePrefix = 1024
 
-// Verdict is what an attempt's response means.
-type Verdict int
-
-// The verdicts.
-const (
-	// VerdictFailed: the attempt failed and may be retried.
-	VerdictFailed Verdict = iota
-	// VerdictDelivered: the endpoint answered 2xx.
-	VerdictDelivered
-	// VerdictGone: the endpoint answered 410; it is disabled.
-	VerdictGone
-)
-
-// Judge reads a response: 2xx is delivered, 410 disables the endpoint, and
-// anything else, including 3xx and every error, fails the attempt.
-func Judge(r Response) Verdict {
-	switch {
-	case r.Error != "":
-		return VerdictFailed
-	case r.Status >= 200 && r.Status < 300:
-		return VerdictDelivered
-	case r.Status == 410:
-		return VerdictGone
-	default:
-		return VerdictFailed
-	}
-}
-
-// State is where a delivery stands.
-type State string
-
-// The states of a delivery.
-const (
-	// StatePending: an attempt is due, now or later: none has been made
-	// yet (the fan-out or a manual send opened it), or attempts failed
-	// and a retry is scheduled.
-	StatePending State = "pending"
-	// StateDelivered: an attempt got 2xx.
-	StateDelivered State = "delivered"
-	// StateFailed: no attempt will be made again: the last attempt
-	// allowed failed (ReasonExhausted), the endpoint answered 410
-	// (ReasonGone), or the endpoint was disabled for failing
-	// (ReasonFailing).
-	StateFailed State = "failed"
-	// StateSkipped: the endpoint was deleted, deactivated or unsubscribed
-	// before an attempt could be made.
-	StateSkipped State = "skipped"
-)
-
 // Attempt is the record of one attempt. It holds no secret and no
 // signature.
 type Attempt struct {
@@ -140,16 +86,4 @@ type Attempt struct {
 	At time.Time
 	// Response is what it got.
 	Response Response
-}
-
-// States lists the delivery states, as the API names them.
-var States = []State{StatePending, StateDelivered, StateFailed, StateSkipped}
-
-// ParseState reads a delivery state by name.
-func ParseState(name string) (State, *webhook.FieldProblem) {
-	if !slices.Contains(States, State(name)) {
-		return "", &webhook.FieldProblem{Code: apperr.CodeStateInvalid,
-			Message: fmt.Sprintf("unknown state %s; states: pending, delivered, failed, skipped", strconv.Quote(name))}
-	}
-	return State(name), nil
 }

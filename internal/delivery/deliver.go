@@ -12,59 +12,6 @@ import (
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
-// Reasons a delivery ends without being delivered, and why the service
-// disabled a webhook. Records and the API show them.
-const (
-	// ReasonDeleted: the webhook was deleted.
-	ReasonDeleted = "webhook_deleted"
-	// ReasonInactive: the webhook is not active.
-	ReasonInactive = "webhook_inactive"
-	// ReasonUnsubscribed: the webhook no longer subscribes to the event.
-	ReasonUnsubscribed = "event_not_subscribed"
-	// ReasonExhausted: the last attempt the webhook's retry settings allow
-	// failed.
-	ReasonExhausted = "attempts_exhausted"
-	// ReasonGone: the endpoint answered 410 Gone, which disables it.
-	ReasonGone = "endpoint_gone"
-	// ReasonFailing: every attempt to the endpoint failed for DisableAfter,
-	// and there were DisableAfterAttempts of them at least, which disables
-	// it.
-	ReasonFailing = "endpoint_failing"
-)
-
-// DefaultDisableAfter is how long an endpoint's attempts may all fail
-// before it is disabled (after Svix).
-const DefaultDisableAfter = 5 * 24 * time.Hour
-
-// DisableAfterAttempts is how many attempts in a row must have failed,
-// besides for DisableAfter, before an endpoint is disabled: an endpoint
-// that gets little traffic is not disabled by its second failure because
-// the first was long ago. Svix, too, starts its 5 days only after
-// several failures; 10 is the least number of requests Convoy's circuit
-// breaker judges an endpoint on.
-const DisableAfterAttempts = 10
-
-// DefaultRetention is how long delivery and attempt records are kept.
-const DefaultRetention = 30 * 24 * time.Hour
-
-// MaxAttempts is how many attempts a webhook's settings allow an event:
-// one, plus MaxRetries when retries are enabled.
-func MaxAttempts(s webhook.Settings) int {
-	if !s.RetryEnabled {
-		return 1
-	}
-	return 1 + s.MaxRetries
-}
-
-// attemptLimit is the most attempts a delivery in state st may reach
-// under settings s: the limit a manual send set, else MaxAttempts.
-func attemptLimit(st Status, s webhook.Settings) int {
-	if st.AttemptLimit > 0 {
-		return st.AttemptLimit
-	}
-	return MaxAttempts(s)
-}
-
 // Deliverer makes the attempts of deliveries.
 type Deliverer struct {
 	// Store keeps deliveries and attempts.
@@ -73,16 +20,18 @@ type Deliverer struct {
 	Secrets Secrets
 	// Sender makes attempts.
 	Sender Sender
-	// Schedule is the waits between attempts.
+	// Schedule is the waits between attempts; DefaultSchedule when empty.
 	Schedule Schedule
 	// DisableAfter is how long an endpoint may fail before it is disabled,
-	// once DisableAfterAttempts attempts in a row have failed.
+	// once DisableAfterAttempts attempts in a row have failed;
+	// DefaultDisableAfter when 0.
 	DisableAfter time.Duration
-	// Retention is how long records are kept.
+	// Retention is how long events and records are kept (no retry is
+	// scheduled past an event's); DefaultRetention when 0.
 	Retention time.Duration
 	// Notifier publishes operational notices; nil publishes none.
 	Notifier Notifier
-	// Queue takes the messages of the next attempts (see Park).
+	// Queue takes the messages of the next attempts (see park.go).
 	Queue Queue
 	// Gates admits the attempts to each endpoint (see Gate).
 	Gates Gates
@@ -108,42 +57,22 @@ type Deliverer struct {
 	held map[string]recentHold
 }
 
-// recentHold is an endpoint's gate as this instance last saw it hold a
-// delivery back: until then, a message the gate held before is parked
-// again without reading the store. When one endpoint is flooded, its
-// held messages come back faster than its slots free up, and each read
-// would cost a DynamoDB read for nothing.
-type recentHold struct {
-	until   time.Time
-	reason  string
-	breaker BreakerState
-}
-
-// heldMemory is how long a hold for concurrency or rate is remembered; a
-// breaker's is remembered until it lets a probe go.
-const heldMemory = time.Second
-
-// maxCachedKeys bounds the keys one warm instance keeps; past it the
-// cache starts over.
-const maxCachedKeys = 10000
-
-// cachedKeys are a webhook's signing keys as of one version of it. A
-// rotation bumps the webhook's version, so the next delivery reads the
-// new secret at once.
-type cachedKeys struct {
-	version int
-	keys    Keys
-}
+// maxCached bounds each of the Deliverer's caches by webhook (signing
+// keys, recent holds) in one warm instance; past it a cache starts over.
+const maxCached = 10000
 
 // Step is what a message's handling came to. Whatever it is, the message
-// received is finished with: a next attempt was parked (see Park).
+// received is finished with: when another attempt is due, its message was
+// queued again or left to the store (see park.go).
 type Step struct {
-	// Outcome names it for logs and metrics: delivered, retry, failed,
-	// skipped, duplicate, early.
+	// Outcome names it for logs and metrics: one of the Outcome*
+	// constants.
 	Outcome string
-	// Attempt is the attempt made, nil if none was.
+	// Attempt is the attempt recorded (made, or counted as interrupted);
+	// nil if none was.
 	Attempt *Attempt
-	// Retry says another attempt is scheduled, after Wait.
+	// Retry says another attempt is to come, after Wait: the message was
+	// parked (retry, early, held).
 	Retry bool
 	// Wait is how long until the next attempt.
 	Wait time.Duration
@@ -160,14 +89,22 @@ type Step struct {
 
 // Outcomes of Step.
 const (
+	// OutcomeDelivered: the attempt got 2xx.
 	OutcomeDelivered = "delivered"
-	OutcomeRetry     = "retry"
-	OutcomeFailed    = "failed"
-	OutcomeSkipped   = "skipped"
+	// OutcomeRetry: the attempt failed and the next one is scheduled.
+	OutcomeRetry = "retry"
+	// OutcomeFailed: the delivery failed (Step.Reason says why).
+	OutcomeFailed = "failed"
+	// OutcomeSkipped: the delivery was skipped (Step.Reason says why).
+	OutcomeSkipped = "skipped"
+	// OutcomeDuplicate: the message had nothing to do: its delivery is
+	// finished, owned by another claim, or its attempt was taken by
+	// another receipt.
 	OutcomeDuplicate = "duplicate"
 	// OutcomeEarly: the message came before its next attempt is due (a
-	// duplicate, a receipt returned after a failure), or while a manual
-	// send that took its delivery over may still be on its way
+	// duplicate, a receipt returned after a failure), while another
+	// receipt's attempt may still be in progress, or while a manual send
+	// that took its delivery over may still be on its way
 	// (Status.PriorClaim); it is parked again, unattempted.
 	OutcomeEarly = "early"
 	// OutcomeHeld: the endpoint's gate held the delivery back (its
@@ -197,6 +134,7 @@ const earlyTolerance = 2 * time.Second
 // long.
 const SaveReserve = 10 * time.Second
 
+// now is the time, in UTC.
 func (d *Deliverer) now() time.Time {
 	if d.Now != nil {
 		return d.Now().UTC()
@@ -205,18 +143,22 @@ func (d *Deliverer) now() time.Time {
 }
 
 // Deliver handles one receipt of message m, which the queue knows as
-// messageID: it makes the next attempt if one is due, records it, and
-// parks the attempt after it (see Park). The message owns its delivery
-// under m.Claim when it carries one (a manual send, or a parked attempt),
-// else under messageID. A message whose delivery is done, is owned by
-// another live message, or whose attempt another receipt is making, is a
-// duplicate; one that came before its next attempt is due is parked
-// again. Each attempt number is POSTed at most once: it is taken
-// (Store.Begin) before the POST, and an attempt whose outcome was never
-// recorded counts as interrupted instead of being made again. An error
-// means nothing was decided (a dependency failed, or another receipt
-// recorded first), or a notice or a parked message is not yet sent: the
-// message must come back.
+// queueMessageID: it makes the next attempt if one is due, records it,
+// and parks the attempt after it (see park.go). It reads as its three
+// parts: whether this receipt owns the delivery (owns), whether there is
+// an attempt to make (settle), then the attempt and its record (post).
+//
+// The message owns its delivery under m.Claim when it carries one (a
+// manual send, or a parked attempt), else under queueMessageID. A message
+// whose delivery is done, is owned by another live message, or whose
+// attempt another receipt is making, is a duplicate; one that came before
+// its next attempt is due is parked again, and one its endpoint's gate
+// holds back is parked for the gate's wait (held). Each attempt number is
+// POSTed at most once: it is taken (Store.Begin) before the POST, and an
+// attempt whose outcome was never recorded counts as interrupted instead
+// of being made again. An error means nothing was decided (a dependency
+// failed, or another receipt recorded first), or a notice or a parked
+// message is not yet sent: the message must come back.
 func (d *Deliverer) Deliver(ctx context.Context, m Message, queueMessageID string) (Step, error) {
 	claim := cmp.Or(m.Claim, queueMessageID)
 	if h, ok := d.recentlyHeld(m.WebhookID); ok && m.Deferrals > 0 {
@@ -229,8 +171,31 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, queueMessageID strin
 	if err != nil {
 		return Step{}, fmt.Errorf("read delivery %s: %w", m.DeliveryID, err)
 	}
-	st := t.Delivery
 	now := d.now()
+	if step, mine, err := d.owns(ctx, m, claim, t.Delivery, now); !mine {
+		return step, err
+	}
+	rec := Record{Message: m, Prior: t.Delivery.Attempts, Attempts: t.Delivery.Attempts, Claim: claim, At: now,
+		Expires: now.Add(cmp.Or(d.Retention, DefaultRetention)), WebhookVersion: t.Webhook.Version}
+	if step, settled, err := d.settle(ctx, rec, t, now); settled {
+		return step, err
+	}
+	keys, err := d.signingKeys(ctx, t.Webhook)
+	if errors.Is(err, webhook.ErrNotFound) {
+		rec.State, rec.Reason = StateSkipped, ReasonDeleted
+		return d.save(ctx, rec, Step{Outcome: OutcomeSkipped, Reason: ReasonDeleted})
+	}
+	if err != nil {
+		return Step{}, err
+	}
+	return d.post(ctx, rec, t, keys, now)
+}
+
+// owns reports whether this receipt of m, under claim, may act on its
+// delivery, which stands at st at now. When it may not, it returns the
+// step instead: a duplicate, or a message parked until the delivery's
+// owner may have acted.
+func (d *Deliverer) owns(ctx context.Context, m Message, claim string, st Status, now time.Time) (Step, bool, error) {
 	switch {
 	case st.Exists && st.State == StatePending && st.Claim != claim && st.PriorClaim == claim:
 		// A manual send took the delivery over from this message's series
@@ -238,32 +203,40 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, queueMessageID strin
 		// queued. The series waits for the send's lease to end, then takes
 		// the delivery back (it comes back a little after the lease, since
 		// SQS visibility counts whole seconds).
-		if !now.After(st.ClaimedUntil) {
-			wait := min(st.ClaimedUntil.Sub(now)+earlyTolerance, MaxDelay)
-			return Step{Outcome: OutcomeEarly, Retry: true, Wait: wait}, d.park(ctx, m, claim, wait)
+		if now.After(st.ClaimedUntil) {
+			return Step{}, true, nil
 		}
+		wait := min(st.ClaimedUntil.Sub(now)+earlyTolerance, MaxDelay)
+		return Step{Outcome: OutcomeEarly, Retry: true, Wait: wait}, false, d.park(ctx, m, claim, wait)
 	case m.Claim != "" && (!st.Exists || st.Claim != claim):
 		// A manual send's message whose send was undone (its queueing
 		// failed), or that a later send took over.
-		return Step{Outcome: OutcomeDuplicate}, nil
+		return Step{Outcome: OutcomeDuplicate}, false, nil
 	case st.Exists && st.State != StatePending && st.NoticePending:
 		// Its notice could not be published when the outcome was recorded,
 		// which is the time the notice tells.
-		return Step{Outcome: OutcomeDuplicate}, d.notify(ctx, m, st.Reason, st.Attempts, st.UpdatedAt)
+		return Step{Outcome: OutcomeDuplicate}, false, d.notify(ctx, m, st.Reason, st.Attempts, st.UpdatedAt)
 	case st.Exists && st.State != StatePending:
-		return Step{Outcome: OutcomeDuplicate}, nil
+		return Step{Outcome: OutcomeDuplicate}, false, nil
 	case st.Exists && st.Claim != claim && now.Before(st.ClaimedUntil):
-		return Step{Outcome: OutcomeDuplicate}, nil
+		return Step{Outcome: OutcomeDuplicate}, false, nil
 	case st.InProgress(now):
 		// A receipt of the message is making the attempt, or made it and
 		// could not record it: park the message until the attempt's lease
 		// ends, when it finds the attempt recorded, or interrupted.
 		wait := st.BegunUntil.Sub(now) + earlyTolerance
-		return Step{Outcome: OutcomeEarly, Retry: true, Wait: wait}, d.park(ctx, m, claim, wait)
+		return Step{Outcome: OutcomeEarly, Retry: true, Wait: wait}, false, d.park(ctx, m, claim, wait)
 	}
-	manual := isManualClaim(claim)
-	rec := Record{Message: m, Prior: st.Attempts, Attempts: st.Attempts, Claim: claim, At: now,
-		Expires: now.Add(cmp.Or(d.Retention, DefaultRetention)), WebhookVersion: t.Webhook.Version}
+	return Step{}, true, nil
+}
+
+// settle decides the step of rec's delivery to t at now when it is not a
+// POST, and reports whether it did: an attempt begun whose outcome was
+// never recorded counts, interrupted; a delivery the endpoint no longer
+// takes is skipped; one whose attempts are spent fails; one whose next
+// attempt is not yet due is parked again.
+func (d *Deliverer) settle(ctx context.Context, rec Record, t Target, now time.Time) (Step, bool, error) {
+	st, m := t.Delivery, rec.Message
 	if st.Begun > st.Attempts {
 		// An attempt began and its outcome was never recorded (the
 		// receipt stopped, or its record failed): it counts, unmade again.
@@ -271,58 +244,50 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, queueMessageID strin
 		rec.Attempt = d.attempt(m, t, st.Begun, st.BegunAt, Response{Error: ClassInterrupted})
 		step := d.judge(&rec, t, rec.Attempt.Response)
 		step.Attempt = rec.Attempt
-		return d.save(ctx, rec, step, manual)
+		return settled(d.save(ctx, rec, step))
 	}
 	if reason := skipReason(t, m); reason != "" {
 		rec.State, rec.Reason = StateSkipped, reason
-		return d.save(ctx, rec, Step{Outcome: OutcomeSkipped, Reason: reason}, manual)
+		return settled(d.save(ctx, rec, Step{Outcome: OutcomeSkipped, Reason: reason}))
 	}
 	if st.Attempts >= attemptLimit(st, t.Webhook.Settings) {
 		// The retry settings were lowered while the delivery waited.
 		rec.State, rec.Reason = StateFailed, ReasonExhausted
-		return d.save(ctx, rec, Step{Outcome: OutcomeFailed, Reason: ReasonExhausted}, manual)
+		return settled(d.save(ctx, rec, Step{Outcome: OutcomeFailed, Reason: ReasonExhausted}))
 	}
 	if now.Before(st.NextAttemptAt.Add(-earlyTolerance)) {
 		wait := st.NextAttemptAt.Sub(now)
-		return Step{Outcome: OutcomeEarly, Retry: true, Wait: wait}, d.park(ctx, m, claim, wait)
+		return settled(Step{Outcome: OutcomeEarly, Retry: true, Wait: wait}, d.park(ctx, m, rec.Claim, wait))
 	}
-	keys, err := d.signingKeys(ctx, t.Webhook)
-	if errors.Is(err, webhook.ErrNotFound) {
-		rec.State, rec.Reason = StateSkipped, ReasonDeleted
-		return d.save(ctx, rec, Step{Outcome: OutcomeSkipped, Reason: ReasonDeleted}, manual)
-	}
-	if err != nil {
-		return Step{}, err
-	}
+	return Step{}, false, nil
+}
+
+// settled is a step settle decided.
+func settled(step Step, err error) (Step, bool, error) { return step, true, err }
+
+// post makes the next attempt of rec's delivery to t at now, signed with
+// keys, and records it: the endpoint's gate admits it (or holds it back),
+// the store begins it, the POST goes, then its outcome is saved and its
+// slot given back to the gate.
+func (d *Deliverer) post(ctx context.Context, rec Record, t Target, keys Keys, now time.Time) (Step, error) {
+	m, st := rec.Message, t.Delivery
 	n := st.Attempts + 1
 	lease := now.Add(AttemptLease)
 	if deadline, ok := ctx.Deadline(); ok {
 		lease = deadline
 	}
-	adm := t.Gate.admit(m.WebhookID, m.DeliveryID, n > 1, now, lease, d.limits(t.Webhook), d.breaker(), m.Deferrals)
-	if !adm.enter {
-		until := now.Add(heldMemory)
-		if adm.reason == HeldBreaker {
-			until = t.Gate.OpenUntil
-		}
-		d.rememberHold(m.WebhookID, recentHold{until: until, reason: adm.reason, breaker: t.Gate.Breaker(now)})
-		return d.hold(ctx, m, st, claim, adm.wait, adm.reason, t.Gate.Breaker(now))
-	}
-	err = d.Gates.Enter(ctx, adm.entry)
-	if errors.Is(err, ErrChanged) {
-		return d.hold(ctx, m, st, claim, holdBackoff(m.Deferrals), HeldBusy, t.Gate.Breaker(now))
-	}
-	if err != nil {
-		return Step{}, fmt.Errorf("enter the gate of %s: %w", m.WebhookID, err)
+	entry, held, err := d.enter(ctx, rec, t, n > 1, now, lease)
+	if entry == nil {
+		return held, err
 	}
 	claimedUntil := lease.Add(LeaseSlack)
 	if st.ClaimedUntil.After(claimedUntil) {
 		claimedUntil = st.ClaimedUntil
 	}
-	err = d.Store.Begin(ctx, Begin{Message: m, Number: n, Prior: st.Attempts, Claim: claim, At: now, Until: lease,
+	err = d.Store.Begin(ctx, Begin{Message: m, Number: n, Prior: st.Attempts, Claim: rec.Claim, At: now, Until: lease,
 		ClaimedUntil: claimedUntil, Expires: rec.Expires})
 	if err != nil {
-		gateErr := d.Gates.Exit(context.WithoutCancel(ctx), t.Gate.exit(adm.entry, nil, now, d.breaker()))
+		gateErr := d.Gates.Exit(context.WithoutCancel(ctx), t.Gate.exit(*entry, nil, now, d.breaker()))
 		if errors.Is(err, ErrChanged) {
 			// Another receipt took the attempt first.
 			return Step{Outcome: OutcomeDuplicate, GateErr: gateErr}, nil
@@ -341,31 +306,38 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, queueMessageID strin
 	rec.Attempt = d.attempt(m, t, n, now, resp)
 	step := d.judge(&rec, t, resp)
 	step.Attempt = rec.Attempt
-	step, err = d.save(ctx, rec, step, manual)
-	x := t.Gate.exit(adm.entry, &resp, d.now(), d.breaker())
+	step, err = d.save(ctx, rec, step)
+	x := t.Gate.exit(*entry, &resp, d.now(), d.breaker())
 	step.GateErr = d.Gates.Exit(context.WithoutCancel(ctx), x)
 	step.Breaker = Gate{OpenUntil: x.OpenUntil}.Breaker(x.At)
 	return step, err
 }
 
-// recentlyHeld returns the hold this instance remembers for webhookID,
-// if it has not ended.
-func (d *Deliverer) recentlyHeld(webhookID string) (recentHold, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	h, ok := d.held[webhookID]
-	return h, ok && d.now().Before(h.until)
-}
-
-// rememberHold notes that webhookID's gate held a delivery back, until
-// h.until.
-func (d *Deliverer) rememberHold(webhookID string, h recentHold) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.held == nil || len(d.held) >= maxCachedKeys {
-		d.held = make(map[string]recentHold)
+// enter takes a slot at t's gate for the attempt of rec's delivery (a
+// retry when retry) at now, until lease. When the gate holds the delivery
+// back, the entry is nil and the step is the hold's: the message is
+// parked for the gate's wait.
+func (d *Deliverer) enter(ctx context.Context, rec Record, t Target, retry bool, now, lease time.Time) (*Entry, Step, error) {
+	m, st := rec.Message, t.Delivery
+	adm := t.Gate.admit(m.WebhookID, m.DeliveryID, retry, now, lease, d.limits(t.Webhook), d.breaker(), m.Deferrals)
+	if !adm.enter {
+		until := now.Add(heldMemory)
+		if adm.reason == HeldBreaker {
+			until = t.Gate.OpenUntil
+		}
+		d.rememberHold(m.WebhookID, recentHold{until: until, reason: adm.reason, breaker: t.Gate.Breaker(now)})
+		step, err := d.hold(ctx, m, st, rec.Claim, adm.wait, adm.reason, t.Gate.Breaker(now))
+		return nil, step, err
 	}
-	d.held[webhookID] = h
+	err := d.Gates.Enter(ctx, adm.entry)
+	if errors.Is(err, ErrChanged) {
+		step, err := d.hold(ctx, m, st, rec.Claim, holdBackoff(m.Deferrals), HeldBusy, t.Gate.Breaker(now))
+		return nil, step, err
+	}
+	if err != nil {
+		return nil, Step{}, fmt.Errorf("enter the gate of %s: %w", m.WebhookID, err)
+	}
+	return &adm.entry, Step{}, nil
 }
 
 // breaker is the breaker's rules.
@@ -379,36 +351,6 @@ func (d *Deliverer) breaker() BreakerRules {
 // limits are the gate limits of endpoint w.
 func (d *Deliverer) limits(w webhook.Webhook) Limits {
 	return Limits{Concurrency: cmp.Or(d.Concurrency, DefaultConcurrency), Rate: w.RateLimit}
-}
-
-// hold parks m, whose delivery stands at st, for wait because its
-// endpoint's gate held it back for reason. A stored delivery that an open
-// breaker (not its probe) holds waits in the table (its ResendAt moved to the wait's end,
-// which the sweeper finds): a breaker may stay open for hours, and a
-// message re-parking itself meanwhile would be joined by the sweeper's
-// copy every ResendSlack. Any other waits as a delayed message (at most
-// MaxDelay). A delivery not yet stored has no claim to carry: its next
-// message may take it as the first did.
-func (d *Deliverer) hold(ctx context.Context, m Message, st Status, claim string, wait time.Duration, reason string, breaker BreakerState) (Step, error) {
-	m.Deferrals++
-	if !st.Exists {
-		claim = m.Claim
-	}
-	m.Claim = claim
-	step := Step{Outcome: OutcomeHeld, Retry: true, Wait: wait, Reason: reason, Breaker: breaker}
-	if reason == HeldBreaker && st.Exists && !st.ResendAt.IsZero() {
-		p := Parked{Message: m, Attempts: st.Attempts, NextAttemptAt: st.NextAttemptAt, ResendAt: st.ResendAt}
-		if err := d.Parking.Requeued(ctx, p, d.now().Add(wait)); err != nil {
-			return step, fmt.Errorf("park %s, held by its endpoint's breaker, for %s: %w", m.DeliveryID, wait, err)
-		}
-		return step, nil
-	}
-	wait = min(wait, MaxDelay)
-	step.Wait = wait
-	if err := d.Queue.SendLater(context.WithoutCancel(ctx), m, wait); err != nil {
-		return step, fmt.Errorf("park %s, held by its endpoint's gate, for %s: %w", m.DeliveryID, wait, err)
-	}
-	return step, nil
 }
 
 // attempt is the record of attempt n of m to t, made at at.
@@ -448,72 +390,18 @@ func (d *Deliverer) notify(ctx context.Context, m Message, reason string, attemp
 	return nil
 }
 
-// judge decides what an attempt's response means for the delivery and
-// the webhook, filling rec, and returns the step.
-func (d *Deliverer) judge(rec *Record, t Target, resp Response) Step {
-	switch Judge(resp) {
-	case VerdictDelivered:
-		rec.State = StateDelivered
-		if !t.Webhook.Health.FailingSince.IsZero() {
-			rec.Health = Recover
-		}
-		return Step{Outcome: OutcomeDelivered}
-	case VerdictGone:
-		rec.State, rec.Reason, rec.Health = StateFailed, ReasonGone, Disable
-		return Step{Outcome: OutcomeFailed, Reason: ReasonGone}
-	}
-	// This attempt is one more failure in a row; the count is kept only
-	// as far as the rule needs it.
-	since, failures := t.Webhook.Health.FailingSince, t.Webhook.Health.FailingAttempts+1
-	switch {
-	case since.IsZero():
-		since, failures, rec.Health = rec.At, 1, StartFailing
-	case failures <= DisableAfterAttempts:
-		rec.Health = CountFailure
-	}
-	switch {
-	case rec.At.Sub(since) >= cmp.Or(d.DisableAfter, DefaultDisableAfter) && failures >= DisableAfterAttempts:
-		rec.State, rec.Reason, rec.Health = StateFailed, ReasonFailing, Disable
-		return Step{Outcome: OutcomeFailed, Reason: ReasonFailing}
-	case rec.Attempts >= attemptLimit(t.Delivery, t.Webhook.Settings):
-		rec.State, rec.Reason = StateFailed, ReasonExhausted
-		return Step{Outcome: OutcomeFailed, Reason: ReasonExhausted}
-	}
-	schedule := d.Schedule
-	if len(schedule) == 0 {
-		schedule = DefaultSchedule
-	}
-	wait := schedule.Wait(rec.Attempts, resp.RetryAfter)
-	// No retry past the horizon, nor past when the event (its payload)
-	// may no longer be kept, with a tenth of the retention (at most an
-	// hour) to spare: the sweeper could not send it.
-	last := cmp.Or(rec.Message.SeriesStart, rec.Message.EventTime).Add(cmp.Or(d.Horizon, DefaultHorizon))
-	retention := cmp.Or(d.Retention, DefaultRetention)
-	if kept := rec.Message.EventTime.Add(retention - min(time.Hour, retention/10)); kept.Before(last) {
-		last = kept
-	}
-	if rec.At.Add(wait).After(last) {
-		rec.State, rec.Reason = StateFailed, ReasonExhausted
-		return Step{Outcome: OutcomeFailed, Reason: ReasonExhausted}
-	}
-	rec.State, rec.NextAttemptAt = StatePending, rec.At.Add(wait)
-	rec.ClaimedUntil = rec.NextAttemptAt.Add(LeaseSlack)
-	rec.ResendAt = resendAt(rec.At, rec.NextAttemptAt)
-	return Step{Outcome: OutcomeRetry, Retry: true, Wait: wait}
-}
-
 // save writes rec, parks the next attempt it schedules, and returns step.
 // It runs on a context of its own, so that an attempt made near the
-// handler's deadline is still recorded. A
-// delivery that moved on meanwhile was recorded by another receipt: the
-// message must come back and find out what that one decided. A step that
-// owes a notice (manual says its attempt was asked for by a manual send)
+// handler's deadline is still recorded. A delivery that moved on
+// meanwhile was recorded by another receipt: the message must come back
+// and find out what that one decided. A step that owes a notice
+// (owesNotice; rec.Claim says whether its attempt was a manual send's)
 // publishes it once it is recorded with it; if publishing fails, the
 // notice stays pending and the message comes back for it.
-func (d *Deliverer) save(ctx context.Context, rec Record, step Step, manual bool) (Step, error) {
+func (d *Deliverer) save(ctx context.Context, rec Record, step Step) (Step, error) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), SaveReserve)
 	defer cancel()
-	rec.Notify = d.Notifier != nil && rec.State == StateFailed && owesNotice(rec.Reason, rec.Message, manual)
+	rec.Notify = d.Notifier != nil && rec.State == StateFailed && owesNotice(rec.Reason, rec.Message, isManualClaim(rec.Claim))
 	notified, err := d.Store.Save(sctx, rec)
 	if err != nil {
 		return Step{Attempt: step.Attempt}, fmt.Errorf("record delivery %s: %w", rec.Message.DeliveryID, err)
@@ -539,34 +427,4 @@ func skipReason(t Target, m Message) string {
 		return ReasonUnsubscribed
 	}
 	return ""
-}
-
-// signingKeys returns w's signing keys, from the cache when w has not
-// changed since they were read. While a rotation holds w (or one left it
-// unfinished, its version unmoved) the keys are read every time.
-func (d *Deliverer) signingKeys(ctx context.Context, w webhook.Webhook) (Keys, error) {
-	d.mu.Lock()
-	c, ok := d.keys[w.SecretRef]
-	d.mu.Unlock()
-	if ok && c.version == w.Version && !w.Rotating {
-		return c.keys, nil
-	}
-	set, err := d.Secrets.Get(ctx, w.SecretRef)
-	if err != nil {
-		return nil, fmt.Errorf("read signing secret of %s: %w", w.ID, err)
-	}
-	keys, err := KeysOf(set)
-	if err != nil {
-		return nil, fmt.Errorf("signing secret of %s: %w", w.ID, err)
-	}
-	if w.Rotating {
-		return keys, nil
-	}
-	d.mu.Lock()
-	if d.keys == nil || len(d.keys) >= maxCachedKeys {
-		d.keys = make(map[string]cachedKeys)
-	}
-	d.keys[w.SecretRef] = cachedKeys{version: w.Version, keys: keys}
-	d.mu.Unlock()
-	return keys, nil
 }

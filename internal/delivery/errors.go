@@ -10,8 +10,10 @@ import (
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
-// ErrChanged is a delivery that moved on before a Save or a Reopen:
-// another queue message owns it, or another attempt was recorded first.
+// ErrChanged is a conditional write whose condition no longer holds: the
+// delivery moved on before a Begin, a Save or a Reopen (another claim
+// owns it, another attempt was begun or recorded first, a notice is
+// pending), or the gate no longer admits an Entry.
 var ErrChanged = errors.New("delivery changed meanwhile")
 
 // The errors callers see, each with its code from apperr.
@@ -34,7 +36,8 @@ func webhookDisabled(w webhook.Webhook) error {
 }
 
 // deliveryInProgress is the error of a send of a delivery whose attempt is
-// due or being made now.
+// due or being made now, whose notice is still to be published, or that
+// changed while the send was written.
 func deliveryInProgress(id string) error {
 	return &apperr.Error{Kind: apperr.Conflict, Code: apperr.CodeDeliveryInProgress, Param: "delivery_id",
 		Message: fmt.Sprintf("delivery %s has an attempt due or in progress now; retry after it is recorded", id)}

@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -31,7 +30,8 @@ const EventIDPrefix = "evt_"
 // MaxEventIDLen bounds the length of a platform's event id.
 const MaxEventIDLen = 128
 
-// Errors of ParseEventBridge. Each names why an event is set aside.
+// Errors of ParseEventBridge (and TestEvent's ErrUnknownType). Each names
+// why an event is set aside.
 var (
 	// ErrMalformed is an event that is not an EventBridge event of Source
 	// with a Detail of the documented schema.
@@ -203,29 +203,6 @@ func derivedULID(at time.Time, seed string) string {
 	_ = id.SetTime(ulid.Timestamp(at)) // only fails after the year 10889
 	copy(id[6:], sum[:10])
 	return id.String()
-}
-
-// testData is the example data of each event type's test event.
-var testData = map[webhook.EventType]string{
-	webhook.DocumentUploaded:            `{"document_id":"doc_test_example","name":"example.pdf","size_bytes":48213}`,
-	webhook.DocumentProcessingCompleted: `{"document_id":"doc_test_example","pages":12}`,
-	webhook.DocumentProcessingFailed:    `{"document_id":"doc_test_example","error":"the document could not be read"}`,
-}
-
-// TestEvent makes a test event of type typ for owner at now: a new id, an
-// example data object, and "test": true in its payload.
-func TestEvent(owner tenant.Tenant, typ webhook.EventType, now time.Time) (Event, error) {
-	data, ok := testData[typ]
-	if !ok {
-		return Event{}, fmt.Errorf("%w: %q", ErrUnknownType, typ)
-	}
-	now = now.UTC().Truncate(time.Second) // as EventBridge stamps events
-	id := EventIDPrefix + ulid.MustNew(ulid.Timestamp(now), rand.Reader).String()
-	ev := Event{ID: id, Type: typ, Owner: owner, Time: now, SourceID: id, Test: true}
-	var err error
-	ev.Payload, err = buildPayload(payload{ID: id, Type: string(typ), Timestamp: now.Format(time.RFC3339Nano),
-		Livemode: owner.Mode == tenant.Live, Test: true}, json.RawMessage(data))
-	return ev, err
 }
 
 // ValidDeliveryID reports whether s has the form of a delivery id.

@@ -30,7 +30,7 @@ type Fanout struct {
 	Events EventLog
 	// Queue takes the messages.
 	Queue Queue
-	// Retention is how long events are kept.
+	// Retention is how long events are kept; DefaultRetention when 0.
 	Retention time.Duration
 	// Now returns the time; time.Now when nil.
 	Now func() time.Time

@@ -12,7 +12,7 @@ import (
 // (the webhook's rate_limit), and it holds a circuit breaker: an endpoint
 // whose recent attempts mostly failed trips it, and its deliveries then
 // wait behind one probe attempt at a time, spaced out, instead of each
-// spending a timeout. A delivery the gate holds back is parked (see Park),
+// spending a timeout. A delivery the gate holds back is parked (park.go),
 // unattempted and not charged an attempt.
 
 // BreakerRules say when an endpoint's breaker trips and how long it stays
@@ -197,8 +197,9 @@ type Exit struct {
 // Admit applies e to g as a store's conditional entry write does (the
 // DynamoDB adapter's Enter writes the same with conditions): it is
 // ErrChanged, and g is left as it was, when g no longer admits e (its
-// slots are taken, an expired holder e names is gone, the second's count
-// is spent, the breaker's state is not the one e was admitted under).
+// slots, or its retries' share of them, are taken, an expired holder e
+// names is gone, the second's count is spent, the breaker's state is not
+// the one e was admitted under).
 // The in-memory stores (the tests', the scale simulation's) keep their
 // gates with it.
 func (g *Gate) Admit(e Entry) error {

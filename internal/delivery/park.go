@@ -49,3 +49,16 @@ func resendAt(now, next time.Time) time.Time {
 	}
 	return next.Add(ResendSlack)
 }
+
+// Parked is a pending delivery as the store keeps it for its next
+// attempt: its message without the payload, and when it is due.
+type Parked struct {
+	// Message is the delivery's message, with its claim; Payload is nil.
+	Message Message
+	// Attempts counts the attempts recorded.
+	Attempts int
+	// NextAttemptAt is when the next attempt is due.
+	NextAttemptAt time.Time
+	// ResendAt is when the message must be queued again.
+	ResendAt time.Time
+}

@@ -8,7 +8,7 @@ import (
 )
 
 // MaxWait is the longest wait before a retry. A wait holds nothing in
-// flight (see Park), so it is bounded only by what a customer would
+// flight (see park.go), so it is bounded only by what a customer would
 // wait for one retry.
 const MaxWait = 24 * time.Hour
 

@@ -87,14 +87,15 @@ func decodeKey(s webhook.SigningSecret) ([]byte, error) {
 // SHA-256 HMAC.
 var sigLen = len(SignatureVersion) + 1 + base64.StdEncoding.EncodedLen(sha256.Size)
 
-// Sign returns the webhook-signature header for a message: one
-// "v1,<base64 HMAC-SHA256 of id.timestamp.body>" per key still in use at
-// at, the current key first, separated by spaces.
-func (k Keys) Sign(msgID string, at time.Time, body []byte) string {
+// Sign returns the webhook-signature header of delivery deliveryID's
+// attempt at at with body: one "v1,<base64 HMAC-SHA256 of
+// deliveryID.timestamp.body>" per key still in use at at (timestamp is
+// at in Unix seconds), the current key first, separated by spaces.
+func (k Keys) Sign(deliveryID string, at time.Time, body []byte) string {
 	// One allocation holds "<id>.<unix seconds>.", signed ahead of the body
 	// by every key, and room for an HMAC after it (at most 20 digits).
-	scratch := make([]byte, 0, len(msgID)+2+20+sha256.Size)
-	head := append(scratch, msgID...)
+	scratch := make([]byte, 0, len(deliveryID)+2+20+sha256.Size)
+	head := append(scratch, deliveryID...)
 	head = append(head, '.')
 	head = strconv.AppendInt(head, at.Unix(), 10)
 	head = append(head, '.')

@@ -41,11 +41,12 @@ type Swept struct {
 }
 
 // Sweep queues the message of every parked delivery due now, each
-// delayed until its next attempt is due, then moves its ResendAt on by
-// ResendSlack (in case that message is lost). It queues before it moves
-// ResendAt, so that a failure between the two queues the message twice
-// (the deliverer makes one attempt of the two) and never loses it. An
-// error leaves what it did not reach to the next sweep.
+// delayed until its next attempt is due, then moves its ResendAt to
+// ResendSlack after that (in case the message is lost); a delivery whose
+// event is no longer kept leaves the parking instead. It queues before
+// it moves ResendAt, so that a failure between the two queues the message
+// twice (the deliverer makes one attempt of the two) and never loses it.
+// An error leaves what it did not reach to the next sweep.
 func (s *Sweeper) Sweep(ctx context.Context) (Swept, error) {
 	now := time.Now().UTC()
 	if s.Now != nil {
