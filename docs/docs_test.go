@@ -38,22 +38,29 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// The addresses the docs use: `make run`'s defaults. The test rewrites them
-// to the test stack's.
+// The docs' examples find the local stack as a user who moved its ports
+// would: the API at http://127.0.0.1:${PORT:-3000}, the emulator at
+// http://127.0.0.1:${EMULATOR_PORT:-4566} and the sample receiver at
+// 127.0.0.1:${RECEIVER_PORT:-9443}. The test sets these variables to the
+// test stack's ports, so an example that spells a default port out
+// instead fails (and TestExamplesConvention names it).
 const (
-	docsAPI      = "http://127.0.0.1:3000"
-	docsEmulator = "http://127.0.0.1:4566"
+	portVar         = "PORT"
+	emulatorPortVar = "EMULATOR_PORT"
+	receiverPortVar = "RECEIVER_PORT"
 )
 
-// The sample receiver as the docs run it: `go run ./cmd/receiver` listens
-// on 127.0.0.1:9443 and keeps its CA in .local/. A file whose examples
-// run it gets a receiver address and a directory of its own, so that the
-// two emulators' runs, which go in parallel, do not meet: the test
-// rewrites the address, adds -addr and -ca-file to the command, and
-// rewrites .local/ to that directory.
+// hardCodedPort finds a default port spelled out in an example, where it
+// should be read from its variable.
+var hardCodedPort = regexp.MustCompile(`(127\.0\.0\.1|localhost):(3000|4566|9443)\b`)
+
+// The sample receiver as the docs run it: `go run ./cmd/receiver` keeps its
+// CA in .local/. A file whose examples run it gets a receiver port and a
+// directory of its own, so that the two emulators' runs, which go in
+// parallel, do not meet: the test sets RECEIVER_PORT, adds -ca-file to the
+// command, and rewrites .local/ to that directory.
 const (
 	docsReceiver      = "go run ./cmd/receiver"
-	docsReceiverAddr  = "127.0.0.1:9443"
 	docsLocalDir      = ".local/"
 	docsReceiverCA    = "receiver-ca.pem"
 	receiverListening = "receiver: listening on"
@@ -174,6 +181,9 @@ func TestExamplesConvention(t *testing.T) {
 		}
 		for _, s := range steps(t, f, string(md)) {
 			total++
+			if m := hardCodedPort.FindString(s.script); m != "" {
+				t.Errorf("%s: %s is spelled out; read the port from $%s, $%s or $%s (for example API=http://127.0.0.1:${PORT:-3000}), so that the example works on moved ports", s, m, portVar, emulatorPortVar, receiverPortVar)
+			}
 			if s.wantKind == "http" {
 				if len(parseResponses(s.want)) == 0 {
 					t.Errorf("%s: the http block after it has no status line", s)
@@ -221,7 +231,7 @@ func TestGoBlocksAreCompiled(t *testing.T) {
 		}
 	}
 	if found == 0 {
-		t.Error("found no go block; docs/delivery.md shows one")
+		t.Error("found no go block; docs/publishing.md shows one")
 	}
 }
 
@@ -309,13 +319,23 @@ type receiver struct{ addr, dir string }
 func (r receiver) caFile() string { return filepath.Join(r.dir, docsReceiverCA) }
 
 // rewrites are the strings.NewReplacer pairs that turn the docs' receiver
-// command, address and .local/ into r's.
+// command and .local/ into r's.
 func (r receiver) rewrites() []string {
 	return []string{
-		docsReceiver, docsReceiver + " -addr " + r.addr + " -ca-file " + r.caFile(),
-		docsReceiverAddr, r.addr,
+		docsReceiver, docsReceiver + " -ca-file " + r.caFile(),
 		docsLocalDir, r.dir + "/",
 	}
+}
+
+// port returns the port of address addr (host:port or a URL).
+func port(t *testing.T, addr string) string {
+	t.Helper()
+	i := strings.LastIndex(addr, ":")
+	p := strings.TrimRight(addr[i+1:], "/")
+	if _, err := strconv.Atoi(p); i < 0 || err != nil {
+		t.Fatalf("no port in %q", addr)
+	}
+	return p
 }
 
 // startReceiver does what the docs ask for before `make run`: it runs
@@ -428,17 +448,22 @@ func TestDocExamples(t *testing.T) {
 				}
 				table := testenv.Unique("docs-")
 				var extra map[string]string
-				var more []string
+				var rewrites []string
+				vars := map[string]string{emulatorPortVar: port(t, b.URL)}
 				if usesReceiver(f.steps) {
 					// As the docs say: the receiver first, for its CA,
 					// then make run trusting it and allowing loopback.
 					r := startReceiver(t, root)
 					extra = map[string]string{"ALLOWED_DESTINATION_CIDRS": "127.0.0.1/32", "DELIVERY_CA_FILE": r.caFile()}
-					more = r.rewrites()
+					rewrites = r.rewrites()
+					vars[receiverPortVar] = port(t, r.addr)
 				}
 				api := startStack(t, b.URL, table, extra)
-				rewrite := strings.NewReplacer(append([]string{docsAPI, api, docsEmulator, b.URL}, more...)...)
-				runSteps(t, root, table, rewrite, f.steps)
+				if !strings.HasPrefix(api, "http://127.0.0.1:") {
+					t.Fatalf("the test stack's API is at %s; the docs read only its port", api)
+				}
+				vars[portVar] = port(t, api)
+				runSteps(t, root, table, vars, strings.NewReplacer(rewrites...), f.steps)
 			})
 		}
 	})
@@ -451,8 +476,9 @@ var (
 
 // runSteps runs the steps of one file in one bash, so that a variable one
 // example sets is there for the next, and checks each step's output.
-// rewrite turns the docs' addresses into the test stack's.
-func runSteps(t *testing.T, root, table string, rewrite *strings.Replacer, ss []step) {
+// vars are the ports' variables, set as a user who moved them would set
+// them; rewrite turns the docs' receiver files into the test's.
+func runSteps(t *testing.T, root, table string, vars map[string]string, rewrite *strings.Replacer, ss []step) {
 	t.Helper()
 	var script strings.Builder
 	for i, s := range ss {
@@ -475,10 +501,14 @@ func runSteps(t *testing.T, root, table string, rewrite *strings.Replacer, ss []
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "AWS_ENDPOINT_URL", "TABLE_NAME", "KEY", "API", "BASH_ENV", "ENV", "WEBHOOK_SECRET":
+		case "AWS_ENDPOINT_URL", "TABLE_NAME", "KEY", "API", "RECEIVER", "BASH_ENV", "ENV", "WEBHOOK_SECRET",
+			portVar, emulatorPortVar, receiverPortVar:
 			continue
 		}
 		env = append(env, kv)
+	}
+	for k, v := range vars {
+		env = append(env, k+"="+v)
 	}
 	// The operator command finds the test's table (make run's is webhooks-local).
 	cmd.Env = append(env, "TABLE_NAME="+table)

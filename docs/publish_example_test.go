@@ -1,6 +1,6 @@
 package docs_test
 
-// The publishing call that docs/delivery.md shows, compiled here so that
+// The publishing call that docs/publishing.md shows, compiled here so that
 // it cannot go stale: TestGoBlocksAreCompiled checks that every go block
 // of the docs is, word for word, in a file of this package.
 
