@@ -27,7 +27,7 @@ func (s *Store) Deliveries(_ context.Context, webhookID string, f delivery.Filte
 			continue
 		}
 		sum := s.summary(id)
-		if sum.EventType == "" || s.webhookOf(id) != webhookID || (f.State != "" && sum.State != f.State) {
+		if sum.EventType == "" || s.webhookOf(id) != webhookID || !matches(f, sum) {
 			continue
 		}
 		if len(out.Deliveries) == limit {
@@ -40,14 +40,26 @@ func (s *Store) Deliveries(_ context.Context, webhookID string, f delivery.Filte
 	return out, nil
 }
 
+// matches reports whether sum is one of the deliveries f asks for.
+func matches(f delivery.Filter, sum delivery.Summary) bool {
+	return (f.State == "" || sum.State == f.State) && (f.Type == "" || sum.EventType == f.Type) &&
+		(f.Since.IsZero() || !sum.EventTime.Before(f.Since)) && (f.Until.IsZero() || sum.EventTime.Before(f.Until))
+}
+
 // webhookOf is the webhook of delivery id. s.mu is held.
 func (s *Store) webhookOf(id string) string { return s.t.Messages[id].WebhookID }
 
 // summary is delivery id as the History shows it. s.mu is held.
 func (s *Store) summary(id string) delivery.Summary {
 	m := s.t.Messages[id]
-	return delivery.Summary{ID: id, Status: s.t.Deliveries[id], EventID: m.EventID, EventType: m.EventType,
-		EventTime: m.EventTime, Test: m.Test}
+	sum := delivery.Summary{ID: id, Status: s.t.Deliveries[id], EventID: m.EventID, EventType: m.EventType,
+		EventTime: m.EventTime, Test: m.Test, CreatedAt: s.created[id]}
+	for _, r := range s.records {
+		if r.Message.DeliveryID == id && r.Attempt != nil {
+			sum.LastAttemptAt, sum.LastStatus, sum.LastError = r.Attempt.At, r.Attempt.Response.Status, r.Attempt.Response.Error
+		}
+	}
+	return sum
 }
 
 // Delivery implements delivery.History.
@@ -118,7 +130,7 @@ func (s *Store) Events(_ context.Context, owner tenant.Tenant, since, until time
 	more := len(all) > limit
 	all = all[:min(limit, len(all))]
 	for i := range all {
-		all[i].Payload = nil // as the index holds them
+		all[i].Payload, all[i].SourceID = nil, "" // as the index holds them
 	}
 	return all, more, nil
 }
@@ -144,6 +156,7 @@ func (s *Store) Reopen(_ context.Context, r delivery.Reopen) error {
 	s.t.Parked[m.DeliveryID] = delivery.Parked{Message: m, Attempts: d.Attempts, NextAttemptAt: r.At, ResendAt: r.ResendAt}
 	if !ok {
 		s.t.Messages[r.Message.DeliveryID] = r.Message
+		s.created[r.Message.DeliveryID] = r.At
 	}
 	return nil
 }
@@ -158,9 +171,18 @@ func (s *Store) Restore(_ context.Context, r delivery.Reopen) error {
 	}
 	if !r.Prior.Exists {
 		delete(s.t.Deliveries, r.Message.DeliveryID)
+		delete(s.t.Messages, r.Message.DeliveryID)
+		delete(s.t.Parked, r.Message.DeliveryID)
+		delete(s.created, r.Message.DeliveryID)
 		return nil
 	}
 	s.t.Deliveries[r.Message.DeliveryID] = r.Prior
+	if p, ok := s.t.Parked[r.Message.DeliveryID]; ok && r.Prior.State == delivery.StatePending {
+		p.Message.Claim = r.Prior.Claim // the index projects the item's claim
+		s.t.Parked[r.Message.DeliveryID] = p
+	} else {
+		delete(s.t.Parked, r.Message.DeliveryID) // finished again: nothing left to queue
+	}
 	return nil
 }
 

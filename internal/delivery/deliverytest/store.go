@@ -38,7 +38,8 @@ type Store struct {
 
 	mu      sync.Mutex
 	t       Tables
-	records []delivery.Record
+	records []delivery.Record    // the Saves, in order
+	created map[string]time.Time // by delivery id: its first write
 }
 
 // Tables are a Store's maps. Tables returns the store's own maps, so a
@@ -70,7 +71,7 @@ func EventKey(owner tenant.Tenant, id string) string { return owner.String() + "
 func NewStore(hooks ...webhook.Webhook) *Store {
 	s := &Store{t: Tables{Webhooks: map[string]webhook.Webhook{}, Deliveries: map[string]delivery.Status{},
 		Messages: map[string]delivery.Message{}, Parked: map[string]delivery.Parked{}, Gates: map[string]delivery.Gate{},
-		Events: map[string]delivery.Event{}, Sends: map[string]int{}}}
+		Events: map[string]delivery.Event{}, Sends: map[string]int{}}, created: map[string]time.Time{}}
 	for _, w := range hooks {
 		s.t.Webhooks[w.ID] = w
 	}
@@ -172,6 +173,7 @@ func (s *Store) Begin(_ context.Context, b delivery.Begin) error {
 	if !ok {
 		d = delivery.Status{Exists: true, State: delivery.StatePending}
 		s.t.Messages[b.Message.DeliveryID] = b.Message
+		s.created[b.Message.DeliveryID] = b.At
 	}
 	d.Claim, d.ClaimedUntil = b.Claim, b.ClaimedUntil
 	d.Begun, d.BegunAt, d.BegunUntil = b.Number, b.At, b.Until
@@ -202,8 +204,11 @@ func (s *Store) Save(_ context.Context, r delivery.Record) (bool, error) {
 	if _, ok := s.t.Messages[r.Message.DeliveryID]; !ok {
 		s.t.Messages[r.Message.DeliveryID] = r.Message
 	}
+	if _, ok := s.created[r.Message.DeliveryID]; !ok {
+		s.created[r.Message.DeliveryID] = r.At
+	}
 	delete(s.t.Parked, r.Message.DeliveryID)
-	if r.State == delivery.StatePending {
+	if r.State == delivery.StatePending && !r.ResendAt.IsZero() { // as the adapter's deliveries-due index
 		m := r.Message
 		m.Claim, m.Payload = r.Claim, nil
 		s.t.Parked[m.DeliveryID] = delivery.Parked{Message: m, Attempts: r.Attempts, NextAttemptAt: r.NextAttemptAt, ResendAt: r.ResendAt}
