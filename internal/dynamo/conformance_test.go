@@ -8,11 +8,23 @@ import (
 	"github.com/docproc/webhooks/internal/dev/testenv"
 	"github.com/docproc/webhooks/internal/dynamo"
 	"github.com/docproc/webhooks/internal/webhook"
+	"github.com/docproc/webhooks/internal/webhook/webhooktest"
 )
 
 // The ports' conformance suites, run against the adapter on each
 // emulator: the in-memory fakes pass the same suites, so the fakes'
 // semantics are the adapter's.
+
+func TestWebhookStoreConformance(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		client := dynamo.NewClient(b.Config(t))
+		webhooktest.RunStoreConformanceTests(t, func(t *testing.T) webhooktest.Stores {
+			table := testenv.Unique("conform-")
+			testenv.CreateTable(t, client, table)
+			return dynamo.New(client, table)
+		})
+	})
+}
 
 func TestDeliveryConformance(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {

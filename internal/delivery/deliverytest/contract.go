@@ -512,4 +512,11 @@ func testLimiter(t *testing.T, f *suite) {
 	if taken, _, err := f.Take(f.ctx, Owner, f.hook.ID, 5, f.now); err != nil || taken != 2 {
 		t.Errorf("Take after GiveBack of 2 = %d, %v; want 2", taken, err)
 	}
+	next := f.now.Truncate(time.Minute).Add(time.Minute)
+	if taken, reset, err := f.Take(f.ctx, Owner, f.hook.ID, 5, next); err != nil || taken != 5 || !reset.Equal(next.Add(time.Minute)) {
+		t.Errorf("Take in the next minute = %d, %v, %v; want a fresh count", taken, reset, err)
+	}
+	if taken, _, err := f.Take(f.ctx, Owner, f.hook.ID, 0, next); err != nil || taken != 0 {
+		t.Errorf("Take of none = %d, %v", taken, err)
+	}
 }

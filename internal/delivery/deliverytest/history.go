@@ -186,20 +186,29 @@ func (s *Store) Restore(_ context.Context, r delivery.Reopen) error {
 	return nil
 }
 
-// Take implements delivery.Limiter for each webhook alone.
+// Take implements delivery.Limiter for each webhook alone, in fixed
+// one-minute windows.
 func (s *Store) Take(_ context.Context, _ tenant.Tenant, webhookID string, n int, now time.Time) (int, time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	start := now.UTC().Truncate(time.Minute)
+	if m, ok := s.minute[webhookID]; ok && m != start.Unix()/60 {
+		s.t.Sends[webhookID] = 0 // a new minute
+	}
+	s.minute[webhookID] = start.Unix() / 60
 	limit := cmp.Or(s.SendsPerMinute, delivery.SendsPerMinute)
 	taken := max(0, min(n, limit-s.t.Sends[webhookID]))
 	s.t.Sends[webhookID] += taken
-	return taken, now.Truncate(time.Minute).Add(time.Minute), nil
+	return taken, start.Add(time.Minute), nil
 }
 
-// GiveBack implements delivery.Limiter.
-func (s *Store) GiveBack(_ context.Context, _ tenant.Tenant, webhookID string, n int, _ time.Time) error {
+// GiveBack implements delivery.Limiter: it gives back to the count of the
+// minute of now.
+func (s *Store) GiveBack(_ context.Context, _ tenant.Tenant, webhookID string, n int, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.t.Sends[webhookID] -= n
+	if m, ok := s.minute[webhookID]; !ok || m == now.UTC().Unix()/60 {
+		s.t.Sends[webhookID] = max(0, s.t.Sends[webhookID]-n)
+	}
 	return nil
 }

@@ -40,6 +40,7 @@ type Store struct {
 	t       Tables
 	records []delivery.Record    // the Saves, in order
 	created map[string]time.Time // by delivery id: its first write
+	minute  map[string]int64     // by webhook id: the Unix minute Tables.Sends counts
 }
 
 // Tables are a Store's maps. Tables returns the store's own maps, so a
@@ -60,7 +61,8 @@ type Tables struct {
 	Gates map[string]delivery.Gate
 	// Events are the events kept first, by EventKey.
 	Events map[string]delivery.Event
-	// Sends counts the manual sends taken, by webhook id.
+	// Sends counts the manual sends taken in the minute of the last
+	// Take, by webhook id.
 	Sends map[string]int
 }
 
@@ -71,7 +73,8 @@ func EventKey(owner tenant.Tenant, id string) string { return owner.String() + "
 func NewStore(hooks ...webhook.Webhook) *Store {
 	s := &Store{t: Tables{Webhooks: map[string]webhook.Webhook{}, Deliveries: map[string]delivery.Status{},
 		Messages: map[string]delivery.Message{}, Parked: map[string]delivery.Parked{}, Gates: map[string]delivery.Gate{},
-		Events: map[string]delivery.Event{}, Sends: map[string]int{}}, created: map[string]time.Time{}}
+		Events: map[string]delivery.Event{}, Sends: map[string]int{}}, created: map[string]time.Time{},
+		minute: map[string]int64{}}
 	for _, w := range hooks {
 		s.t.Webhooks[w.ID] = w
 	}
