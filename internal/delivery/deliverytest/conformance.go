@@ -58,19 +58,19 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			now := time.Now().UTC().Truncate(time.Millisecond)
-			hook := Hook(Owner, "wh_01KBDX00000000000000000001", now)
-			other := Hook(Owner, "wh_01KBDX00000000000000000002", now)
+			hook := newHook(owner, "wh_01KBDX00000000000000000001", now)
+			other := newHook(owner, "wh_01KBDX00000000000000000002", now)
 			c.run(t, &suite{Ports: h(t, hook, other), ctx: context.Background(), now: now, hook: hook, other: other})
 		})
 	}
 }
 
-// Owner is the account and mode of the suite's webhooks.
-var Owner = tenant.Tenant{Account: "acct_conformance", Mode: tenant.Test}
+// owner is the account and mode of the suite's webhooks.
+var owner = tenant.Tenant{Account: "acct_conformance", Mode: tenant.Test}
 
-// Hook returns an active webhook of owner with id, created at now, that a
+// newHook returns an active webhook of owner with id, created at now, that a
 // store can hold.
-func Hook(owner tenant.Tenant, id string, now time.Time) webhook.Webhook {
+func newHook(owner tenant.Tenant, id string, now time.Time) webhook.Webhook {
 	return webhook.Webhook{ID: id, Owner: owner, SecretRef: "ref-" + id, CreatedAt: now, UpdatedAt: now, Version: 1,
 		Settings: webhook.Settings{URL: "https://hooks.example.com/" + id, Events: []webhook.EventType{webhook.DocumentUploaded},
 			IsActive: true, RetryEnabled: true, MaxRetries: 3}}
@@ -146,7 +146,7 @@ func (f *suite) status(t *testing.T, m delivery.Message) delivery.Status {
 // event is owner's event n, n minutes before now.
 func (f *suite) event(n int) delivery.Event {
 	id := fmt.Sprintf("evt_%03d", n)
-	return delivery.Event{ID: id, Type: webhook.DocumentUploaded, Owner: Owner, Time: f.now.Add(-time.Duration(n) * time.Minute),
+	return delivery.Event{ID: id, Type: webhook.DocumentUploaded, Owner: owner, Time: f.now.Add(-time.Duration(n) * time.Minute),
 		SourceID: "src-" + id, Payload: []byte(`{"id":"` + id + `"}`)}
 }
 

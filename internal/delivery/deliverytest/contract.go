@@ -23,18 +23,18 @@ func testKeep(t *testing.T, f *suite) {
 	if first, err := f.Keep(f.ctx, again, f.now.Add(time.Hour)); err != nil || first != ev.SourceID {
 		t.Fatalf("second publish: Keep = %q, %v; want the first's %q", first, err, ev.SourceID)
 	}
-	got, err := f.Event(f.ctx, Owner, ev.ID)
+	got, err := f.Event(f.ctx, owner, ev.ID)
 	if err != nil || got.SourceID != ev.SourceID || string(got.Payload) != string(ev.Payload) || !got.Time.Equal(ev.Time) {
 		t.Fatalf("Event = %+v, %v; want the first publish", got, err)
 	}
-	if _, err := f.Event(f.ctx, Owner, "evt_missing"); !errors.Is(err, webhook.ErrNotFound) {
+	if _, err := f.Event(f.ctx, owner, "evt_missing"); !errors.Is(err, webhook.ErrNotFound) {
 		t.Errorf("Event of an unknown id: %v, want ErrNotFound", err)
 	}
-	other := tenant.Tenant{Account: Owner.Account, Mode: tenant.Live}
+	other := tenant.Tenant{Account: owner.Account, Mode: tenant.Live}
 	if _, err := f.Event(f.ctx, other, ev.ID); !errors.Is(err, webhook.ErrNotFound) {
-		t.Errorf("Event of another owner: %v, want ErrNotFound", err)
+		t.Errorf("Event of another Owner: %v, want ErrNotFound", err)
 	}
-	payloads, err := f.Payloads(f.ctx, Owner, []string{ev.ID, "evt_missing"})
+	payloads, err := f.Payloads(f.ctx, owner, []string{ev.ID, "evt_missing"})
 	if err != nil || len(payloads) != 1 || string(payloads[ev.ID]) != string(ev.Payload) {
 		t.Errorf("Payloads = %q, %v; want only %s's", payloads, err, ev.ID)
 	}
@@ -52,21 +52,21 @@ func testEvents(t *testing.T, f *suite) {
 		t.Fatal(err)
 	}
 	since, until := f.now.Add(-time.Hour), f.now
-	evs, more, err := f.Events(f.ctx, Owner, since, until, "", 2)
+	evs, more, err := f.Events(f.ctx, owner, since, until, "", 2)
 	if err != nil || !more || ids(evs) != "evt_003,evt_002" {
 		t.Fatalf("first page: %s more=%v, %v; want evt_003,evt_002 and more", ids(evs), more, err)
 	}
 	for _, ev := range evs {
-		if len(ev.Payload) != 0 || ev.Type != webhook.DocumentUploaded || ev.Owner != Owner {
+		if len(ev.Payload) != 0 || ev.Type != webhook.DocumentUploaded || ev.Owner != owner {
 			t.Errorf("listed event %+v: want it without its payload, with its type and owner", ev)
 		}
 	}
-	evs, more, err = f.Events(f.ctx, Owner, evs[1].Time, until, evs[1].ID, 2)
+	evs, more, err = f.Events(f.ctx, owner, evs[1].Time, until, evs[1].ID, 2)
 	if err != nil || more || ids(evs) != "evt_001" {
 		t.Fatalf("second page: %s more=%v, %v; want evt_001 alone", ids(evs), more, err)
 	}
 	// until is excluded, since included.
-	evs, _, err = f.Events(f.ctx, Owner, f.event(2).Time, f.event(1).Time, "", 10)
+	evs, _, err = f.Events(f.ctx, owner, f.event(2).Time, f.event(1).Time, "", 10)
 	if err != nil || ids(evs) != "evt_002" {
 		t.Errorf("[evt_002's time, evt_001's) = %s, %v; want evt_002", ids(evs), err)
 	}
@@ -85,7 +85,7 @@ func ids(evs []delivery.Event) string {
 }
 
 func testWebhooks(t *testing.T, f *suite) {
-	got, err := f.Webhooks(f.ctx, Owner)
+	got, err := f.Webhooks(f.ctx, owner)
 	if err != nil || len(got) != 2 {
 		t.Fatalf("Webhooks = %d, %v; want the 2 created", len(got), err)
 	}
@@ -94,7 +94,7 @@ func testWebhooks(t *testing.T, f *suite) {
 			t.Errorf("webhook %+v is not as created", w)
 		}
 	}
-	if got, err := f.Webhooks(f.ctx, tenant.Tenant{Account: Owner.Account, Mode: tenant.Live}); err != nil || len(got) != 0 {
+	if got, err := f.Webhooks(f.ctx, tenant.Tenant{Account: owner.Account, Mode: tenant.Live}); err != nil || len(got) != 0 {
 		t.Errorf("another owner's webhooks = %v, %v; want none", got, err)
 	}
 }
@@ -147,7 +147,7 @@ func testSave(t *testing.T, f *suite) {
 	}
 	for i, a := range got {
 		if a.Number != i+1 || a.Response.Status != []int{500, 200}[i] || a.URL != r1.Attempt.URL || !a.At.Equal(f.now) ||
-			a.DeliveryID != m.DeliveryID || a.WebhookID != f.hook.ID || a.Owner != Owner || string(a.Response.Body) != "ok" {
+			a.DeliveryID != m.DeliveryID || a.WebhookID != f.hook.ID || a.Owner != owner || string(a.Response.Body) != "ok" {
 			t.Errorf("attempt %d = %+v; want as recorded, oldest first", i+1, a)
 		}
 	}
@@ -185,7 +185,7 @@ func testSaveHealth(t *testing.T, f *suite) {
 	m := f.message(f.hook, 1)
 	health := func() webhook.Health {
 		t.Helper()
-		tg, err := f.Target(f.ctx, Owner, f.hook.ID, m.DeliveryID)
+		tg, err := f.Target(f.ctx, owner, f.hook.ID, m.DeliveryID)
 		if err != nil || !tg.Found {
 			t.Fatalf("Target: %+v, %v", tg, err)
 		}
@@ -214,7 +214,7 @@ func testSaveHealth(t *testing.T, f *suite) {
 	if err != nil || !notified {
 		t.Fatalf("Save of a Disable: notified %v, %v; want its notice stored", notified, err)
 	}
-	tg, err := f.Target(f.ctx, Owner, f.hook.ID, m.DeliveryID)
+	tg, err := f.Target(f.ctx, owner, f.hook.ID, m.DeliveryID)
 	if w := tg.Webhook; err != nil || w.IsActive || w.Health.DisabledReason != delivery.ReasonGone || !w.Health.DisabledAt.Equal(f.now) || w.Version != 2 {
 		t.Errorf("after a Disable: %+v, %v; want inactive, %s, at version 2", w, err, delivery.ReasonGone)
 	}
@@ -232,7 +232,7 @@ func testStaleDisable(t *testing.T, f *suite) {
 	if err != nil || notified {
 		t.Fatalf("Save of a stale Disable: notified %v, %v; want saved without its notice", notified, err)
 	}
-	tg, err := f.Target(f.ctx, Owner, f.hook.ID, m.DeliveryID)
+	tg, err := f.Target(f.ctx, owner, f.hook.ID, m.DeliveryID)
 	if err != nil || !tg.Webhook.IsActive || tg.Webhook.Version != 1 || tg.Delivery.State != delivery.StateFailed || tg.Delivery.NoticePending {
 		t.Errorf("after a stale Disable: %+v, %v; want the webhook untouched and the delivery failed, no notice", tg, err)
 	}
@@ -292,7 +292,7 @@ func testParking(t *testing.T, f *suite) {
 	want.Claim, want.Payload = "c1", nil
 	if p.Attempts != 1 || !p.ResendAt.Equal(r.ResendAt) || !p.NextAttemptAt.Equal(r.NextAttemptAt) || p.Message.DeliveryID != want.DeliveryID ||
 		p.Message.Claim != "c1" || p.Message.Payload != nil || p.Message.EventID != m.EventID || !p.Message.EventTime.Equal(m.EventTime) ||
-		p.Message.WebhookID != m.WebhookID || p.Message.Owner() != Owner || p.Message.EventType != m.EventType {
+		p.Message.WebhookID != m.WebhookID || p.Message.Owner() != owner || p.Message.EventType != m.EventType {
 		t.Errorf("parked = %+v; want %+v at 1 attempt, resend at %v", p, want, r.ResendAt)
 	}
 	if st := f.status(t, m); !st.ResendAt.Equal(r.ResendAt) {
@@ -496,27 +496,27 @@ func testGates(t *testing.T, f *suite) {
 }
 
 func testLimiter(t *testing.T, f *suite) {
-	taken, reset, err := f.Take(f.ctx, Owner, f.hook.ID, delivery.SendsPerMinute-1, f.now)
+	taken, reset, err := f.Take(f.ctx, owner, f.hook.ID, delivery.SendsPerMinute-1, f.now)
 	if err != nil || taken != delivery.SendsPerMinute-1 || !reset.Equal(f.now.Truncate(time.Minute).Add(time.Minute)) {
 		t.Fatalf("Take = %d, %v, %v; want all, reset at the next minute", taken, reset, err)
 	}
-	if taken, _, err := f.Take(f.ctx, Owner, f.hook.ID, 5, f.now); err != nil || taken != 1 {
+	if taken, _, err := f.Take(f.ctx, owner, f.hook.ID, 5, f.now); err != nil || taken != 1 {
 		t.Fatalf("Take past the limit = %d, %v; want the 1 left", taken, err)
 	}
-	if taken, _, err := f.Take(f.ctx, Owner, f.other.ID, 5, f.now); err != nil || taken != 5 {
+	if taken, _, err := f.Take(f.ctx, owner, f.other.ID, 5, f.now); err != nil || taken != 5 {
 		t.Errorf("another webhook's Take = %d, %v; want its own 5", taken, err)
 	}
-	if err := f.GiveBack(f.ctx, Owner, f.hook.ID, 2, f.now); err != nil {
+	if err := f.GiveBack(f.ctx, owner, f.hook.ID, 2, f.now); err != nil {
 		t.Fatal(err)
 	}
-	if taken, _, err := f.Take(f.ctx, Owner, f.hook.ID, 5, f.now); err != nil || taken != 2 {
+	if taken, _, err := f.Take(f.ctx, owner, f.hook.ID, 5, f.now); err != nil || taken != 2 {
 		t.Errorf("Take after GiveBack of 2 = %d, %v; want 2", taken, err)
 	}
 	next := f.now.Truncate(time.Minute).Add(time.Minute)
-	if taken, reset, err := f.Take(f.ctx, Owner, f.hook.ID, 5, next); err != nil || taken != 5 || !reset.Equal(next.Add(time.Minute)) {
+	if taken, reset, err := f.Take(f.ctx, owner, f.hook.ID, 5, next); err != nil || taken != 5 || !reset.Equal(next.Add(time.Minute)) {
 		t.Errorf("Take in the next minute = %d, %v, %v; want a fresh count", taken, reset, err)
 	}
-	if taken, _, err := f.Take(f.ctx, Owner, f.hook.ID, 0, next); err != nil || taken != 0 {
+	if taken, _, err := f.Take(f.ctx, owner, f.hook.ID, 0, next); err != nil || taken != 0 {
 		t.Errorf("Take of none = %d, %v", taken, err)
 	}
 }
