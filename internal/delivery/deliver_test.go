@@ -140,14 +140,6 @@ func TestGoneDisablesTheWebhook(t *testing.T) {
 	}
 }
 
-func TestRedirectIsAFailedAttempt(t *testing.T) {
-	f := newFixture(t, settings(false, 0), delivery.Response{Status: 302, Error: delivery.ClassRedirect})
-	steps := f.run(t, message(), "m1")
-	if steps[0].Outcome != delivery.OutcomeFailed {
-		t.Fatalf("a 3xx gave %+v", steps[0])
-	}
-}
-
 func TestFailingForDisableAfterDisables(t *testing.T) {
 	f := newFixture(t, settings(true, 10), fail500)
 	w := f.store.hook("wh_01")

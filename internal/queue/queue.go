@@ -30,7 +30,9 @@ const (
 	maxBatchBytes   = 256 << 10
 )
 
-// MaxVisibility is the longest visibility SQS allows a received message.
+// MaxVisibility is the longest visibility SQS allows a received message,
+// counted from its receive: asked for later than the receive itself, it
+// is refused. The handlers ask for at most worker.MaxErrorDelay.
 const MaxVisibility = 12 * time.Hour
 
 // sendTries bounds the tries of the entries SQS declines in a batch.
@@ -50,7 +52,8 @@ type Queue struct {
 func New(client *sqs.Client, url string) *Queue { return &Queue{client: client, url: url} }
 
 // Send implements delivery.Queue with SendMessageBatch calls of at most 10
-// messages and 256 KiB, trying again the entries SQS declines.
+// messages and 256 KiB (a larger message goes alone), trying again the
+// entries SQS declines for a fault of its own.
 func (q *Queue) Send(ctx context.Context, msgs []delivery.Message) error {
 	var batch []types.SendMessageBatchRequestEntry
 	size := 0
@@ -59,7 +62,7 @@ func (q *Queue) Send(ctx context.Context, msgs []delivery.Message) error {
 		if err != nil {
 			return fmt.Errorf("encode message %s: %w", m.DeliveryID, err)
 		}
-		if len(batch) == maxBatchEntries || size+len(body) > maxBatchBytes {
+		if len(batch) == maxBatchEntries || len(batch) > 0 && size+len(body) > maxBatchBytes {
 			if err := q.sendBatch(ctx, batch); err != nil {
 				return err
 			}

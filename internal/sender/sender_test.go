@@ -21,8 +21,12 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/delivery/deliverytest"
 	"github.com/docproc/webhooks/internal/egress"
 	"github.com/docproc/webhooks/internal/sender"
+	"github.com/docproc/webhooks/internal/tenant"
+	"github.com/docproc/webhooks/internal/webhook"
+	"github.com/docproc/webhooks/internal/webhook/webhooktest"
 )
 
 // loopback allows the test servers' addresses.
@@ -180,6 +184,56 @@ func TestSendDoesNotFollowRedirects(t *testing.T) {
 	}
 	if n := target.hits.Load(); n != 0 {
 		t.Errorf("the redirect target got %d requests, want 0", n)
+	}
+}
+
+// TestRedirectIsAFailedAttempt delivers to an endpoint that answers each
+// redirect status, through the Deliverer with this sender: the attempt is
+// recorded with the 3xx and the redirect class, the redirect's target
+// receives nothing, and the delivery fails (the status alone fails it,
+// whatever the error class).
+func TestRedirectIsAFailedAttempt(t *testing.T) {
+	owner := tenant.Tenant{Account: "acct_1", Mode: tenant.Test}
+	for _, status := range []int{301, 302, 303, 307, 308} {
+		target := newServer(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) })
+		endpoint := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, target.URL+"/elsewhere", status)
+		})
+		secrets := webhooktest.NewSecretStore(nil)
+		secret, err := webhook.NewSigningSecret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := secrets.Create(context.Background(), webhook.NewSecret{Owner: owner, WebhookID: "wh_01", Value: secret, SHA256: secret.SHA256()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hook := webhook.Webhook{ID: "wh_01", Owner: owner, SecretRef: ref, Version: 1, Settings: webhook.Settings{URL: endpoint.URL + "/hook",
+			Events: []webhook.EventType{webhook.DocumentUploaded}, IsActive: true}} // no retries: one attempt decides
+		store := deliverytest.NewStore(hook)
+		d := &delivery.Deliverer{Store: store, Gates: store, Parking: store, Secrets: secrets, Sender: newClient(t, endpoint, sender.Options{}),
+			Schedule: delivery.Schedule{time.Minute}}
+		at := time.Now().UTC()
+		m := delivery.Message{DeliveryID: delivery.DeliveryID("evt_1", hook.ID, at), EventID: "evt_1", EventType: webhook.DocumentUploaded,
+			EventTime: at, Account: owner.Account, Mode: owner.Mode, WebhookID: hook.ID, Payload: []byte(`{"id":"evt_1"}`)}
+
+		step, err := d.Deliver(context.Background(), m, "sqs-1")
+		if err != nil || step.Outcome != delivery.OutcomeFailed || step.Retry {
+			t.Errorf("%d: step %+v, %v; want failed, no retry", status, step, err)
+		}
+		attempts, err := store.Attempts(context.Background(), hook.ID, m.DeliveryID)
+		if err != nil || len(attempts) != 1 || attempts[0].Response.Status != status || attempts[0].Response.Error != delivery.ClassRedirect {
+			t.Errorf("%d: attempts recorded %+v, %v; want one with the status and %s", status, attempts, err, delivery.ClassRedirect)
+		}
+		if st, err := store.Delivery(context.Background(), hook.ID, m.DeliveryID); err != nil || st.State != delivery.StateFailed {
+			t.Errorf("%d: delivery %+v, %v; want it failed", status, st, err)
+		}
+		if endpoint.hits.Load() != 1 || target.hits.Load() != 0 {
+			t.Errorf("%d: the endpoint got %d requests and the redirect's target %d; want 1 and 0", status, endpoint.hits.Load(), target.hits.Load())
+		}
+		if v := delivery.Judge(delivery.Response{Status: status}); v != delivery.VerdictFailed {
+			t.Errorf("%d without an error class: verdict %v, want failed", status, v)
+		}
 	}
 }
 

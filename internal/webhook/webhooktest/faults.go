@@ -9,6 +9,12 @@
 // calls fail, before or after their write, and lets a concurrent request
 // act just before a chosen call.
 //
+// RunStoreConformanceTests and RunSecretStoreConformanceTests check an
+// implementation of the ports against the contracts ports.go states.
+// They run against these fakes and against the adapters on the emulators
+// (internal/dynamo, internal/secrets), which is what keeps the fakes'
+// semantics the adapters'.
+//
 // The fakes honour the ports' contracts as ports.go states them. Each
 // call is atomic and never retried inside the fake; like the adapters, a
 // caller's own retry of a write that committed (a completion, a rotation
