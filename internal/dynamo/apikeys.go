@@ -19,6 +19,11 @@ import (
 	"github.com/docproc/webhooks/internal/tenant"
 )
 
+// indexByAccount is the sparse global secondary index that lists an
+// account's API keys (gsi1pk = ACCOUNT#<account>, gsi1sk =
+// APIKEY#<created>#<hash>); template.yaml declares the same.
+const indexByAccount = "by-account"
+
 // apiKeyItem is the stored form of an API key record.
 type apiKeyItem struct {
 	PK        string `dynamodbav:"pk"`
@@ -109,7 +114,7 @@ func (s *Store) PutAPIKey(ctx context.Context, r apikey.Record) error {
 
 // ListAPIKeys implements apikey.Store with a Query of the by-account index.
 func (s *Store) ListAPIKeys(ctx context.Context, account string) ([]apikey.Record, error) {
-	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+	return query(ctx, s.client, "dynamodb Query api keys", &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
 		IndexName:              aws.String(indexByAccount),
 		KeyConditionExpression: aws.String("gsi1pk = :pk AND begins_with(gsi1sk, :prefix)"),
@@ -117,22 +122,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, account string) ([]apikey.Recor
 			":pk":     &types.AttributeValueMemberS{Value: "ACCOUNT#" + account},
 			":prefix": &types.AttributeValueMemberS{Value: "APIKEY#"},
 		},
-	})
-	var out []apikey.Record
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, awserr.Classify("dynamodb Query api keys", err)
-		}
-		for _, item := range page.Items {
-			r, err := decodeAPIKey(item)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	}, 0, decodeAPIKey)
 }
 
 // RevokeAPIKey implements apikey.Store.

@@ -22,9 +22,6 @@ import (
 	"github.com/docproc/webhooks/internal/delivery"
 )
 
-// Compile-time check that Store implements the gates port.
-var _ delivery.Gates = (*Store)(nil)
-
 // gateSK is the sort key of an endpoint's gate item.
 const gateSK = "GATE"
 

@@ -1,5 +1,8 @@
 package dynamo
 
+// Idempotency records: one item per owner and key, claimed while the
+// request runs and completed with its result.
+
 import (
 	"context"
 	"crypto/sha256"

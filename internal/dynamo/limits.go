@@ -19,9 +19,6 @@ import (
 	"github.com/docproc/webhooks/internal/tenant"
 )
 
-// Compile-time check that Store implements the manual sends' limiter.
-var _ delivery.Limiter = (*Store)(nil)
-
 // sendsSK is the sort key of a count of manual sends in the minute that
 // starts at start.
 func sendsSK(start time.Time) string { return fmt.Sprintf("SENDS#%d", start.Unix()/60) }

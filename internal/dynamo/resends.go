@@ -18,9 +18,6 @@ import (
 	"github.com/docproc/webhooks/internal/delivery"
 )
 
-// Compile-time check that Store implements the manual sends port.
-var _ delivery.Resends = (*Store)(nil)
-
 // Reopen implements delivery.Resends with one UpdateItem of the delivery
 // item, conditional on r.Prior: its state, attempts and, when pending,
 // claim, and on no notice pending (one owed is never cleared unsent); or
