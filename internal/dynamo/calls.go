@@ -19,9 +19,13 @@ import (
 )
 
 // transactionTries is how often a transaction cancelled only by a
-// conflicting concurrent transaction is tried. DynamoDB cancels rather than
-// queues transactions that touch the same item (here the count item), and
-// the SDK does not retry a cancelled transaction.
+// conflicting concurrent transaction is tried (Create's and Save's).
+// DynamoDB cancels rather than queues transactions that touch the same
+// item (an owner's count item, a delivery's item), and the SDK does not
+// retry a cancelled transaction. A conflicting transaction takes
+// milliseconds, so three pauses (at most about 0.3 s in all, see pause)
+// outlast it unless writers keep coming; then the caller gets a 503 and
+// tries again itself, rather than holding its request or message longer.
 const transactionTries = 4
 
 // transact runs items as one TransactWriteItems with token as its
@@ -73,13 +77,17 @@ func cancelled(op string, tce *types.TransactionCanceledException, codes []strin
 // batchGetMax is the most keys one BatchGetItem may ask for.
 const batchGetMax = 100
 
-// batchTries bounds the tries of a batch call or transaction that DynamoDB
-// partly declines (throttling, conflicts).
+// batchTries is how often batchGet asks for the keys that a BatchGetItem
+// left unprocessed (DynamoDB throttled their partitions). Each try reads
+// only what is left, so tries make progress; four pauses (at most about
+// 0.5 s in all, see pause) give a throttled partition time to take reads
+// again before the read fails as unavailable (a 503).
 const batchTries = 5
 
 // batchGet reads keys (no two the same) with strongly consistent
-// BatchGetItem calls of at most batchGetMax keys, tries again the keys
-// DynamoDB leaves unprocessed, and hands each item found to each.
+// BatchGetItem calls of at most batchGetMax keys, asks again for the keys
+// DynamoDB leaves unprocessed (up to batchTries in all), and hands each
+// item found to each.
 func (s *Store) batchGet(ctx context.Context, op string, keys []map[string]types.AttributeValue, each func(map[string]types.AttributeValue) error) error {
 	for len(keys) > 0 {
 		n := min(len(keys), batchGetMax)
@@ -113,8 +121,8 @@ func (s *Store) batchGet(ctx context.Context, op string, keys []map[string]types
 }
 
 // pause waits before the next try of a call DynamoDB partly declined or
-// cancelled: longer on each try, with jitter so that conflicting writers
-// part, or until ctx is done.
+// cancelled, or until ctx is done: try × 10 to 49 ms, longer on each try,
+// with jitter so that conflicting writers part.
 func pause(ctx context.Context, try int) error {
 	select {
 	case <-ctx.Done():

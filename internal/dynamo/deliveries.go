@@ -115,75 +115,107 @@ func (s *Store) Target(ctx context.Context, owner tenant.Tenant, webhookID, deli
 	return t, nil
 }
 
-// Positions of the delivery transaction's items.
-const (
-	saveDeliveryItem = iota
-	saveAttemptItem
-)
-
 // Save implements delivery.Store: one TransactWriteItems writes the
 // delivery's state (conditional on its owner and attempt count), the
 // attempt record and the webhook's health, and marks a notice owed as
-// pending. When the webhook is gone, the health part fails its condition
-// and the rest is written without it. It reports whether the notice owed
-// was stored.
+// pending. When the webhook is gone, or changed since it was read, the
+// health part fails its condition and the rest is written without it (and
+// without the notice of a disable that did not happen). A transaction
+// cancelled by a concurrent one is tried again, up to transactionTries in
+// all. It reports whether the notice owed was stored.
 func (s *Store) Save(ctx context.Context, r delivery.Record) (bool, error) {
 	op := "dynamodb TransactWriteItems delivery " + r.Message.DeliveryID
 	withHealth := r.Health != delivery.NoChange
 	for try := 1; ; try++ {
 		token := newToken()
-		items := []types.TransactWriteItem{saveDeliveryItem: {Update: s.deliveryUpdate(r, token)}}
-		if r.Attempt != nil {
-			put, err := s.attemptPut(r)
-			if err != nil {
-				return false, err
-			}
-			items = append(items, types.TransactWriteItem{Put: put})
-		}
-		if withHealth {
-			items = append(items, types.TransactWriteItem{Update: s.healthUpdate(r)})
+		items, err := s.saveItems(r, withHealth, token)
+		if err != nil {
+			return false, err
 		}
 		codes, tce, err := s.transact(ctx, op, items, token)
-		if err != nil && !awserr.Transient(err) {
-			return false, err
-		}
-		if tce == nil && err == nil {
-			return r.Notify, nil
-		}
-		// A lost answer or a failed condition: the delivery item says
-		// whether this write committed, or another moved it on.
-		state, rerr := s.deliveryState(ctx, r.Message.WebhookID, r.Message.DeliveryID)
+		next, err := s.saveOutcome(ctx, op, r, withHealth, token, codes, tce, err)
 		switch {
-		case rerr != nil:
-			return false, errors.Join(err, rerr)
-		case state.WriteToken == token:
+		case next == saved:
 			return r.Notify, nil
-		case err != nil:
-			return false, err
-		}
-		if c := cancelled(op, tce, codes); errors.Is(c, apperr.ErrUnavailable) {
-			if !errors.Is(c, errConflicted) || try == batchTries {
-				return false, c
+		case next == saveWithoutHealth:
+			withHealth = false
+			if r.Health == delivery.Disable {
+				r.Notify = false
 			}
+		case next == saveAgain && try < transactionTries:
 			if err := pause(ctx, try); err != nil {
 				return false, awserr.Classify(op, err)
 			}
-			continue
-		}
-		if !state.admits(r) {
-			return false, fmt.Errorf("%s: %w", op, delivery.ErrChanged)
-		}
-		if !withHealth {
-			return false, fmt.Errorf("%s: %w", op, tce)
-		}
-		// Only the health change can have failed: its webhook was deleted,
-		// or changed since it was read. Record the delivery without it, and
-		// without the notice of a disable that did not happen.
-		withHealth = false
-		if r.Health == delivery.Disable {
-			r.Notify = false
+		default:
+			return false, err
 		}
 	}
+}
+
+// saveItems are the items of Save's transaction for r, in order: the
+// delivery's state, r's attempt if it made one, and the health change
+// when withHealth.
+func (s *Store) saveItems(r delivery.Record, withHealth bool, token string) ([]types.TransactWriteItem, error) {
+	items := []types.TransactWriteItem{{Update: s.deliveryUpdate(r, token)}}
+	if r.Attempt != nil {
+		put, err := s.attemptPut(r)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, types.TransactWriteItem{Put: put})
+	}
+	if withHealth {
+		items = append(items, types.TransactWriteItem{Update: s.healthUpdate(r)})
+	}
+	return items, nil
+}
+
+// A saveStep is what Save does after a try of its transaction.
+type saveStep int
+
+const (
+	saveFailed        saveStep = iota // stop with the error
+	saved                             // the write committed
+	saveAgain                         // a concurrent transaction cancelled it: pause and try again
+	saveWithoutHealth                 // only the health change failed its condition: try without it
+)
+
+// saveOutcome decides what a try of Save's transaction, with token, came
+// to from what transact returned. A lost answer (a transient error) or a
+// cancellation is read from the delivery item: its write token says
+// whether the try committed after all, and its state whether another
+// writer moved the delivery on (ErrChanged). A cancellation that is
+// neither is a conflict to try again, throttling, or, when the delivery
+// still admits r, the health change's failed condition.
+func (s *Store) saveOutcome(ctx context.Context, op string, r delivery.Record, withHealth bool, token string,
+	codes []string, tce *types.TransactionCanceledException, err error) (saveStep, error) {
+	if err != nil && !awserr.Transient(err) {
+		return saveFailed, err
+	}
+	if tce == nil && err == nil {
+		return saved, nil
+	}
+	state, rerr := s.deliveryState(ctx, r.Message.WebhookID, r.Message.DeliveryID)
+	switch {
+	case rerr != nil:
+		return saveFailed, errors.Join(err, rerr)
+	case state.WriteToken == token:
+		return saved, nil
+	case err != nil:
+		return saveFailed, err
+	}
+	if c := cancelled(op, tce, codes); errors.Is(c, errConflicted) {
+		return saveAgain, c
+	} else if errors.Is(c, apperr.ErrUnavailable) {
+		return saveFailed, c
+	}
+	switch {
+	case !state.admits(r):
+		return saveFailed, fmt.Errorf("%s: %w", op, delivery.ErrChanged)
+	case !withHealth:
+		return saveFailed, fmt.Errorf("%s: %w", op, tce)
+	}
+	return saveWithoutHealth, nil
 }
 
 // admits reports whether the stored delivery d still meets r's
@@ -219,8 +251,11 @@ func (s *Store) deliveryState(ctx context.Context, webhookID, deliveryID string)
 }
 
 // deliveryUpdate writes a delivery's state. The condition lets only the
-// delivery's first writer, or its owner at the attempt count it read,
-// write. Whatever a manual send took the delivery over from is forgotten
+// delivery's first writer, or its owner (r's claim, or any once the
+// claim's lease ended) at the attempt count it read and still pending,
+// write; with an attempt, only when that attempt is the one begun, and
+// without, only when no attempt is begun and unrecorded (or that one's
+// lease ended). Whatever a manual send took the delivery over from is forgotten
 // (prior_claim): the delivery's series is r's now.
 func (s *Store) deliveryUpdate(r delivery.Record, token string) *types.Update {
 	m := r.Message

@@ -157,7 +157,7 @@ func (s *Store) Event(ctx context.Context, owner tenant.Tenant, id string) (deli
 	switch {
 	case err != nil:
 		return delivery.Event{}, err
-	case expired(it.ExpiresAt, time.Now()):
+	case expired(it.ExpiresAt, s.now()):
 		return delivery.Event{}, fmt.Errorf("event %s expired: %w", id, webhook.ErrNotFound)
 	}
 	return it.event()
@@ -171,7 +171,7 @@ func (s *Store) Payloads(ctx context.Context, owner tenant.Tenant, ids []string)
 		keys = append(keys, key(eventPK(owner, id), eventSK))
 	}
 	out := make(map[string][]byte, len(ids))
-	now := time.Now()
+	now := s.now()
 	err := s.batchGet(ctx, "dynamodb BatchGetItem events of "+owner.String(), keys, func(item map[string]types.AttributeValue) error {
 		it, err := decodeEvent(item)
 		if err != nil {
@@ -213,7 +213,7 @@ func (s *Store) Events(ctx context.Context, owner tenant.Tenant, since, until ti
 	if !until.After(since) {
 		return nil, false, nil
 	}
-	now := time.Now()
+	now := s.now()
 	first, last := since, until.Add(-time.Nanosecond)
 	if oldest := now.Add(-eventsKept); first.Before(oldest) {
 		first = oldest

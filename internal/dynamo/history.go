@@ -85,32 +85,40 @@ func deliveryRange(since, until time.Time) (lo, hi string) {
 // items were looked at: then the page ends early with HasMore, and Next
 // is the last item looked at.
 func (s *Store) Deliveries(ctx context.Context, webhookID string, f delivery.Filter, limit int, startingAfter string) (delivery.Page, error) {
+	in := s.deliveriesQuery(webhookID, f, startingAfter)
+	if in == nil {
+		return delivery.Page{}, nil
+	}
+	return s.deliveriesPage(ctx, "dynamodb Query deliveries of "+webhookID, in, f.State != "" || f.Type != "", limit)
+}
+
+// deliveriesQuery is the Query of webhookID's deliveries that match f,
+// newest event first, after the delivery startingAfter when it is not "";
+// nil when no delivery can match.
+func (s *Store) deliveriesQuery(webhookID string, f delivery.Filter, startingAfter string) *dynamodb.QueryInput {
 	lo, hi := deliveryRange(f.Since, f.Until)
 	in := &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
 		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :lo AND :hi"),
 		ScanIndexForward:       aws.Bool(false),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: endpointPK(webhookID)},
+			":pk":  &types.AttributeValueMemberS{Value: endpointPK(webhookID)},
+			":now": number(s.now().Unix()),
 		},
 	}
 	if startingAfter != "" {
 		after := deliverySK(startingAfter)
-		if after <= lo {
-			return delivery.Page{}, nil
-		}
 		// Start at the cursor, which then is the range's bound: DynamoDB
 		// refuses a start key outside the key condition.
 		if after <= hi {
 			hi, in.ExclusiveStartKey = after, key(endpointPK(webhookID), after)
 		}
 	}
-	if lo > hi {
-		return delivery.Page{}, nil
+	if lo >= hi {
+		return nil // a cursor at lo or below, or an empty range (no id equals a bound)
 	}
 	in.ExpressionAttributeValues[":lo"] = &types.AttributeValueMemberS{Value: lo}
 	in.ExpressionAttributeValues[":hi"] = &types.AttributeValueMemberS{Value: hi}
-	in.ExpressionAttributeValues[":now"] = number(time.Now().Unix())
 	filters := []string{"expires_at >= :now"}
 	if f.State != "" {
 		filters = append(filters, "#state = :state")
@@ -122,6 +130,12 @@ func (s *Store) Deliveries(ctx context.Context, webhookID string, f delivery.Fil
 		in.ExpressionAttributeValues[":etype"] = &types.AttributeValueMemberS{Value: string(f.Type)}
 	}
 	in.FilterExpression = aws.String(strings.Join(filters, " AND "))
+	return in
+}
+
+// deliveriesPage reads in's pages for a page of limit deliveries (see
+// Deliveries); filtered says whether in filters on more than expiry.
+func (s *Store) deliveriesPage(ctx context.Context, op string, in *dynamodb.QueryInput, filtered bool, limit int) (delivery.Page, error) {
 	var found []delivery.Summary
 	examined := 0
 	for {
@@ -129,13 +143,13 @@ func (s *Store) Deliveries(ctx context.Context, webhookID string, f delivery.Fil
 		// at. Without f's filters nearly every item is a match (but the
 		// few expired ones), so no more are asked for than the page needs.
 		want := s.maxExamined - examined
-		if f.State == "" && f.Type == "" {
+		if !filtered {
 			want = min(want, limit+1-len(found))
 		}
 		in.Limit = aws.Int32(int32(want))
 		out, err := s.client.Query(ctx, in)
 		if err != nil {
-			return delivery.Page{}, awserr.Classify("dynamodb Query deliveries of "+webhookID, err)
+			return delivery.Page{}, awserr.Classify(op, err)
 		}
 		examined += int(out.ScannedCount)
 		for _, item := range out.Items {
@@ -170,7 +184,7 @@ func (s *Store) Delivery(ctx context.Context, webhookID, deliveryID string) (del
 		return delivery.Summary{}, err
 	case d.DeliveryID == "":
 		return delivery.Summary{}, fmt.Errorf("delivery %s: %w", deliveryID, webhook.ErrNotFound)
-	case expired(d.ExpiresAt, time.Now()):
+	case expired(d.ExpiresAt, s.now()):
 		return delivery.Summary{}, fmt.Errorf("delivery %s expired: %w", deliveryID, webhook.ErrNotFound)
 	}
 	return d.summary()

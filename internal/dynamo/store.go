@@ -3,6 +3,8 @@ package dynamo
 // The Store, its client and the ports it implements.
 
 import (
+	"time"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -31,13 +33,18 @@ var (
 	_ delivery.Limiter     = (*Store)(nil)
 )
 
-// Store is the DynamoDB adapter.
+// Store is the DynamoDB adapter: it implements the domain's storage ports
+// over one table.
 type Store struct {
 	client *dynamodb.Client
 	table  string
 	// maxExamined is the most delivery items one Deliveries call looks
 	// at: the constant maxExamined, lower in tests.
 	maxExamined int
+	// now is the clock that tells which items have expired (their TTL
+	// passed, but DynamoDB has not yet removed them) and which days of
+	// events Events looks at: time.Now, set otherwise in tests.
+	now func() time.Time
 }
 
 // NewClient returns a DynamoDB client for cfg. Against a custom endpoint
@@ -49,7 +56,7 @@ func NewClient(cfg aws.Config) *dynamodb.Client {
 	})
 }
 
-// New returns a Store over table.
+// New returns a Store over table, with the machine's clock.
 func New(client *dynamodb.Client, table string) *Store {
-	return &Store{client: client, table: table, maxExamined: maxExamined}
+	return &Store{client: client, table: table, maxExamined: maxExamined, now: time.Now}
 }
