@@ -39,6 +39,7 @@ type apiKeyItem struct {
 	GSI1SK    string `dynamodbav:"gsi1sk"`
 }
 
+// The values of an API key item's status.
 const (
 	statusActive  = "active"
 	statusRevoked = "revoked"
@@ -88,7 +89,8 @@ func decodeAPIKey(item map[string]types.AttributeValue) (apikey.Record, error) {
 	return r, nil
 }
 
-// PutAPIKey implements apikey.Store.
+// PutAPIKey implements apikey.Store with a PutItem, which replaces the
+// record stored under the same hash.
 func (s *Store) PutAPIKey(ctx context.Context, r apikey.Record) error {
 	status := statusRevoked
 	if r.Active {
@@ -125,7 +127,9 @@ func (s *Store) ListAPIKeys(ctx context.Context, account string) ([]apikey.Recor
 	}, 0, decodeAPIKey)
 }
 
-// RevokeAPIKey implements apikey.Store.
+// RevokeAPIKey implements apikey.Store with an UpdateItem conditional on
+// the record existing (apikey.ErrNotFound otherwise). A second revoke
+// keeps the first one's time.
 func (s *Store) RevokeAPIKey(ctx context.Context, hash string, at time.Time) error {
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),

@@ -118,6 +118,7 @@ type gateExpr struct {
 	values                     map[string]types.AttributeValue
 }
 
+// newGateExpr returns an empty gateExpr.
 func newGateExpr() *gateExpr {
 	return &gateExpr{names: map[string]string{}, values: map[string]types.AttributeValue{}}
 }
@@ -141,18 +142,22 @@ func (x *gateExpr) value(v types.AttributeValue) string {
 	return p
 }
 
+// set sets attribute a to v.
 func (x *gateExpr) set(a string, v types.AttributeValue) {
 	x.sets = append(x.sets, x.name(a)+" = "+x.value(v))
 }
 
+// add adds n to attribute a; nothing when n is 0.
 func (x *gateExpr) add(a string, n int64) {
 	if n != 0 {
 		x.adds = append(x.adds, x.name(a)+" "+x.value(number(n)))
 	}
 }
 
+// remove removes attribute a.
 func (x *gateExpr) remove(a string) { x.removes = append(x.removes, x.name(a)) }
 
+// expression is the UpdateExpression: its SET, ADD and REMOVE clauses.
 func (x *gateExpr) expression() string {
 	var parts []string
 	for _, c := range []struct {
@@ -166,7 +171,7 @@ func (x *gateExpr) expression() string {
 	return strings.Join(parts, " ")
 }
 
-// update runs x on webhookID's gate item; a failed condition is
+// gateUpdate runs x on webhookID's gate item; a failed condition is
 // delivery.ErrChanged.
 func (s *Store) gateUpdate(ctx context.Context, op, webhookID string, x *gateExpr) error {
 	in := &dynamodb.UpdateItemInput{

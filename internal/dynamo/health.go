@@ -18,6 +18,8 @@ import (
 // one; so an attempt that read the health before another changed it is
 // recorded without its change (Save), which can only undercount, and a
 // count a re-enable left behind (it removes failing_since) is set afresh.
+// A disable also needs the webhook at the version r read, and moves the
+// version on.
 func (s *Store) healthUpdate(r delivery.Record) *types.Update {
 	at := &types.AttributeValueMemberS{Value: r.At.UTC().Format(time.RFC3339Nano)}
 	u := &types.Update{

@@ -140,7 +140,10 @@ func (s *Store) ClaimKey(ctx context.Context, c webhook.Claim) (*webhook.Idempot
 	return nil, fmt.Errorf("claim idempotency key: the record keeps changing")
 }
 
-// CompleteKey implements webhook.KeyStore.
+// CompleteKey implements webhook.KeyStore with a PutItem of the completed
+// record, conditional on c still holding the key. A failed condition is
+// webhook.ErrClaimLost, unless the record read back is c's completion
+// (this write's first try committed, its answer lost).
 func (s *Store) CompleteKey(ctx context.Context, c webhook.Claim, rec webhook.IdempotencyRecord) error {
 	complete, err := completeClaim(s.table, c, rec)
 	if err != nil {

@@ -28,13 +28,15 @@ func key(pk, sk string) map[string]types.AttributeValue {
 	}
 }
 
-// tenantPK returns the partition key under which a tenant's webhooks live.
+// tenantPK returns a tenant's partition key: its webhooks, their count,
+// its idempotency records and its manual sends' counts live there.
 func tenantPK(t tenant.Tenant) string { return "ACCOUNT#" + t.Account + "#" + string(t.Mode) }
 
 // webhookSK returns the sort key of a webhook.
 func webhookSK(id string) string { return "WEBHOOK#" + id }
 
-// endpointPK is the partition of one webhook's deliveries and attempts.
+// endpointPK is the partition of one webhook's deliveries, their
+// attempts, its gate and its manual sends' counts.
 func endpointPK(webhookID string) string { return "ENDPOINT#" + webhookID }
 
 // deliverySK is a delivery's sort key. Delivery ids are ULIDs of the
@@ -55,8 +57,8 @@ func attrS(item map[string]types.AttributeValue, name string) string {
 	return ""
 }
 
-// stamp formats a time as the delivery items store it; "" for the zero
-// time.
+// stamp formats a time as delivery, attempt and event items store it;
+// "" for the zero time.
 func stamp(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -81,8 +83,8 @@ func expired(expiresAt int64, now time.Time) bool { return expiresAt < now.Unix(
 // ClientRequestToken and for recognising the write's own earlier success.
 func newToken() string { return rand.Text() }
 
-// writeToken is the attribute in which a conditional write of a webhook
-// leaves its token. When a retry of the write fails its condition, the
+// writeToken is the attribute in which a conditional write of a webhook,
+// a delivery or (by a delete) a secret check leaves its token. When a retry of the write fails its condition, the
 // token read back tells whether it was the write's own first try that
 // changed the item (its answer lost) rather than another request.
 const writeToken = "write_token"

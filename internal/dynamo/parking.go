@@ -102,9 +102,9 @@ func resendTime(k string) string {
 	return k[:len(eventTimeLayout)]
 }
 
-// Due implements delivery.Parking with one Query of shard's partition of
-// the deliveries-due index (eventually consistent: a delivery parked a
-// moment ago is found by the next sweep).
+// Due implements delivery.Parking with a Query of shard's partition of
+// the deliveries-due index, page after page up to limit (eventually
+// consistent: a delivery parked a moment ago is found by the next sweep).
 func (s *Store) Due(ctx context.Context, shard int, before time.Time, limit int) ([]delivery.Parked, error) {
 	if limit <= 0 {
 		return nil, nil

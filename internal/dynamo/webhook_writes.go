@@ -44,7 +44,9 @@ const (
 // SDK keeps it across its own retries of that try. DynamoDB answers a retry
 // after a lost response with success (within ten minutes); where it does
 // not (an emulator), the retry fails on the webhook item, whose token shows
-// that the try committed. A try after a cancellation is a new transaction.
+// that the try committed. A failed condition is ErrIDTaken, ErrLimit or
+// ErrClaimLost. A transaction cancelled by a concurrent one is tried
+// again, as a new transaction, up to transactionTries in all.
 func (s *Store) Create(ctx context.Context, w webhook.Webhook, limit int, claim *webhook.Claim, secretSHA256 string) error {
 	check := webhook.SecretCheck{Kind: webhook.CheckOrphan, Owner: w.Owner, WebhookID: w.ID, At: w.CreatedAt}
 	items := []types.TransactWriteItem{
@@ -118,7 +120,11 @@ const (
 // still at the version read), notes the secret check with this write's
 // token and decrements the owner's count, so the count stays exact. A
 // count that is missing or zero (damaged) cannot be decremented; the
-// delete then runs again without it, leaving the count at zero.
+// delete then runs again without it, leaving the count at zero. When the
+// webhook's condition fails, the check's token tells whether this
+// delete's own first try committed (its answer lost); otherwise, or when
+// a concurrent transaction cancelled it, the webhook changed: ErrStale,
+// for the caller to read it again.
 func (s *Store) Delete(ctx context.Context, w webhook.Webhook, now time.Time) error {
 	op := "dynamodb TransactWriteItems delete webhook " + w.ID
 	withCount := true
@@ -185,8 +191,10 @@ func (s *Store) deleteOutcome(ctx context.Context, w webhook.Webhook, now time.T
 const versionIs = "attribute_exists(pk) AND version = :v"
 
 // Update implements webhook.Store with an UpdateItem of the settings,
-// conditional on the version read. A webhook without a rate limit loses
-// the attribute, so the item reads as one that never had a limit.
+// conditional on the version read (ErrStale otherwise). A webhook without
+// a rate limit loses the attribute, so the item reads as one that never
+// had a limit; an active webhook with no health (a re-enable) loses its
+// failing streak and its disable.
 func (s *Store) Update(ctx context.Context, w webhook.Webhook) error {
 	events, err := attributevalue.Marshal(eventNames(w.Events))
 	if err != nil {

@@ -43,7 +43,7 @@ type webhookItem struct {
 	WriteToken string `dynamodbav:"write_token,omitempty"`
 	// FailingSince, FailingAttempts, DisabledReason and DisabledAt are the
 	// webhook's delivery health, which the deliverer writes
-	// (deliveries.go). FailingAttempts counts only with FailingSince: a
+	// (health.go). FailingAttempts counts only with FailingSince: a
 	// re-enable removes FailingSince and leaves the count, which the next
 	// failure sets afresh.
 	FailingSince    string `dynamodbav:"failing_since,omitempty"`
