@@ -1,8 +1,8 @@
 package dynamo
 
 // The calls that several entities share: the transaction whose
-// cancellation reasons are read, the batched read, and the pause before a
-// try again.
+// cancellation reasons are read, the batched read, the paged and decoded
+// Query, and the pause before a try again.
 
 import (
 	"context"
@@ -132,9 +132,14 @@ func pause(ctx context.Context, try int) error {
 	}
 }
 
+// errPassOver is what a decode function of query returns for an item to
+// leave out (an expired one, not yet removed).
+var errPassOver = errors.New("pass the item over")
+
 // query reads the items of in's Query, page after page, and decodes each
-// with decode. A limit above 0 bounds the items it reads: each page asks
-// for no more than are left. With limit 0 it reads every page.
+// with decode, leaving out those it passes over (errPassOver). A limit
+// above 0 bounds the items it returns: each page asks for no more than
+// are left. With limit 0 it reads every page.
 func query[T any](ctx context.Context, client *dynamodb.Client, op string, in *dynamodb.QueryInput, limit int,
 	decode func(map[string]types.AttributeValue) (T, error)) ([]T, error) {
 	var out []T
@@ -148,6 +153,9 @@ func query[T any](ctx context.Context, client *dynamodb.Client, op string, in *d
 		}
 		for _, item := range page.Items {
 			v, err := decode(item)
+			if errors.Is(err, errPassOver) {
+				continue
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", op, err)
 			}

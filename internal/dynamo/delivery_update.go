@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -92,6 +93,21 @@ func (u *update) message(m delivery.Message, onlyNew bool) {
 	// Always the message's: a manual send starts a new series over an
 	// existing delivery, and the sweeper rebuilds its message from it.
 	u.set("series_start", &types.AttributeValueMemberS{Value: stamp(cmp.Or(m.SeriesStart, m.EventTime))})
+}
+
+// claimed sets what a write that claims m's delivery item under claim
+// sets: where the item has none, m's attributes, no attempts and its
+// creation at at; and the claim until claimedUntil, updated_at (at),
+// expires_at and the write's token.
+func (u *update) claimed(m delivery.Message, claim string, claimedUntil, at, expires time.Time, token string) {
+	u.message(m, true)
+	u.setNew("attempts", number(0))
+	u.setNew("created_at", &types.AttributeValueMemberS{Value: stamp(at)})
+	u.set("claim", &types.AttributeValueMemberS{Value: claim})
+	u.set("claimed_until_ms", number(claimedUntil.UnixMilli()))
+	u.set("updated_at", &types.AttributeValueMemberS{Value: stamp(at)})
+	u.set("expires_at", number(expires.Unix()))
+	u.set(writeToken, &types.AttributeValueMemberS{Value: token})
 }
 
 // expression is the UpdateExpression.

@@ -22,11 +22,11 @@ import (
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
-// indexEventsByTime is the sparse global secondary index that lists an
-// owner's events (not tests) by time, a partition per UTC day (events_pk =
-// EVENTS#<account>#<mode>#<yyyy-mm-dd>, events_sk = <time>#<id>). It
-// projects what Events returns: no payload. template.yaml declares the
-// same.
+// The events-by-time index and its key attributes: a sparse global
+// secondary index that lists an owner's events (not tests) by time, a
+// partition per UTC day (events_pk = EVENTS#<account>#<mode>#<yyyy-mm-dd>,
+// events_sk = <time>#<id>). It projects what Events returns: no payload.
+// template.yaml declares the same.
 const (
 	indexEventsByTime = "events-by-time"
 	attrEventsPK      = "events_pk"
@@ -49,8 +49,9 @@ func eventsPK(owner tenant.Tenant, at time.Time) string {
 	return "EVENTS#" + owner.Account + "#" + string(owner.Mode) + "#" + at.UTC().Format(time.DateOnly)
 }
 
-// eventTimeLayout writes event times in the index at a fixed width (UTC,
-// nine fractional digits), so that their lexical order is time order.
+// eventTimeLayout writes times in the indexes' sort keys (events-by-time,
+// and deliveries-due's resend_at) at a fixed width (UTC, nine fractional
+// digits), so that their lexical order is time order.
 const eventTimeLayout = "2006-01-02T15:04:05.000000000Z"
 
 // eventsSK is an event's sort key in the events-by-time index: its time,
@@ -257,32 +258,25 @@ func (s *Store) Events(ctx context.Context, owner tenant.Tenant, since, until ti
 // eventsOfDay appends to evs the unexpired events in's Query of one day
 // partition finds, up to limit in all; more says it found one more.
 func (s *Store) eventsOfDay(ctx context.Context, owner tenant.Tenant, in *dynamodb.QueryInput, limit int, now time.Time, evs []delivery.Event) ([]delivery.Event, bool, error) {
-	for {
-		in.Limit = aws.Int32(int32(limit + 1 - len(evs)))
-		out, err := s.client.Query(ctx, in)
-		if err != nil {
-			return nil, false, awserr.Classify("dynamodb Query events of "+owner.String(), err)
-		}
-		for _, item := range out.Items {
+	found, err := query(ctx, s.client, "dynamodb Query events of "+owner.String(), in, limit+1-len(evs),
+		func(item map[string]types.AttributeValue) (delivery.Event, error) {
 			it, err := decodeEvent(item)
 			switch {
 			case err != nil:
-				return nil, false, err
+				return delivery.Event{}, err
 			case expired(it.ExpiresAt, now):
-				continue
-			case len(evs) == limit:
-				return evs, true, nil
+				return delivery.Event{}, errPassOver
 			}
 			ev, err := it.event()
-			if err != nil {
-				return nil, false, err
-			}
 			ev.Owner = owner // the index does not project account and mode
-			evs = append(evs, ev)
-		}
-		if len(out.LastEvaluatedKey) == 0 {
-			return evs, false, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+			return ev, err
+		})
+	if err != nil {
+		return nil, false, err
 	}
+	evs = append(evs, found...)
+	if len(evs) > limit {
+		return evs[:limit], true, nil
+	}
+	return evs, false, nil
 }

@@ -134,7 +134,10 @@ func (s *Store) deliveriesQuery(webhookID string, f delivery.Filter, startingAft
 }
 
 // deliveriesPage reads in's pages for a page of limit deliveries (see
-// Deliveries); filtered says whether in filters on more than expiry.
+// Deliveries); filtered says whether in filters on more than expiry. It
+// pages by itself, not with query: its bound is on the items DynamoDB
+// looks at (ScannedCount), and a page it ends early takes its cursor
+// from the last one.
 func (s *Store) deliveriesPage(ctx context.Context, op string, in *dynamodb.QueryInput, filtered bool, limit int) (delivery.Page, error) {
 	var found []delivery.Summary
 	examined := 0

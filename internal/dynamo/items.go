@@ -84,7 +84,8 @@ func expired(expiresAt int64, now time.Time) bool { return expiresAt < now.Unix(
 func newToken() string { return rand.Text() }
 
 // writeToken is the attribute in which a conditional write of a webhook,
-// a delivery or (by a delete) a secret check leaves its token. When a retry of the write fails its condition, the
-// token read back tells whether it was the write's own first try that
-// changed the item (its answer lost) rather than another request.
+// a delivery or (by a delete) a secret check leaves its token. When a
+// retry of the write fails its condition, the token read back tells
+// whether it was the write's own first try that changed the item (its
+// answer lost) rather than another request.
 const writeToken = "write_token"

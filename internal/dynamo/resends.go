@@ -33,17 +33,10 @@ func (s *Store) Reopen(ctx context.Context, r delivery.Reopen) error {
 	op := "dynamodb UpdateItem reopen delivery " + m.DeliveryID
 	token := newToken()
 	u := newUpdate()
-	u.message(m, true)
-	u.setNew("attempts", number(0))
-	u.setNew("created_at", &types.AttributeValueMemberS{Value: stamp(r.At)})
+	u.claimed(m, m.Claim, r.ClaimedUntil, r.At, r.Expires, token)
 	u.set("#state", &types.AttributeValueMemberS{Value: string(delivery.StatePending)})
-	u.set("claim", &types.AttributeValueMemberS{Value: m.Claim})
-	u.set("claimed_until_ms", number(r.ClaimedUntil.UnixMilli()))
 	u.set("next_attempt_at", &types.AttributeValueMemberS{Value: stamp(r.At)})
 	u.optionalN("attempt_limit", r.AttemptLimit)
-	u.set("updated_at", &types.AttributeValueMemberS{Value: stamp(r.At)})
-	u.set("expires_at", number(r.Expires.Unix()))
-	u.set(writeToken, &types.AttributeValueMemberS{Value: token})
 	u.remove = append(u.remove, "reason")
 	u.parking(m.DeliveryID, delivery.StatePending, r.ResendAt)
 	cond := "attribute_not_exists(pk)"
