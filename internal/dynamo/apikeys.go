@@ -4,7 +4,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -51,18 +50,14 @@ func apiKeyPK(hash string) string { return "APIKEY#" + hash }
 // LookupAPIKey implements apikey.Store with a strongly consistent read, so
 // a revocation takes effect at once.
 func (s *Store) LookupAPIKey(ctx context.Context, hash string) (apikey.Record, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(apiKeyPK(hash), "APIKEY"),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, "dynamodb GetItem api key", key(apiKeyPK(hash), "APIKEY"))
 	if err != nil {
-		return apikey.Record{}, awserr.Classify("dynamodb GetItem api key", err)
+		return apikey.Record{}, err
 	}
-	if out.Item == nil {
+	if item == nil {
 		return apikey.Record{}, apikey.ErrNotFound
 	}
-	return decodeAPIKey(out.Item)
+	return decodeAPIKey(item)
 }
 
 // decodeAPIKey decodes a stored API key item.
@@ -142,8 +137,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, hash string, at time.Time) err
 			":at":      &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339)},
 		},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if conditionFailed(err) {
 		return apikey.ErrNotFound
 	}
 	return awserr.Classify("dynamodb UpdateItem revoke api key", err)

@@ -124,13 +124,11 @@ func (it secretCheckItem) check() (webhook.SecretCheck, error) {
 // Checkpoint implements janitor.Checks: the first hour the janitor has not
 // finished, zero before its first run.
 func (s *Store) Checkpoint(ctx context.Context) (time.Time, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: checkpointKey(), ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, "dynamodb GetItem janitor checkpoint", checkpointKey())
 	if err != nil {
-		return time.Time{}, awserr.Classify("dynamodb GetItem janitor checkpoint", err)
+		return time.Time{}, err
 	}
-	next := attrS(out.Item, "next_hour")
+	next := attrS(item, "next_hour")
 	if next == "" {
 		return time.Time{}, nil
 	}

@@ -235,15 +235,11 @@ func (d deliveryItem) admits(r delivery.Record) bool {
 // deliveryState reads a delivery item with a strongly consistent read; a
 // missing one is the zero deliveryItem.
 func (s *Store) deliveryState(ctx context.Context, webhookID, deliveryID string) (deliveryItem, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(endpointPK(webhookID), deliverySK(deliveryID)),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, "dynamodb GetItem delivery "+deliveryID, key(endpointPK(webhookID), deliverySK(deliveryID)))
 	if err != nil {
-		return deliveryItem{}, awserr.Classify("dynamodb GetItem delivery "+deliveryID, err)
+		return deliveryItem{}, err
 	}
-	d, err := decodeDelivery(out.Item)
+	d, err := decodeDelivery(item)
 	if err != nil {
 		return deliveryItem{}, fmt.Errorf("delivery %s: %w", deliveryID, err)
 	}
@@ -319,8 +315,7 @@ func (s *Store) NoticeSent(ctx context.Context, webhookID, deliveryID string, at
 		ConditionExpression:       aws.String("attempts = :attempts"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":attempts": number(int64(attempts))},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if conditionFailed(err) {
 		return nil
 	}
 	return awserr.Classify("dynamodb UpdateItem notice of delivery "+deliveryID, err)
@@ -363,8 +358,7 @@ func (s *Store) Begin(ctx context.Context, b delivery.Begin) error {
 // unless the token read back says this write's own first try committed
 // (the SDK retried it after a lost answer).
 func (s *Store) settle(ctx context.Context, op string, m delivery.Message, token string, err error) error {
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
+	if !conditionFailed(err) {
 		return awserr.Classify(op, err)
 	}
 	d, err := s.deliveryState(ctx, m.WebhookID, m.DeliveryID)

@@ -22,8 +22,9 @@
 //	limits.go          the rate limit of manual sends
 //
 // items.go holds the keys and attribute helpers every kind of item uses,
-// and calls.go the calls several share: the paged Query, the batched read
-// and the transaction, each with its tries.
+// and calls.go the calls several share: the consistent read of one item,
+// the paged Query, the batched read and the transaction (each with its
+// tries), and the test for a failed condition.
 //
 // Key design (single table):
 //

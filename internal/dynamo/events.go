@@ -6,7 +6,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -99,8 +98,7 @@ func (s *Store) Keep(ctx context.Context, ev delivery.Event, expires time.Time) 
 		Item:                item,
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
+	if !conditionFailed(err) {
 		if err != nil {
 			return "", awserr.Classify("dynamodb PutItem event "+ev.ID, err)
 		}
@@ -143,18 +141,14 @@ func decodeEvent(item map[string]types.AttributeValue) (eventItem, error) {
 
 // Event implements delivery.History with a strongly consistent GetItem.
 func (s *Store) Event(ctx context.Context, owner tenant.Tenant, id string) (delivery.Event, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(eventPK(owner, id), eventSK),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, "dynamodb GetItem event "+id, key(eventPK(owner, id), eventSK))
 	if err != nil {
-		return delivery.Event{}, awserr.Classify("dynamodb GetItem event "+id, err)
+		return delivery.Event{}, err
 	}
-	if out.Item == nil {
+	if item == nil {
 		return delivery.Event{}, fmt.Errorf("event %s: %w", id, webhook.ErrNotFound)
 	}
-	it, err := decodeEvent(out.Item)
+	it, err := decodeEvent(item)
 	switch {
 	case err != nil:
 		return delivery.Event{}, err

@@ -99,15 +99,11 @@ func decodeGate(item map[string]types.AttributeValue) (delivery.Gate, error) {
 
 // Gate implements delivery.History with one strongly consistent GetItem.
 func (s *Store) Gate(ctx context.Context, webhookID string) (delivery.Gate, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(endpointPK(webhookID), gateSK),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, "dynamodb GetItem gate of "+webhookID, key(endpointPK(webhookID), gateSK))
 	if err != nil {
-		return delivery.Gate{}, awserr.Classify("dynamodb GetItem gate of "+webhookID, err)
+		return delivery.Gate{}, err
 	}
-	return decodeGate(out.Item)
+	return decodeGate(item)
 }
 
 // gateExpr builds a gate item's UpdateExpression, its condition and
@@ -187,8 +183,7 @@ func (s *Store) gateUpdate(ctx context.Context, op, webhookID string, x *gateExp
 		in.ConditionExpression = aws.String(strings.Join(x.conds, " AND "))
 	}
 	_, err := s.client.UpdateItem(ctx, in)
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if conditionFailed(err) {
 		return fmt.Errorf("%s: %w", op, delivery.ErrChanged)
 	}
 	return awserr.Classify(op, err)

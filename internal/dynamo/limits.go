@@ -90,8 +90,7 @@ func (s *Store) returnSends(ctx context.Context, k map[string]types.AttributeVal
 			":token":  &types.AttributeValueMemberS{Value: token},
 		},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if conditionFailed(err) {
 		return nil // an earlier try of this give-back committed
 	}
 	return awserr.Classify("dynamodb UpdateItem return sends "+attrS(k, attrPK), err)

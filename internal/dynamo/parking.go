@@ -5,7 +5,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -148,8 +147,7 @@ func (s *Store) Requeued(ctx context.Context, p delivery.Parked, resendAt time.T
 		ExpressionAttributeNames:  map[string]string{"#state": "state"},
 		ExpressionAttributeValues: u.values,
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if conditionFailed(err) {
 		return nil // the delivery moved on
 	}
 	return awserr.Classify("dynamodb UpdateItem requeued delivery "+m.DeliveryID, err)

@@ -6,7 +6,6 @@ package dynamo
 import (
 	"cmp"
 	"context"
-	"errors"
 	"maps"
 	"time"
 
@@ -110,8 +109,7 @@ func (s *Store) Restore(ctx context.Context, r delivery.Reopen) error {
 			UpdateExpression: aws.String(u.expression()), ConditionExpression: cond,
 			ExpressionAttributeNames: names, ExpressionAttributeValues: u.values})
 	}
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if conditionFailed(err) {
 		return nil
 	}
 	return awserr.Classify(op, err)

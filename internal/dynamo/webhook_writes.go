@@ -175,13 +175,11 @@ func (s *Store) Delete(ctx context.Context, w webhook.Webhook, now time.Time) er
 // first try committed (its check carries the token) or the webhook changed.
 func (s *Store) deleteOutcome(ctx context.Context, w webhook.Webhook, now time.Time, token string) error {
 	c := webhook.SecretCheck{Kind: webhook.CheckOrphan, Owner: w.Owner, WebhookID: w.ID, At: now}
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: checkKey(c), ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, "dynamodb GetItem secret check "+w.ID, checkKey(c))
 	if err != nil {
-		return awserr.Classify("dynamodb GetItem secret check "+w.ID, err)
+		return err
 	}
-	if attrS(out.Item, writeToken) == token {
+	if attrS(item, writeToken) == token {
 		return nil
 	}
 	return webhook.ErrStale
@@ -249,8 +247,7 @@ func (s *Store) conditionalUpdate(ctx context.Context, owner tenant.Tenant, id, 
 	attr, token string, missing, other error) (webhook.Webhook, error) {
 	in.ReturnValues = types.ReturnValueAllNew
 	out, err := s.client.UpdateItem(ctx, in)
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
+	if !conditionFailed(err) {
 		if err != nil {
 			return webhook.Webhook{}, awserr.Classify(op, err)
 		}

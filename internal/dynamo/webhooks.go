@@ -132,20 +132,17 @@ func (s *Store) Exists(ctx context.Context, owner tenant.Tenant, id string) (boo
 	return out.Item != nil, nil
 }
 
-// Get implements webhook.Store.
+// Get implements webhook.Store with a strongly consistent read; a
+// missing webhook is ErrNotFound.
 func (s *Store) Get(ctx context.Context, owner tenant.Tenant, id string) (webhook.Webhook, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(tenantPK(owner), webhookSK(id)),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.webhookItem(ctx, owner, id)
 	if err != nil {
-		return webhook.Webhook{}, awserr.Classify("dynamodb GetItem webhook "+id, err)
+		return webhook.Webhook{}, err
 	}
-	if out.Item == nil {
+	if item == nil {
 		return webhook.Webhook{}, webhook.ErrNotFound
 	}
-	return decodeWebhook(out.Item)
+	return decodeWebhook(item)
 }
 
 // decodeWebhook decodes a stored webhook item.
@@ -198,15 +195,7 @@ func (s *Store) List(ctx context.Context, owner tenant.Tenant, limit int, starti
 
 // webhookItem reads a webhook's item as stored, nil if there is none.
 func (s *Store) webhookItem(ctx context.Context, owner tenant.Tenant, id string) (map[string]types.AttributeValue, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(tenantPK(owner), webhookSK(id)),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, awserr.Classify("dynamodb GetItem webhook "+id, err)
-	}
-	return out.Item, nil
+	return s.getItem(ctx, "dynamodb GetItem webhook "+id, key(tenantPK(owner), webhookSK(id)))
 }
 
 // Webhooks implements delivery.Subscribers: one Query of owner's
