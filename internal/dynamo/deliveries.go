@@ -181,12 +181,13 @@ const (
 )
 
 // saveOutcome decides what a try of Save's transaction, with token, came
-// to from what transact returned. A lost answer (a transient error) or a
-// cancellation is read from the delivery item: its write token says
-// whether the try committed after all, and its state whether another
-// writer moved the delivery on (ErrChanged). A cancellation that is
-// neither is a conflict to try again, throttling, or, when the delivery
-// still admits r, the health change's failed condition.
+// to from what transact returned. After a lost answer (a transient error)
+// or a cancellation it reads the delivery item: when the item holds
+// token, the try committed after all. Otherwise a transient error stays
+// the error, and a cancellation is a conflict to try again, throttling
+// (unavailable), ErrChanged when the stored delivery no longer admits r
+// (another writer moved it on), or else the failed condition of the
+// health change, the one part that can fail while the delivery admits r.
 func (s *Store) saveOutcome(ctx context.Context, op string, r delivery.Record, withHealth bool, token string,
 	codes []string, tce *types.TransactionCanceledException, err error) (saveStep, error) {
 	if err != nil && !awserr.Transient(err) {
@@ -204,12 +205,11 @@ func (s *Store) saveOutcome(ctx context.Context, op string, r delivery.Record, w
 	case err != nil:
 		return saveFailed, err
 	}
-	if c := cancelled(op, tce, codes); errors.Is(c, errConflicted) {
+	switch c := cancelled(op, tce, codes); {
+	case errors.Is(c, errConflicted):
 		return saveAgain, c
-	} else if errors.Is(c, apperr.ErrUnavailable) {
+	case errors.Is(c, apperr.ErrUnavailable):
 		return saveFailed, c
-	}
-	switch {
 	case !state.admits(r):
 		return saveFailed, fmt.Errorf("%s: %w", op, delivery.ErrChanged)
 	case !withHealth:
