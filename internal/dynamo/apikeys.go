@@ -4,7 +4,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -18,6 +17,11 @@ import (
 	"github.com/docproc/webhooks/internal/awserr"
 	"github.com/docproc/webhooks/internal/tenant"
 )
+
+// indexByAccount is the sparse global secondary index that lists an
+// account's API keys (gsi1pk = ACCOUNT#<account>, gsi1sk =
+// APIKEY#<created>#<hash>); template.yaml declares the same.
+const indexByAccount = "by-account"
 
 // apiKeyItem is the stored form of an API key record.
 type apiKeyItem struct {
@@ -34,6 +38,7 @@ type apiKeyItem struct {
 	GSI1SK    string `dynamodbav:"gsi1sk"`
 }
 
+// The values of an API key item's status.
 const (
 	statusActive  = "active"
 	statusRevoked = "revoked"
@@ -45,18 +50,14 @@ func apiKeyPK(hash string) string { return "APIKEY#" + hash }
 // LookupAPIKey implements apikey.Store with a strongly consistent read, so
 // a revocation takes effect at once.
 func (s *Store) LookupAPIKey(ctx context.Context, hash string) (apikey.Record, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(apiKeyPK(hash), "APIKEY"),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, "dynamodb GetItem api key", key(apiKeyPK(hash), "APIKEY"))
 	if err != nil {
-		return apikey.Record{}, awserr.Classify("dynamodb GetItem api key", err)
+		return apikey.Record{}, err
 	}
-	if out.Item == nil {
+	if item == nil {
 		return apikey.Record{}, apikey.ErrNotFound
 	}
-	return decodeAPIKey(out.Item)
+	return decodeAPIKey(item)
 }
 
 // decodeAPIKey decodes a stored API key item.
@@ -83,7 +84,8 @@ func decodeAPIKey(item map[string]types.AttributeValue) (apikey.Record, error) {
 	return r, nil
 }
 
-// PutAPIKey implements apikey.Store.
+// PutAPIKey implements apikey.Store with a PutItem, which replaces the
+// record stored under the same hash.
 func (s *Store) PutAPIKey(ctx context.Context, r apikey.Record) error {
 	status := statusRevoked
 	if r.Active {
@@ -109,7 +111,7 @@ func (s *Store) PutAPIKey(ctx context.Context, r apikey.Record) error {
 
 // ListAPIKeys implements apikey.Store with a Query of the by-account index.
 func (s *Store) ListAPIKeys(ctx context.Context, account string) ([]apikey.Record, error) {
-	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+	return query(ctx, s.client, "dynamodb Query api keys", &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
 		IndexName:              aws.String(indexByAccount),
 		KeyConditionExpression: aws.String("gsi1pk = :pk AND begins_with(gsi1sk, :prefix)"),
@@ -117,25 +119,12 @@ func (s *Store) ListAPIKeys(ctx context.Context, account string) ([]apikey.Recor
 			":pk":     &types.AttributeValueMemberS{Value: "ACCOUNT#" + account},
 			":prefix": &types.AttributeValueMemberS{Value: "APIKEY#"},
 		},
-	})
-	var out []apikey.Record
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, awserr.Classify("dynamodb Query api keys", err)
-		}
-		for _, item := range page.Items {
-			r, err := decodeAPIKey(item)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	}, 0, decodeAPIKey)
 }
 
-// RevokeAPIKey implements apikey.Store.
+// RevokeAPIKey implements apikey.Store with an UpdateItem conditional on
+// the record existing (apikey.ErrNotFound otherwise). A second revoke
+// keeps the first one's time.
 func (s *Store) RevokeAPIKey(ctx context.Context, hash string, at time.Time) error {
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
@@ -148,8 +137,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, hash string, at time.Time) err
 			":at":      &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339)},
 		},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if conditionFailed(err) {
 		return apikey.ErrNotFound
 	}
 	return awserr.Classify("dynamodb UpdateItem revoke api key", err)

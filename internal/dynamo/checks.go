@@ -1,5 +1,8 @@
 package dynamo
 
+// The janitor's secret checks, one item per check in a partition per hour,
+// and its checkpoint.
+
 import (
 	"context"
 	"fmt"
@@ -88,31 +91,21 @@ func (s *Store) ClearCheck(ctx context.Context, c webhook.SecretCheck) error {
 
 // DueChecks implements janitor.Checks with a Query of the hour's partition.
 func (s *Store) DueChecks(ctx context.Context, hour time.Time) ([]webhook.SecretCheck, error) {
-	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+	return query(ctx, s.client, "dynamodb Query secret checks", &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		KeyConditionExpression:    aws.String("pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: checkPK(hour)}},
 		ConsistentRead:            aws.Bool(true),
-	})
-	var out []webhook.SecretCheck
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, awserr.Classify("dynamodb Query secret checks", err)
-		}
-		for _, item := range page.Items {
-			var it secretCheckItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return nil, fmt.Errorf("decode secret check: %w", err)
-			}
-			c, err := it.check()
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, c)
-		}
+	}, 0, decodeCheck)
+}
+
+// decodeCheck decodes a stored secret check item.
+func decodeCheck(item map[string]types.AttributeValue) (webhook.SecretCheck, error) {
+	var it secretCheckItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return webhook.SecretCheck{}, fmt.Errorf("decode secret check: %w", err)
 	}
-	return out, nil
+	return it.check()
 }
 
 // check decodes a stored check.
@@ -131,13 +124,11 @@ func (it secretCheckItem) check() (webhook.SecretCheck, error) {
 // Checkpoint implements janitor.Checks: the first hour the janitor has not
 // finished, zero before its first run.
 func (s *Store) Checkpoint(ctx context.Context) (time.Time, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: checkpointKey(), ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, "dynamodb GetItem janitor checkpoint", checkpointKey())
 	if err != nil {
-		return time.Time{}, awserr.Classify("dynamodb GetItem janitor checkpoint", err)
+		return time.Time{}, err
 	}
-	next := attrS(out.Item, "next_hour")
+	next := attrS(item, "next_hour")
 	if next == "" {
 		return time.Time{}, nil
 	}

@@ -1,16 +1,15 @@
 package dynamo
 
-// Delivery items: the event log the fan-out keeps, the state of each
-// delivery, its attempts, and the webhook health the deliverer writes.
+// Delivery items: the state of each delivery, which the deliverer reads
+// with its webhook and gate (Target), takes an attempt on (Begin) and
+// writes with the attempt's outcome (Save, NoticeSent).
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -21,146 +20,7 @@ import (
 	"github.com/docproc/webhooks/internal/awserr"
 	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/tenant"
-	"github.com/docproc/webhooks/internal/webhook"
 )
-
-// Compile-time checks that Store implements the delivery ports.
-var (
-	_ delivery.Store       = (*Store)(nil)
-	_ delivery.Subscribers = (*Store)(nil)
-	_ delivery.EventLog    = (*Store)(nil)
-)
-
-// eventPK is the partition of one event: events spread over partitions,
-// and a second publish of an id finds the first.
-func eventPK(owner tenant.Tenant, id string) string {
-	return "EVENT#" + owner.Account + "#" + string(owner.Mode) + "#" + id
-}
-
-// eventSK is the sort key of an event item.
-const eventSK = "EVENT"
-
-// endpointPK is the partition of one webhook's deliveries and attempts.
-func endpointPK(webhookID string) string { return "ENDPOINT#" + webhookID }
-
-// deliverySK is a delivery's sort key. Delivery ids are ULIDs of the
-// event's time, so a Query of begins_with DELIVERY#, descending, lists a
-// webhook's deliveries newest first.
-func deliverySK(id string) string { return "DELIVERY#" + id }
-
-// attemptsPrefix starts the sort keys of a delivery's attempts.
-func attemptsPrefix(deliveryID string) string { return "ATTEMPT#" + deliveryID + "#" }
-
-// attemptSK is an attempt's sort key: a delivery's attempts follow each
-// other in order, after attemptsPrefix.
-func attemptSK(deliveryID string, n int) string {
-	return fmt.Sprintf("%s%03d", attemptsPrefix(deliveryID), n)
-}
-
-// eventsPK is the events-by-time index partition that lists owner's
-// events (not tests) of the UTC day of at, by time. A partition per day
-// spreads an account's writes and bounds each partition's size.
-func eventsPK(owner tenant.Tenant, at time.Time) string {
-	return "EVENTS#" + owner.Account + "#" + string(owner.Mode) + "#" + at.UTC().Format(time.DateOnly)
-}
-
-// eventTimeLayout writes event times in the index at a fixed width (UTC,
-// nine fractional digits), so that their lexical order is time order.
-const eventTimeLayout = "2006-01-02T15:04:05.000000000Z"
-
-// eventsSK is an event's sort key in the events-by-time index: its time,
-// then its id.
-func eventsSK(at time.Time, id string) string { return at.UTC().Format(eventTimeLayout) + "#" + id }
-
-// eventItem is a stored event. It keeps the payload sent, so that
-// deliveries can be sent again later. An event that is not a test is also
-// in the events-by-time index (events_pk, events_sk), without its payload.
-type eventItem struct {
-	PK        string `dynamodbav:"pk"`
-	SK        string `dynamodbav:"sk"`
-	Type      string `dynamodbav:"type"`
-	EventID   string `dynamodbav:"event_id"`
-	EventType string `dynamodbav:"event_type"`
-	Account   string `dynamodbav:"account"`
-	Mode      string `dynamodbav:"mode"`
-	Time      string `dynamodbav:"time"`
-	SourceID  string `dynamodbav:"source_id"`
-	Payload   []byte `dynamodbav:"payload"`
-	ExpiresAt int64  `dynamodbav:"expires_at"`
-	Test      bool   `dynamodbav:"test,omitempty"`
-	EventsPK  string `dynamodbav:"events_pk,omitempty"`
-	EventsSK  string `dynamodbav:"events_sk,omitempty"`
-}
-
-// Webhooks implements delivery.Subscribers: one Query of owner's
-// partition for its webhooks (an account holds a bounded number), pages
-// followed to the end.
-func (s *Store) Webhooks(ctx context.Context, owner tenant.Tenant) ([]webhook.Webhook, error) {
-	in := s.webhooksQuery(owner)
-	in.ConsistentRead = aws.Bool(true)
-	var out []webhook.Webhook
-	for {
-		page, err := s.client.Query(ctx, in)
-		if err != nil {
-			return nil, awserr.Classify("dynamodb Query webhooks of "+owner.String(), err)
-		}
-		for _, item := range page.Items {
-			w, err := decodeWebhook(item)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, w)
-		}
-		if len(page.LastEvaluatedKey) == 0 {
-			return out, nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
-	}
-}
-
-// Keep implements delivery.EventLog with a conditional PutItem, which
-// also puts an event that is not a test in owner's time index (Events);
-// when the id is taken it reads which publish took it.
-func (s *Store) Keep(ctx context.Context, ev delivery.Event, expires time.Time) (string, error) {
-	it := eventItem{
-		PK: eventPK(ev.Owner, ev.ID), SK: eventSK, Type: "event", EventID: ev.ID, EventType: string(ev.Type),
-		Account: ev.Owner.Account, Mode: string(ev.Owner.Mode), Time: stamp(ev.Time),
-		SourceID: ev.SourceID, Payload: ev.Payload, ExpiresAt: expires.Unix(), Test: ev.Test,
-	}
-	if !ev.Test {
-		it.EventsPK, it.EventsSK = eventsPK(ev.Owner, ev.Time), eventsSK(ev.Time, ev.ID)
-	}
-	item, err := attributevalue.MarshalMap(it)
-	if err != nil {
-		return "", fmt.Errorf("encode event %s: %w", ev.ID, err)
-	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(s.table),
-		Item:                item,
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		if err != nil {
-			return "", awserr.Classify("dynamodb PutItem event "+ev.ID, err)
-		}
-		return ev.SourceID, nil
-	}
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:            aws.String(s.table),
-		Key:                  key(eventPK(ev.Owner, ev.ID), eventSK),
-		ConsistentRead:       aws.Bool(true),
-		ProjectionExpression: aws.String("source_id"),
-	})
-	if err != nil {
-		return "", awserr.Classify("dynamodb GetItem event "+ev.ID, err)
-	}
-	var stored eventItem
-	if err := attributevalue.UnmarshalMap(out.Item, &stored); err != nil || stored.SourceID == "" {
-		return "", fmt.Errorf("event %s: stored event unreadable: %v", ev.ID, err)
-	}
-	return stored.SourceID, nil
-}
 
 // deliveryItem is the stored state of one delivery.
 type deliveryItem struct {
@@ -214,23 +74,6 @@ func (d deliveryItem) status() (delivery.Status, error) {
 	return st, nil
 }
 
-// stamp formats a time as the delivery items store it; "" for the zero
-// time.
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
-
-// parseStamp reads a time that stamp wrote; the zero time for "".
-func parseStamp(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	return time.Parse(time.RFC3339Nano, s)
-}
-
 // decodeDelivery decodes a stored delivery item.
 func decodeDelivery(item map[string]types.AttributeValue) (deliveryItem, error) {
 	var d deliveryItem
@@ -272,117 +115,107 @@ func (s *Store) Target(ctx context.Context, owner tenant.Tenant, webhookID, deli
 	return t, nil
 }
 
-// batchGetMax is the most keys one BatchGetItem may ask for.
-const batchGetMax = 100
-
-// batchGet reads keys (no two the same) with strongly consistent
-// BatchGetItem calls of at most batchGetMax keys, tries again the keys
-// DynamoDB leaves unprocessed, and hands each item found to each.
-func (s *Store) batchGet(ctx context.Context, op string, keys []map[string]types.AttributeValue, each func(map[string]types.AttributeValue) error) error {
-	for len(keys) > 0 {
-		n := min(len(keys), batchGetMax)
-		in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-			s.table: {Keys: keys[:n], ConsistentRead: aws.Bool(true)},
-		}}
-		keys = keys[n:]
-		for try := 1; ; try++ {
-			out, err := s.client.BatchGetItem(ctx, in)
-			if err != nil {
-				return awserr.Classify(op, err)
-			}
-			for _, item := range out.Responses[s.table] {
-				if err := each(item); err != nil {
-					return err
-				}
-			}
-			if len(out.UnprocessedKeys[s.table].Keys) == 0 {
-				break
-			}
-			if try == batchTries {
-				return awserr.Unavailable(op, errors.New("keys left unprocessed"))
-			}
-			in.RequestItems = out.UnprocessedKeys
-			if err := pause(ctx, try); err != nil {
-				return awserr.Classify(op, err)
-			}
-		}
-	}
-	return nil
-}
-
-// batchTries bounds the tries of a batch call or transaction that DynamoDB
-// partly declines (throttling, conflicts).
-const batchTries = 5
-
-// Positions of the delivery transaction's items.
-const (
-	saveDeliveryItem = iota
-	saveAttemptItem
-)
-
 // Save implements delivery.Store: one TransactWriteItems writes the
 // delivery's state (conditional on its owner and attempt count), the
 // attempt record and the webhook's health, and marks a notice owed as
-// pending. When the webhook is gone, the health part fails its condition
-// and the rest is written without it. It reports whether the notice owed
-// was stored.
+// pending. When the webhook is gone, or changed since it was read, the
+// health part fails its condition and the rest is written without it (and
+// without the notice of a disable that did not happen). A transaction
+// cancelled by a concurrent one is tried again, up to transactionTries in
+// all. It reports whether the notice owed was stored.
 func (s *Store) Save(ctx context.Context, r delivery.Record) (bool, error) {
 	op := "dynamodb TransactWriteItems delivery " + r.Message.DeliveryID
 	withHealth := r.Health != delivery.NoChange
 	for try := 1; ; try++ {
 		token := newToken()
-		items := []types.TransactWriteItem{saveDeliveryItem: {Update: s.deliveryUpdate(r, token)}}
-		if r.Attempt != nil {
-			put, err := s.attemptPut(r)
-			if err != nil {
-				return false, err
-			}
-			items = append(items, types.TransactWriteItem{Put: put})
-		}
-		if withHealth {
-			items = append(items, types.TransactWriteItem{Update: s.healthUpdate(r)})
+		items, err := s.saveItems(r, withHealth, token)
+		if err != nil {
+			return false, err
 		}
 		codes, tce, err := s.transact(ctx, op, items, token)
-		if err != nil && !awserr.Transient(err) {
-			return false, err
-		}
-		if tce == nil && err == nil {
-			return r.Notify, nil
-		}
-		// A lost answer or a failed condition: the delivery item says
-		// whether this write committed, or another moved it on.
-		state, rerr := s.deliveryState(ctx, r.Message.WebhookID, r.Message.DeliveryID)
+		next, err := s.saveOutcome(ctx, op, r, withHealth, token, codes, tce, err)
 		switch {
-		case rerr != nil:
-			return false, errors.Join(err, rerr)
-		case state.WriteToken == token:
+		case next == saved:
 			return r.Notify, nil
-		case err != nil:
-			return false, err
-		}
-		if c := cancelled(op, tce, codes); errors.Is(c, apperr.ErrUnavailable) {
-			if !errors.Is(c, errConflicted) || try == batchTries {
-				return false, c
+		case next == saveWithoutHealth:
+			withHealth = false
+			if r.Health == delivery.Disable {
+				r.Notify = false
 			}
+		case next == saveAgain && try < transactionTries:
 			if err := pause(ctx, try); err != nil {
 				return false, awserr.Classify(op, err)
 			}
-			continue
-		}
-		if !state.admits(r) {
-			return false, fmt.Errorf("%s: %w", op, delivery.ErrChanged)
-		}
-		if !withHealth {
-			return false, fmt.Errorf("%s: %w", op, tce)
-		}
-		// Only the health change can have failed: its webhook was deleted,
-		// or changed since it was read. Record the delivery without it, and
-		// without the notice of a disable that did not happen.
-		withHealth = false
-		if r.Health == delivery.Disable {
-			r.Notify = false
+		default:
+			return false, err
 		}
 	}
+}
+
+// saveItems are the items of Save's transaction for r, in order: the
+// delivery's state, r's attempt if it made one, and the health change
+// when withHealth.
+func (s *Store) saveItems(r delivery.Record, withHealth bool, token string) ([]types.TransactWriteItem, error) {
+	items := []types.TransactWriteItem{{Update: s.deliveryUpdate(r, token)}}
+	if r.Attempt != nil {
+		put, err := s.attemptPut(r)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, types.TransactWriteItem{Put: put})
+	}
+	if withHealth {
+		items = append(items, types.TransactWriteItem{Update: s.healthUpdate(r)})
+	}
+	return items, nil
+}
+
+// A saveStep is what Save does after a try of its transaction.
+type saveStep int
+
+const (
+	saveFailed        saveStep = iota // stop with the error
+	saved                             // the write committed
+	saveAgain                         // a concurrent transaction cancelled it: pause and try again
+	saveWithoutHealth                 // only the health change failed its condition: try without it
+)
+
+// saveOutcome decides what a try of Save's transaction, with token, came
+// to from what transact returned. After a lost answer (a transient error)
+// or a cancellation it reads the delivery item: when the item holds
+// token, the try committed after all. Otherwise a transient error stays
+// the error, and a cancellation is a conflict to try again, throttling
+// (unavailable), ErrChanged when the stored delivery no longer admits r
+// (another writer moved it on), or else the failed condition of the
+// health change, the one part that can fail while the delivery admits r.
+func (s *Store) saveOutcome(ctx context.Context, op string, r delivery.Record, withHealth bool, token string,
+	codes []string, tce *types.TransactionCanceledException, err error) (saveStep, error) {
+	if err != nil && !awserr.Transient(err) {
+		return saveFailed, err
+	}
+	if tce == nil && err == nil {
+		return saved, nil
+	}
+	state, rerr := s.deliveryState(ctx, r.Message.WebhookID, r.Message.DeliveryID)
+	switch {
+	case rerr != nil:
+		return saveFailed, errors.Join(err, rerr)
+	case state.WriteToken == token:
+		return saved, nil
+	case err != nil:
+		return saveFailed, err
+	}
+	switch c := cancelled(op, tce, codes); {
+	case errors.Is(c, errConflicted):
+		return saveAgain, c
+	case errors.Is(c, apperr.ErrUnavailable):
+		return saveFailed, c
+	case !state.admits(r):
+		return saveFailed, fmt.Errorf("%s: %w", op, delivery.ErrChanged)
+	case !withHealth:
+		return saveFailed, fmt.Errorf("%s: %w", op, tce)
+	}
+	return saveWithoutHealth, nil
 }
 
 // admits reports whether the stored delivery d still meets r's
@@ -402,15 +235,11 @@ func (d deliveryItem) admits(r delivery.Record) bool {
 // deliveryState reads a delivery item with a strongly consistent read; a
 // missing one is the zero deliveryItem.
 func (s *Store) deliveryState(ctx context.Context, webhookID, deliveryID string) (deliveryItem, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(endpointPK(webhookID), deliverySK(deliveryID)),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, "dynamodb GetItem delivery "+deliveryID, key(endpointPK(webhookID), deliverySK(deliveryID)))
 	if err != nil {
-		return deliveryItem{}, awserr.Classify("dynamodb GetItem delivery "+deliveryID, err)
+		return deliveryItem{}, err
 	}
-	d, err := decodeDelivery(out.Item)
+	d, err := decodeDelivery(item)
 	if err != nil {
 		return deliveryItem{}, fmt.Errorf("delivery %s: %w", deliveryID, err)
 	}
@@ -418,8 +247,11 @@ func (s *Store) deliveryState(ctx context.Context, webhookID, deliveryID string)
 }
 
 // deliveryUpdate writes a delivery's state. The condition lets only the
-// delivery's first writer, or its owner at the attempt count it read,
-// write. Whatever a manual send took the delivery over from is forgotten
+// delivery's first writer, or its owner (r's claim, or any once the
+// claim's lease ended) at the attempt count it read and still pending,
+// write; with an attempt, only when that attempt is the one begun, and
+// without, only when no attempt is begun and unrecorded (or that one's
+// lease ended). Whatever a manual send took the delivery over from is forgotten
 // (prior_claim): the delivery's series is r's now.
 func (s *Store) deliveryUpdate(r delivery.Record, token string) *types.Update {
 	m := r.Message
@@ -471,102 +303,6 @@ func (s *Store) deliveryUpdate(r delivery.Record, token string) *types.Update {
 	}
 }
 
-// deliveryNames are the placeholders of a delivery item's attribute names
-// that are reserved words.
-func deliveryNames() map[string]string {
-	return map[string]string{"#type": "type", "#mode": "mode", "#state": "state"}
-}
-
-// update builds an UpdateExpression of SET and REMOVE clauses. An
-// attribute "name" (or "#name") is set from the value ":name".
-type update struct {
-	sets, remove []string
-	values       map[string]types.AttributeValue
-}
-
-// newUpdate returns an empty update.
-func newUpdate() *update { return &update{values: map[string]types.AttributeValue{}} }
-
-// placeholder is the value placeholder of attribute name.
-func placeholder(name string) string { return ":" + strings.TrimPrefix(name, "#") }
-
-// set sets name to v.
-func (u *update) set(name string, v types.AttributeValue) {
-	u.sets = append(u.sets, name+" = "+placeholder(name))
-	u.values[placeholder(name)] = v
-}
-
-// setExpr adds a SET clause as written; its values are the caller's.
-func (u *update) setExpr(clause string) { u.sets = append(u.sets, clause) }
-
-// setNew sets name to v unless the item has it already.
-func (u *update) setNew(name string, v types.AttributeValue) {
-	u.sets = append(u.sets, fmt.Sprintf("%s = if_not_exists(%s, %s)", name, name, placeholder(name)))
-	u.values[placeholder(name)] = v
-}
-
-// optional sets name to value, or removes it when value is "".
-func (u *update) optional(name, value string) {
-	if value == "" {
-		u.remove = append(u.remove, name)
-		return
-	}
-	u.set(name, &types.AttributeValueMemberS{Value: value})
-}
-
-// optionalN sets name to n, or removes it when n is 0.
-func (u *update) optionalN(name string, n int) {
-	if n == 0 {
-		u.remove = append(u.remove, name)
-		return
-	}
-	u.set(name, number(int64(n)))
-}
-
-// message sets the attributes a delivery item takes from its message;
-// only where the item has none when onlyNew, but for its series' start,
-// which is always the message's.
-func (u *update) message(m delivery.Message, onlyNew bool) {
-	set := u.set
-	if onlyNew {
-		set = u.setNew
-	}
-	for _, a := range []struct {
-		name string
-		v    types.AttributeValue
-	}{
-		{"#type", &types.AttributeValueMemberS{Value: "delivery"}},
-		{"delivery_id", &types.AttributeValueMemberS{Value: m.DeliveryID}},
-		{"event_id", &types.AttributeValueMemberS{Value: m.EventID}},
-		{"event_type", &types.AttributeValueMemberS{Value: string(m.EventType)}},
-		{"event_time", &types.AttributeValueMemberS{Value: stamp(m.EventTime)}},
-		{"webhook_id", &types.AttributeValueMemberS{Value: m.WebhookID}},
-		{"account", &types.AttributeValueMemberS{Value: m.Account}},
-		{"#mode", &types.AttributeValueMemberS{Value: string(m.Mode)}},
-		{"test", &types.AttributeValueMemberBOOL{Value: m.Test}},
-	} {
-		set(a.name, a.v)
-	}
-	// Always the message's: a manual send starts a new series over an
-	// existing delivery, and the sweeper rebuilds its message from it.
-	u.set("series_start", &types.AttributeValueMemberS{Value: stamp(cmp.Or(m.SeriesStart, m.EventTime))})
-}
-
-// expression is the UpdateExpression.
-func (u *update) expression() string {
-	expr := "SET " + strings.Join(u.sets, ", ")
-	if len(u.remove) > 0 {
-		expr += " REMOVE " + strings.Join(u.remove, ", ")
-	}
-	return expr
-}
-
-// withZero adds :zero to values.
-func withZero(values map[string]types.AttributeValue) map[string]types.AttributeValue {
-	values[":zero"] = number(0)
-	return values
-}
-
 // NoticeSent implements delivery.Store: it removes the delivery's
 // notice_pending if the delivery still has attempts attempts. A delivery
 // no longer stored has no notice to clear, and one that moved on keeps
@@ -579,103 +315,58 @@ func (s *Store) NoticeSent(ctx context.Context, webhookID, deliveryID string, at
 		ConditionExpression:       aws.String("attempts = :attempts"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":attempts": number(int64(attempts))},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if conditionFailed(err) {
 		return nil
 	}
 	return awserr.Classify("dynamodb UpdateItem notice of delivery "+deliveryID, err)
 }
 
-// attemptItem is the record of one attempt. It holds no secret and no
-// signature.
-type attemptItem struct {
-	PK         string `dynamodbav:"pk"`
-	SK         string `dynamodbav:"sk"`
-	Type       string `dynamodbav:"type"`
-	DeliveryID string `dynamodbav:"delivery_id"`
-	EventID    string `dynamodbav:"event_id"`
-	EventType  string `dynamodbav:"event_type"`
-	WebhookID  string `dynamodbav:"webhook_id"`
-	Account    string `dynamodbav:"account"`
-	Mode       string `dynamodbav:"mode"`
-	URL        string `dynamodbav:"url"`
-	Number     int    `dynamodbav:"number"`
-	At         string `dynamodbav:"at"`
-	Status     int    `dynamodbav:"status,omitempty"`
-	Error      string `dynamodbav:"error,omitempty"`
-	DurationMS int64  `dynamodbav:"duration_ms"`
-	Response   string `dynamodbav:"response,omitempty"`
-	ExpiresAt  int64  `dynamodbav:"expires_at"`
-}
-
-// attemptPut writes r's attempt, once.
-func (s *Store) attemptPut(r delivery.Record) (*types.Put, error) {
-	a := r.Attempt
-	item, err := attributevalue.MarshalMap(attemptItem{
-		PK: endpointPK(a.WebhookID), SK: attemptSK(a.DeliveryID, a.Number), Type: "attempt",
-		DeliveryID: a.DeliveryID, EventID: a.EventID, EventType: a.EventType, WebhookID: a.WebhookID,
-		Account: a.Owner.Account, Mode: string(a.Owner.Mode), URL: a.URL, Number: a.Number,
-		At: a.At.UTC().Format(time.RFC3339Nano), Status: a.Response.Status, Error: string(a.Response.Error),
-		DurationMS: a.Response.Duration.Milliseconds(), Response: responsePrefix(a.Response.Body),
-		ExpiresAt: r.Expires.Unix(),
+// Begin implements delivery.Store with one UpdateItem of the delivery
+// item: it takes attempt b.Number (begun, begun_at, begun_until_ms) and
+// the claim, conditional on the delivery being new (b.Prior 0) or pending
+// at b.Prior attempts, owned by b.Claim or past its claim's lease, and
+// with no attempt begun and unrecorded. When the condition fails, the
+// token read back tells whether this write's own first try committed.
+func (s *Store) Begin(ctx context.Context, b delivery.Begin) error {
+	m := b.Message
+	op := "dynamodb UpdateItem begin attempt of delivery " + m.DeliveryID
+	token := newToken()
+	u := newUpdate()
+	u.claimed(m, b.Claim, b.ClaimedUntil, b.At, b.Expires, token)
+	u.setNew("#state", &types.AttributeValueMemberS{Value: string(delivery.StatePending)})
+	u.set("begun", number(int64(b.Number)))
+	u.set("begun_at", &types.AttributeValueMemberS{Value: stamp(b.At)})
+	u.set("begun_until_ms", number(b.Until.UnixMilli()))
+	u.values[":prior"] = number(int64(b.Prior))
+	u.values[":pending"] = &types.AttributeValueMemberS{Value: string(delivery.StatePending)}
+	u.values[":now_ms"] = number(b.At.UnixMilli())
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        aws.String(s.table),
+		Key:              key(endpointPK(m.WebhookID), deliverySK(m.DeliveryID)),
+		UpdateExpression: aws.String(u.expression()),
+		ConditionExpression: aws.String("(attribute_not_exists(pk) AND :prior = :zero) OR " +
+			"(attempts = :prior AND #state = :pending AND (claim = :claim OR claimed_until_ms < :now_ms) AND " +
+			"(attribute_not_exists(begun) OR begun = attempts))"),
+		ExpressionAttributeNames:  deliveryNames(),
+		ExpressionAttributeValues: withZero(u.values),
 	})
-	if err != nil {
-		return nil, fmt.Errorf("encode attempt %s #%d: %w", a.DeliveryID, a.Number, err)
-	}
-	return &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}, nil
+	return s.settle(ctx, op, m, token, err)
 }
 
-// responsePrefix is the kept start of a response body as text: at most
-// delivery.MaxResponsePrefix bytes, invalid UTF-8 replaced.
-func responsePrefix(b []byte) string {
-	b = b[:min(len(b), delivery.MaxResponsePrefix)]
-	if utf8.Valid(b) {
-		return string(b)
+// settle is the outcome of a conditional write of m's delivery item that
+// carried token and returned err: a failed condition is ErrChanged,
+// unless the token read back says this write's own first try committed
+// (the SDK retried it after a lost answer).
+func (s *Store) settle(ctx context.Context, op string, m delivery.Message, token string, err error) error {
+	if !conditionFailed(err) {
+		return awserr.Classify(op, err)
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
-}
-
-// healthUpdate writes the change r makes to its webhook's health. It
-// never creates a webhook item: the webhook must still exist. The count
-// of failures in a row (failing_attempts) goes with failing_since: a
-// start sets both, only where no streak is under way, and a count needs
-// one; so an attempt that read the health before another changed it is
-// recorded without its change (Save), which can only undercount, and a
-// count a re-enable left behind (it removes failing_since) is set afresh.
-func (s *Store) healthUpdate(r delivery.Record) *types.Update {
-	at := &types.AttributeValueMemberS{Value: r.At.UTC().Format(time.RFC3339Nano)}
-	u := &types.Update{
-		TableName:           aws.String(s.table),
-		Key:                 key(tenantPK(r.Message.Owner()), webhookSK(r.Message.WebhookID)),
-		ConditionExpression: aws.String("attribute_exists(pk)"),
+	d, err := s.deliveryState(ctx, m.WebhookID, m.DeliveryID)
+	switch {
+	case err != nil:
+		return err
+	case d.WriteToken == token:
+		return nil
 	}
-	switch r.Health {
-	case delivery.StartFailing:
-		u.UpdateExpression = aws.String("SET failing_since = :at, failing_attempts = :one")
-		u.ConditionExpression = aws.String("attribute_exists(pk) AND attribute_not_exists(failing_since)")
-		u.ExpressionAttributeValues = map[string]types.AttributeValue{":at": at, ":one": number(1)}
-	case delivery.CountFailure:
-		u.UpdateExpression = aws.String("ADD failing_attempts :one")
-		u.ConditionExpression = aws.String("attribute_exists(pk) AND attribute_exists(failing_since)")
-		u.ExpressionAttributeValues = map[string]types.AttributeValue{":one": number(1)}
-	case delivery.Recover:
-		u.UpdateExpression = aws.String("REMOVE failing_since, failing_attempts")
-	case delivery.Disable:
-		// The version moves on, so that an update that read the webhook
-		// before it was disabled does not re-enable it unawares.
-		u.UpdateExpression = aws.String("SET is_active = :false, disabled_reason = :reason, disabled_at = :at, " +
-			"failing_since = if_not_exists(failing_since, :at), updated_at = :updated, version = version + :one")
-		// Only the webhook as it was read: a change since (a new URL, a
-		// re-enable) is not undone by an answer from before it.
-		u.ConditionExpression = aws.String("attribute_exists(pk) AND version = :read")
-		u.ExpressionAttributeValues = map[string]types.AttributeValue{
-			":false":   &types.AttributeValueMemberBOOL{Value: false},
-			":reason":  &types.AttributeValueMemberS{Value: r.Reason},
-			":at":      at,
-			":updated": &types.AttributeValueMemberS{Value: r.At.UTC().Format(time.RFC3339)},
-			":one":     number(1),
-			":read":    number(int64(r.WebhookVersion)),
-		}
-	}
-	return u
+	return fmt.Errorf("%s: %w", op, delivery.ErrChanged)
 }

@@ -22,9 +22,6 @@ import (
 	"github.com/docproc/webhooks/internal/delivery"
 )
 
-// Compile-time check that Store implements the gates port.
-var _ delivery.Gates = (*Store)(nil)
-
 // gateSK is the sort key of an endpoint's gate item.
 const gateSK = "GATE"
 
@@ -102,15 +99,11 @@ func decodeGate(item map[string]types.AttributeValue) (delivery.Gate, error) {
 
 // Gate implements delivery.History with one strongly consistent GetItem.
 func (s *Store) Gate(ctx context.Context, webhookID string) (delivery.Gate, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(endpointPK(webhookID), gateSK),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, "dynamodb GetItem gate of "+webhookID, key(endpointPK(webhookID), gateSK))
 	if err != nil {
-		return delivery.Gate{}, awserr.Classify("dynamodb GetItem gate of "+webhookID, err)
+		return delivery.Gate{}, err
 	}
-	return decodeGate(out.Item)
+	return decodeGate(item)
 }
 
 // gateExpr builds a gate item's UpdateExpression, its condition and
@@ -121,6 +114,7 @@ type gateExpr struct {
 	values                     map[string]types.AttributeValue
 }
 
+// newGateExpr returns an empty gateExpr.
 func newGateExpr() *gateExpr {
 	return &gateExpr{names: map[string]string{}, values: map[string]types.AttributeValue{}}
 }
@@ -144,18 +138,22 @@ func (x *gateExpr) value(v types.AttributeValue) string {
 	return p
 }
 
+// set sets attribute a to v.
 func (x *gateExpr) set(a string, v types.AttributeValue) {
 	x.sets = append(x.sets, x.name(a)+" = "+x.value(v))
 }
 
+// add adds n to attribute a; nothing when n is 0.
 func (x *gateExpr) add(a string, n int64) {
 	if n != 0 {
 		x.adds = append(x.adds, x.name(a)+" "+x.value(number(n)))
 	}
 }
 
+// remove removes attribute a.
 func (x *gateExpr) remove(a string) { x.removes = append(x.removes, x.name(a)) }
 
+// expression is the UpdateExpression: its SET, ADD and REMOVE clauses.
 func (x *gateExpr) expression() string {
 	var parts []string
 	for _, c := range []struct {
@@ -169,7 +167,7 @@ func (x *gateExpr) expression() string {
 	return strings.Join(parts, " ")
 }
 
-// update runs x on webhookID's gate item; a failed condition is
+// gateUpdate runs x on webhookID's gate item; a failed condition is
 // delivery.ErrChanged.
 func (s *Store) gateUpdate(ctx context.Context, op, webhookID string, x *gateExpr) error {
 	in := &dynamodb.UpdateItemInput{
@@ -185,8 +183,7 @@ func (s *Store) gateUpdate(ctx context.Context, op, webhookID string, x *gateExp
 		in.ConditionExpression = aws.String(strings.Join(x.conds, " AND "))
 	}
 	_, err := s.client.UpdateItem(ctx, in)
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if conditionFailed(err) {
 		return fmt.Errorf("%s: %w", op, delivery.ErrChanged)
 	}
 	return awserr.Classify(op, err)

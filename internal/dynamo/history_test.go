@@ -194,6 +194,43 @@ func TestExpiredDeliveriesAreGone(t *testing.T) {
 	})
 }
 
+// The Store's clock, not the machine's, tells which items have expired.
+func TestTheClockTellsExpiredItems(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		s := newStore(t, b)
+		w, m := deliveryFixture(t, s)
+		r := attemptRecord(m, "msg", 1, delivery.StateDelivered, delivery.NoChange)
+		if _, err := save(ctx, s, r); err != nil {
+			t.Fatal(err)
+		}
+		ev := delivery.Event{ID: m.EventID, Type: m.EventType, Owner: w.Owner, Time: m.EventTime, SourceID: "eb-1", Payload: []byte(`{}`)}
+		if _, err := s.Keep(ctx, ev, r.Expires); err != nil {
+			t.Fatal(err)
+		}
+		s.SetClock(func() time.Time { return r.Expires.Add(-time.Second) })
+		if p, err := s.Deliveries(ctx, w.ID, delivery.Filter{}, 10, ""); err != nil || len(p.Deliveries) != 1 {
+			t.Fatalf("deliveries before expiry: %v, %v", pageIDs(p), err)
+		}
+		if _, err := s.Event(ctx, w.Owner, ev.ID); err != nil {
+			t.Fatalf("event before expiry: %v", err)
+		}
+		s.SetClock(func() time.Time { return r.Expires.Add(time.Second) })
+		if p, err := s.Deliveries(ctx, w.ID, delivery.Filter{}, 10, ""); err != nil || len(p.Deliveries) != 0 {
+			t.Errorf("deliveries after expiry: %v, %v; want none", pageIDs(p), err)
+		}
+		if _, err := s.Delivery(ctx, w.ID, m.DeliveryID); !errors.Is(err, webhook.ErrNotFound) {
+			t.Errorf("delivery after expiry: %v, want ErrNotFound", err)
+		}
+		if _, err := s.Event(ctx, w.Owner, ev.ID); !errors.Is(err, webhook.ErrNotFound) {
+			t.Errorf("event after expiry: %v, want ErrNotFound", err)
+		}
+		if p, err := s.Payloads(ctx, w.Owner, []string{ev.ID}); err != nil || len(p) != 0 {
+			t.Errorf("payloads after expiry: %v, %v; want none", p, err)
+		}
+	})
+}
+
 func TestDeliveryWithItsAttempts(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		ctx := context.Background()

@@ -1,10 +1,12 @@
 package dynamo
 
+// Idempotency records: one item per owner and key, claimed while the
+// request runs and completed with its result.
+
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
@@ -119,8 +121,7 @@ func (s *Store) ClaimKey(ctx context.Context, c webhook.Claim) (*webhook.Idempot
 				":in_progress": &types.AttributeValueMemberS{Value: stateInProgress},
 			},
 		})
-		var ccf *types.ConditionalCheckFailedException
-		if !errors.As(err, &ccf) {
+		if !conditionFailed(err) {
 			return nil, awserr.Classify("dynamodb PutItem idempotency key", err)
 		}
 		it, err := s.idempotencyItem(ctx, c)
@@ -137,7 +138,10 @@ func (s *Store) ClaimKey(ctx context.Context, c webhook.Claim) (*webhook.Idempot
 	return nil, fmt.Errorf("claim idempotency key: the record keeps changing")
 }
 
-// CompleteKey implements webhook.KeyStore.
+// CompleteKey implements webhook.KeyStore with a PutItem of the completed
+// record, conditional on c still holding the key. A failed condition is
+// webhook.ErrClaimLost, unless the record read back is c's completion
+// (this write's first try committed, its answer lost).
 func (s *Store) CompleteKey(ctx context.Context, c webhook.Claim, rec webhook.IdempotencyRecord) error {
 	complete, err := completeClaim(s.table, c, rec)
 	if err != nil {
@@ -150,8 +154,7 @@ func (s *Store) CompleteKey(ctx context.Context, c webhook.Claim, rec webhook.Id
 		ExpressionAttributeNames:  complete.Put.ExpressionAttributeNames,
 		ExpressionAttributeValues: complete.Put.ExpressionAttributeValues,
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
+	if !conditionFailed(err) {
 		return awserr.Classify("dynamodb PutItem complete idempotency key", err)
 	}
 	it, err := s.idempotencyItem(ctx, c)
@@ -166,19 +169,15 @@ func (s *Store) CompleteKey(ctx context.Context, c webhook.Claim, rec webhook.Id
 
 // idempotencyItem reads c's key's record as stored; nil if there is none.
 func (s *Store) idempotencyItem(ctx context.Context, c webhook.Claim) (*idempotencyItem, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(tenantPK(c.Owner), idempotencySK(c.Key)),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, "dynamodb GetItem idempotency key", key(tenantPK(c.Owner), idempotencySK(c.Key)))
 	if err != nil {
-		return nil, awserr.Classify("dynamodb GetItem idempotency key", err)
+		return nil, err
 	}
-	if out.Item == nil {
+	if item == nil {
 		return nil, nil
 	}
 	var it idempotencyItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return nil, fmt.Errorf("decode idempotency record: %w", err)
 	}
 	return &it, nil
@@ -208,8 +207,7 @@ func (s *Store) ReleaseKey(ctx context.Context, c webhook.Claim) error {
 		ExpressionAttributeNames:  map[string]string{"#state": "state"},
 		ExpressionAttributeValues: heldByValues(c),
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if conditionFailed(err) {
 		return nil
 	}
 	return awserr.Classify("dynamodb DeleteItem idempotency key", err)

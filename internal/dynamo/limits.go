@@ -19,9 +19,6 @@ import (
 	"github.com/docproc/webhooks/internal/tenant"
 )
 
-// Compile-time check that Store implements the manual sends' limiter.
-var _ delivery.Limiter = (*Store)(nil)
-
 // sendsSK is the sort key of a count of manual sends in the minute that
 // starts at start.
 func sendsSK(start time.Time) string { return fmt.Sprintf("SENDS#%d", start.Unix()/60) }
@@ -93,8 +90,7 @@ func (s *Store) returnSends(ctx context.Context, k map[string]types.AttributeVal
 			":token":  &types.AttributeValueMemberS{Value: token},
 		},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if conditionFailed(err) {
 		return nil // an earlier try of this give-back committed
 	}
 	return awserr.Classify("dynamodb UpdateItem return sends "+attrS(k, attrPK), err)

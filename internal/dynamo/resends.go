@@ -6,7 +6,6 @@ package dynamo
 import (
 	"cmp"
 	"context"
-	"errors"
 	"maps"
 	"time"
 
@@ -17,9 +16,6 @@ import (
 	"github.com/docproc/webhooks/internal/awserr"
 	"github.com/docproc/webhooks/internal/delivery"
 )
-
-// Compile-time check that Store implements the manual sends port.
-var _ delivery.Resends = (*Store)(nil)
 
 // Reopen implements delivery.Resends with one UpdateItem of the delivery
 // item, conditional on r.Prior: its state, attempts and, when pending,
@@ -36,17 +32,10 @@ func (s *Store) Reopen(ctx context.Context, r delivery.Reopen) error {
 	op := "dynamodb UpdateItem reopen delivery " + m.DeliveryID
 	token := newToken()
 	u := newUpdate()
-	u.message(m, true)
-	u.setNew("attempts", number(0))
-	u.setNew("created_at", &types.AttributeValueMemberS{Value: stamp(r.At)})
+	u.claimed(m, m.Claim, r.ClaimedUntil, r.At, r.Expires, token)
 	u.set("#state", &types.AttributeValueMemberS{Value: string(delivery.StatePending)})
-	u.set("claim", &types.AttributeValueMemberS{Value: m.Claim})
-	u.set("claimed_until_ms", number(r.ClaimedUntil.UnixMilli()))
 	u.set("next_attempt_at", &types.AttributeValueMemberS{Value: stamp(r.At)})
 	u.optionalN("attempt_limit", r.AttemptLimit)
-	u.set("updated_at", &types.AttributeValueMemberS{Value: stamp(r.At)})
-	u.set("expires_at", number(r.Expires.Unix()))
-	u.set(writeToken, &types.AttributeValueMemberS{Value: token})
 	u.remove = append(u.remove, "reason")
 	u.parking(m.DeliveryID, delivery.StatePending, r.ResendAt)
 	cond := "attribute_not_exists(pk)"
@@ -120,8 +109,7 @@ func (s *Store) Restore(ctx context.Context, r delivery.Reopen) error {
 			UpdateExpression: aws.String(u.expression()), ConditionExpression: cond,
 			ExpressionAttributeNames: names, ExpressionAttributeValues: u.values})
 	}
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if conditionFailed(err) {
 		return nil
 	}
 	return awserr.Classify(op, err)

@@ -15,7 +15,11 @@ import (
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
-// LockRotation implements webhook.Store.
+// LockRotation implements webhook.Store with an UpdateItem that sets the
+// lock (token, until), conditional on the webhook existing and no lock
+// being unexpired at now. A failed condition is ErrNotFound for a missing
+// webhook, this lock's own success when the item holds token (a retry
+// whose first try committed), and ErrLocked otherwise.
 func (s *Store) LockRotation(ctx context.Context, owner tenant.Tenant, id, token string, now, until time.Time) (webhook.Webhook, error) {
 	return s.conditionalUpdate(ctx, owner, id, "dynamodb UpdateItem lock rotation "+id, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(s.table),
@@ -30,9 +34,12 @@ func (s *Store) LockRotation(ctx context.Context, owner tenant.Tenant, id, token
 	}, "rotation_lock", token, webhook.ErrNotFound, webhook.ErrLocked)
 }
 
-// UnlockRotation implements webhook.Store. The unlock leaves the
-// rotation's token as the item's write token, so that a retry of it can
-// tell its own success from a lost lock.
+// UnlockRotation implements webhook.Store with an UpdateItem that
+// removes the lock, conditional on token holding it; when changed (the
+// secret was rotated), it also moves the version on and sets updated_at
+// to now. The unlock leaves the rotation's token as the item's write
+// token, so that a retry of it can tell its own success from a lost lock
+// (ErrLockLost); a missing webhook is ErrNotFound.
 func (s *Store) UnlockRotation(ctx context.Context, owner tenant.Tenant, id, token string, now time.Time, changed bool) (webhook.Webhook, error) {
 	in := &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),

@@ -1,48 +1,17 @@
-// Package dynamo keeps the service's items in one DynamoDB table: API key
-// records (apikeys.go), webhooks and their version-conditional writes
-// (webhooks.go), the per-owner count kept exact by the create and delete
-// transactions (counters.go), the rotation lock (rotation.go), idempotency
-// records (idempotency.go), the janitor's secret checks and checkpoint
-// (checks.go), the event log and the deliverer's writes (deliveries.go),
-// the reads of deliveries and events (history.go), manual sends
-// (resends.go) and their rate limit (limits.go). store.go has the Store
-// and the table's names.
-//
-// Key design (single table):
-//
-//	API key          pk = APIKEY#<sha256 hex>          sk = APIKEY
-//	webhook          pk = ACCOUNT#<account>#<mode>     sk = WEBHOOK#<id>
-//	webhook count    pk = ACCOUNT#<account>#<mode>     sk = COUNTER
-//	idempotency key  pk = ACCOUNT#<account>#<mode>     sk = IDEMPOTENCY#<sha256 hex of the key>
-//	secret check     pk = CHECK#<yyyy-mm-ddThh>        sk = <orphan|prune>#<webhook id>
-//	checkpoint       pk = CHECK#CHECKPOINT             sk = CHECKPOINT
-//	event            pk = EVENT#<account>#<mode>#<id>  sk = EVENT
-//	delivery         pk = ENDPOINT#<webhook id>        sk = DELIVERY#<delivery id>
-//	attempt          pk = ENDPOINT#<webhook id>        sk = ATTEMPT#<delivery id>#<nnn>
-//	manual sends     pk = ENDPOINT#<webhook id>        sk = SENDS#<unix minute>
-//	  of an account  pk = ACCOUNT#<account>#<mode>     sk = SENDS#<unix minute>
-//
-// Two sparse global secondary indexes:
-//
-//	by-account      gsi1pk = ACCOUNT#<account>                        gsi1sk = APIKEY#<created>#<hash>
-//	events-by-time  events_pk = EVENTS#<account>#<mode>#<yyyy-mm-dd>  events_sk = <time>#<id>
-//
-// by-account holds API keys, whole (projection ALL). events-by-time holds
-// the events that are not tests, a partition per UTC day, without their
-// payloads (projection INCLUDE event_id, event_type, time, expires_at).
-//
-// Items never hold a raw API key or a signing secret.
 package dynamo
 
+// The Store, its client and the ports it implements.
+
 import (
+	"time"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/awsconf"
+	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/janitor"
-	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
@@ -53,32 +22,29 @@ var (
 	_ webhook.KeyStore = (*Store)(nil)
 	_ janitor.Webhooks = (*Store)(nil)
 	_ janitor.Checks   = (*Store)(nil)
+
+	_ delivery.Subscribers = (*Store)(nil)
+	_ delivery.EventLog    = (*Store)(nil)
+	_ delivery.Store       = (*Store)(nil)
+	_ delivery.Gates       = (*Store)(nil)
+	_ delivery.Parking     = (*Store)(nil)
+	_ delivery.History     = (*Store)(nil)
+	_ delivery.Resends     = (*Store)(nil)
+	_ delivery.Limiter     = (*Store)(nil)
 )
 
-// The names of the table's key attributes and of its indexes;
-// template.yaml declares the same.
-const (
-	attrPK = "pk"
-	attrSK = "sk"
-	// indexByAccount is the sparse global secondary index that lists an
-	// account's API keys (gsi1pk = ACCOUNT#<account>, gsi1sk = APIKEY#<created>#<hash>).
-	indexByAccount = "by-account"
-	// indexEventsByTime is the sparse global secondary index that lists
-	// an owner's events (not tests) by time, a partition per UTC day
-	// (events_pk = EVENTS#<account>#<mode>#<yyyy-mm-dd>, events_sk =
-	// <time>#<id>). It projects what Events returns: no payload.
-	indexEventsByTime = "events-by-time"
-	attrEventsPK      = "events_pk"
-	attrEventsSK      = "events_sk"
-)
-
-// Store is the DynamoDB adapter.
+// Store is the DynamoDB adapter: it implements the domain's storage ports
+// over one table.
 type Store struct {
 	client *dynamodb.Client
 	table  string
 	// maxExamined is the most delivery items one Deliveries call looks
 	// at: the constant maxExamined, lower in tests.
 	maxExamined int
+	// now is the clock that tells which items have expired (their TTL
+	// passed, but DynamoDB has not yet removed them) and which days of
+	// events Events looks at: time.Now, set otherwise in tests.
+	now func() time.Time
 }
 
 // NewClient returns a DynamoDB client for cfg. Against a custom endpoint
@@ -90,21 +56,7 @@ func NewClient(cfg aws.Config) *dynamodb.Client {
 	})
 }
 
-// New returns a Store over table.
+// New returns a Store over table, with the machine's clock.
 func New(client *dynamodb.Client, table string) *Store {
-	return &Store{client: client, table: table, maxExamined: maxExamined}
-}
-
-// tenantPK returns the partition key under which a tenant's webhooks live.
-func tenantPK(t tenant.Tenant) string { return "ACCOUNT#" + t.Account + "#" + string(t.Mode) }
-
-// webhookSK returns the sort key of a webhook.
-func webhookSK(id string) string { return "WEBHOOK#" + id }
-
-// key builds a primary key.
-func key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		attrPK: &types.AttributeValueMemberS{Value: pk},
-		attrSK: &types.AttributeValueMemberS{Value: sk},
-	}
+	return &Store{client: client, table: table, maxExamined: maxExamined, now: time.Now}
 }

@@ -1,13 +1,11 @@
 package dynamo
 
-// Webhook items: their encoding, reads, and the version-conditional update.
+// Webhook items: their encoding and their reads (webhook_writes.go has
+// the writes).
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,7 +43,7 @@ type webhookItem struct {
 	WriteToken string `dynamodbav:"write_token,omitempty"`
 	// FailingSince, FailingAttempts, DisabledReason and DisabledAt are the
 	// webhook's delivery health, which the deliverer writes
-	// (deliveries.go). FailingAttempts counts only with FailingSince: a
+	// (health.go). FailingAttempts counts only with FailingSince: a
 	// re-enable removes FailingSince and leaves the count, which the next
 	// failure sets afresh.
 	FailingSince    string `dynamodbav:"failing_since,omitempty"`
@@ -134,25 +132,17 @@ func (s *Store) Exists(ctx context.Context, owner tenant.Tenant, id string) (boo
 	return out.Item != nil, nil
 }
 
-// number is a DynamoDB number attribute.
-func number(n int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
-}
-
-// Get implements webhook.Store.
+// Get implements webhook.Store with a strongly consistent read; a
+// missing webhook is ErrNotFound.
 func (s *Store) Get(ctx context.Context, owner tenant.Tenant, id string) (webhook.Webhook, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(tenantPK(owner), webhookSK(id)),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.webhookItem(ctx, owner, id)
 	if err != nil {
-		return webhook.Webhook{}, awserr.Classify("dynamodb GetItem webhook "+id, err)
+		return webhook.Webhook{}, err
 	}
-	if out.Item == nil {
+	if item == nil {
 		return webhook.Webhook{}, webhook.ErrNotFound
 	}
-	return decodeWebhook(out.Item)
+	return decodeWebhook(item)
 }
 
 // decodeWebhook decodes a stored webhook item.
@@ -203,108 +193,16 @@ func (s *Store) List(ctx context.Context, owner tenant.Tenant, limit int, starti
 	return page, nil
 }
 
-// versionIs is the condition that the webhook exists at version :v.
-const versionIs = "attribute_exists(pk) AND version = :v"
-
-// writeToken is the attribute in which a conditional write of a webhook
-// leaves its token. When a retry of the write fails its condition, the
-// token read back tells whether it was the write's own first try that
-// changed the item (its answer lost) rather than another request.
-const writeToken = "write_token"
-
-// Update implements webhook.Store with an UpdateItem of the settings,
-// conditional on the version read. A webhook without a rate limit loses
-// the attribute, so the item reads as one that never had a limit.
-func (s *Store) Update(ctx context.Context, w webhook.Webhook) error {
-	events, err := attributevalue.Marshal(eventNames(w.Events))
-	if err != nil {
-		return fmt.Errorf("encode events: %w", err)
-	}
-	token := newToken()
-	values := map[string]types.AttributeValue{
-		":url":     &types.AttributeValueMemberS{Value: w.URL},
-		":events":  events,
-		":active":  &types.AttributeValueMemberBOOL{Value: w.IsActive},
-		":retry":   &types.AttributeValueMemberBOOL{Value: w.RetryEnabled},
-		":max":     number(int64(w.MaxRetries)),
-		":updated": &types.AttributeValueMemberS{Value: w.UpdatedAt.UTC().Format(time.RFC3339)},
-		":next":    number(int64(w.Version)),
-		":v":       number(int64(w.Version - 1)),
-		":token":   &types.AttributeValueMemberS{Value: token},
-	}
-	set := "SET #url = :url, events = :events, is_active = :active, " +
-		"retry_enabled = :retry, max_retries = :max, updated_at = :updated, version = :next, #token = :token"
-	var remove []string
-	if w.RateLimit > 0 {
-		set += ", rate_limit = :rate"
-		values[":rate"] = number(int64(w.RateLimit))
-	} else {
-		remove = append(remove, "rate_limit")
-	}
-	if w.IsActive && w.Health == (webhook.Health{}) {
-		// A re-enable (see webhook.Store): the webhook starts afresh.
-		remove = append(remove, "failing_since", "disabled_reason", "disabled_at")
-	}
-	update := set
-	if len(remove) > 0 {
-		update += " REMOVE " + strings.Join(remove, ", ")
-	}
-	_, err = s.conditionalUpdate(ctx, w.Owner, w.ID, "dynamodb UpdateItem webhook "+w.ID, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       key(tenantPK(w.Owner), webhookSK(w.ID)),
-		UpdateExpression:          aws.String(update),
-		ConditionExpression:       aws.String(versionIs),
-		ExpressionAttributeNames:  map[string]string{"#url": "url", "#token": writeToken},
-		ExpressionAttributeValues: values,
-	}, writeToken, token, webhook.ErrStale, webhook.ErrStale)
-	return err
-}
-
-// conditionalUpdate runs in, a conditional UpdateItem of owner's webhook id
-// that returns the item as written. When the condition fails it reads the
-// item back: a missing item is the error missing; one whose attribute attr
-// holds token is this write's own success (its first try committed and its
-// answer was lost), and is returned as such; anything else is other.
-func (s *Store) conditionalUpdate(ctx context.Context, owner tenant.Tenant, id, op string, in *dynamodb.UpdateItemInput,
-	attr, token string, missing, other error) (webhook.Webhook, error) {
-	in.ReturnValues = types.ReturnValueAllNew
-	out, err := s.client.UpdateItem(ctx, in)
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		if err != nil {
-			return webhook.Webhook{}, awserr.Classify(op, err)
-		}
-		return decodeWebhook(out.Attributes)
-	}
-	item, err := s.webhookItem(ctx, owner, id)
-	switch {
-	case err != nil:
-		return webhook.Webhook{}, err
-	case item == nil:
-		return webhook.Webhook{}, missing
-	case attrS(item, attr) == token:
-		return decodeWebhook(item)
-	}
-	return webhook.Webhook{}, other
-}
-
 // webhookItem reads a webhook's item as stored, nil if there is none.
 func (s *Store) webhookItem(ctx context.Context, owner tenant.Tenant, id string) (map[string]types.AttributeValue, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(tenantPK(owner), webhookSK(id)),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, awserr.Classify("dynamodb GetItem webhook "+id, err)
-	}
-	return out.Item, nil
+	return s.getItem(ctx, "dynamodb GetItem webhook "+id, key(tenantPK(owner), webhookSK(id)))
 }
 
-// attrS returns the string attribute name of item, or "".
-func attrS(item map[string]types.AttributeValue, name string) string {
-	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
+// Webhooks implements delivery.Subscribers: one Query of owner's
+// partition for its webhooks (an account holds a bounded number), pages
+// followed to the end.
+func (s *Store) Webhooks(ctx context.Context, owner tenant.Tenant) ([]webhook.Webhook, error) {
+	in := s.webhooksQuery(owner)
+	in.ConsistentRead = aws.Bool(true)
+	return query(ctx, s.client, "dynamodb Query webhooks of "+owner.String(), in, 0, decodeWebhook)
 }

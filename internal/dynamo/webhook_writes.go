@@ -1,14 +1,14 @@
 package dynamo
 
-// The writes that keep each owner's webhook count exact: the create and
-// delete transactions, and the retry of a transaction cancelled by another.
+// The writes of webhook items: the create and delete transactions, which
+// keep each owner's webhook count exact, and the version-conditional
+// update.
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	mathrand "math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/docproc/webhooks/internal/awserr"
+	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
@@ -25,12 +26,6 @@ const counterSK = "COUNTER"
 
 // attrWebhookCount holds an owner's number of webhooks on the count item.
 const attrWebhookCount = "webhook_count"
-
-// transactionTries is how often a transaction cancelled only by a
-// conflicting concurrent transaction is tried. DynamoDB cancels rather than
-// queues transactions that touch the same item (here the count item), and
-// the SDK does not retry a cancelled transaction.
-const transactionTries = 4
 
 // Positions of the create transaction's items, which its cancellation
 // reasons follow.
@@ -49,7 +44,9 @@ const (
 // SDK keeps it across its own retries of that try. DynamoDB answers a retry
 // after a lost response with success (within ten minutes); where it does
 // not (an emulator), the retry fails on the webhook item, whose token shows
-// that the try committed. A try after a cancellation is a new transaction.
+// that the try committed. A failed condition is ErrIDTaken, ErrLimit or
+// ErrClaimLost. A transaction cancelled by a concurrent one is tried
+// again, as a new transaction, up to transactionTries in all.
 func (s *Store) Create(ctx context.Context, w webhook.Webhook, limit int, claim *webhook.Claim, secretSHA256 string) error {
 	check := webhook.SecretCheck{Kind: webhook.CheckOrphan, Owner: w.Owner, WebhookID: w.ID, At: w.CreatedAt}
 	items := []types.TransactWriteItem{
@@ -112,68 +109,6 @@ func (s *Store) Create(ctx context.Context, w webhook.Webhook, limit int, claim 
 	}
 }
 
-// pause waits before the next try of a call DynamoDB partly declined or
-// cancelled: longer on each try, with jitter so that conflicting writers
-// part, or until ctx is done.
-func pause(ctx context.Context, try int) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(time.Duration(try*(10+mathrand.IntN(40))) * time.Millisecond):
-		return nil
-	}
-}
-
-// transact runs items as one TransactWriteItems with token as its
-// ClientRequestToken. If the transaction was cancelled it returns the
-// cancellation codes, in the order of the items ("None", or empty on an
-// emulator, for an item that did not fail), and the cancellation;
-// otherwise nil codes and the call's error, if any, classified.
-func (s *Store) transact(ctx context.Context, op string, items []types.TransactWriteItem, token string) ([]string, *types.TransactionCanceledException, error) {
-	_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: items, ClientRequestToken: aws.String(token),
-	})
-	var tce *types.TransactionCanceledException
-	if !errors.As(err, &tce) {
-		return nil, nil, awserr.Classify(op, err)
-	}
-	codes := make([]string, len(items))
-	for i, r := range tce.CancellationReasons {
-		if i < len(items) {
-			codes[i] = aws.ToString(r.Code)
-		}
-	}
-	return codes, tce, nil
-}
-
-// errConflicted marks a transaction cancelled only because a concurrent
-// transaction touched the same items; trying again is worth it.
-var errConflicted = errors.New("cancelled by a concurrent transaction")
-
-// cancelled maps the reasons of a cancelled transaction that are not a
-// failed condition: throttling is a 503 (apperr Unavailable), a conflict
-// with another transaction is errConflicted wrapped as a 503 (the caller
-// may try again), anything else is an internal error.
-func cancelled(op string, tce *types.TransactionCanceledException, codes []string) error {
-	conflict := false
-	for _, c := range codes {
-		switch c {
-		case "TransactionConflict":
-			conflict = true
-		case "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
-			return awserr.Unavailable(op, tce)
-		}
-	}
-	if conflict {
-		return awserr.Unavailable(op, errors.Join(errConflicted, tce))
-	}
-	return fmt.Errorf("%s: %w", op, tce)
-}
-
-// newToken returns a random token that identifies one write, for
-// ClientRequestToken and for recognising the write's own earlier success.
-func newToken() string { return rand.Text() }
-
 // Positions of the delete transaction's items.
 const (
 	deleteWebhookItem = iota
@@ -185,7 +120,11 @@ const (
 // still at the version read), notes the secret check with this write's
 // token and decrements the owner's count, so the count stays exact. A
 // count that is missing or zero (damaged) cannot be decremented; the
-// delete then runs again without it, leaving the count at zero.
+// delete then runs again without it, leaving the count at zero. When the
+// webhook's condition fails, the check's token tells whether this
+// delete's own first try committed (its answer lost); otherwise, or when
+// a concurrent transaction cancelled it, the webhook changed: ErrStale,
+// for the caller to read it again.
 func (s *Store) Delete(ctx context.Context, w webhook.Webhook, now time.Time) error {
 	op := "dynamodb TransactWriteItems delete webhook " + w.ID
 	withCount := true
@@ -236,14 +175,92 @@ func (s *Store) Delete(ctx context.Context, w webhook.Webhook, now time.Time) er
 // first try committed (its check carries the token) or the webhook changed.
 func (s *Store) deleteOutcome(ctx context.Context, w webhook.Webhook, now time.Time, token string) error {
 	c := webhook.SecretCheck{Kind: webhook.CheckOrphan, Owner: w.Owner, WebhookID: w.ID, At: now}
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: checkKey(c), ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, "dynamodb GetItem secret check "+w.ID, checkKey(c))
 	if err != nil {
-		return awserr.Classify("dynamodb GetItem secret check "+w.ID, err)
+		return err
 	}
-	if attrS(out.Item, writeToken) == token {
+	if attrS(item, writeToken) == token {
 		return nil
 	}
 	return webhook.ErrStale
+}
+
+// versionIs is the condition that the webhook exists at version :v.
+const versionIs = "attribute_exists(pk) AND version = :v"
+
+// Update implements webhook.Store with an UpdateItem of the settings,
+// conditional on the version read (ErrStale otherwise). A webhook without
+// a rate limit loses the attribute, so the item reads as one that never
+// had a limit; an active webhook with no health (a re-enable) loses its
+// failing streak and its disable.
+func (s *Store) Update(ctx context.Context, w webhook.Webhook) error {
+	events, err := attributevalue.Marshal(eventNames(w.Events))
+	if err != nil {
+		return fmt.Errorf("encode events: %w", err)
+	}
+	token := newToken()
+	values := map[string]types.AttributeValue{
+		":url":     &types.AttributeValueMemberS{Value: w.URL},
+		":events":  events,
+		":active":  &types.AttributeValueMemberBOOL{Value: w.IsActive},
+		":retry":   &types.AttributeValueMemberBOOL{Value: w.RetryEnabled},
+		":max":     number(int64(w.MaxRetries)),
+		":updated": &types.AttributeValueMemberS{Value: w.UpdatedAt.UTC().Format(time.RFC3339)},
+		":next":    number(int64(w.Version)),
+		":v":       number(int64(w.Version - 1)),
+		":token":   &types.AttributeValueMemberS{Value: token},
+	}
+	set := "SET #url = :url, events = :events, is_active = :active, " +
+		"retry_enabled = :retry, max_retries = :max, updated_at = :updated, version = :next, #token = :token"
+	var remove []string
+	if w.RateLimit > 0 {
+		set += ", rate_limit = :rate"
+		values[":rate"] = number(int64(w.RateLimit))
+	} else {
+		remove = append(remove, "rate_limit")
+	}
+	if w.IsActive && w.Health == (webhook.Health{}) {
+		// A re-enable (see webhook.Store): the webhook starts afresh.
+		remove = append(remove, "failing_since", "disabled_reason", "disabled_at")
+	}
+	update := set
+	if len(remove) > 0 {
+		update += " REMOVE " + strings.Join(remove, ", ")
+	}
+	_, err = s.conditionalUpdate(ctx, w.Owner, w.ID, "dynamodb UpdateItem webhook "+w.ID, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(tenantPK(w.Owner), webhookSK(w.ID)),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String(versionIs),
+		ExpressionAttributeNames:  map[string]string{"#url": "url", "#token": writeToken},
+		ExpressionAttributeValues: values,
+	}, writeToken, token, webhook.ErrStale, webhook.ErrStale)
+	return err
+}
+
+// conditionalUpdate runs in, a conditional UpdateItem of owner's webhook id
+// that returns the item as written. When the condition fails it reads the
+// item back: a missing item is the error missing; one whose attribute attr
+// holds token is this write's own success (its first try committed and its
+// answer was lost), and is returned as such; anything else is other.
+func (s *Store) conditionalUpdate(ctx context.Context, owner tenant.Tenant, id, op string, in *dynamodb.UpdateItemInput,
+	attr, token string, missing, other error) (webhook.Webhook, error) {
+	in.ReturnValues = types.ReturnValueAllNew
+	out, err := s.client.UpdateItem(ctx, in)
+	if !conditionFailed(err) {
+		if err != nil {
+			return webhook.Webhook{}, awserr.Classify(op, err)
+		}
+		return decodeWebhook(out.Attributes)
+	}
+	item, err := s.webhookItem(ctx, owner, id)
+	switch {
+	case err != nil:
+		return webhook.Webhook{}, err
+	case item == nil:
+		return webhook.Webhook{}, missing
+	case attrS(item, attr) == token:
+		return decodeWebhook(item)
+	}
+	return webhook.Webhook{}, other
 }
