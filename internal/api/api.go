@@ -196,6 +196,8 @@ func withDeadlineMargin(ctx context.Context) (context.Context, context.CancelFun
 }
 
 // dispatch finds the route and method, authenticates, and runs the handler.
+// Its errors never repeat the path: a segment that is not a route's may be
+// anything the caller sent, an API key included.
 func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (events.APIGatewayV2HTTPResponse, error) {
 	for _, r := range h.routes {
 		params, ok := match(r.pattern, path)
@@ -213,7 +215,7 @@ func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (e
 		if !ok {
 			c.operation, c.allow = opMethodNotAllowed, allow(r)
 			return events.APIGatewayV2HTTPResponse{}, apperr.New(apperr.MethodNotAllowed, apperr.CodeMethodNotAllowed,
-				method+" is not allowed on "+path)
+				apperr.Echo(method)+" is not allowed on "+r.pattern)
 		}
 		c.operation = op.name
 		key, err := apiKey(c.req)
@@ -226,7 +228,7 @@ func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (e
 		return op.fn(ctx, c)
 	}
 	return events.APIGatewayV2HTTPResponse{}, apperr.New(apperr.NotFound, apperr.CodeRouteNotFound,
-		"no route matches "+method+" "+path)
+		"no route matches "+apperr.Echo(method)+" on this path; every route starts with /v1/webhooks")
 }
 
 // allow lists a route's methods for the Allow header.

@@ -73,12 +73,12 @@ func replayGone() error {
 			"and is no longer valid, so that response cannot be shown again; use a new key"}
 }
 
-// NotFound is the error for a webhook id the caller does not have. It is
-// the same whether the webhook does not exist or belongs to another account
-// or mode, so that existence does not leak.
+// NotFound is the error for a webhook id the caller does not have
+// (apperr.ResourceMissing): the same whether the webhook does not exist or
+// belongs to another account or mode, and naming id only when it has the
+// form of a webhook id.
 func NotFound(id string) error {
-	return &apperr.Error{Kind: apperr.NotFound, Code: apperr.CodeResourceMissing, Param: "id",
-		Message: fmt.Sprintf("no such webhook: %q", id)}
+	return apperr.ResourceMissing("id", "webhook", id, ValidID(id))
 }
 
 // limitReached is the error of a create when the owner already has limit
