@@ -27,7 +27,9 @@ const MaxURLLength = 2048
 //
 // ValidateURL applies the default egress rules; ValidateURLWith takes an
 // operator's allowlist.
-func ValidateURL(raw string) (string, *apperr.FieldProblem) { return ValidateURLWith(egress.Rules{}, raw) }
+func ValidateURL(raw string) (string, *apperr.FieldProblem) {
+	return ValidateURLWith(egress.Rules{}, raw)
+}
 
 // ValidateURLWith is ValidateURL under rules: an IP literal host in one of
 // rules.Allow (such as https://127.0.0.1:8443/hook with 127.0.0.1/32
