@@ -18,9 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/apperr"
-	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/egress"
 	"github.com/docproc/webhooks/internal/metrics"
 	"github.com/docproc/webhooks/internal/tenant"
@@ -29,10 +27,10 @@ import (
 
 // Handler serves the API. It is safe for concurrent use.
 type Handler struct {
-	auth     *apikey.Authenticator
-	webhooks *webhook.Service
+	auth     Authenticator
+	webhooks Webhooks
 	// deliveries serves the delivery routes.
-	deliveries *delivery.Manager
+	deliveries Deliveries
 	log        *slog.Logger
 	metrics    *metrics.Emitter
 	// dest are the egress rules a webhook's url is registered under.
@@ -80,13 +78,13 @@ const (
 	opMethodNotAllowed = "methodNotAllowed"
 )
 
-// New returns a Handler. deliveries serves the routes under a webhook's
+// New returns a Handler. auth tells whose each request's key is, webhooks
+// serves the webhook routes and deliveries the routes under a webhook's
 // deliveries. log receives one line per request and m the request's
 // metrics. dest are the egress rules under which a webhook url may be
 // registered (created or updated): egress.Rules{} for the default, or
-// rules whose Allow holds the deployment's ALLOWED_DESTINATION_CIDRS. The
-// deliverer dials under the same rules.
-func New(auth *apikey.Authenticator, webhooks *webhook.Service, deliveries *delivery.Manager, log *slog.Logger, m *metrics.Emitter, dest egress.Rules) *Handler {
+// rules whose Allow holds the deployment's ALLOWED_DESTINATION_CIDRS.
+func New(auth Authenticator, webhooks Webhooks, deliveries Deliveries, log *slog.Logger, m *metrics.Emitter, dest egress.Rules) *Handler {
 	h := &Handler{auth: auth, webhooks: webhooks, deliveries: deliveries, log: log, metrics: m, dest: dest}
 	h.routes = []route{
 		{pattern: "/v1/webhooks", methods: map[string]operation{
