@@ -1,7 +1,9 @@
 // Package api turns API Gateway HTTP API (payload 2.0) events into calls on
-// the webhook domain and renders the answers as JSON. It routes, checks
-// authentication, decodes bodies, maps errors to statuses in one place and
-// writes one structured log line per request.
+// the webhook and delivery domains, through the ports it declares
+// (ports.go), and renders the answers as JSON. It routes, checks
+// authentication, decodes requests (body.go, decoder.go, params_*.go), maps
+// errors to statuses in one place (response.go) and writes one structured
+// log line per request. No answer repeats a credential the caller sent.
 package api
 
 import (

@@ -1,6 +1,6 @@
 // Package app assembles the service: it connects the domain to its AWS
-// adapters from configuration. Both the Lambda entry point and the local
-// server use it, so they run the same code.
+// adapters from configuration. The Lambda entry points (functions/*) and
+// the local server use it, so they run the same code.
 package app
 
 import (

@@ -1,5 +1,8 @@
-// Package apperr defines the one error type the service returns to callers
-// and the one list of their codes (codes.go).
+// Package apperr defines the one error type the service returns to callers,
+// the one list of their codes (codes.go), the field problems of a request
+// that fails validation (fields.go), the 404 of a missing resource
+// (notfound.go), and how an error repeats what the caller sent without a
+// credential (echo.go).
 //
 // Adapters return sentinel errors (such as webhook.ErrNotFound, or
 // ErrUnavailable for a dependency that failed in a way a retry may cure);

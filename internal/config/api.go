@@ -28,7 +28,8 @@ var Optional = []string{EnvKMSKeyID, EnvLogLevel, EnvMaxWebhooks, EnvKeyCacheTTL
 
 // APIFunction is the API function's settings.
 type APIFunction struct {
-	// TableName is the DynamoDB table holding webhooks and API keys.
+	// TableName is the service's DynamoDB table: API keys, webhooks, and
+	// the deliveries and events the delivery routes read and write.
 	TableName string
 	// SecretNamePrefix is the Secrets Manager name prefix for signing secrets.
 	SecretNamePrefix string

@@ -19,7 +19,8 @@ var JanitorOptional = []string{EnvLogLevel, EnvOrphanMinAge}
 
 // JanitorFunction is the janitor function's settings.
 type JanitorFunction struct {
-	// TableName is the DynamoDB table holding webhooks.
+	// TableName is the DynamoDB table holding webhooks and the secret
+	// checks.
 	TableName string
 	// SecretNamePrefix is the Secrets Manager name prefix for signing secrets.
 	SecretNamePrefix string
@@ -27,7 +28,8 @@ type JanitorFunction struct {
 	LogLevel slog.Level
 	// LogFormat is LogFormatJSON or LogFormatText.
 	LogFormat string
-	// MinAge is how old an orphan secret must be before it is deleted.
+	// MinAge is how old a secret check must be before the janitor acts on
+	// it: deletes an orphan secret, or prunes expired earlier ones.
 	MinAge time.Duration
 }
 

@@ -97,7 +97,8 @@ func URLRequired() *apperr.FieldProblem {
 	return &apperr.FieldProblem{Code: apperr.CodeParameterMissing, Message: "url is required"}
 }
 
-// ParseEvent checks the name of one subscribed event.
+// ParseEvent checks the name of one event type. Its problem repeats the
+// name only as apperr.Quote allows.
 func ParseEvent(name string) (EventType, *apperr.FieldProblem) {
 	if !slices.Contains(EventTypes, EventType(name)) {
 		names := make([]string, len(EventTypes))
@@ -111,7 +112,7 @@ func ParseEvent(name string) (EventType, *apperr.FieldProblem) {
 }
 
 // Subscribe returns the subscription to events: in canonical order
-// (Events), without duplicates, and never empty.
+// (EventTypes), without duplicates, and never empty.
 func Subscribe(events []EventType) ([]EventType, *apperr.FieldProblem) {
 	if len(events) == 0 {
 		return nil, &apperr.FieldProblem{Code: apperr.CodeEventsEmpty, Message: "events must list at least one event"}
