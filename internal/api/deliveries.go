@@ -165,30 +165,30 @@ func (h *Handler) getDelivery(ctx context.Context, c *call) (events.APIGatewayV2
 
 // retryDelivery serves POST /v1/webhooks/{id}/deliveries/{delivery_id}/retry.
 func (h *Handler) retryDelivery(ctx context.Context, c *call) (events.APIGatewayV2HTTPResponse, error) {
-	return queue(c, true, decodeNone, func(key string, _ struct{}) (delivery.Summary, bool, error) {
+	return queueSends(c, true, decodeNone, func(key string, _ struct{}) (delivery.Summary, bool, error) {
 		return h.deliveries.Retry(ctx, c.owner, c.id, c.deliveryID, key)
 	}, c.deliveryJSON)
 }
 
 // testWebhook serves POST /v1/webhooks/{id}/test.
 func (h *Handler) testWebhook(ctx context.Context, c *call) (events.APIGatewayV2HTTPResponse, error) {
-	return queue(c, false, decodeTest, func(key string, typ webhook.EventType) (delivery.Summary, bool, error) {
+	return queueSends(c, false, decodeTest, func(key string, typ webhook.EventType) (delivery.Summary, bool, error) {
 		return h.deliveries.Test(ctx, c.owner, c.id, typ, key)
 	}, c.deliveryJSON)
 }
 
 // recoverWebhook serves POST /v1/webhooks/{id}/recover.
 func (h *Handler) recoverWebhook(ctx context.Context, c *call) (events.APIGatewayV2HTTPResponse, error) {
-	return queue(c, false, decodeRecover, func(key string, win delivery.Window) (delivery.Recovery, bool, error) {
+	return queueSends(c, false, decodeRecover, func(key string, win delivery.Window) (delivery.Recovery, bool, error) {
 		return h.deliveries.Recover(ctx, c.owner, c.id, win, key)
 	}, toRecoveryJSON)
 }
 
-// queue serves a POST that queues sends: it reads the request with
+// queueSends serves a POST that queues sends: it reads the request with
 // acting (its body, which may be left out when optional, with decode),
 // makes the sends with send and answers 202 with the result as render
 // shows it, marked when send replayed an earlier request's.
-func queue[T, R any](c *call, optional bool, decode func(map[string]json.RawMessage) (T, error),
+func queueSends[T, R any](c *call, optional bool, decode func(map[string]json.RawMessage) (T, error),
 	send func(idempotencyKey string, v T) (R, bool, error), render func(R) any) (events.APIGatewayV2HTTPResponse, error) {
 	key, v, err := acting(c, optional, decode)
 	if err != nil {
