@@ -1,6 +1,8 @@
 // Command janitor is the Lambda entry point of the scheduled clean-up: it
-// deletes signing secrets that no webhook holds. EventBridge invokes it on
-// a schedule; the result of each run is its report. It holds no logic.
+// deletes signing secrets that no webhook holds and prunes the earlier
+// secrets rotations kept once their grace period is over. EventBridge
+// invokes it on a schedule; the result of each run is its report. It holds
+// no logic.
 package main
 
 import (

@@ -1,7 +1,9 @@
 // Package api turns API Gateway HTTP API (payload 2.0) events into calls on
-// the webhook domain and renders the answers as JSON. It routes, checks
-// authentication, decodes bodies, maps errors to statuses in one place and
-// writes one structured log line per request.
+// the webhook and delivery domains, through the ports it declares
+// (ports.go), and renders the answers as JSON. It routes, checks
+// authentication, decodes requests (body.go, decoder.go, params_*.go), maps
+// errors to statuses in one place (response.go) and writes one structured
+// log line per request. No answer repeats a credential the caller sent.
 package api
 
 import (
@@ -18,9 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/apperr"
-	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/egress"
 	"github.com/docproc/webhooks/internal/metrics"
 	"github.com/docproc/webhooks/internal/tenant"
@@ -29,10 +29,10 @@ import (
 
 // Handler serves the API. It is safe for concurrent use.
 type Handler struct {
-	auth     *apikey.Authenticator
-	webhooks *webhook.Service
+	auth     Authenticator
+	webhooks Webhooks
 	// deliveries serves the delivery routes.
-	deliveries *delivery.Manager
+	deliveries Deliveries
 	log        *slog.Logger
 	metrics    *metrics.Emitter
 	// dest are the egress rules a webhook's url is registered under.
@@ -80,13 +80,13 @@ const (
 	opMethodNotAllowed = "methodNotAllowed"
 )
 
-// New returns a Handler. deliveries serves the routes under a webhook's
+// New returns a Handler. auth tells whose each request's key is, webhooks
+// serves the webhook routes and deliveries the routes under a webhook's
 // deliveries. log receives one line per request and m the request's
 // metrics. dest are the egress rules under which a webhook url may be
 // registered (created or updated): egress.Rules{} for the default, or
-// rules whose Allow holds the deployment's ALLOWED_DESTINATION_CIDRS. The
-// deliverer dials under the same rules.
-func New(auth *apikey.Authenticator, webhooks *webhook.Service, deliveries *delivery.Manager, log *slog.Logger, m *metrics.Emitter, dest egress.Rules) *Handler {
+// rules whose Allow holds the deployment's ALLOWED_DESTINATION_CIDRS.
+func New(auth Authenticator, webhooks Webhooks, deliveries Deliveries, log *slog.Logger, m *metrics.Emitter, dest egress.Rules) *Handler {
 	h := &Handler{auth: auth, webhooks: webhooks, deliveries: deliveries, log: log, metrics: m, dest: dest}
 	h.routes = []route{
 		{pattern: "/v1/webhooks", methods: map[string]operation{
@@ -196,6 +196,8 @@ func withDeadlineMargin(ctx context.Context) (context.Context, context.CancelFun
 }
 
 // dispatch finds the route and method, authenticates, and runs the handler.
+// Its errors never repeat the path: a segment that is not a route's may be
+// anything the caller sent, an API key included.
 func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (events.APIGatewayV2HTTPResponse, error) {
 	for _, r := range h.routes {
 		params, ok := match(r.pattern, path)
@@ -213,7 +215,7 @@ func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (e
 		if !ok {
 			c.operation, c.allow = opMethodNotAllowed, allow(r)
 			return events.APIGatewayV2HTTPResponse{}, apperr.New(apperr.MethodNotAllowed, apperr.CodeMethodNotAllowed,
-				method+" is not allowed on "+path)
+				apperr.Echo(method)+" is not allowed on "+r.pattern)
 		}
 		c.operation = op.name
 		key, err := apiKey(c.req)
@@ -226,7 +228,7 @@ func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (e
 		return op.fn(ctx, c)
 	}
 	return events.APIGatewayV2HTTPResponse{}, apperr.New(apperr.NotFound, apperr.CodeRouteNotFound,
-		"no route matches "+method+" "+path)
+		"no route matches "+apperr.Echo(method)+" on this path; every route starts with /v1/webhooks")
 }
 
 // allow lists a route's methods for the Allow header.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -308,6 +309,30 @@ func TestDecodeJudgesURLUnderTheDeploymentsRules(t *testing.T) {
 		err := decode()
 		if e := apperr.As(err); e == nil || e.Code != apperr.CodeURLForbiddenHost || e.Param != "url" {
 			t.Errorf("%s without the allowlist: %v, want %s", name, err, apperr.CodeURLForbiddenHost)
+		}
+	}
+}
+
+// A credential sent as a parameter's name or value, by mistake, is never
+// repeated in the problem: not in its message, not in its param.
+func TestProblemsNeverRepeatCredentials(t *testing.T) {
+	key := "dk_live_4eC39HqLyjWDarjtT1zdp7dc"
+	var errs []error
+	_, err := decodeUpdate(egress.Rules{}, members(t, `{"`+key+`":1,"events":["`+key+`"],"url":"https://`+key+`/"}`))
+	errs = append(errs, err)
+	_, _, err = decodeList(map[string]string{key: "1"})
+	errs = append(errs, err)
+	_, err = decodeDeliveriesQuery(map[string]string{"state": key, "event_type": key})
+	errs = append(errs, err)
+	_, err = decodeObject([]byte(`{"` + key + `":1,"` + key + `":2}`))
+	errs = append(errs, err)
+	for _, err := range errs {
+		e := apperr.As(err)
+		if e == nil {
+			t.Fatalf("no problem reported: %v", err)
+		}
+		if b, _ := json.Marshal(e); strings.Contains(string(b)+e.Message+e.Param, "dk_live_") {
+			t.Errorf("the problem repeats the key: %s", b)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -164,47 +165,56 @@ func (h *Handler) getDelivery(ctx context.Context, c *call) (events.APIGatewayV2
 
 // retryDelivery serves POST /v1/webhooks/{id}/deliveries/{delivery_id}/retry.
 func (h *Handler) retryDelivery(ctx context.Context, c *call) (events.APIGatewayV2HTTPResponse, error) {
-	key, _, err := acting(c, true, decodeNone)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	d, replayed, err := h.deliveries.Retry(ctx, c.owner, c.id, c.deliveryID, key)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	return accepted(toDeliveryJSON(c.id, d), c, replayed), nil
+	return queueSends(c, true, decodeNone, func(key string, _ struct{}) (delivery.Summary, bool, error) {
+		return h.deliveries.Retry(ctx, c.owner, c.id, c.deliveryID, key)
+	}, c.deliveryJSON)
 }
 
 // testWebhook serves POST /v1/webhooks/{id}/test.
 func (h *Handler) testWebhook(ctx context.Context, c *call) (events.APIGatewayV2HTTPResponse, error) {
-	key, typ, err := acting(c, false, decodeTest)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	d, replayed, err := h.deliveries.Test(ctx, c.owner, c.id, typ, key)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	return accepted(toDeliveryJSON(c.id, d), c, replayed), nil
+	return queueSends(c, false, decodeTest, func(key string, typ webhook.EventType) (delivery.Summary, bool, error) {
+		return h.deliveries.Test(ctx, c.owner, c.id, typ, key)
+	}, c.deliveryJSON)
 }
 
 // recoverWebhook serves POST /v1/webhooks/{id}/recover.
 func (h *Handler) recoverWebhook(ctx context.Context, c *call) (events.APIGatewayV2HTTPResponse, error) {
-	key, win, err := acting(c, false, decodeRecover)
+	return queueSends(c, false, decodeRecover, func(key string, win delivery.Window) (delivery.Recovery, bool, error) {
+		return h.deliveries.Recover(ctx, c.owner, c.id, win, key)
+	}, toRecoveryJSON)
+}
+
+// queueSends serves a POST that queues sends: it reads the request with
+// acting (its body, which may be left out when optional, with decode),
+// makes the sends with send and answers 202 with the result as render
+// shows it, marked when send replayed an earlier request's.
+func queueSends[T, R any](c *call, optional bool, decode func(map[string]json.RawMessage) (T, error),
+	send func(idempotencyKey string, v T) (R, bool, error), render func(R) any) (events.APIGatewayV2HTTPResponse, error) {
+	key, v, err := acting(c, optional, decode)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	r, replayed, err := h.deliveries.Recover(ctx, c.owner, c.id, win, key)
+	r, replayed, err := send(key, v)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
+	resp := jsonResponse(http.StatusAccepted, render(r), c.requestID)
+	markReplayed(resp, replayed)
+	return resp, nil
+}
+
+// deliveryJSON renders a delivery of the call's webhook.
+func (c *call) deliveryJSON(d delivery.Summary) any { return toDeliveryJSON(c.id, d) }
+
+// toRecoveryJSON renders a recovery.
+func toRecoveryJSON(r delivery.Recovery) any {
 	out := recoveryJSON{Object: "recovery", WebhookID: r.WebhookID, windowJSON: toWindowJSON(r.Window),
 		Queued: len(r.Deliveries), Deliveries: r.Deliveries, HasMore: r.HasMore}
 	if r.HasMore {
 		next := toWindowJSON(r.Next)
 		out.Next = &next
 	}
-	return accepted(out, c, replayed), nil
+	return out
 }
 
 // toWindowJSON renders a recovery window, to the nanosecond so that a
@@ -212,15 +222,6 @@ func (h *Handler) recoverWebhook(ctx context.Context, c *call) (events.APIGatewa
 func toWindowJSON(w delivery.Window) windowJSON {
 	return windowJSON{Since: w.Since.UTC().Format(time.RFC3339Nano), Until: w.Until.UTC().Format(time.RFC3339Nano),
 		StartingAfter: optional(w.StartingAfter)}
-}
-
-// accepted answers 202 with v: the sends are queued.
-func accepted(v any, c *call, replayed bool) events.APIGatewayV2HTTPResponse {
-	resp := jsonResponse(http.StatusAccepted, v, c.requestID)
-	if replayed {
-		resp.Headers["Idempotent-Replayed"] = "true"
-	}
-	return resp
 }
 
 // lastDelivery is w's most recent delivery for its health, or nil.

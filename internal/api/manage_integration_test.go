@@ -438,15 +438,21 @@ func TestURLsAreStoredAsTheyAreDialled(t *testing.T) {
 	})
 }
 
-func TestCredentialsInPathsAreRedactedInLogs(t *testing.T) {
+func TestCredentialsInPathsAreRedactedInLogsAndNotEchoed(t *testing.T) {
 	s := newStack(t, testenv.Kumo(t))
 	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	s.call("GET", "/v1/webhooks/"+s.key, "")
-	s.call("GET", "/v1/"+secret+"/"+s.key, "")
+	answers := []events.APIGatewayV2HTTPResponse{s.call("GET", "/v1/webhooks/"+s.key, ""), s.call("GET", "/v1/"+secret+"/"+s.key, "")}
 	req := request("GET", "/v1/webhooks", "", map[string]string{"Authorization": "Bearer " + s.key})
 	req.QueryStringParameters = map[string]string{"starting_after": s.key}
 	if r := s.do(req); r.StatusCode != 400 {
 		t.Fatalf("list with a key as cursor: %d %s", r.StatusCode, r.Body)
+	} else {
+		answers = append(answers, r)
+	}
+	for _, r := range answers {
+		if strings.Contains(r.Body, s.key[len(s.key)-8:]) || strings.Contains(r.Body, "whsec_") {
+			t.Errorf("an answer repeats the credential: %d %s", r.StatusCode, r.Body)
+		}
 	}
 	logs := s.logs.String()
 	if strings.Count(logs, "_test_..."+s.key[len(s.key)-4:]) < 2 || !strings.Contains(logs, "[redacted signing secret]") {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"mime"
 	"strings"
@@ -112,4 +113,18 @@ func checkJSONContentType(req events.APIGatewayV2HTTPRequest) error {
 		return unsupported
 	}
 	return nil
+}
+
+// acting reads a POST that acts: its Idempotency-Key header, then its
+// body, a JSON object (which may be left out when optional), with decode.
+func acting[T any](c *call, optional bool, decode func(map[string]json.RawMessage) (T, error)) (key string, v T, err error) {
+	if key, err = idempotencyKey(c.req); err != nil {
+		return "", v, err
+	}
+	members, err := jsonObject(c.req, optional)
+	if err != nil {
+		return "", v, err
+	}
+	v, err = decode(members)
+	return key, v, err
 }

@@ -127,3 +127,11 @@ func jsonResponse(status int, v any, requestID string) events.APIGatewayV2HTTPRe
 		Body: string(body),
 	}
 }
+
+// markReplayed marks resp as the replay of an earlier request's answer
+// when replayed: the Idempotency-Key had been used before.
+func markReplayed(resp events.APIGatewayV2HTTPResponse, replayed bool) {
+	if replayed {
+		resp.Headers["Idempotent-Replayed"] = "true"
+	}
+}

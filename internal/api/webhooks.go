@@ -101,9 +101,7 @@ func (h *Handler) createWebhook(ctx context.Context, c *call) (events.APIGateway
 	}
 	resp := jsonResponse(http.StatusCreated, toJSON(created.Webhook, created.SigningSecret), c.requestID)
 	resp.Headers["Location"] = "/v1/webhooks/" + created.Webhook.ID
-	if created.Replayed {
-		resp.Headers["Idempotent-Replayed"] = "true"
-	}
+	markReplayed(resp, created.Replayed)
 	return resp, nil
 }
 
@@ -179,8 +177,6 @@ func (h *Handler) rotateSecret(ctx context.Context, c *call) (events.APIGatewayV
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	resp := jsonResponse(http.StatusOK, toJSON(r.Webhook, r.SigningSecret), c.requestID)
-	if r.Replayed {
-		resp.Headers["Idempotent-Replayed"] = "true"
-	}
+	markReplayed(resp, r.Replayed)
 	return resp, nil
 }

@@ -1,12 +1,13 @@
 // Package app assembles the service: it connects the domain to its AWS
-// adapters from configuration. Both the Lambda entry point and the local
-// server use it, so they run the same code.
+// adapters from configuration. The Lambda entry points (functions/*) and
+// the local server use it, so they run the same code.
 package app
 
 import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"slices"
 
@@ -51,7 +52,8 @@ func Logger(w io.Writer, level slog.Level, format string) *slog.Logger {
 type Parts struct {
 	// Handler serves the API.
 	Handler *api.Handler
-	// Store is the DynamoDB adapter (webhooks and API keys).
+	// Store is the DynamoDB adapter of the service's one table: API keys,
+	// webhooks, events, deliveries and what keeps them consistent.
 	Store *dynamo.Store
 	// DynamoDB is the client the Store uses, for creating tables locally.
 	DynamoDB *dynamodb.Client
@@ -70,20 +72,23 @@ func New(cfg config.APIFunction, awsCfg aws.Config, log *slog.Logger, metricsOut
 		Retention: cfg.Retention}
 	return Parts{
 		Handler: api.New(apikey.NewAuthenticator(apikey.NewCache(store, cfg.KeyCacheTTL)), svc, deliveries, log,
-			metrics.New(metricsOut, cfg.MetricsNamespace), Egress(cfg)),
+			metrics.New(metricsOut, cfg.MetricsNamespace), egressRules(cfg.AllowedDestinations)),
 		Store:    store,
 		DynamoDB: db,
 	}
 }
 
-// Egress returns the egress rules of cfg: the default rules plus the
-// deployment's allowed private prefixes. Registration (the API) and
-// delivery (the sender) must use the same rules.
-func Egress(cfg config.APIFunction) egress.Rules {
-	return egress.Rules{Allow: cfg.AllowedDestinations}
+// egressRules returns the egress rules of a deployment: the default rules
+// plus its allowed private prefixes (ALLOWED_DESTINATION_CIDRS).
+// Registration (New, for the API) and delivery (NewDeliveryHandler, for
+// the sender) both build their rules here, so that a url the API accepts
+// is one the sender may dial.
+func egressRules(allowed []netip.Prefix) egress.Rules {
+	return egress.Rules{Allow: allowed}
 }
 
-// NewJanitor builds the orphan-secret janitor. It makes no network calls.
+// NewJanitor builds the janitor, which deletes orphan signing secrets and
+// prunes the expired ones rotations left. It makes no network calls.
 func NewJanitor(cfg config.JanitorFunction, awsCfg aws.Config, log *slog.Logger) *janitor.Janitor {
 	store := dynamo.New(dynamo.NewClient(awsCfg), cfg.TableName)
 	sec := secrets.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretNamePrefix, "")
@@ -108,7 +113,7 @@ func NewFanoutHandler(cfg config.FanoutFunction, awsCfg aws.Config, log *slog.Lo
 // network calls; it fails when the sender cannot be built (an unreadable
 // DELIVERY_CA_FILE).
 func NewDeliveryHandler(cfg config.DeliveryFunction, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) (*worker.DeliveryHandler, error) {
-	send, err := sender.New(sender.Options{Timeout: cfg.Timeout, CAFile: cfg.CAFile, Rules: egress.Rules{Allow: cfg.AllowedDestinations}})
+	send, err := sender.New(sender.Options{Timeout: cfg.Timeout, CAFile: cfg.CAFile, Rules: egressRules(cfg.AllowedDestinations)})
 	if err != nil {
 		return nil, fmt.Errorf("delivery sender: %w", err)
 	}

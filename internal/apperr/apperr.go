@@ -1,5 +1,8 @@
-// Package apperr defines the one error type the service returns to callers
-// and the one list of their codes (codes.go).
+// Package apperr defines the one error type the service returns to callers,
+// the one list of their codes (codes.go), the field problems of a request
+// that fails validation (fields.go), the 404 of a missing resource
+// (notfound.go), and how an error repeats what the caller sent without a
+// credential (echo.go).
 //
 // Adapters return sentinel errors (such as webhook.ErrNotFound, or
 // ErrUnavailable for a dependency that failed in a way a retry may cure);
@@ -83,16 +86,6 @@ func (k Kind) String() string {
 	}
 }
 
-// FieldError is one problem with one request field.
-type FieldError struct {
-	// Param names the field, as the caller wrote it (for example "url").
-	Param string `json:"param"`
-	// Code is a stable, machine-readable reason (for example "url_invalid").
-	Code string `json:"code"`
-	// Message is a human-readable sentence.
-	Message string `json:"message"`
-}
-
 // Error is an error a caller may see. Message must never hold secrets,
 // API keys or internal details.
 type Error struct {
@@ -127,22 +120,6 @@ func (e *Error) Unwrap() error { return e.Cause }
 // New returns an error of the given kind with a code and message.
 func New(kind Kind, code, message string) *Error {
 	return &Error{Kind: kind, Code: code, Message: message}
-}
-
-// Validation returns an Invalid error that reports every field problem. The
-// first problem gives the top-level code, message and param.
-func Validation(problems []FieldError) *Error {
-	if len(problems) == 0 {
-		return nil
-	}
-	first := problems[0]
-	return &Error{
-		Kind:    Invalid,
-		Code:    first.Code,
-		Message: first.Message,
-		Param:   first.Param,
-		Details: problems,
-	}
 }
 
 // ErrUnavailable is the sentinel adapters wrap around a dependency's

@@ -32,7 +32,8 @@ const (
 	CodeURLForbiddenHost = "url_forbidden_host"
 	// CodeEventsEmpty: events is an empty list (400).
 	CodeEventsEmpty = "events_empty"
-	// CodeEventUnknown: an entry of events is not a known event (400).
+	// CodeEventUnknown: an entry of events, a test's type or a deliveries
+	// list's event_type is not a known event type (400).
 	CodeEventUnknown = "event_unknown"
 	// CodeMaxRetriesInvalid: max_retries is not a whole number in range (400).
 	CodeMaxRetriesInvalid = "max_retries_invalid"
@@ -44,8 +45,9 @@ const (
 	CodeGracePeriodInvalid = "grace_period_invalid"
 	// CodeLimitInvalid: the list's limit is not a whole number in range (400).
 	CodeLimitInvalid = "limit_invalid"
-	// CodeStartingAfterInvalid: starting_after is empty or not one of the
-	// caller's webhooks (400).
+	// CodeStartingAfterInvalid: starting_after is empty or not what its
+	// list or recovery goes on from: one of the caller's webhooks, a
+	// delivery id, an event id (400).
 	CodeStartingAfterInvalid = "starting_after_invalid"
 
 	// CodeStateInvalid: a deliveries list's state is not a delivery state (400).
@@ -61,7 +63,8 @@ const (
 	// CodeRotationLimitReached: a rotation would keep more earlier secrets
 	// in their grace period than allowed (400).
 	CodeRotationLimitReached = "rotation_limit_reached"
-	// CodeResourceMissing: no such webhook for this account and mode (404).
+	// CodeResourceMissing: no such webhook for this account and mode, or
+	// no such delivery of it (404).
 	CodeResourceMissing = "resource_missing"
 	// CodeWebhookBusy: other requests kept changing the webhook (409).
 	CodeWebhookBusy = "webhook_busy"

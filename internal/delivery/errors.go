@@ -19,10 +19,9 @@ var ErrChanged = errors.New("delivery changed meanwhile")
 // The errors callers see, each with its code from apperr.
 
 // deliveryNotFound is the error of a delivery id the webhook does not
-// have.
+// have (apperr.ResourceMissing).
 func deliveryNotFound(id string) error {
-	return &apperr.Error{Kind: apperr.NotFound, Code: apperr.CodeResourceMissing, Param: "delivery_id",
-		Message: fmt.Sprintf("no such delivery: %q", id)}
+	return apperr.ResourceMissing("delivery_id", "delivery", id, ValidDeliveryID(id))
 }
 
 // webhookDisabled is the error of a send to a webhook that is not active.

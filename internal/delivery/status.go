@@ -3,11 +3,9 @@ package delivery
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/docproc/webhooks/internal/apperr"
-	"github.com/docproc/webhooks/internal/webhook"
 )
 
 // State is where a delivery stands.
@@ -38,10 +36,10 @@ const (
 var States = []State{StatePending, StateDelivered, StateFailed, StateSkipped}
 
 // ParseState reads a delivery state by name.
-func ParseState(name string) (State, *webhook.FieldProblem) {
+func ParseState(name string) (State, *apperr.FieldProblem) {
 	if !slices.Contains(States, State(name)) {
-		return "", &webhook.FieldProblem{Code: apperr.CodeStateInvalid,
-			Message: fmt.Sprintf("unknown state %s; states: pending, delivered, failed, skipped", strconv.Quote(name))}
+		return "", &apperr.FieldProblem{Code: apperr.CodeStateInvalid,
+			Message: fmt.Sprintf("unknown state %s; states: pending, delivered, failed, skipped", apperr.Quote(name))}
 	}
 	return State(name), nil
 }

@@ -1,10 +1,12 @@
-// Package janitor settles the signing secrets that requests could not
-// settle themselves. A create notes a secret check before it stores its
-// secret (its transaction removes the check), a delete notes one with the
-// webhook's removal (and clears it once the secret is deleted), and a
-// rotation notes one for when the replaced secret expires. A check that is
-// still there after the janitor's minimum age is what a failed create, a
-// failed clean-up or a pending prune left behind.
+// Package janitor settles the signing secrets that requests leave behind:
+// it deletes orphan secrets, which no webhook holds, and prunes the earlier
+// secrets a rotation kept once their grace period is over. A create notes
+// a secret check before it stores its secret (its transaction removes the
+// check), a delete notes one with the webhook's removal (and clears it
+// once the secret is deleted), and a rotation notes a prune check for when
+// the replaced secret expires. A check that is still there after the
+// janitor's minimum age is what a failed create, a failed clean-up or a
+// pending prune left behind.
 //
 // Checks are kept by the hour they became due, and a checkpoint records
 // the first hour not yet finished. So each scheduled run reads only the
@@ -25,13 +27,15 @@ import (
 	"github.com/docproc/webhooks/internal/webhook"
 )
 
-// DefaultMinAge is how old a check must be before the janitor acts on it.
+// DefaultMinAge is how old a check must be before the janitor acts on it
+// (ORPHAN_MIN_AGE when unset).
 // It is far longer than any request can run (the function timeout), so no
 // create that is still running is judged.
 const DefaultMinAge = time.Hour
 
 // Lookback is how far back a run looks when there is no checkpoint, or
-// when the checkpoint is older: as long as checks are kept.
+// when the checkpoint is older. The store keeps each check a day longer
+// than this, so a run that looks back this far still finds it.
 const Lookback = 30 * 24 * time.Hour
 
 // StopMargin is kept free before the run's deadline: a run starts no new
@@ -98,7 +102,8 @@ type Report struct {
 	Complete bool `json:"complete"`
 }
 
-// Janitor works through the secret checks.
+// Janitor works through the secret checks: it deletes the orphan secrets
+// and prunes the expired earlier ones.
 type Janitor struct {
 	checks   Checks
 	secrets  Secrets

@@ -10,7 +10,10 @@ import (
 // Errors the adapters return. The domain decides what each means for the
 // caller, with the errors below.
 var (
-	// ErrNotFound is a webhook or a signing secret that does not exist.
+	// ErrNotFound is an item that does not exist: a webhook (also when a
+	// rotation lock is taken or released on one that is gone) or a signing
+	// secret, and, from the delivery package's ports, a delivery or an
+	// event that was never stored or has expired.
 	ErrNotFound = errors.New("not found")
 	// ErrStale is a conditional write whose webhook changed since it was
 	// read.
@@ -73,12 +76,12 @@ func replayGone() error {
 			"and is no longer valid, so that response cannot be shown again; use a new key"}
 }
 
-// NotFound is the error for a webhook id the caller does not have. It is
-// the same whether the webhook does not exist or belongs to another account
-// or mode, so that existence does not leak.
+// NotFound is the error for a webhook id the caller does not have
+// (apperr.ResourceMissing): the same whether the webhook does not exist or
+// belongs to another account or mode, and naming id only when it has the
+// form of a webhook id.
 func NotFound(id string) error {
-	return &apperr.Error{Kind: apperr.NotFound, Code: apperr.CodeResourceMissing, Param: "id",
-		Message: fmt.Sprintf("no such webhook: %q", id)}
+	return apperr.ResourceMissing("id", "webhook", id, ValidID(id))
 }
 
 // limitReached is the error of a create when the owner already has limit

@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +42,25 @@ func TestGetIsScopedToTheOwner(t *testing.T) {
 	}{{stranger, w.ID}, {owner, "wh_nope"}} {
 		_, err := f.svc.Get(f.ctx, c.who, c.id)
 		wantCode(t, err, apperr.CodeResourceMissing)
+	}
+}
+
+// An API key sent by mistake where a webhook id goes is never repeated
+// in the answer, nor is anything else that is not a webhook id; a
+// well-formed id is.
+func TestNotFoundNamesOnlyWebhookIDs(t *testing.T) {
+	f := newFixture(t, webhook.Options{})
+	for id, named := range map[string]bool{
+		"dk_test_4eC39HqLyjWDarjtT1zdp7dc":       false,
+		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw": false,
+		"wh_nope":                                false,
+		"wh_01M8SGYQ9YKF9CTDV3NSF785K9":          true,
+	} {
+		_, err := f.svc.Get(f.ctx, owner, id)
+		wantCode(t, err, apperr.CodeResourceMissing)
+		if e := apperr.As(err); e == nil || strings.Contains(e.Message, id) != named {
+			t.Errorf("Get(%q): %v; want the id named: %v", id, err, named)
+		}
 	}
 }
 

@@ -36,8 +36,8 @@ type SecretStore interface {
 	Delete(ctx context.Context, ref string) error
 }
 
-// Store keeps webhook configurations, the per-owner count of them, and the
-// janitor's list of secrets to check. Every conditional write recognises
+// Store keeps webhook configurations, the per-owner count of them, their
+// rotation locks, and the janitor's list of secrets to check. Every conditional write recognises
 // its own earlier success: when a retry of it fails its condition because
 // its first try committed (the response was lost), it reports success.
 type Store interface {

@@ -68,7 +68,7 @@ var (
 // Parse reads lit, a decimal integer as JSON writes one (an optional
 // minus, no leading zero, no fraction, no exponent), and checks it against
 // the range. Where the range allows null, the literal null reads as 0.
-func (r Range) Parse(lit string) (int, *FieldProblem) {
+func (r Range) Parse(lit string) (int, *apperr.FieldProblem) {
 	if lit == "null" && r.Null != "" {
 		return 0, nil
 	}
@@ -83,52 +83,39 @@ func (r Range) Parse(lit string) (int, *FieldProblem) {
 	return n, nil
 }
 
-// problem is the FieldProblem of a value that breaks the range.
-func (r Range) problem() *FieldProblem {
+// problem is the problem of a value that breaks the range.
+func (r Range) problem() *apperr.FieldProblem {
 	msg := fmt.Sprintf("%s must be a whole number from %d to %d", r.Param, r.Min, r.Max)
 	if r.Null != "" {
 		msg += ", or null for " + r.Null
 	}
-	return &FieldProblem{Code: r.Code, Message: msg}
-}
-
-// FieldProblem is a broken rule before it is tied to the field it is
-// about (a rule may serve several fields, such as each entry of events).
-type FieldProblem struct {
-	// Code is the stable reason, one of the apperr Code* constants.
-	Code string
-	// Message is a sentence for the caller.
-	Message string
-}
-
-// At ties p to the field param.
-func (p *FieldProblem) At(param string) apperr.FieldError {
-	return apperr.FieldError{Param: param, Code: p.Code, Message: p.Message}
+	return &apperr.FieldProblem{Code: r.Code, Message: msg}
 }
 
 // URLRequired is the problem of a create request without a url.
-func URLRequired() *FieldProblem {
-	return &FieldProblem{Code: apperr.CodeParameterMissing, Message: "url is required"}
+func URLRequired() *apperr.FieldProblem {
+	return &apperr.FieldProblem{Code: apperr.CodeParameterMissing, Message: "url is required"}
 }
 
-// ParseEvent checks the name of one subscribed event.
-func ParseEvent(name string) (EventType, *FieldProblem) {
+// ParseEvent checks the name of one event type. Its problem repeats the
+// name only as apperr.Quote allows.
+func ParseEvent(name string) (EventType, *apperr.FieldProblem) {
 	if !slices.Contains(EventTypes, EventType(name)) {
 		names := make([]string, len(EventTypes))
 		for i, e := range EventTypes {
 			names[i] = string(e)
 		}
-		return "", &FieldProblem{Code: apperr.CodeEventUnknown,
-			Message: fmt.Sprintf("unknown event %s; known events: %s", strconv.Quote(name), strings.Join(names, ", "))}
+		return "", &apperr.FieldProblem{Code: apperr.CodeEventUnknown,
+			Message: fmt.Sprintf("unknown event %s; known events: %s", apperr.Quote(name), strings.Join(names, ", "))}
 	}
 	return EventType(name), nil
 }
 
 // Subscribe returns the subscription to events: in canonical order
-// (Events), without duplicates, and never empty.
-func Subscribe(events []EventType) ([]EventType, *FieldProblem) {
+// (EventTypes), without duplicates, and never empty.
+func Subscribe(events []EventType) ([]EventType, *apperr.FieldProblem) {
 	if len(events) == 0 {
-		return nil, &FieldProblem{Code: apperr.CodeEventsEmpty, Message: "events must list at least one event"}
+		return nil, &apperr.FieldProblem{Code: apperr.CodeEventsEmpty, Message: "events must list at least one event"}
 	}
 	var out []EventType
 	for _, e := range EventTypes {

@@ -20,23 +20,25 @@ const MaxURLLength = 2048
 // absolute https, 1-2048 bytes, a host, no user info, a port from 1 to
 // 65535, and a host that is neither an internal address in any notation
 // nor a name that only resolves inside a network. A refusal is returned as
-// a FieldProblem, and the stored form is then empty.
+// an apperr.FieldProblem, and the stored form is then empty.
 //
 // It does not resolve DNS: a public name that resolves to an internal
 // address is refused when the deliverer connects (egress.Control).
 //
 // ValidateURL applies the default egress rules; ValidateURLWith takes an
 // operator's allowlist.
-func ValidateURL(raw string) (string, *FieldProblem) { return ValidateURLWith(egress.Rules{}, raw) }
+func ValidateURL(raw string) (string, *apperr.FieldProblem) {
+	return ValidateURLWith(egress.Rules{}, raw)
+}
 
 // ValidateURLWith is ValidateURL under rules: an IP literal host in one of
 // rules.Allow (such as https://127.0.0.1:8443/hook with 127.0.0.1/32
 // allowed) is accepted. Names are judged as without an allowlist, so
 // "localhost" or a name under .internal stays refused; a name that resolves
 // to an allowed address is let through when the deliverer dials it.
-func ValidateURLWith(rules egress.Rules, raw string) (string, *FieldProblem) {
-	bad := func(code, format string, args ...any) (string, *FieldProblem) {
-		return "", &FieldProblem{Code: code, Message: fmt.Sprintf(format, args...)}
+func ValidateURLWith(rules egress.Rules, raw string) (string, *apperr.FieldProblem) {
+	bad := func(code, format string, args ...any) (string, *apperr.FieldProblem) {
+		return "", &apperr.FieldProblem{Code: code, Message: fmt.Sprintf(format, args...)}
 	}
 	switch {
 	case raw == "":
@@ -70,9 +72,9 @@ func ValidateURLWith(rules egress.Rules, raw string) (string, *FieldProblem) {
 	switch {
 	case errors.Is(err, egress.ErrForbidden):
 		return bad(apperr.CodeURLForbiddenHost, "url must not point inside a network (a loopback, private, link-local, "+
-			"reserved or metadata address, or a name that only resolves internally): %v", err)
+			"reserved or metadata address, or a name that only resolves internally): %s", apperr.Echo(err.Error()))
 	case err != nil:
-		return bad(apperr.CodeURLInvalid, "url host is not valid: %v", err)
+		return bad(apperr.CodeURLInvalid, "url host is not valid: %s", apperr.Echo(err.Error()))
 	}
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"

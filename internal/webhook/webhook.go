@@ -1,6 +1,6 @@
 // Package webhook is the domain of webhook endpoint configuration.
 //
-//   - webhook.go: what a webhook is (Webhook, Settings, Event).
+//   - webhook.go: what a webhook is (Webhook, Settings, EventType).
 //   - rules.go, url.go: what its settings and the operations' parameters
 //     must be; the api package decodes requests and calls these rules.
 //   - secret.go, ids.go: its signing secret (a SigningSecret, which
@@ -11,8 +11,9 @@
 //     compensation that keeps secrets and configs in step.
 //   - ports.go: what the Service needs kept (Store, KeyStore, SecretStore),
 //     which the dynamo and secrets packages implement.
-//   - errors.go: the sentinel errors adapters return, and the errors the
-//     Service returns to callers, with codes from apperr.
+//   - errors.go: the sentinel errors adapters return (the delivery
+//     package's adapters return ErrNotFound too), and the errors the
+//     Service returns to callers, built with apperr.
 //
 // Package webhooktest has in-memory fakes of the ports for fast tests.
 package webhook
@@ -26,15 +27,15 @@ import (
 // EventType is a kind of notification a webhook can subscribe to.
 type EventType string
 
-// The events a webhook may subscribe to.
+// The event types a webhook may subscribe to.
 const (
 	DocumentUploaded            EventType = "document.uploaded"
 	DocumentProcessingCompleted EventType = "document.processing.completed"
 	DocumentProcessingFailed    EventType = "document.processing.failed"
 )
 
-// EventTypes lists every known event in its canonical order. Subscriptions are
-// returned in this order, whatever order the caller gave.
+// EventTypes lists every known event type in its canonical order.
+// Subscriptions are returned in this order, whatever order the caller gave.
 var EventTypes = []EventType{DocumentUploaded, DocumentProcessingCompleted, DocumentProcessingFailed}
 
 // Webhook is a stored endpoint configuration. It never holds the signing
@@ -84,7 +85,8 @@ type Health struct {
 type Settings struct {
 	// URL is the validated https endpoint.
 	URL string
-	// Events are the subscribed events, canonical order, no duplicates.
+	// Events are the subscribed event types, in canonical order, without
+	// duplicates.
 	Events []EventType
 	// IsActive says whether deliveries are sent.
 	IsActive bool

@@ -698,7 +698,7 @@ func TestDeliveryParametersMatchConfig(t *testing.T) {
 			}
 		}
 	}
-	for name, want := range map[string]time.Duration{"DeliveryTimeout": config.DefaultDeliveryTimeout, "DisableAfter": config.DefaultDisableAfter} {
+	for name, want := range map[string]time.Duration{"DeliveryTimeout": config.DefaultDeliveryTimeout, "DisableAfter": delivery.DefaultDisableAfter} {
 		if d, err := time.ParseDuration(params[name].Default); err != nil || d != want {
 			t.Errorf("%s default %q; want %v", name, params[name].Default, want)
 		}
