@@ -228,7 +228,7 @@ func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (e
 		return op.fn(ctx, c)
 	}
 	return events.APIGatewayV2HTTPResponse{}, apperr.New(apperr.NotFound, apperr.CodeRouteNotFound,
-		"no route matches "+apperr.Echo(method)+" on this path; every route starts with /v1/webhooks")
+		"no route matches "+apperr.Echo(method+" "+path))
 }
 
 // allow lists a route's methods for the Allow header.
