@@ -6,12 +6,15 @@
 //
 //	WEBHOOK_SECRET=whsec_... go run ./cmd/receiver
 //
-// At start it makes an ECDSA P-256 CA and a certificate for 127.0.0.1, ::1
-// and localhost signed by it, both in memory, and writes the CA
-// certificate to -ca-file (.local/receiver-ca.pem) so that the delivery
-// service trusts it through DELIVERY_CA_FILE. It listens on loopback only:
-// -addr must be 127.0.0.1, ::1 or localhost, the names the certificate
-// holds.
+// At its first start it makes an ECDSA P-256 CA and writes its certificate
+// to -ca-file (.local/receiver-ca.pem), which the delivery service trusts
+// through DELIVERY_CA_FILE, and its key beside it (-ca-file plus ".key",
+// readable only by you). Later starts reuse that CA while it has more than
+// a week to run, so a running `make run` keeps trusting a restarted
+// receiver. At every start it signs a new certificate for 127.0.0.1, ::1
+// and localhost with the CA, kept in memory only. It listens on loopback
+// only: -addr must be 127.0.0.1, ::1 or localhost, the names the
+// certificate holds.
 //
 // Each verified delivery prints two lines to stdout, a summary and the
 // payload as compact JSON:

@@ -41,6 +41,7 @@ import (
 	"github.com/docproc/webhooks/internal/dev/local/emulator"
 	"github.com/docproc/webhooks/internal/dev/rie"
 	"github.com/docproc/webhooks/internal/dev/samtemplate"
+	"github.com/docproc/webhooks/internal/dev/syncbuf"
 )
 
 // Backend is a running AWS emulator.
@@ -456,32 +457,7 @@ func pruneEmpty(v any) any {
 	}
 }
 
-// SyncBuffer is a bytes.Buffer that concurrent request handlers may log
-// to while a test reads it.
-type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write implements io.Writer.
-func (b *SyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns what was written so far.
-func (b *SyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// Drain returns what was written so far and forgets it.
-func (b *SyncBuffer) Drain() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := b.buf.String()
-	b.buf.Reset()
-	return out
-}
+// SyncBuffer is the buffer concurrent request handlers log to while a
+// test reads it: syncbuf.Buffer, under the name the tests that import
+// testenv already use.
+type SyncBuffer = syncbuf.Buffer
