@@ -82,5 +82,18 @@ deploy: ## sam build and sam deploy with samconfig.toml (STACK_NAME to override;
 	sam build
 	sam deploy --stack-name $(STACK_NAME)
 
-clean: ## remove build output and local emulator data
+# DATA_LOCK is the file a running `make run` holds an flock on (and writes
+# its pid to) while it uses .local/data (internal/dev/local/emulator).
+DATA_LOCK := .local/data/in-use.lock
+
+clean: ## remove build output and local emulator data (refused while make run uses .local/data)
+	@busy=; if [ -f $(DATA_LOCK) ]; then \
+		pid=$$(cat $(DATA_LOCK) 2>/dev/null); \
+		if command -v flock >/dev/null 2>&1; then flock -n $(DATA_LOCK) -c : || busy=1; \
+		else [ -n "$$pid" ] && kill -0 "$$pid" 2>/dev/null && busy=1; fi; \
+		if [ -n "$$busy" ]; then \
+			echo "make clean: make run (pid $$pid) is using .local/data, and would save it again as it stops. Stop it (Ctrl-C), then run make clean again." >&2; \
+			exit 1; \
+		fi; \
+	fi
 	rm -rf .build .aws-sam .local
