@@ -15,12 +15,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/app"
@@ -28,6 +29,7 @@ import (
 	appconfig "github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/dev/local/bridge"
 	"github.com/docproc/webhooks/internal/dev/local/emulator"
+	"github.com/docproc/webhooks/internal/dev/local/endpoint"
 	"github.com/docproc/webhooks/internal/dev/local/pipeline"
 	"github.com/docproc/webhooks/internal/dev/samtemplate"
 	"github.com/docproc/webhooks/internal/redact"
@@ -188,15 +190,17 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		kept = "kumo's data is saved in " + dir
 	} else {
 		fmt.Fprintf(out, "Using AWS_ENDPOINT_URL=%s instead of starting the built-in emulator.\n", endpoint)
-		if err := reachable(ctx, endpoint); err != nil {
-			return err
-		}
 		data = fmt.Sprintf("data persists in the emulator at AWS_ENDPOINT_URL=%s; reset it there, or `unset AWS_ENDPOINT_URL` to use the built-in one", endpoint)
 		kept = "the data stays in the emulator at AWS_ENDPOINT_URL=" + endpoint
 	}
 	awsCfg, err := chain.ForEndpoint(ctx, endpoint, s.Region)
 	if err != nil {
 		return err
+	}
+	if s.Endpoint != "" {
+		if err := checkEndpoint(ctx, awsCfg, s.Endpoint); err != nil {
+			return err
+		}
 	}
 	tmpl, err := samtemplate.Load(s.Template)
 	if err != nil {
@@ -314,31 +318,18 @@ func resetAdvice(dataDir, abs string) string {
 	return "stop make run and run `rm -rf " + abs + "` to start empty"
 }
 
-// reachTimeout bounds the check that AWS_ENDPOINT_URL answers.
-const reachTimeout = 3 * time.Second
-
-// reachable checks that a TCP connection to endpoint (AWS_ENDPOINT_URL)
-// can be opened. Its error names the variable and what to do.
-func reachable(ctx context.Context, endpoint string) error {
-	fail := func(why string) error {
-		return fmt.Errorf("AWS_ENDPOINT_URL=%s %s. Start the emulator it names, or run `unset AWS_ENDPOINT_URL` to use the built-in one", endpoint, why)
+// checkEndpoint checks that addr (AWS_ENDPOINT_URL) is an AWS
+// emulator that answers. Its error names the variable, says what is wrong
+// and what to do.
+func checkEndpoint(ctx context.Context, awsCfg aws.Config, addr string) error {
+	err := endpoint.Check(ctx, awsCfg, addr)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, endpoint.ErrNotEmulator):
+		return fmt.Errorf("AWS_ENDPOINT_URL=%s %w. Is it the API's address, or another server's? Point it at an AWS emulator (kumo, moto_server, LocalStack), or run `unset AWS_ENDPOINT_URL` to use the built-in one", addr, err)
 	}
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		return fail("is not a URL such as http://127.0.0.1:4566")
-	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"https": "443"}[u.Scheme]
-		port = cmp.Or(port, "80")
-	}
-	dctx, cancel := context.WithTimeout(ctx, reachTimeout)
-	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", net.JoinHostPort(u.Hostname(), port))
-	if err != nil {
-		return fail(fmt.Sprintf("cannot be reached (%v)", err))
-	}
-	return conn.Close()
+	return fmt.Errorf("AWS_ENDPOINT_URL=%s %w. Start the emulator it names, or run `unset AWS_ENDPOINT_URL` to use the built-in one", addr, err)
 }
 
 // banner is what make run tells a person at its start.

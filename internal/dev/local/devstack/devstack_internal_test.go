@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -170,6 +172,19 @@ func TestRunNamesAnUnreachableEndpoint(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "Using AWS_ENDPOINT_URL="+endpoint+" instead of starting the built-in emulator") {
 		t.Errorf("Run did not say it uses AWS_ENDPOINT_URL:\n%s", out.String())
+	}
+}
+
+// TestRunNamesAnEndpointThatIsNoEmulator: AWS_ENDPOINT_URL pointed at a
+// server that answers 404, as the API's own port does, stops Run at start
+// with what is wrong, not with an SDK error from the first table call.
+func TestRunNamesAnEndpointThatIsNoEmulator(t *testing.T) {
+	api := httptest.NewServer(http.NotFoundHandler())
+	defer api.Close()
+	err := Run(context.Background(), settings(t, map[string]string{"AWS_ENDPOINT_URL": api.URL, "PORT": "0"}), io.Discard, io.Discard)
+	want := "AWS_ENDPOINT_URL=" + api.URL + " answers, but not as an AWS emulator (HTTP 404 to DynamoDB ListTables"
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "unset AWS_ENDPOINT_URL") {
+		t.Errorf("Run against a server that is no emulator: %v; want %q and what to do", err, want)
 	}
 }
 
