@@ -70,10 +70,10 @@ func Classify(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &resp) && (!errors.As(err, &api) || api.ErrorCode() == "UnknownError"):
-		return fmt.Errorf("%w (HTTP %d to %s, with no AWS error code)", ErrNotEmulator, resp.HTTPStatusCode(), op)
 	case errors.As(err, &opErr) && opErr.Op == "dial", errors.As(err, &dnsErr):
 		return fmt.Errorf("%w (%s: %v)", ErrUnreachable, op, err)
+	case errors.As(err, &resp) && resp.Response != nil && (!errors.As(err, &api) || api.ErrorCode() == "UnknownError"):
+		return fmt.Errorf("%w (HTTP %d to %s, with no AWS error code)", ErrNotEmulator, resp.HTTPStatusCode(), op)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
