@@ -210,7 +210,7 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 	if s.Metrics {
 		metricsOut = logOut
 	}
-	log := s.logger(logOut, data)
+	log := s.logger(logOut, s.localHints(data))
 	res, err := s.ensurePipeline(ctx, awsCfg, tmpl, logOut)
 	if err != nil {
 		return err
@@ -296,13 +296,14 @@ func Prepare(s Settings) error {
 }
 
 // logger returns the handler's logger: JSON or text as in Lambda when
-// s.LogFormat asks for it, else one readable line per request whose
-// webhook_limit_reached lines add limitHint. Every line is redacted.
-func (s Settings) logger(w io.Writer, limitHint string) *slog.Logger {
+// s.LogFormat asks for it, else one readable line per request, which ends
+// with the hint for its error code, if hints has one. Every line is
+// redacted.
+func (s Settings) logger(w io.Writer, hints map[string]string) *slog.Logger {
 	if s.LogFormat != LogFormatLine {
 		return app.Logger(w, s.Function.LogLevel, s.LogFormat)
 	}
-	return slog.New(newLineHandler(redact.Writer(w), s.Function.LogLevel, limitHint))
+	return slog.New(newLineHandler(redact.Writer(w), s.Function.LogLevel, hints))
 }
 
 // defaultDataDir is where kumo keeps its data when LOCAL_DATA_DIR is not

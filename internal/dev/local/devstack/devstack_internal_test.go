@@ -67,7 +67,7 @@ func serve(t *testing.T, s Settings, path string) string {
 	if s.Metrics {
 		metricsOut = &logs
 	}
-	h := app.New(s.Function, aws.Config{Region: "us-east-1"}, s.logger(&logs, "the hint"), metricsOut).Handler
+	h := app.New(s.Function, aws.Config{Region: "us-east-1"}, s.logger(&logs, map[string]string{apperr.CodeWebhookLimitReached: "the hint"}), metricsOut).Handler
 	resp, err := h.Handle(context.Background(), events.APIGatewayV2HTTPRequest{
 		RawPath:        path,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "req-1", HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: path}},
@@ -109,19 +109,51 @@ func TestJSONLogsAndMetricsOnRequest(t *testing.T) {
 	}
 }
 
-func TestLimitLineSaysHowToStartEmpty(t *testing.T) {
+// accessLine logs one access line with error code through a lineHandler
+// with s's local hints and returns it, and the other lines.
+func accessLine(t *testing.T, s Settings, code string) []string {
+	t.Helper()
 	var out bytes.Buffer
-	log := slog.New(newLineHandler(&out, slog.LevelInfo, "stop make run and run `make clean`"))
+	log := slog.New(newLineHandler(&out, slog.LevelInfo, s.localHints("stop make run and run `make clean`")))
 	log.LogAttrs(context.Background(), slog.LevelInfo, accessMessage, slog.String("request_id", "req-2"),
 		slog.String("operation", "createWebhook"), slog.String("method", "POST"), slog.String("path", "/v1/webhooks"),
-		slog.Int("status", 400), slog.Float64("latency_ms", 2.34), slog.String("error_code", apperr.CodeWebhookLimitReached))
+		slog.Int("status", 400), slog.Float64("latency_ms", 2.34), slog.String("error_code", code))
 	log.Warn("something else", "webhook_id", "wh_1")
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2 || !strings.HasSuffix(lines[0], " POST /v1/webhooks 400 2.3ms createWebhook error=webhook_limit_reached request_id=req-2 (stop make run and run `make clean`)") {
-		t.Errorf("limit line:\n%s", out.String())
+	return strings.Split(strings.TrimSpace(out.String()), "\n")
+}
+
+func TestLimitLineSaysHowToStartEmpty(t *testing.T) {
+	lines := accessLine(t, settings(t, nil), apperr.CodeWebhookLimitReached)
+	want := " POST /v1/webhooks 400 2.3ms createWebhook error=webhook_limit_reached request_id=req-2 (the webhooks of earlier runs count too: " +
+		"delete those you no longer need (DELETE /v1/webhooks/{id}), or start empty: stop make run and run `make clean`)"
+	if len(lines) != 2 || !strings.HasSuffix(lines[0], want) {
+		t.Errorf("limit line:\n%s\nwant it to end with %q", strings.Join(lines, "\n"), want)
 	}
 	if !strings.Contains(lines[len(lines)-1], `level=WARN msg="something else" webhook_id=wh_1`) {
-		t.Errorf("other records are not written as text:\n%s", out.String())
+		t.Errorf("other records are not written as text:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+// TestForbiddenHostLineNamesTheSetting: the API refuses a loopback url
+// without naming the server's settings; make run's line for it does, and,
+// with the setting, says why https://localhost:9443/ stays refused.
+func TestForbiddenHostLineNamesTheSetting(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{nil, "error=url_forbidden_host request_id=req-2 (make run refuses loopback and private addresses unless ALLOWED_DESTINATION_CIDRS allows them: " +
+			"for a receiver on this machine, restart it with ALLOWED_DESTINATION_CIDRS=127.0.0.1/32 and register its address"},
+		{map[string]string{"ALLOWED_DESTINATION_CIDRS": "127.0.0.1/32"}, "error=url_forbidden_host request_id=req-2 (make run allows only the addresses in " +
+			"ALLOWED_DESTINATION_CIDRS=127.0.0.1/32, and only by address: a name such as localhost stays refused (register https://127.0.0.1:9443/, not https://localhost:9443/))"},
+	} {
+		lines := accessLine(t, settings(t, c.env), apperr.CodeURLForbiddenHost)
+		if !strings.Contains(lines[0], c.want) {
+			t.Errorf("%v: forbidden host line:\n%s\nwant %q", c.env, lines[0], c.want)
+		}
+	}
+	if lines := accessLine(t, settings(t, nil), apperr.CodeURLInvalid); strings.Contains(lines[0], "(") {
+		t.Errorf("a line without a hint for its code has one:\n%s", lines[0])
 	}
 }
 
