@@ -27,10 +27,12 @@ import (
 	"github.com/docproc/webhooks/internal/app"
 	"github.com/docproc/webhooks/internal/awsconf/chain"
 	appconfig "github.com/docproc/webhooks/internal/config"
+	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/dev/local/bridge"
 	"github.com/docproc/webhooks/internal/dev/local/emulator"
 	"github.com/docproc/webhooks/internal/dev/local/endpoint"
 	"github.com/docproc/webhooks/internal/dev/local/pipeline"
+	"github.com/docproc/webhooks/internal/dev/local/publish"
 	"github.com/docproc/webhooks/internal/dev/samtemplate"
 	"github.com/docproc/webhooks/internal/redact"
 	"github.com/docproc/webhooks/internal/tenant"
@@ -341,8 +343,24 @@ type banner struct {
 	Bus, Region string
 }
 
-// writeBanner prints b: where everything is, how to reach it, and a curl
-// line to paste.
+// Shell variables the banner exports, as the docs' examples use them.
+const (
+	// VarAPI is the API's base URL.
+	VarAPI = "API"
+	// VarEmulator is the AWS emulator's URL.
+	VarEmulator = "EMULATOR"
+	// VarKey is the dev API key.
+	VarKey = "KEY"
+	// VarReceiver is the sample receiver's URL, to register as a webhook.
+	VarReceiver = "RECEIVER"
+)
+
+// receiverURL is where `go run ./cmd/receiver` listens unless -addr moves
+// it; the receiver prints its own export line with its address.
+const receiverURL = "https://127.0.0.1:9443/"
+
+// writeBanner prints b: where everything is, the shell variables the
+// docs' examples use, a curl line and a publish line to paste.
 func writeBanner(out io.Writer, b banner) {
 	logs := "one line per request (LOG_FORMAT=json for JSON lines, LOCAL_METRICS=1 for the metric lines)"
 	if b.LogFormat != LogFormatLine {
@@ -357,26 +375,35 @@ Logs                   %s
 Dev API key (%s, account %s):
 %s
 
+For the docs' examples, paste into the shell you run them in:
+export %s=%s %s=%s %s=%s
+export %s=%s   # go run ./cmd/receiver's default address
+
 Try:
 curl -sS -X POST %s/v1/webhooks -H "Authorization: Bearer %s" -H "Content-Type: application/json" -d '{"url":"https://example.com/hooks","events":["document.uploaded"]}'
 
 %sCtrl-C stops.
-`, b.API, b.Endpoint, b.Endpoint, b.Table, b.Data, logs, b.Key.Mode(), b.Account, b.Key.Raw(), b.API, b.Key.Raw(), publishHint(b))
+`, b.API, b.Endpoint, b.Endpoint, b.Table, b.Data, logs, b.Key.Mode(), b.Account, b.Key.Raw(),
+		VarAPI, b.API, VarEmulator, b.Endpoint, VarKey, b.Key.Raw(), VarReceiver, receiverURL,
+		b.API, b.Key.Raw(), publishHint(b))
 }
 
-// publishHint tells how to publish a document event to b.Bus with the AWS
-// CLI, or nothing without a bus.
+// publishHint tells how to publish a document event to b.Bus, with Go
+// alone and with the AWS CLI, or nothing without a bus.
 func publishHint(b banner) string {
 	if b.Bus == "" {
 		return ""
 	}
-	detail, _ := json.Marshal(map[string]any{"account": b.Account, "livemode": b.Key.Mode() == tenant.Live,
-		"data": map[string]string{"document_id": "doc_123"}})
-	entries, _ := json.Marshal([]map[string]string{{"Source": "docproc.documents", "DetailType": "document.uploaded",
+	ev := publish.Event{Type: publish.DefaultType, Account: b.Account, Livemode: b.Key.Mode() == tenant.Live,
+		Data: json.RawMessage(`{"document_id":"doc_123"}`)}
+	detail, _ := json.Marshal(map[string]any{"account": ev.Account, "livemode": ev.Livemode, "data": ev.Data})
+	entries, _ := json.Marshal([]map[string]string{{"Source": delivery.Source, "DetailType": ev.Type,
 		"EventBusName": b.Bus, "Detail": string(detail)}})
 	return fmt.Sprintf(`Event bus              %s
-Publish a document event:
+Publish a document event with Go:
+%s
+or with the AWS CLI:
 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws events put-events --endpoint-url %s --region %s --entries '%s'
 
-`, b.Bus, b.Endpoint, b.Region, entries)
+`, b.Bus, publish.CommandLine(b.Endpoint, b.Region, b.Bus, ev), b.Endpoint, b.Region, entries)
 }

@@ -168,7 +168,10 @@ func TestBannerSaysWhereDataIsAndHowToReset(t *testing.T) {
 		Key:  key, Account: DevAccount, LogFormat: LogFormatLine, Bus: "webhooks-local", Region: "us-east-1"})
 	for _, want := range []string{"Local webhook API      http://127.0.0.1:3100", "Event bus              webhooks-local",
 		`AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws events put-events --endpoint-url http://127.0.0.1:4666 --region us-east-1 --entries '[{"Detail":"{\"account\":\"acct_local\",\"data\":{\"document_id\":\"doc_123\"},\"livemode\":false}","DetailType":"document.uploaded","EventBusName":"webhooks-local","Source":"docproc.documents"}]'`, "/d; stop make run and run `make clean`",
-		"LOG_FORMAT=json", "LOCAL_METRICS=1", DevAPIKey, "curl -sS -X POST http://127.0.0.1:3100/v1/webhooks"} {
+		"LOG_FORMAT=json", "LOCAL_METRICS=1", DevAPIKey, "curl -sS -X POST http://127.0.0.1:3100/v1/webhooks",
+		"\nexport API=http://127.0.0.1:3100 EMULATOR=http://127.0.0.1:4666 KEY=" + DevAPIKey + "\n",
+		"\nexport RECEIVER=https://127.0.0.1:9443/ ",
+		"\ngo run ./cmd/publish -type document.uploaded -endpoint http://127.0.0.1:4666 -data '{\"document_id\":\"doc_123\"}'\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}

@@ -124,8 +124,47 @@ type Options struct {
 	Event Event
 }
 
-// DefaultType is the event type published when -type is not given.
-const DefaultType = "document.uploaded"
+// Defaults of the flags when the environment sets none: make run's.
+const (
+	// DefaultEndpoint is make run's emulator on its default port.
+	DefaultEndpoint = "http://127.0.0.1:4566"
+	// DefaultRegion is the region the emulator answers for.
+	DefaultRegion = "us-east-1"
+	// DefaultType is the event type published when -type is not given.
+	DefaultType = "document.uploaded"
+)
+
+// CommandLine returns the `go run ./cmd/publish` line that publishes ev to
+// bus at endpoint in region, to paste into a shell that has none of make
+// run's settings: -type and -data, and the flags whose values are not the
+// defaults.
+func CommandLine(endpoint, region, bus string, ev Event) string {
+	args := []string{"go run ./cmd/publish", "-type", shellQuote(ev.Type)}
+	for _, f := range []struct{ name, value, def string }{
+		{"-endpoint", endpoint, DefaultEndpoint}, {"-region", region, DefaultRegion},
+		{"-bus", bus, pipeline.DefaultBusName}, {"-account", ev.Account, devkey.Account}, {"-id", ev.ID, ""},
+	} {
+		if f.value != f.def {
+			args = append(args, f.name, shellQuote(f.value))
+		}
+	}
+	if ev.Livemode {
+		args = append(args, "-live")
+	}
+	return strings.Join(append(args, "-data", singleQuote(string(ev.Data))), " ")
+}
+
+// shellQuote quotes s for a POSIX shell, unless it holds only characters
+// that need none.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/@,=+") == "" {
+		return s
+	}
+	return singleQuote(s)
+}
+
+// singleQuote quotes s in single quotes for a POSIX shell.
+func singleQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // ParseFlags reads the command line in args, with defaults from getenv
 // (os.Getenv) that match `make run`'s: the emulator at AWS_ENDPOINT_URL,
@@ -136,10 +175,14 @@ const DefaultType = "document.uploaded"
 func ParseFlags(args []string, getenv func(string) string, out io.Writer) (Options, error) {
 	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
 	fs.SetOutput(out)
-	defaultEndpoint := cmp.Or(getenv("AWS_ENDPOINT_URL"), "http://"+net.JoinHostPort("127.0.0.1", cmp.Or(getenv("EMULATOR_PORT"), "4566")))
+	defaultEndpoint := DefaultEndpoint
+	if port := getenv("EMULATOR_PORT"); port != "" {
+		defaultEndpoint = "http://" + net.JoinHostPort("127.0.0.1", port)
+	}
+	defaultEndpoint = cmp.Or(getenv("AWS_ENDPOINT_URL"), defaultEndpoint)
 	var o Options
 	fs.StringVar(&o.Endpoint, "endpoint", defaultEndpoint, "the AWS emulator's `URL`; $AWS_ENDPOINT_URL, else http://127.0.0.1:$EMULATOR_PORT, sets the default, as for make run")
-	fs.StringVar(&o.Region, "region", cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), "us-east-1"), "the emulator's `region`")
+	fs.StringVar(&o.Region, "region", cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), DefaultRegion), "the emulator's `region`")
 	fs.StringVar(&o.Bus, "bus", cmp.Or(getenv("EVENT_BUS_NAME"), pipeline.DefaultBusName), "the event bus's `name`; $EVENT_BUS_NAME sets the default, as for make run")
 	fs.StringVar(&o.Event.Type, "type", DefaultType, "the event `type`: "+eventTypes())
 	fs.StringVar(&o.Event.Account, "account", cmp.Or(getenv("DEV_ACCOUNT"), devkey.Account), "the `account` whose webhooks receive it; $DEV_ACCOUNT sets the default, as for make run")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +126,33 @@ func TestParseFlagsRefusesWhatTheServiceSetsAside(t *testing.T) {
 		if !errors.Is(err, publish.ErrUsage) || !strings.Contains(err.Error(), c.says) {
 			t.Errorf("ParseFlags(%q) = %v; want ErrUsage saying %q", c.args, err, c.says)
 		}
+	}
+}
+
+// TestCommandLineRoundTrips: the line the banner prints is, read by a
+// shell without make run's settings, the event and destination it was
+// made from; with make run's defaults it is the short line.
+func TestCommandLineRoundTrips(t *testing.T) {
+	short := publish.CommandLine(publish.DefaultEndpoint, publish.DefaultRegion, pipeline.DefaultBusName,
+		publish.Event{Type: "document.uploaded", Account: "acct_local", Data: []byte(`{"document_id":"doc_1"}`)})
+	if want := `go run ./cmd/publish -type document.uploaded -data '{"document_id":"doc_1"}'`; short != want {
+		t.Errorf("CommandLine with the defaults = %s; want %s", short, want)
+	}
+	want := publish.Options{Endpoint: "http://127.0.0.1:4866", Region: "eu-west-1", Bus: "my bus", Event: publish.Event{
+		Type: "document.processing.failed", Account: "acct_it's", Livemode: true, ID: "evt_1", Data: []byte(`{"note":"it's"}`)}}
+	line := publish.CommandLine(want.Endpoint, want.Region, want.Bus, want.Event)
+	args, ok := strings.CutPrefix(line, "go run ./cmd/publish ")
+	if !ok {
+		t.Fatalf("CommandLine = %s; want a go run ./cmd/publish line", line)
+	}
+	out, err := exec.Command("sh", "-c", `printf '%s\0' `+args).Output()
+	if err != nil {
+		t.Fatalf("sh reading %s: %v", args, err)
+	}
+	got, err := publish.ParseFlags(strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00"), env{}.get, io.Discard)
+	if err != nil || got.Endpoint != want.Endpoint || got.Region != want.Region || got.Bus != want.Bus ||
+		got.Event.Type != want.Event.Type || got.Event.Account != want.Event.Account || !got.Event.Livemode ||
+		got.Event.ID != want.Event.ID || string(got.Event.Data) != string(want.Event.Data) {
+		t.Errorf("%s reads as %+v, %v; want %+v", line, got, err, want)
 	}
 }
