@@ -22,10 +22,12 @@
 //	verified document.uploaded evt_... (webhook-id msg_..., attempt at 2026-12-01T10:00:00Z)
 //	{"id":"evt_...","type":"document.uploaded",...}
 //
-// A request that fails verification is answered 400 with a short reason
-// and logged to stderr, as are the start-up messages. -status 500 answers
-// 500 to verified deliveries, to watch the service retry. SIGINT or
-// SIGTERM stops it, letting requests in flight finish.
+// At start it prints to stderr where it listens, a line to paste for the
+// docs' examples (export RECEIVER=https://127.0.0.1:9443/), its CA file
+// and the settings `make run` needs to deliver to it. A request that fails
+// verification is answered 400 with a short reason and logged to stderr.
+// -status 500 answers 500 to verified deliveries, to watch the service
+// retry. SIGINT or SIGTERM stops it, letting requests in flight finish.
 //
 // Prefer WEBHOOK_SECRET to -secret: a command line is visible to other
 // users of the machine and kept in shell history.

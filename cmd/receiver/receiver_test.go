@@ -305,6 +305,7 @@ func TestServesVerifiedDeliveriesOverTLS(t *testing.T) {
 	abs, _ := filepath.Abs(caFile)
 	for _, want := range []string{
 		"listening on https://" + srv.Addr().String() + "/",
+		"\nexport RECEIVER=https://" + srv.Addr().String() + "/\n",
 		"CA certificate in " + abs,
 		"start make run with DELIVERY_CA_FILE=" + abs + " ALLOWED_DESTINATION_CIDRS=127.0.0.1/32\n",
 	} {
