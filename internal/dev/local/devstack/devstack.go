@@ -157,10 +157,21 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 const queueCreatedByRun = "created-by-run"
 
 // Run starts the local stack and serves until ctx is done: kumo (unless
-// s.Endpoint is set), the table, the dev key and the API. It prints what
-// it uses, the key and a ready-to-paste curl line to out, and the logs
-// (and, with s.Metrics, the handler's EMF lines) to logOut.
+// s.Endpoint is set), the table, the dev key and the API. It prints each
+// step of the set-up, with the time since it began, and the logs (and,
+// with s.Metrics, the handler's EMF lines) to logOut; then what it uses,
+// the key and ready-to-paste lines to out. When ctx ends during the
+// set-up (Ctrl-C), Run says so on logOut and returns nil, as when it ends
+// while serving: stopping is not an error.
 func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
+	serving := false
+	defer func() { // runs last, after the closes below
+		if err != nil && !serving && ctx.Err() != nil {
+			fmt.Fprintln(logOut, "Stopped during set-up, as asked (Ctrl-C); nothing is left running.")
+			err = nil
+		}
+	}()
+	step := stepper(logOut)
 	endpoint, data, kept := s.Endpoint, "", ""
 	if endpoint == "" {
 		// The named result err is assigned, never shadowed, in this
@@ -174,6 +185,7 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 			return err
 		}
 		defer func() { err = errors.Join(err, lock.Close()) }()
+		step("starting the AWS emulator (kumo) on " + s.EmulatorAddr + ", data in " + dir)
 		var emu *emulator.Emulator
 		if emu, err = emulator.Start(s.EmulatorAddr); err != nil {
 			return err
@@ -200,6 +212,7 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		return err
 	}
 	if s.Endpoint != "" {
+		step("checking that AWS_ENDPOINT_URL=" + s.Endpoint + " is an AWS emulator")
 		if err := checkEndpoint(ctx, awsCfg, s.Endpoint); err != nil {
 			return err
 		}
@@ -213,6 +226,7 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		metricsOut = logOut
 	}
 	log := s.logger(logOut, s.localHints(data))
+	step("creating the event bus, rule and queues of " + s.Template)
 	res, err := s.ensurePipeline(ctx, awsCfg, tmpl, logOut)
 	if err != nil {
 		return err
@@ -223,6 +237,7 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		fn.DeliveryQueueURL, bus = res.Delivery().URL, res.Bus
 	}
 	parts := app.New(fn, awsCfg, log, metricsOut)
+	step("creating table " + s.Function.TableName + " and seeding the dev API key")
 	if err := EnsureTable(ctx, parts.DynamoDB, tmpl, s.Function.TableName); err != nil {
 		return err
 	}
@@ -231,6 +246,7 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		return err
 	}
 	if res != nil {
+		step("starting the fan-out, delivery and sweeper functions")
 		stopPollers, err := s.startPollers(ctx, awsCfg, tmpl, *res, log, metricsOut, logOut)
 		if err != nil {
 			return err
@@ -242,8 +258,10 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		return fmt.Errorf("listen for the API on %s: %w", s.Addr, err)
 	}
 	srv := &http.Server{Handler: bridge.New(parts.Handler.Handle, s.Timeout), ReadHeaderTimeout: 10 * time.Second}
+	step("ready")
 	writeBanner(out, banner{API: "http://" + ln.Addr().String(), Endpoint: endpoint, Table: s.Function.TableName,
 		Data: data, Key: key, Account: s.DevAccount, LogFormat: s.LogFormat, Bus: bus, Region: s.Region})
+	serving = true
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
@@ -258,6 +276,15 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		return fmt.Errorf("shut down api: %w", err)
 	}
 	return nil
+}
+
+// stepper returns a function that prints a step of the set-up to w, with
+// the time since stepper was called: "[ 1.2s] creating ...".
+func stepper(w io.Writer) func(what string) {
+	start := time.Now()
+	return func(what string) {
+		fmt.Fprintf(w, "[%4.1fs] %s\n", time.Since(start).Seconds(), what)
+	}
 }
 
 // claimDataDir claims dir for this make run, or says why it cannot; on a

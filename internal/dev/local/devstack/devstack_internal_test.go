@@ -223,6 +223,26 @@ func TestRunNamesAnEndpointThatIsNoEmulator(t *testing.T) {
 	}
 }
 
+// TestStopDuringSetUpIsNoError: a Ctrl-C (ctx ended) while the stack is
+// being set up stops Run without an error, saying what happened, after
+// the steps it began, and prints no banner.
+func TestStopDuringSetUpIsNoError(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, logs bytes.Buffer
+	s := settings(t, map[string]string{"LOCAL_DATA_DIR": t.TempDir(), "PORT": "0", "EMULATOR_PORT": "0", "TEMPLATE": "../../../../template.yaml"})
+	if err := Run(ctx, s, &out, &logs); err != nil {
+		t.Errorf("Run stopped during set-up = %v; want nil", err)
+	}
+	if !strings.Contains(logs.String(), "s] starting the AWS emulator (kumo) on 127.0.0.1:0") ||
+		!strings.HasSuffix(logs.String(), "Stopped during set-up, as asked (Ctrl-C); nothing is left running.\n") {
+		t.Errorf("Run's log:\n%s\nwant its steps, then that it stopped during set-up", logs.String())
+	}
+	if out.Len() != 0 {
+		t.Errorf("Run stopped during set-up printed a banner:\n%s", out.String())
+	}
+}
+
 func TestRunRefusesADataDirInUse(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	lock, err := emulator.LockDataDir(dir)
