@@ -434,8 +434,9 @@ type Server struct {
 }
 
 // Start makes the certificates, writes the CA file, listens on cfg.Addr
-// and serves HTTPS in the background. It prints where it listens and how
-// to point `make run` at it to info. Stop it with Shutdown.
+// and serves HTTPS in the background. It prints to info where it listens,
+// a line that exports its URL as RECEIVER, and how to point `make run` at
+// it. Stop it with Shutdown.
 func Start(cfg Config, out, errOut, info io.Writer) (*Server, error) {
 	if err := CheckLoopback(cfg.Addr); err != nil {
 		return nil, err

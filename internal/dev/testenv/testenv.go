@@ -461,3 +461,26 @@ func pruneEmpty(v any) any {
 // test reads it: syncbuf.Buffer, under the name the tests that import
 // testenv already use.
 type SyncBuffer = syncbuf.Buffer
+
+// NoDeps fails t when the package in the current directory links any of
+// forbidden (import paths, each with the packages under it): `go list
+// -deps`, so test files' imports do not count. The commands use it to stay
+// small.
+func NoDeps(t *testing.T, forbidden ...string) {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) == 0 {
+		t.Fatal("go list -deps listed nothing")
+	}
+	for _, dep := range deps {
+		for _, f := range forbidden {
+			if dep == f || strings.HasPrefix(dep, f+"/") {
+				t.Errorf("this package links %s", dep)
+			}
+		}
+	}
+}

@@ -1,8 +1,11 @@
 // Package devstack is the stack `make run` serves on one machine
-// (cmd/devserver): the in-process kumo emulator or the endpoint in
-// AWS_ENDPOINT_URL, the table created from template.yaml, a seeded
-// development API key, and the API function's handler behind plain HTTP.
-// The tests and `make bench` use its table and key too.
+// (cmd/devserver): the in-process kumo emulator, or the endpoint in
+// AWS_ENDPOINT_URL once checked to be an AWS emulator; the table, event
+// bus, rule and queues created from template.yaml; a seeded development
+// API key; the API function's handler behind plain HTTP, whose access
+// lines carry the local fix for the errors that have one; and the fan-out,
+// delivery and sweeper functions on local pollers and a ticker. The tests
+// and `make bench` use its table and key too.
 package devstack
 
 import (
