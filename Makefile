@@ -66,10 +66,36 @@ lint: ## gofmt, go vet, staticcheck, cfn-lint and openapi-spec-validator
 	cfn-lint template.yaml
 	openapi-spec-validator api/openapi.yaml
 
+# make run builds .build/devserver first. `go build -n` lists, without
+# running them, the compiles the build cache lacks, so make run says how
+# many packages it will compile, and only when there are some. `go build -v`
+# names each package as it compiles it: BUILD_PROGRESS counts those lines,
+# printing a line at each tenth with the time so far, and passes every
+# other line (compile errors) through; it exits with go build's status,
+# which the last line carries.
+BUILD_PROGRESS := awk -v total="$$n" -v start="$$(date +%s)" ' \
+	/^exit [0-9]+$$/ { status = $$2; next }; \
+	/^[A-Za-z0-9._~+\/-]+$$/ { \
+		done++; step = int(total / 10); if (step < 1) step = 1; \
+		if (done % step == 0 && done <= total) { \
+			"date +%s" | getline now; close("date +%s"); \
+			printf "make run: compiled %d of %d packages (%ds)\n", done, total, now - start; \
+		} \
+		next; \
+	}; \
+	{ print }; \
+	END { exit status }'
+
 run: ## local stack: API on :3000, kumo on :4566 (or AWS_ENDPOINT_URL); data in .local/data (make clean empties it)
-	@echo "Building .build/devserver (the first build downloads Go modules and takes a minute or two) ..."
-	$(GO) build -o .build/devserver ./cmd/devserver
-	./.build/devserver
+	@echo "make run: checking what .build/devserver needs (the first time, this downloads the Go modules) ..."
+	@n=$$($(GO) build -n -o .build/devserver ./cmd/devserver 2>&1 | grep -c '/compile '); \
+	if [ "$$n" -gt 50 ]; then \
+		echo "make run: building .build/devserver: $$n packages to compile, which takes a minute or two ..."; \
+	elif [ "$$n" -gt 0 ]; then \
+		echo "make run: building .build/devserver: $$n packages to compile ..."; \
+	fi; \
+	{ $(GO) build -v -o .build/devserver ./cmd/devserver 2>&1; echo "exit $$?"; } | $(BUILD_PROGRESS)
+	@./.build/devserver
 
 invoke: ## sam build, then sam local invoke FUNCTION with EVENT against `make run` (needs sam and Docker)
 	$(NEED_SAM)
@@ -82,5 +108,18 @@ deploy: ## sam build and sam deploy with samconfig.toml (STACK_NAME to override;
 	sam build
 	sam deploy --stack-name $(STACK_NAME)
 
-clean: ## remove build output and local emulator data
+# DATA_LOCK is the file a running `make run` holds an flock on (and writes
+# its pid to) while it uses .local/data (internal/dev/local/emulator).
+DATA_LOCK := .local/data/in-use.lock
+
+clean: ## remove build output and local emulator data (refused while make run uses .local/data)
+	@busy=; if [ -f $(DATA_LOCK) ]; then \
+		pid=$$(cat $(DATA_LOCK) 2>/dev/null); \
+		if command -v flock >/dev/null 2>&1; then flock -n $(DATA_LOCK) -c : || busy=1; \
+		else [ -n "$$pid" ] && kill -0 "$$pid" 2>/dev/null && busy=1; fi; \
+		if [ -n "$$busy" ]; then \
+			echo "make clean: make run (pid $$pid) is using .local/data, and would save it again as it stops. Stop it (Ctrl-C), then run make clean again." >&2; \
+			exit 1; \
+		fi; \
+	fi
 	rm -rf .build .aws-sam .local

@@ -1,7 +1,11 @@
-// Command devserver runs the webhook API on this machine (`make run`): the
-// in-process kumo AWS emulator, or the endpoint in AWS_ENDPOINT_URL, the
-// table from template.yaml, a seeded dev API key, and the same handler
-// Lambda runs, behind plain HTTP. See the README for its settings.
+// Command devserver runs the webhook service on this machine (`make run`):
+// the in-process kumo AWS emulator, or the endpoint in AWS_ENDPOINT_URL;
+// the table, bus and queues from template.yaml; a seeded dev API key; the
+// same API handler Lambda runs, behind plain HTTP; and the fan-out,
+// delivery and sweeper functions. It prints each set-up step, then a
+// banner with the lines to paste. Ctrl-C (SIGINT) or SIGTERM stops it,
+// during set-up too, with exit status 0. docs/development.md lists its
+// settings.
 package main
 
 import (

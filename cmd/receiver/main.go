@@ -6,12 +6,15 @@
 //
 //	WEBHOOK_SECRET=whsec_... go run ./cmd/receiver
 //
-// At start it makes an ECDSA P-256 CA and a certificate for 127.0.0.1, ::1
-// and localhost signed by it, both in memory, and writes the CA
-// certificate to -ca-file (.local/receiver-ca.pem) so that the delivery
-// service trusts it through DELIVERY_CA_FILE. It listens on loopback only:
-// -addr must be 127.0.0.1, ::1 or localhost, the names the certificate
-// holds.
+// At its first start it makes an ECDSA P-256 CA and writes its certificate
+// to -ca-file (.local/receiver-ca.pem), which the delivery service trusts
+// through DELIVERY_CA_FILE, and its key beside it (-ca-file plus ".key",
+// readable only by you). Later starts reuse that CA while it has more than
+// a week to run, so a running `make run` keeps trusting a restarted
+// receiver. At every start it signs a new certificate for 127.0.0.1, ::1
+// and localhost with the CA, kept in memory only. It listens on loopback
+// only: -addr must be 127.0.0.1, ::1 or localhost, the names the
+// certificate holds.
 //
 // Each verified delivery prints two lines to stdout, a summary and the
 // payload as compact JSON:
@@ -19,10 +22,12 @@
 //	verified document.uploaded evt_... (webhook-id msg_..., attempt at 2026-12-01T10:00:00Z)
 //	{"id":"evt_...","type":"document.uploaded",...}
 //
-// A request that fails verification is answered 400 with a short reason
-// and logged to stderr, as are the start-up messages. -status 500 answers
-// 500 to verified deliveries, to watch the service retry. SIGINT or
-// SIGTERM stops it, letting requests in flight finish.
+// At start it prints to stderr where it listens, a line to paste for the
+// docs' examples (export RECEIVER=https://127.0.0.1:9443/), its CA file
+// and the settings `make run` needs to deliver to it. A request that fails
+// verification is answered 400 with a short reason and logged to stderr.
+// -status 500 answers 500 to verified deliveries, to watch the service
+// retry. SIGINT or SIGTERM stops it, letting requests in flight finish.
 //
 // Prefer WEBHOOK_SECRET to -secret: a command line is visible to other
 // users of the machine and kept in shell history.

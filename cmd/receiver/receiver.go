@@ -37,6 +37,9 @@ const (
 	// DefaultCAFile is where it writes its CA certificate, under the
 	// repository's git-ignored .local/.
 	DefaultCAFile = ".local/receiver-ca.pem"
+	// ReceiverVar is the shell variable the docs' examples hold the
+	// receiver's URL in; it prints a line that exports it.
+	ReceiverVar = "RECEIVER"
 	// SecretEnv is the environment variable that holds the signing secret
 	// when -secret is not given.
 	SecretEnv = "WEBHOOK_SECRET"
@@ -431,8 +434,9 @@ type Server struct {
 }
 
 // Start makes the certificates, writes the CA file, listens on cfg.Addr
-// and serves HTTPS in the background. It prints where it listens and how
-// to point `make run` at it to info. Stop it with Shutdown.
+// and serves HTTPS in the background. It prints to info where it listens,
+// a line that exports its URL as RECEIVER, and how to point `make run` at
+// it. Stop it with Shutdown.
 func Start(cfg Config, out, errOut, info io.Writer) (*Server, error) {
 	if err := CheckLoopback(cfg.Addr); err != nil {
 		return nil, err
@@ -474,6 +478,7 @@ func Start(cfg Config, out, errOut, info io.Writer) (*Server, error) {
 		cidr = "::1/128"
 	}
 	fmt.Fprintf(info, "receiver: listening on https://%s/ (register this URL as the webhook's url)\n", ln.Addr())
+	fmt.Fprintf(info, "export %s=https://%s/\n", ReceiverVar, ln.Addr())
 	fmt.Fprintf(info, "receiver: CA certificate in %s (kept between starts)\n", caPath)
 	fmt.Fprintf(info, "receiver: start make run with DELIVERY_CA_FILE=%s ALLOWED_DESTINATION_CIDRS=%s\n", caPath, cidr)
 	if cfg.Verifier == nil {

@@ -18,33 +18,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/docproc/webhooks/internal/delivery"
+	"github.com/docproc/webhooks/internal/dev/syncbuf"
 	"github.com/docproc/webhooks/internal/webhook"
 )
-
-// syncBuffer is a buffer the server's goroutines write to while a test
-// reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // sender signs deliveries as the service does: with internal/delivery's
 // Keys of a new webhook's secret set.
@@ -93,13 +74,13 @@ func (s sender) line(at time.Time) string {
 		s.msgID, at.UTC().Format(time.RFC3339), s.event.Payload)
 }
 
-func (s sender) handler(t *testing.T) (*Handler, *syncBuffer, *syncBuffer) {
+func (s sender) handler(t *testing.T) (*Handler, *syncbuf.Buffer, *syncbuf.Buffer) {
 	t.Helper()
 	v, err := NewVerifier(s.secret.Reveal())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out, errOut syncBuffer
+	var out, errOut syncbuf.Buffer
 	return &Handler{Verifier: v, Out: &out, Err: &errOut}, &out, &errOut
 }
 
@@ -268,14 +249,14 @@ func TestParseConfig(t *testing.T) {
 
 // start runs a receiver on a free loopback port for the test, returning
 // it, its CA file and its outputs.
-func start(t *testing.T, s sender) (srv *Server, caFile string, out, errOut, info *syncBuffer) {
+func start(t *testing.T, s sender) (srv *Server, caFile string, out, errOut, info *syncbuf.Buffer) {
 	t.Helper()
 	v, err := NewVerifier(s.secret.Reveal())
 	if err != nil {
 		t.Fatal(err)
 	}
 	caFile = filepath.Join(t.TempDir(), "new", "dir", "ca.pem")
-	out, errOut, info = &syncBuffer{}, &syncBuffer{}, &syncBuffer{}
+	out, errOut, info = &syncbuf.Buffer{}, &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	srv, err = Start(Config{Addr: "127.0.0.1:0", CAFile: caFile, Verifier: v}, out, errOut, info)
 	if err != nil {
 		t.Fatal(err)
@@ -324,6 +305,7 @@ func TestServesVerifiedDeliveriesOverTLS(t *testing.T) {
 	abs, _ := filepath.Abs(caFile)
 	for _, want := range []string{
 		"listening on https://" + srv.Addr().String() + "/",
+		"\nexport RECEIVER=https://" + srv.Addr().String() + "/\n",
 		"CA certificate in " + abs,
 		"start make run with DELIVERY_CA_FILE=" + abs + " ALLOWED_DESTINATION_CIDRS=127.0.0.1/32\n",
 	} {
@@ -399,7 +381,7 @@ func TestServesIPv6Loopback(t *testing.T) {
 	s := newSender(t)
 	v, _ := NewVerifier(s.secret.Reveal())
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	var info syncBuffer
+	var info syncbuf.Buffer
 	srv, err := Start(Config{Addr: "[::1]:0", CAFile: caFile, Verifier: v}, io.Discard, io.Discard, &info)
 	if err != nil {
 		t.Fatal(err)
@@ -499,7 +481,7 @@ func TestMainStopsOnSIGTERM(t *testing.T) {
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "-addr", "127.0.0.1:0", "-ca-file", caFile)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1", SecretEnv+"="+secret.Reveal())
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

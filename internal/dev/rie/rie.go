@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/docproc/webhooks/internal/dev/freeport"
+	"github.com/docproc/webhooks/internal/dev/syncbuf"
 )
 
 // BuildFlags are the flags every Lambda bootstrap is built with, as the
@@ -78,28 +79,8 @@ type Emulator struct {
 	cmd *exec.Cmd
 	// addr is where the emulator takes invocations.
 	addr string
-	logs *buffer
+	logs *syncbuf.Buffer
 	once sync.Once
-}
-
-// buffer is a log sink safe for concurrent writers.
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p.
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-// String returns everything written so far.
-func (b *buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // Start starts the emulator tool with bootstrap and env added to this
@@ -118,7 +99,7 @@ func Start(tool, bootstrap string, env map[string]string) (*Emulator, error) {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	logs := &buffer{}
+	logs := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

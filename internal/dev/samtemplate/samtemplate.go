@@ -1,6 +1,9 @@
 // Package samtemplate reads template.yaml, so that local tooling and tests
-// take their facts (the table's schema, the function's environment) from the
-// one template that is deployed instead of from a second copy.
+// take their facts (the table's schema, the function's environment, the
+// pipeline's queues and rule) from the one template that is deployed
+// instead of from a second copy. Value, Int, Bool, ResourceRef and Literal
+// resolve the intrinsic functions that have a value before deploying, and
+// name, with its line, any that has not.
 package samtemplate
 
 import (
@@ -11,9 +14,12 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Template is the part of a SAM template this project reads. CloudFormation
-// short-form tags (!Ref, !Sub, !GetAtt, ...) decode to their plain argument:
-// "!Ref X" reads as "X".
+// Template is the part of a SAM template this project reads. In the typed
+// structs of this package, which the template's tests check, a
+// CloudFormation short-form tag (!Ref, !Sub, !GetAtt, ...) decodes to its
+// plain argument: "!Ref X" reads as "X". Tooling that acts on a value
+// decodes the property as a yaml.Node and reads it with Value, Int, Bool
+// or ResourceRef instead.
 type Template struct {
 	// Transform names the SAM transform.
 	Transform string `yaml:"Transform"`

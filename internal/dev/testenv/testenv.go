@@ -41,6 +41,7 @@ import (
 	"github.com/docproc/webhooks/internal/dev/local/emulator"
 	"github.com/docproc/webhooks/internal/dev/rie"
 	"github.com/docproc/webhooks/internal/dev/samtemplate"
+	"github.com/docproc/webhooks/internal/dev/syncbuf"
 )
 
 // Backend is a running AWS emulator.
@@ -456,32 +457,30 @@ func pruneEmpty(v any) any {
 	}
 }
 
-// SyncBuffer is a bytes.Buffer that concurrent request handlers may log
-// to while a test reads it.
-type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+// SyncBuffer is the buffer concurrent request handlers log to while a
+// test reads it: syncbuf.Buffer, under the name the tests that import
+// testenv already use.
+type SyncBuffer = syncbuf.Buffer
 
-// Write implements io.Writer.
-func (b *SyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns what was written so far.
-func (b *SyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// Drain returns what was written so far and forgets it.
-func (b *SyncBuffer) Drain() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := b.buf.String()
-	b.buf.Reset()
-	return out
+// NoDeps fails t when the package in the current directory links any of
+// forbidden (import paths, each with the packages under it): `go list
+// -deps`, so test files' imports do not count. The commands use it to stay
+// small.
+func NoDeps(t *testing.T, forbidden ...string) {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) == 0 {
+		t.Fatal("go list -deps listed nothing")
+	}
+	for _, dep := range deps {
+		for _, f := range forbidden {
+			if dep == f || strings.HasPrefix(dep, f+"/") {
+				t.Errorf("this package links %s", dep)
+			}
+		}
+	}
 }

@@ -1,8 +1,11 @@
 // Package devstack is the stack `make run` serves on one machine
-// (cmd/devserver): the in-process kumo emulator or the endpoint in
-// AWS_ENDPOINT_URL, the table created from template.yaml, a seeded
-// development API key, and the API function's handler behind plain HTTP.
-// The tests and `make bench` use its table and key too.
+// (cmd/devserver): the in-process kumo emulator, or the endpoint in
+// AWS_ENDPOINT_URL once checked to be an AWS emulator; the table, event
+// bus, rule and queues created from template.yaml; a seeded development
+// API key; the API function's handler behind plain HTTP, whose access
+// lines carry the local fix for the errors that have one; and the fan-out,
+// delivery and sweeper functions on local pollers and a ticker. The tests
+// and `make bench` use its table and key too.
 package devstack
 
 import (
@@ -15,20 +18,24 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/docproc/webhooks/internal/apikey"
 	"github.com/docproc/webhooks/internal/app"
 	"github.com/docproc/webhooks/internal/awsconf/chain"
 	appconfig "github.com/docproc/webhooks/internal/config"
+	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/dev/local/bridge"
 	"github.com/docproc/webhooks/internal/dev/local/emulator"
+	"github.com/docproc/webhooks/internal/dev/local/endpoint"
 	"github.com/docproc/webhooks/internal/dev/local/pipeline"
+	"github.com/docproc/webhooks/internal/dev/local/publish"
 	"github.com/docproc/webhooks/internal/dev/samtemplate"
 	"github.com/docproc/webhooks/internal/redact"
 	"github.com/docproc/webhooks/internal/tenant"
@@ -153,10 +160,21 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 const queueCreatedByRun = "created-by-run"
 
 // Run starts the local stack and serves until ctx is done: kumo (unless
-// s.Endpoint is set), the table, the dev key and the API. It prints what
-// it uses, the key and a ready-to-paste curl line to out, and the logs
-// (and, with s.Metrics, the handler's EMF lines) to logOut.
+// s.Endpoint is set), the table, the dev key and the API. It prints each
+// step of the set-up, with the time since it began, and the logs (and,
+// with s.Metrics, the handler's EMF lines) to logOut; then what it uses,
+// the key and ready-to-paste lines to out. When ctx ends during the
+// set-up (Ctrl-C), Run says so on logOut and returns nil, as when it ends
+// while serving: stopping is not an error.
 func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
+	serving := false
+	defer func() { // runs last, after the closes below
+		if err != nil && !serving && ctx.Err() != nil {
+			fmt.Fprintln(logOut, "Stopped during set-up, as asked (Ctrl-C); nothing is left running.")
+			err = nil
+		}
+	}()
+	step := stepper(logOut)
 	endpoint, data, kept := s.Endpoint, "", ""
 	if endpoint == "" {
 		// The named result err is assigned, never shadowed, in this
@@ -170,6 +188,7 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 			return err
 		}
 		defer func() { err = errors.Join(err, lock.Close()) }()
+		step("starting the AWS emulator (kumo) on " + s.EmulatorAddr + ", data in " + dir)
 		var emu *emulator.Emulator
 		if emu, err = emulator.Start(s.EmulatorAddr); err != nil {
 			return err
@@ -188,15 +207,18 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		kept = "kumo's data is saved in " + dir
 	} else {
 		fmt.Fprintf(out, "Using AWS_ENDPOINT_URL=%s instead of starting the built-in emulator.\n", endpoint)
-		if err := reachable(ctx, endpoint); err != nil {
-			return err
-		}
 		data = fmt.Sprintf("data persists in the emulator at AWS_ENDPOINT_URL=%s; reset it there, or `unset AWS_ENDPOINT_URL` to use the built-in one", endpoint)
 		kept = "the data stays in the emulator at AWS_ENDPOINT_URL=" + endpoint
 	}
 	awsCfg, err := chain.ForEndpoint(ctx, endpoint, s.Region)
 	if err != nil {
 		return err
+	}
+	if s.Endpoint != "" {
+		step("checking that AWS_ENDPOINT_URL=" + s.Endpoint + " is an AWS emulator")
+		if err := checkEndpoint(ctx, awsCfg, s.Endpoint); err != nil {
+			return err
+		}
 	}
 	tmpl, err := samtemplate.Load(s.Template)
 	if err != nil {
@@ -206,7 +228,8 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 	if s.Metrics {
 		metricsOut = logOut
 	}
-	log := s.logger(logOut, data)
+	log := s.logger(logOut, s.localHints(data))
+	step("creating the event bus, rule and queues of " + s.Template)
 	res, err := s.ensurePipeline(ctx, awsCfg, tmpl, logOut)
 	if err != nil {
 		return err
@@ -217,6 +240,7 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		fn.DeliveryQueueURL, bus = res.Delivery().URL, res.Bus
 	}
 	parts := app.New(fn, awsCfg, log, metricsOut)
+	step("creating table " + s.Function.TableName + " and seeding the dev API key")
 	if err := EnsureTable(ctx, parts.DynamoDB, tmpl, s.Function.TableName); err != nil {
 		return err
 	}
@@ -225,6 +249,7 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		return err
 	}
 	if res != nil {
+		step("starting the fan-out, delivery and sweeper functions")
 		stopPollers, err := s.startPollers(ctx, awsCfg, tmpl, *res, log, metricsOut, logOut)
 		if err != nil {
 			return err
@@ -236,8 +261,10 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		return fmt.Errorf("listen for the API on %s: %w", s.Addr, err)
 	}
 	srv := &http.Server{Handler: bridge.New(parts.Handler.Handle, s.Timeout), ReadHeaderTimeout: 10 * time.Second}
+	step("ready")
 	writeBanner(out, banner{API: "http://" + ln.Addr().String(), Endpoint: endpoint, Table: s.Function.TableName,
 		Data: data, Key: key, Account: s.DevAccount, LogFormat: s.LogFormat, Bus: bus, Region: s.Region})
+	serving = true
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
@@ -252,6 +279,15 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 		return fmt.Errorf("shut down api: %w", err)
 	}
 	return nil
+}
+
+// stepper returns a function that prints a step of the set-up to w, with
+// the time since stepper was called: "[ 1.2s] creating ...".
+func stepper(w io.Writer) func(what string) {
+	start := time.Now()
+	return func(what string) {
+		fmt.Fprintf(w, "[%4.1fs] %s\n", time.Since(start).Seconds(), what)
+	}
 }
 
 // claimDataDir claims dir for this make run, or says why it cannot; on a
@@ -292,13 +328,14 @@ func Prepare(s Settings) error {
 }
 
 // logger returns the handler's logger: JSON or text as in Lambda when
-// s.LogFormat asks for it, else one readable line per request whose
-// webhook_limit_reached lines add limitHint. Every line is redacted.
-func (s Settings) logger(w io.Writer, limitHint string) *slog.Logger {
+// s.LogFormat asks for it, else one readable line per request, which ends
+// with the hint for its error code, if hints has one. Every line is
+// redacted.
+func (s Settings) logger(w io.Writer, hints map[string]string) *slog.Logger {
 	if s.LogFormat != LogFormatLine {
 		return app.Logger(w, s.Function.LogLevel, s.LogFormat)
 	}
-	return slog.New(newLineHandler(redact.Writer(w), s.Function.LogLevel, limitHint))
+	return slog.New(newLineHandler(redact.Writer(w), s.Function.LogLevel, hints))
 }
 
 // defaultDataDir is where kumo keeps its data when LOCAL_DATA_DIR is not
@@ -314,31 +351,18 @@ func resetAdvice(dataDir, abs string) string {
 	return "stop make run and run `rm -rf " + abs + "` to start empty"
 }
 
-// reachTimeout bounds the check that AWS_ENDPOINT_URL answers.
-const reachTimeout = 3 * time.Second
-
-// reachable checks that a TCP connection to endpoint (AWS_ENDPOINT_URL)
-// can be opened. Its error names the variable and what to do.
-func reachable(ctx context.Context, endpoint string) error {
-	fail := func(why string) error {
-		return fmt.Errorf("AWS_ENDPOINT_URL=%s %s. Start the emulator it names, or run `unset AWS_ENDPOINT_URL` to use the built-in one", endpoint, why)
+// checkEndpoint checks that addr (AWS_ENDPOINT_URL) is an AWS
+// emulator that answers. Its error names the variable, says what is wrong
+// and what to do.
+func checkEndpoint(ctx context.Context, awsCfg aws.Config, addr string) error {
+	err := endpoint.Check(ctx, awsCfg, addr)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, endpoint.ErrNotEmulator):
+		return fmt.Errorf("AWS_ENDPOINT_URL=%s %w. Is it the API's address, or another server's? Point it at an AWS emulator (kumo, moto_server, LocalStack), or run `unset AWS_ENDPOINT_URL` to use the built-in one", addr, err)
 	}
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		return fail("is not a URL such as http://127.0.0.1:4566")
-	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"https": "443"}[u.Scheme]
-		port = cmp.Or(port, "80")
-	}
-	dctx, cancel := context.WithTimeout(ctx, reachTimeout)
-	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", net.JoinHostPort(u.Hostname(), port))
-	if err != nil {
-		return fail(fmt.Sprintf("cannot be reached (%v)", err))
-	}
-	return conn.Close()
+	return fmt.Errorf("AWS_ENDPOINT_URL=%s %w. Start the emulator it names, or run `unset AWS_ENDPOINT_URL` to use the built-in one", addr, err)
 }
 
 // banner is what make run tells a person at its start.
@@ -349,8 +373,24 @@ type banner struct {
 	Bus, Region string
 }
 
-// writeBanner prints b: where everything is, how to reach it, and a curl
-// line to paste.
+// Shell variables the banner exports, as the docs' examples use them.
+const (
+	// VarAPI is the API's base URL.
+	VarAPI = "API"
+	// VarEmulator is the AWS emulator's URL.
+	VarEmulator = "EMULATOR"
+	// VarKey is the dev API key.
+	VarKey = "KEY"
+	// VarReceiver is the sample receiver's URL, to register as a webhook.
+	VarReceiver = "RECEIVER"
+)
+
+// receiverURL is where `go run ./cmd/receiver` listens unless -addr moves
+// it; the receiver prints its own export line with its address.
+const receiverURL = "https://127.0.0.1:9443/"
+
+// writeBanner prints b: where everything is, the shell variables the
+// docs' examples use, a curl line and a publish line to paste.
 func writeBanner(out io.Writer, b banner) {
 	logs := "one line per request (LOG_FORMAT=json for JSON lines, LOCAL_METRICS=1 for the metric lines)"
 	if b.LogFormat != LogFormatLine {
@@ -365,26 +405,35 @@ Logs                   %s
 Dev API key (%s, account %s):
 %s
 
+For the docs' examples, paste into the shell you run them in:
+export %s=%s %s=%s %s=%s
+export %s=%s   # go run ./cmd/receiver's default address
+
 Try:
 curl -sS -X POST %s/v1/webhooks -H "Authorization: Bearer %s" -H "Content-Type: application/json" -d '{"url":"https://example.com/hooks","events":["document.uploaded"]}'
 
 %sCtrl-C stops.
-`, b.API, b.Endpoint, b.Endpoint, b.Table, b.Data, logs, b.Key.Mode(), b.Account, b.Key.Raw(), b.API, b.Key.Raw(), publishHint(b))
+`, b.API, b.Endpoint, b.Endpoint, b.Table, b.Data, logs, b.Key.Mode(), b.Account, b.Key.Raw(),
+		VarAPI, b.API, VarEmulator, b.Endpoint, VarKey, b.Key.Raw(), VarReceiver, receiverURL,
+		b.API, b.Key.Raw(), publishHint(b))
 }
 
-// publishHint tells how to publish a document event to b.Bus with the AWS
-// CLI, or nothing without a bus.
+// publishHint tells how to publish a document event to b.Bus, with Go
+// alone and with the AWS CLI, or nothing without a bus.
 func publishHint(b banner) string {
 	if b.Bus == "" {
 		return ""
 	}
-	detail, _ := json.Marshal(map[string]any{"account": b.Account, "livemode": b.Key.Mode() == tenant.Live,
-		"data": map[string]string{"document_id": "doc_123"}})
-	entries, _ := json.Marshal([]map[string]string{{"Source": "docproc.documents", "DetailType": "document.uploaded",
+	ev := publish.Event{Type: publish.DefaultType, Account: b.Account, Livemode: b.Key.Mode() == tenant.Live,
+		Data: json.RawMessage(`{"document_id":"doc_123"}`)}
+	detail, _ := json.Marshal(map[string]any{"account": ev.Account, "livemode": ev.Livemode, "data": ev.Data})
+	entries, _ := json.Marshal([]map[string]string{{"Source": delivery.Source, "DetailType": ev.Type,
 		"EventBusName": b.Bus, "Detail": string(detail)}})
 	return fmt.Sprintf(`Event bus              %s
-Publish a document event:
+Publish a document event with Go:
+%s
+or with the AWS CLI:
 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws events put-events --endpoint-url %s --region %s --entries '%s'
 
-`, b.Bus, b.Endpoint, b.Region, entries)
+`, b.Bus, publish.CommandLine(b.Endpoint, b.Region, b.Bus, ev), b.Endpoint, b.Region, entries)
 }

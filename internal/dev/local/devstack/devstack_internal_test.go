@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -65,7 +67,7 @@ func serve(t *testing.T, s Settings, path string) string {
 	if s.Metrics {
 		metricsOut = &logs
 	}
-	h := app.New(s.Function, aws.Config{Region: "us-east-1"}, s.logger(&logs, "the hint"), metricsOut).Handler
+	h := app.New(s.Function, aws.Config{Region: "us-east-1"}, s.logger(&logs, map[string]string{apperr.CodeWebhookLimitReached: "the hint"}), metricsOut).Handler
 	resp, err := h.Handle(context.Background(), events.APIGatewayV2HTTPRequest{
 		RawPath:        path,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "req-1", HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: path}},
@@ -107,19 +109,51 @@ func TestJSONLogsAndMetricsOnRequest(t *testing.T) {
 	}
 }
 
-func TestLimitLineSaysHowToStartEmpty(t *testing.T) {
+// accessLine logs one access line with error code through a lineHandler
+// with s's local hints and returns it, and the other lines.
+func accessLine(t *testing.T, s Settings, code string) []string {
+	t.Helper()
 	var out bytes.Buffer
-	log := slog.New(newLineHandler(&out, slog.LevelInfo, "stop make run and run `make clean`"))
+	log := slog.New(newLineHandler(&out, slog.LevelInfo, s.localHints("stop make run and run `make clean`")))
 	log.LogAttrs(context.Background(), slog.LevelInfo, accessMessage, slog.String("request_id", "req-2"),
 		slog.String("operation", "createWebhook"), slog.String("method", "POST"), slog.String("path", "/v1/webhooks"),
-		slog.Int("status", 400), slog.Float64("latency_ms", 2.34), slog.String("error_code", apperr.CodeWebhookLimitReached))
+		slog.Int("status", 400), slog.Float64("latency_ms", 2.34), slog.String("error_code", code))
 	log.Warn("something else", "webhook_id", "wh_1")
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2 || !strings.HasSuffix(lines[0], " POST /v1/webhooks 400 2.3ms createWebhook error=webhook_limit_reached request_id=req-2 (stop make run and run `make clean`)") {
-		t.Errorf("limit line:\n%s", out.String())
+	return strings.Split(strings.TrimSpace(out.String()), "\n")
+}
+
+func TestLimitLineSaysHowToStartEmpty(t *testing.T) {
+	lines := accessLine(t, settings(t, nil), apperr.CodeWebhookLimitReached)
+	want := " POST /v1/webhooks 400 2.3ms createWebhook error=webhook_limit_reached request_id=req-2 (the webhooks of earlier runs count too: " +
+		"delete those you no longer need (DELETE /v1/webhooks/{id}), or start empty: stop make run and run `make clean`)"
+	if len(lines) != 2 || !strings.HasSuffix(lines[0], want) {
+		t.Errorf("limit line:\n%s\nwant it to end with %q", strings.Join(lines, "\n"), want)
 	}
 	if !strings.Contains(lines[len(lines)-1], `level=WARN msg="something else" webhook_id=wh_1`) {
-		t.Errorf("other records are not written as text:\n%s", out.String())
+		t.Errorf("other records are not written as text:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+// TestForbiddenHostLineNamesTheSetting: the API refuses a loopback url
+// without naming the server's settings; make run's line for it does, and,
+// with the setting, says why https://localhost:9443/ stays refused.
+func TestForbiddenHostLineNamesTheSetting(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{nil, "error=url_forbidden_host request_id=req-2 (make run refuses loopback and private addresses unless ALLOWED_DESTINATION_CIDRS allows them: " +
+			"for a receiver on this machine, restart it with ALLOWED_DESTINATION_CIDRS=127.0.0.1/32 and register its address"},
+		{map[string]string{"ALLOWED_DESTINATION_CIDRS": "127.0.0.1/32"}, "error=url_forbidden_host request_id=req-2 (make run allows only the addresses in " +
+			"ALLOWED_DESTINATION_CIDRS=127.0.0.1/32, and only by address: a name such as localhost stays refused (register https://127.0.0.1:9443/, not https://localhost:9443/))"},
+	} {
+		lines := accessLine(t, settings(t, c.env), apperr.CodeURLForbiddenHost)
+		if !strings.Contains(lines[0], c.want) {
+			t.Errorf("%v: forbidden host line:\n%s\nwant %q", c.env, lines[0], c.want)
+		}
+	}
+	if lines := accessLine(t, settings(t, nil), apperr.CodeURLInvalid); strings.Contains(lines[0], "(") {
+		t.Errorf("a line without a hint for its code has one:\n%s", lines[0])
 	}
 }
 
@@ -134,7 +168,10 @@ func TestBannerSaysWhereDataIsAndHowToReset(t *testing.T) {
 		Key:  key, Account: DevAccount, LogFormat: LogFormatLine, Bus: "webhooks-local", Region: "us-east-1"})
 	for _, want := range []string{"Local webhook API      http://127.0.0.1:3100", "Event bus              webhooks-local",
 		`AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws events put-events --endpoint-url http://127.0.0.1:4666 --region us-east-1 --entries '[{"Detail":"{\"account\":\"acct_local\",\"data\":{\"document_id\":\"doc_123\"},\"livemode\":false}","DetailType":"document.uploaded","EventBusName":"webhooks-local","Source":"docproc.documents"}]'`, "/d; stop make run and run `make clean`",
-		"LOG_FORMAT=json", "LOCAL_METRICS=1", DevAPIKey, "curl -sS -X POST http://127.0.0.1:3100/v1/webhooks"} {
+		"LOG_FORMAT=json", "LOCAL_METRICS=1", DevAPIKey, "curl -sS -X POST http://127.0.0.1:3100/v1/webhooks",
+		"\nexport API=http://127.0.0.1:3100 EMULATOR=http://127.0.0.1:4666 KEY=" + DevAPIKey + "\n",
+		"\nexport RECEIVER=https://127.0.0.1:9443/ ",
+		"\ngo run ./cmd/publish -type document.uploaded -endpoint http://127.0.0.1:4666 -data '{\"document_id\":\"doc_123\"}'\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}
@@ -170,6 +207,39 @@ func TestRunNamesAnUnreachableEndpoint(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "Using AWS_ENDPOINT_URL="+endpoint+" instead of starting the built-in emulator") {
 		t.Errorf("Run did not say it uses AWS_ENDPOINT_URL:\n%s", out.String())
+	}
+}
+
+// TestRunNamesAnEndpointThatIsNoEmulator: AWS_ENDPOINT_URL pointed at a
+// server that answers 404, as the API's own port does, stops Run at start
+// with what is wrong, not with an SDK error from the first table call.
+func TestRunNamesAnEndpointThatIsNoEmulator(t *testing.T) {
+	api := httptest.NewServer(http.NotFoundHandler())
+	defer api.Close()
+	err := Run(context.Background(), settings(t, map[string]string{"AWS_ENDPOINT_URL": api.URL, "PORT": "0"}), io.Discard, io.Discard)
+	want := "AWS_ENDPOINT_URL=" + api.URL + " answers, but not as an AWS emulator (HTTP 404 to DynamoDB ListTables"
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "unset AWS_ENDPOINT_URL") {
+		t.Errorf("Run against a server that is no emulator: %v; want %q and what to do", err, want)
+	}
+}
+
+// TestStopDuringSetUpIsNoError: a Ctrl-C (ctx ended) while the stack is
+// being set up stops Run without an error, saying what happened, after
+// the steps it began, and prints no banner.
+func TestStopDuringSetUpIsNoError(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, logs bytes.Buffer
+	s := settings(t, map[string]string{"LOCAL_DATA_DIR": t.TempDir(), "PORT": "0", "EMULATOR_PORT": "0", "TEMPLATE": "../../../../template.yaml"})
+	if err := Run(ctx, s, &out, &logs); err != nil {
+		t.Errorf("Run stopped during set-up = %v; want nil", err)
+	}
+	if !strings.Contains(logs.String(), "s] starting the AWS emulator (kumo) on 127.0.0.1:0") ||
+		!strings.HasSuffix(logs.String(), "Stopped during set-up, as asked (Ctrl-C); nothing is left running.\n") {
+		t.Errorf("Run's log:\n%s\nwant its steps, then that it stopped during set-up", logs.String())
+	}
+	if out.Len() != 0 {
+		t.Errorf("Run stopped during set-up printed a banner:\n%s", out.String())
 	}
 }
 

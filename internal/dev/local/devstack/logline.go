@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-
-	"github.com/docproc/webhooks/internal/apperr"
 )
 
 // accessMessage is the message of the API's one access line per request
@@ -21,19 +19,19 @@ const accessMessage = "request"
 //	19:20:08.123 POST /v1/webhooks 400 3.1ms createWebhook error=url_invalid request_id=local-...
 //
 // and every other record as slog's text handler does. When an access line
-// carries the error code of a full account, it adds limitHint, which says
-// how to start with empty local data.
+// carries an error code that hints has, it ends with that hint in
+// parentheses: the local fix, which the API's own answer cannot name.
 type lineHandler struct {
-	w         io.Writer
-	level     slog.Leveler
-	other     slog.Handler
-	limitHint string
+	w     io.Writer
+	level slog.Leveler
+	other slog.Handler
+	hints map[string]string
 }
 
 // newLineHandler returns a lineHandler writing records of level and above
-// to w, one Write per record.
-func newLineHandler(w io.Writer, level slog.Leveler, limitHint string) *lineHandler {
-	return &lineHandler{w: w, level: level, limitHint: limitHint,
+// to w, one Write per record, with hints by error code.
+func newLineHandler(w io.Writer, level slog.Leveler, hints map[string]string) *lineHandler {
+	return &lineHandler{w: w, level: level, hints: hints,
 		other: slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})}
 }
 
@@ -66,8 +64,8 @@ func (h *lineHandler) Handle(ctx context.Context, r slog.Record) error {
 	if cause := f["error"]; cause != "" {
 		b.WriteString(" cause=" + strconv.Quote(cause))
 	}
-	if f["error_code"] == apperr.CodeWebhookLimitReached && h.limitHint != "" {
-		b.WriteString(" (" + h.limitHint + ")")
+	if hint := h.hints[f["error_code"]]; hint != "" {
+		b.WriteString(" (" + hint + ")")
 	}
 	b.WriteString("\n")
 	_, err := io.WriteString(h.w, b.String())

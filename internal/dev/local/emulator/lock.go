@@ -13,7 +13,9 @@ import (
 // the data directory.
 var ErrDataDirInUse = errors.New("in use by another process")
 
-// lockFile is the file in a data directory whose lock marks it in use.
+// lockFile is the file in a data directory whose lock marks it in use, and
+// which holds the pid of the process using it. `make clean` tests the same
+// lock (the Makefile's DATA_LOCK) before it removes .local.
 const lockFile = "in-use.lock"
 
 // DataDirLock is one process's exclusive claim on a data directory.

@@ -5,11 +5,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/docproc/webhooks/internal/dev/local/emulator"
+	"github.com/docproc/webhooks/internal/dev/testenv"
 )
 
 // holdEnv, when set to a directory, makes the test binary lock it, print
@@ -93,4 +95,64 @@ func TestLockDiesWithItsProcess(t *testing.T) {
 		t.Fatalf("lock after its holder died: %v", err)
 	}
 	_ = l.Close()
+}
+
+// TestMakeCleanRefusesADataDirInUse: `make clean` leaves .local alone, and
+// says why, while a make run holds .local/data, and removes it once the
+// data dir is free: with flock(1) to test the lock, and without it by the
+// pid the lock file holds.
+func TestMakeCleanRefusesADataDirInUse(t *testing.T) {
+	for _, withFlock := range []bool{true, false} {
+		t.Run(map[bool]string{true: "flock", false: "pid"}[withFlock], func(t *testing.T) {
+			bin := t.TempDir()
+			tools := []string{"make", "sh", "cat", "rm"}
+			if withFlock {
+				tools = append(tools, "flock")
+			}
+			for _, tool := range tools {
+				path, err := exec.LookPath(tool)
+				if err != nil {
+					t.Skipf("%s is not on PATH: %v", tool, err)
+				}
+				if err := os.Symlink(path, filepath.Join(bin, tool)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			root := t.TempDir()
+			clean := func() (string, error) {
+				cmd := exec.Command(filepath.Join(bin, "make"), "--no-print-directory", "-f", testenv.RepoFile("Makefile"), "clean")
+				cmd.Dir, cmd.Env = root, []string{"PATH=" + bin}
+				out, err := cmd.CombinedOutput()
+				return string(out), err
+			}
+			lock, err := emulator.LockDataDir(filepath.Join(root, ".local", "data"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := clean()
+			want := "make clean: make run (pid " + strconv.Itoa(os.Getpid()) + ") is using .local/data"
+			if err == nil || !strings.Contains(out, want) {
+				t.Errorf("make clean while the data dir is locked: %v\n%s\nwant a failure saying %q", err, out, want)
+			}
+			if _, err := os.Stat(filepath.Join(root, ".local", "data")); err != nil {
+				t.Errorf("make clean removed the data dir in use: %v", err)
+			}
+			if err := lock.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if !withFlock {
+				// The pid of a make run that has stopped is gone; this
+				// process lives on, so the file must say another.
+				if err := os.WriteFile(filepath.Join(root, ".local", "data", "in-use.lock"), nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if out, err := clean(); err != nil {
+				t.Errorf("make clean after the lock's release: %v\n%s", err, out)
+			}
+			if _, err := os.Stat(filepath.Join(root, ".local")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("make clean left .local: %v", err)
+			}
+		})
+	}
 }

@@ -98,7 +98,10 @@ func (r Resources) Delivery() Queue { return r.Queues[DeliveryQueueID] }
 //   - on each target queue, a policy that lets only the rule send to it,
 //     as the template's queue policy does (neither emulator enforces it).
 //
-// Numbers may be !Ref of a parameter, read as its default.
+// Values may be a !Ref of a parameter, read as its default, and a queue
+// is named by a !Ref or !GetAtt of it (read through samtemplate); any other
+// intrinsic function stops Ensure, before any call, with an error naming
+// the resource, the property and the function.
 func Ensure(ctx context.Context, cfg aws.Config, tmpl *samtemplate.Template, names Names) (Resources, error) {
 	if names.Bus == "" {
 		return Resources{}, errors.New("pipeline: no event bus name")

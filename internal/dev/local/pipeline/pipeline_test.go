@@ -3,6 +3,8 @@ package pipeline_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -181,6 +183,41 @@ func checkQueues(t *testing.T, sq *sqs.Client, tmpl *samtemplate.Template, res p
 		}
 		if err := json.Unmarshal([]byte(a["RedrivePolicy"]), &rp); err != nil || rp.DeadLetterTargetArn != dlq.ARN {
 			t.Errorf("%s: redrive policy %q (%v); want it to name %s", pair[0], a["RedrivePolicy"], err, dlq.ARN)
+		}
+	}
+}
+
+// TestEnsureNamesWhatItCannotResolve: a template change that local
+// tooling cannot follow (an intrinsic that has a value only once
+// deployed) stops Ensure and ReadMapping before any call, with the
+// resource, the property and the intrinsic named, instead of creating
+// something else than the template says.
+func TestEnsureNamesWhatItCannotResolve(t *testing.T) {
+	fixture, err := os.ReadFile("testdata/template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ old, new, says string }{
+		{"State: ENABLED", "State: !If [IsProd, ENABLED, DISABLED]", "rule DocumentEventsRule, State: line "},
+		{`source: ["docproc.documents"]`, `source: [!Sub "${AWS::StackName}.documents"]`, "rule DocumentEventsRule, EventPattern: line "},
+		{"Arn: !GetAtt FanoutQueue.Arn", "Arn: !ImportValue fanout-queue-arn", "rule DocumentEventsRule, target fanout, Arn: line "},
+	} {
+		text := strings.Replace(string(fixture), c.old, c.new, 1)
+		if text == string(fixture) {
+			t.Fatalf("the fixture has no %q", c.old)
+		}
+		path := filepath.Join(t.TempDir(), "template.yaml")
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		tmpl, err := samtemplate.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		intrinsic := "Fn::" + strings.Fields(strings.SplitN(c.new, "!", 2)[1])[0] // !If -> Fn::If
+		_, err = pipeline.Ensure(context.Background(), aws.Config{}, tmpl, pipeline.Names{Bus: "b"})
+		if err == nil || !strings.Contains(err.Error(), c.says) || !strings.Contains(err.Error(), intrinsic+" cannot be resolved") {
+			t.Errorf("Ensure with %s: %v; want %q and %s named", c.new, err, c.says, intrinsic)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -12,75 +11,9 @@ import (
 	"github.com/docproc/webhooks/internal/dev/samtemplate"
 )
 
-// scalar returns the value of a template property that is a plain scalar
-// or a !Ref (short or long form) to a parameter, which reads as the
-// parameter's default.
-func scalar(tmpl *samtemplate.Template, n yaml.Node) (string, error) {
-	name, isRef := "", false
-	switch {
-	case n.Kind == yaml.ScalarNode && n.Tag == "!Ref":
-		name, isRef = n.Value, true
-	case n.Kind == yaml.ScalarNode && (n.Tag == "" || strings.HasPrefix(n.Tag, "!!")):
-		return n.Value, nil
-	case n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[0].Value == "Ref" && n.Content[1].Kind == yaml.ScalarNode:
-		name, isRef = n.Content[1].Value, true
-	}
-	if !isRef {
-		return "", fmt.Errorf("line %d: only a value or a !Ref to a parameter can be read locally", n.Line)
-	}
-	p, ok := tmpl.Parameters[name]
-	if !ok {
-		return "", fmt.Errorf("line %d: !Ref %s names no parameter", n.Line, name)
-	}
-	if p.Default == "" {
-		return "", fmt.Errorf("line %d: parameter %s has no default", n.Line, name)
-	}
-	return p.Default, nil
-}
-
-// integer is scalar for a whole number.
-func integer(tmpl *samtemplate.Template, n yaml.Node) (int, error) {
-	v, err := scalar(tmpl, n)
-	if err != nil {
-		return 0, err
-	}
-	i, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, fmt.Errorf("line %d: %q is not a whole number", n.Line, v)
-	}
-	return i, nil
-}
-
-// reference returns the logical id a property refers to: !GetAtt X.Arn,
-// !Ref X, or their long forms {Fn::GetAtt: [X, Arn]}, {Fn::GetAtt:
-// X.Arn} and {Ref: X}.
-func reference(n yaml.Node) (string, error) {
-	switch {
-	case n.Kind == yaml.ScalarNode && n.Tag == "!GetAtt":
-		id, _, _ := strings.Cut(n.Value, ".")
-		return id, nil
-	case n.Kind == yaml.ScalarNode && n.Tag == "!Ref":
-		return n.Value, nil
-	case n.Kind == yaml.SequenceNode && n.Tag == "!GetAtt" && len(n.Content) == 2:
-		return n.Content[0].Value, nil
-	case n.Kind == yaml.MappingNode && len(n.Content) == 2:
-		key, v := n.Content[0].Value, n.Content[1]
-		switch {
-		case key == "Ref" && v.Kind == yaml.ScalarNode:
-			return v.Value, nil
-		case key == "Fn::GetAtt" && v.Kind == yaml.ScalarNode:
-			id, _, _ := strings.Cut(v.Value, ".")
-			return id, nil
-		case key == "Fn::GetAtt" && v.Kind == yaml.SequenceNode && len(v.Content) == 2:
-			return v.Content[0].Value, nil
-		}
-	}
-	return "", fmt.Errorf("line %d: not a !GetAtt or !Ref of a resource", n.Line)
-}
-
 // queueProperties are the properties of an AWS::SQS::Queue read here.
 type queueProperties struct {
-	FifoQueue     bool                 `yaml:"FifoQueue"`
+	FifoQueue     yaml.Node            `yaml:"FifoQueue"`
 	Numbers       map[string]yaml.Node `yaml:",inline"`
 	RedrivePolicy *struct {
 		DeadLetterTargetArn yaml.Node `yaml:"deadLetterTargetArn"`
@@ -108,13 +41,19 @@ func readQueue(tmpl *samtemplate.Template, id string) (queueSpec, error) {
 	if err := tmpl.Decode(id, "AWS::SQS::Queue", &p); err != nil {
 		return queueSpec{}, err
 	}
-	q := queueSpec{id: id, fifo: p.FifoQueue, attributes: map[string]string{}}
+	q := queueSpec{id: id, attributes: map[string]string{}}
+	if !p.FifoQueue.IsZero() {
+		var err error
+		if q.fifo, err = tmpl.Bool(p.FifoQueue); err != nil {
+			return queueSpec{}, fmt.Errorf("queue %s, FifoQueue: %w", id, err)
+		}
+	}
 	for _, name := range numericQueueAttributes {
 		n, ok := p.Numbers[name]
 		if !ok {
 			continue
 		}
-		v, err := integer(tmpl, n)
+		v, err := tmpl.Int(n)
 		if err != nil {
 			return queueSpec{}, fmt.Errorf("queue %s, %s: %w", id, name, err)
 		}
@@ -122,10 +61,10 @@ func readQueue(tmpl *samtemplate.Template, id string) (queueSpec, error) {
 	}
 	if rp := p.RedrivePolicy; rp != nil {
 		var err error
-		if q.dlq, err = reference(rp.DeadLetterTargetArn); err != nil {
+		if q.dlq, err = tmpl.ResourceRef(rp.DeadLetterTargetArn); err != nil {
 			return queueSpec{}, fmt.Errorf("queue %s, RedrivePolicy.deadLetterTargetArn: %w", id, err)
 		}
-		if q.maxReceive, err = integer(tmpl, rp.MaxReceiveCount); err != nil {
+		if q.maxReceive, err = tmpl.Int(rp.MaxReceiveCount); err != nil {
 			return queueSpec{}, fmt.Errorf("queue %s, RedrivePolicy.maxReceiveCount: %w", id, err)
 		}
 	}
@@ -151,10 +90,10 @@ type targetSpec struct {
 // queues of the template.
 func readRule(tmpl *samtemplate.Template, id string) (ruleSpec, error) {
 	var p struct {
-		EventPattern any    `yaml:"EventPattern"`
-		State        string `yaml:"State"`
+		EventPattern yaml.Node `yaml:"EventPattern"`
+		State        yaml.Node `yaml:"State"`
 		Targets      []struct {
-			ID               string    `yaml:"Id"`
+			ID               yaml.Node `yaml:"Id"`
 			Arn              yaml.Node `yaml:"Arn"`
 			DeadLetterConfig struct {
 				Arn yaml.Node `yaml:"Arn"`
@@ -168,28 +107,47 @@ func readRule(tmpl *samtemplate.Template, id string) (ruleSpec, error) {
 	if err := tmpl.Decode(id, "AWS::Events::Rule", &p); err != nil {
 		return ruleSpec{}, err
 	}
-	r := ruleSpec{enabled: p.State == "" || p.State == "ENABLED"}
-	switch pat := p.EventPattern.(type) {
-	case nil:
+	r := ruleSpec{enabled: true}
+	if !p.State.IsZero() {
+		state, err := tmpl.Value(p.State)
+		if err != nil {
+			return ruleSpec{}, fmt.Errorf("rule %s, State: %w", id, err)
+		}
+		r.enabled = state == "ENABLED"
+	}
+	if p.EventPattern.IsZero() {
 		return ruleSpec{}, fmt.Errorf("rule %s has no EventPattern", id)
-	case string: // CloudFormation takes the pattern as JSON text too
-		r.pattern = pat
-	default:
-		b, err := json.Marshal(pat)
+	}
+	if err := samtemplate.Literal(p.EventPattern); err != nil {
+		return ruleSpec{}, fmt.Errorf("rule %s, EventPattern: %w", id, err)
+	}
+	var pattern any
+	if err := p.EventPattern.Decode(&pattern); err != nil {
+		return ruleSpec{}, fmt.Errorf("rule %s, EventPattern: %w", id, err)
+	}
+	if text, ok := pattern.(string); ok { // CloudFormation takes the pattern as JSON text too
+		r.pattern = text
+	} else {
+		b, err := json.Marshal(pattern)
 		if err != nil {
 			return ruleSpec{}, fmt.Errorf("rule %s, EventPattern: %w", id, err)
 		}
 		r.pattern = string(b)
 	}
-	for _, t := range p.Targets {
-		ts := targetSpec{id: t.ID}
-		var err error
-		if ts.queue, err = reference(t.Arn); err != nil {
-			return ruleSpec{}, fmt.Errorf("rule %s, target %s: %w", id, t.ID, err)
+	for i, t := range p.Targets {
+		var (
+			ts  targetSpec
+			err error
+		)
+		if ts.id, err = tmpl.Value(t.ID); err != nil {
+			return ruleSpec{}, fmt.Errorf("rule %s, target %d, Id: %w", id, i+1, err)
+		}
+		if ts.queue, err = tmpl.ResourceRef(t.Arn); err != nil {
+			return ruleSpec{}, fmt.Errorf("rule %s, target %s, Arn: %w", id, ts.id, err)
 		}
 		if !t.DeadLetterConfig.Arn.IsZero() {
-			if ts.dlq, err = reference(t.DeadLetterConfig.Arn); err != nil {
-				return ruleSpec{}, fmt.Errorf("rule %s, target %s, DeadLetterConfig: %w", id, t.ID, err)
+			if ts.dlq, err = tmpl.ResourceRef(t.DeadLetterConfig.Arn); err != nil {
+				return ruleSpec{}, fmt.Errorf("rule %s, target %s, DeadLetterConfig: %w", id, ts.id, err)
 			}
 		}
 		for _, f := range []struct {
@@ -199,9 +157,9 @@ func readRule(tmpl *samtemplate.Template, id string) (ruleSpec, error) {
 			if f.n.IsZero() {
 				continue
 			}
-			v, err := integer(tmpl, f.n)
+			v, err := tmpl.Int(f.n)
 			if err != nil {
-				return ruleSpec{}, fmt.Errorf("rule %s, target %s, RetryPolicy: %w", id, t.ID, err)
+				return ruleSpec{}, fmt.Errorf("rule %s, target %s, RetryPolicy: %w", id, ts.id, err)
 			}
 			v32 := int32(v)
 			*f.dst = &v32
@@ -255,7 +213,7 @@ func ReadMapping(tmpl *samtemplate.Template, function string) (Mapping, error) {
 		if t.IsZero() {
 			continue
 		}
-		s, err := integer(tmpl, t)
+		s, err := tmpl.Int(t)
 		if err != nil {
 			return Mapping{}, fmt.Errorf("function %s, Timeout: %w", function, err)
 		}
@@ -279,7 +237,7 @@ func ReadMapping(tmpl *samtemplate.Template, function string) (Mapping, error) {
 			return Mapping{}, fmt.Errorf("function %s, event %s: %w", function, name, err)
 		}
 		var err error
-		if m.Queue, err = reference(p.Queue); err != nil {
+		if m.Queue, err = tmpl.ResourceRef(p.Queue); err != nil {
 			return Mapping{}, fmt.Errorf("function %s, event %s, Queue: %w", function, name, err)
 		}
 		for _, f := range []struct {
@@ -289,7 +247,7 @@ func ReadMapping(tmpl *samtemplate.Template, function string) (Mapping, error) {
 			if f.n.IsZero() {
 				continue
 			}
-			if *f.dst, err = integer(tmpl, f.n); err != nil {
+			if *f.dst, err = tmpl.Int(f.n); err != nil {
 				return Mapping{}, fmt.Errorf("function %s, event %s: %w", function, name, err)
 			}
 		}
