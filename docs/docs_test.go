@@ -31,6 +31,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docproc/webhooks/internal/dev/local/devkey"
+	"github.com/docproc/webhooks/internal/dev/syncbuf"
+
 	"github.com/docproc/webhooks/internal/dev/freeport"
 	"github.com/docproc/webhooks/internal/dev/local/devstack"
 	"github.com/docproc/webhooks/internal/dev/testenv"
@@ -259,7 +262,7 @@ func startStack(t *testing.T, endpoint, table string, extra map[string]string) s
 	ctx, cancel := context.WithCancel(context.Background())
 	out := make(lineWriter, 8)
 	done := make(chan error, 1)
-	logs := &testenv.SyncBuffer{}
+	logs := &syncbuf.Buffer{}
 	go func() { done <- devstack.Run(ctx, s, out, logs) }()
 	// Run may say which endpoint it uses before its banner.
 	var banner string
@@ -285,7 +288,7 @@ func startStack(t *testing.T, endpoint, table string, extra map[string]string) s
 		}
 	})
 	m := regexp.MustCompile(`Local webhook API\s+(http://\S+)`).FindStringSubmatch(banner)
-	if m == nil || !strings.Contains(banner, devstack.DevAPIKey) {
+	if m == nil || !strings.Contains(banner, devkey.APIKey) {
 		t.Fatalf("banner lacks the API URL or the dev key:\n%s", banner)
 	}
 	return m[1]

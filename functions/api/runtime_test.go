@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docproc/webhooks/internal/dev/local/devkey"
+
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/docproc/webhooks/internal/dev/local/devstack"
@@ -78,7 +80,7 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 		t.Logf("init duration reported by the emulator: %v", d)
 	}
 	emu.Stop()
-	if strings.Contains(emu.Logs(), devstack.DevAPIKey) || strings.Contains(emu.Logs(), "whsec_") {
+	if strings.Contains(emu.Logs(), devkey.APIKey) || strings.Contains(emu.Logs(), "whsec_") {
 		t.Error("function output contains the API key or a signing secret")
 	}
 }
@@ -88,7 +90,7 @@ func seedLocalStack(t *testing.T, b testenv.Backend, table string) {
 	t.Helper()
 	client := dynamo.NewClient(b.Config(t))
 	testenv.CreateTable(t, client, table)
-	if _, err := devstack.SeedAPIKey(context.Background(), dynamo.New(client, table), devstack.DevAPIKey, devstack.DevAccount); err != nil {
+	if _, err := devstack.SeedAPIKey(context.Background(), dynamo.New(client, table), devkey.APIKey, devkey.Account); err != nil {
 		t.Fatal(err)
 	}
 }

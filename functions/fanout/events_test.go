@@ -4,8 +4,9 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/docproc/webhooks/internal/dev/local/devkey"
+
 	"github.com/docproc/webhooks/internal/delivery"
-	"github.com/docproc/webhooks/internal/dev/local/devstack"
 	"github.com/docproc/webhooks/internal/dev/testenv"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
@@ -30,7 +31,7 @@ func TestEventsAreSQSEvents(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%s: the body is not an event the fan-out takes: %v", uploadedEvent, err)
 	}
-	want := tenant.Tenant{Account: devstack.DevAccount, Mode: tenant.Test}
+	want := tenant.Tenant{Account: devkey.Account, Mode: tenant.Test}
 	if got.Owner != want || got.Type != webhook.DocumentUploaded || got.ID != "evt_local_1" {
 		t.Errorf("%s: event %s of type %s for %v, want evt_local_1, document.uploaded, %v", uploadedEvent, got.ID, got.Type, got.Owner, want)
 	}

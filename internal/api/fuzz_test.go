@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docproc/webhooks/internal/dev/local/devkey"
+
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/docproc/webhooks/internal/dev/local/devstack"
@@ -27,13 +29,13 @@ func FuzzHandle(f *testing.F) {
 		}
 		f.Add(ev.RequestContext.HTTP.Method, ev.RawPath, ev.Headers["authorization"], ev.Headers["content-type"], ev.Body, ev.IsBase64Encoded)
 	}
-	f.Add("POST", "/v1/webhooks", "Bearer "+devstack.DevAPIKey, "application/json", `{"url":"https://[::ffff:7f00:1]","events":[null]}`, false)
-	f.Add("POST", "/v1/webhooks", "Bearer "+devstack.DevAPIKey, "application/json", base64.StdEncoding.EncodeToString([]byte(`[]`)), true)
-	f.Add("PATCH", "/v1/webhooks/wh_01M8SGYQ9YKF9CTDV3NSF785K9", "Bearer "+devstack.DevAPIKey, "application/json", `{"rate_limit":null,"max_retries":null}`, false)
-	f.Add("GET", "/v1/"+devstack.DevAPIKey+"/whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "Bearer "+devstack.DevAPIKey, "", "", false)
+	f.Add("POST", "/v1/webhooks", "Bearer "+devkey.APIKey, "application/json", `{"url":"https://[::ffff:7f00:1]","events":[null]}`, false)
+	f.Add("POST", "/v1/webhooks", "Bearer "+devkey.APIKey, "application/json", base64.StdEncoding.EncodeToString([]byte(`[]`)), true)
+	f.Add("PATCH", "/v1/webhooks/wh_01M8SGYQ9YKF9CTDV3NSF785K9", "Bearer "+devkey.APIKey, "application/json", `{"rate_limit":null,"max_retries":null}`, false)
+	f.Add("GET", "/v1/"+devkey.APIKey+"/whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "Bearer "+devkey.APIKey, "", "", false)
 
 	s := newStack(f, testenv.Kumo(f))
-	if _, err := devstack.SeedAPIKey(context.Background(), s.store(), devstack.DevAPIKey, s.owner.Account); err != nil {
+	if _, err := devstack.SeedAPIKey(context.Background(), s.store(), devkey.APIKey, s.owner.Account); err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, method, path, auth, contentType, body string, b64 bool) {
@@ -72,7 +74,7 @@ func FuzzEvent(f *testing.F) {
 		f.Add(raw)
 	}
 	s := newStack(f, testenv.Kumo(f))
-	if _, err := devstack.SeedAPIKey(context.Background(), s.store(), devstack.DevAPIKey, s.owner.Account); err != nil {
+	if _, err := devstack.SeedAPIKey(context.Background(), s.store(), devkey.APIKey, s.owner.Account); err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docproc/webhooks/internal/dev/syncbuf"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -39,7 +41,7 @@ type stack struct {
 	cfg     config.APIFunction
 	db      *dynamodb.Client
 	sm      *secretsmanager.Client
-	logs    *testenv.SyncBuffer
+	logs    *syncbuf.Buffer
 	key     string
 	owner   tenant.Tenant
 	// sqs reads the delivery queue the stack's manual sends go to.
@@ -58,7 +60,7 @@ func newStack(t testing.TB, b testenv.Backend, faults ...testenv.Fault) *stack {
 func newLimitedStack(t testing.TB, b testenv.Backend, limit int, faults ...testenv.Fault) *stack {
 	t.Helper()
 	ctx := context.Background()
-	s := &stack{t: t, backend: b, faults: testenv.NewInjector(faults...), logs: &testenv.SyncBuffer{}}
+	s := &stack{t: t, backend: b, faults: testenv.NewInjector(faults...), logs: &syncbuf.Buffer{}}
 	s.cfg = config.APIFunction{
 		TableName:        testenv.Unique("webhooks-"),
 		SecretNamePrefix: testenv.Unique("webhooks/t"),

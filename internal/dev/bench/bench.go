@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docproc/webhooks/internal/dev/local/devkey"
+
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/docproc/webhooks/internal/awsconf/chain"
@@ -156,7 +158,7 @@ func stack(ctx context.Context, root, endpoint string) (map[string]string, map[s
 	if err := devstack.EnsureTable(ctx, client, tmpl, env["TABLE_NAME"]); err != nil {
 		return nil, nil, err
 	}
-	if _, err := devstack.SeedAPIKey(ctx, dynamo.New(client, env["TABLE_NAME"]), devstack.DevAPIKey, devstack.DevAccount); err != nil {
+	if _, err := devstack.SeedAPIKey(ctx, dynamo.New(client, env["TABLE_NAME"]), devkey.APIKey, devkey.Account); err != nil {
 		return nil, nil, err
 	}
 	files, err := filepath.Glob(filepath.Join(root, "events/*.json"))

@@ -41,7 +41,6 @@ import (
 	"github.com/docproc/webhooks/internal/dev/local/emulator"
 	"github.com/docproc/webhooks/internal/dev/rie"
 	"github.com/docproc/webhooks/internal/dev/samtemplate"
-	"github.com/docproc/webhooks/internal/dev/syncbuf"
 )
 
 // Backend is a running AWS emulator.
@@ -456,11 +455,6 @@ func pruneEmpty(v any) any {
 		return v
 	}
 }
-
-// SyncBuffer is the buffer concurrent request handlers log to while a
-// test reads it: syncbuf.Buffer, under the name the tests that import
-// testenv already use.
-type SyncBuffer = syncbuf.Buffer
 
 // NoDeps fails t when the package in the current directory links any of
 // forbidden (import paths, each with the packages under it): `go list

@@ -6,17 +6,7 @@ import (
 	"time"
 
 	"github.com/docproc/webhooks/internal/apikey"
-	"github.com/docproc/webhooks/internal/dev/local/devkey"
 	"github.com/docproc/webhooks/internal/tenant"
-)
-
-// The development key and account, devkey's, under the names the stack's
-// callers use.
-const (
-	// DevAPIKey is devkey.APIKey: public, and seeded only into local tables.
-	DevAPIKey = devkey.APIKey
-	// DevAccount is devkey.Account, the dev key's account.
-	DevAccount = devkey.Account
 )
 
 // SeedAPIKey stores the hash of raw (a dk_test_ or dk_live_ key) for

@@ -32,6 +32,7 @@ import (
 	appconfig "github.com/docproc/webhooks/internal/config"
 	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/dev/local/bridge"
+	"github.com/docproc/webhooks/internal/dev/local/devkey"
 	"github.com/docproc/webhooks/internal/dev/local/emulator"
 	"github.com/docproc/webhooks/internal/dev/local/endpoint"
 	"github.com/docproc/webhooks/internal/dev/local/pipeline"
@@ -102,8 +103,8 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		DataDir:      cmp.Or(getenv("LOCAL_DATA_DIR"), defaultDataDir),
 		Template:     cmp.Or(getenv("TEMPLATE"), "template.yaml"),
 		Region:       cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), "us-east-1"),
-		DevAPIKey:    cmp.Or(getenv("DEV_API_KEY"), DevAPIKey),
-		DevAccount:   cmp.Or(getenv("DEV_ACCOUNT"), DevAccount),
+		DevAPIKey:    cmp.Or(getenv("DEV_API_KEY"), devkey.APIKey),
+		DevAccount:   cmp.Or(getenv("DEV_ACCOUNT"), devkey.Account),
 		Timeout:      10 * time.Second,
 		EventBusName: cmp.Or(getenv(appconfig.EnvEventBusName), pipeline.DefaultBusName),
 	}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docproc/webhooks/internal/dev/local/devkey"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -79,7 +81,7 @@ func serve(t *testing.T, s Settings, path string) string {
 }
 
 func TestOneReadableLinePerRequest(t *testing.T) {
-	path := "/v1/webhooks/" + DevAPIKey
+	path := "/v1/webhooks/" + devkey.APIKey
 	out := serve(t, settings(t, nil), path)
 	if strings.Count(out, "\n") != 1 {
 		t.Fatalf("want one line, got:\n%s", out)
@@ -92,7 +94,7 @@ func TestOneReadableLinePerRequest(t *testing.T) {
 	if _, err := time.Parse("15:04:05.000", strings.Fields(out)[0]); err != nil {
 		t.Errorf("line does not start with the time: %s", out)
 	}
-	if strings.Contains(out, DevAPIKey) || strings.Contains(out, "the hint") {
+	if strings.Contains(out, devkey.APIKey) || strings.Contains(out, "the hint") {
 		t.Errorf("line holds the whole key, or the limit hint without the limit:\n%s", out)
 	}
 }
@@ -158,18 +160,18 @@ func TestForbiddenHostLineNamesTheSetting(t *testing.T) {
 }
 
 func TestBannerSaysWhereDataIsAndHowToReset(t *testing.T) {
-	key, err := apikey.Parse(DevAPIKey)
+	key, err := apikey.Parse(devkey.APIKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
 	writeBanner(&out, banner{API: "http://127.0.0.1:3100", Endpoint: "http://127.0.0.1:4666", Table: "t",
 		Data: "local data persists in /d; stop make run and run `make clean` (or remove the dir) to start empty",
-		Key:  key, Account: DevAccount, LogFormat: LogFormatLine, Bus: "webhooks-local", Region: "us-east-1"})
+		Key:  key, Account: devkey.Account, LogFormat: LogFormatLine, Bus: "webhooks-local", Region: "us-east-1"})
 	for _, want := range []string{"Local webhook API      http://127.0.0.1:3100", "Event bus              webhooks-local",
 		`AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws events put-events --endpoint-url http://127.0.0.1:4666 --region us-east-1 --entries '[{"Detail":"{\"account\":\"acct_local\",\"data\":{\"document_id\":\"doc_123\"},\"livemode\":false}","DetailType":"document.uploaded","EventBusName":"webhooks-local","Source":"docproc.documents"}]'`, "/d; stop make run and run `make clean`",
-		"LOG_FORMAT=json", "LOCAL_METRICS=1", DevAPIKey, "curl -sS -X POST http://127.0.0.1:3100/v1/webhooks",
-		"\nexport API=http://127.0.0.1:3100 EMULATOR=http://127.0.0.1:4666 KEY=" + DevAPIKey + "\n",
+		"LOG_FORMAT=json", "LOCAL_METRICS=1", devkey.APIKey, "curl -sS -X POST http://127.0.0.1:3100/v1/webhooks",
+		"\nexport API=http://127.0.0.1:3100 EMULATOR=http://127.0.0.1:4666 KEY=" + devkey.APIKey + "\n",
 		"\nexport RECEIVER=https://127.0.0.1:9443/ ",
 		"\ngo run ./cmd/publish -type document.uploaded -endpoint http://127.0.0.1:4666 -data '{\"document_id\":\"doc_123\"}'\n"} {
 		if !strings.Contains(out.String(), want) {
