@@ -16,6 +16,11 @@ import (
 // pending), or the gate no longer admits an Entry.
 var ErrChanged = errors.New("delivery changed meanwhile")
 
+// ErrNotFound is a delivery or an event that was never stored, or has
+// expired (History.Delivery, History.Event). A missing webhook or signing
+// secret is webhook.ErrNotFound.
+var ErrNotFound = errors.New("not found")
+
 // The errors callers see, each with its code from apperr.
 
 // deliveryNotFound is the error of a delivery id the webhook does not

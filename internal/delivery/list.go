@@ -98,7 +98,7 @@ func (s *Manager) eventDelivery(ctx context.Context, w webhook.Webhook, f Filter
 		return Page{}, nil // no event has such an id
 	}
 	ev, err := s.History.Event(ctx, w.Owner, f.EventID)
-	if errors.Is(err, webhook.ErrNotFound) {
+	if errors.Is(err, ErrNotFound) {
 		return Page{}, nil
 	}
 	if err != nil {
@@ -107,7 +107,7 @@ func (s *Manager) eventDelivery(ctx context.Context, w webhook.Webhook, f Filter
 	id := DeliveryID(ev.ID, w.ID, ev.Time)
 	sum, err := s.History.Delivery(ctx, w.ID, id)
 	switch {
-	case errors.Is(err, webhook.ErrNotFound):
+	case errors.Is(err, ErrNotFound):
 		return Page{}, nil
 	case err != nil:
 		return Page{}, fmt.Errorf("read delivery %s: %w", id, err)
@@ -167,7 +167,7 @@ func (s *Manager) Get(ctx context.Context, owner tenant.Tenant, webhookID, deliv
 	switch {
 	case err == nil:
 		d.Payload = ev.Payload
-	case !errors.Is(err, webhook.ErrNotFound):
+	case !errors.Is(err, ErrNotFound):
 		return Detail{}, fmt.Errorf("read event %s: %w", sum.EventID, err)
 	}
 	return d, nil
@@ -179,7 +179,7 @@ func (s *Manager) delivery(ctx context.Context, w webhook.Webhook, id string) (S
 		return Summary{}, deliveryNotFound(id)
 	}
 	sum, err := s.History.Delivery(ctx, w.ID, id)
-	if errors.Is(err, webhook.ErrNotFound) {
+	if errors.Is(err, ErrNotFound) {
 		return Summary{}, deliveryNotFound(id)
 	}
 	if err != nil {

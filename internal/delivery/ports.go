@@ -141,7 +141,8 @@ type History interface {
 	// Statuses reads the state of webhookID's deliveries ids; those never
 	// recorded are missing from the map.
 	Statuses(ctx context.Context, webhookID string, ids []string) (map[string]Status, error)
-	// Event reads owner's stored event id; ErrNotFound once it expired.
+	// Event reads owner's stored event id; ErrNotFound when it was never
+	// stored or has expired.
 	Event(ctx context.Context, owner tenant.Tenant, id string) (Event, error)
 	// Events lists owner's stored events (not tests) of time in [since,
 	// until), oldest first, after the event startingAfter at time since

@@ -25,7 +25,7 @@ func (s *Manager) Retry(ctx context.Context, owner tenant.Tenant, webhookID, del
 			return Summary{}, err
 		}
 		ev, err := s.History.Event(ctx, owner, sum.EventID)
-		if errors.Is(err, webhook.ErrNotFound) {
+		if errors.Is(err, ErrNotFound) {
 			return Summary{}, eventExpired(sum.EventID)
 		}
 		if err != nil {

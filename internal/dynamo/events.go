@@ -146,14 +146,14 @@ func (s *Store) Event(ctx context.Context, owner tenant.Tenant, id string) (deli
 		return delivery.Event{}, err
 	}
 	if item == nil {
-		return delivery.Event{}, fmt.Errorf("event %s: %w", id, webhook.ErrNotFound)
+		return delivery.Event{}, fmt.Errorf("event %s: %w", id, delivery.ErrNotFound)
 	}
 	it, err := decodeEvent(item)
 	switch {
 	case err != nil:
 		return delivery.Event{}, err
 	case expired(it.ExpiresAt, s.now()):
-		return delivery.Event{}, fmt.Errorf("event %s expired: %w", id, webhook.ErrNotFound)
+		return delivery.Event{}, fmt.Errorf("event %s expired: %w", id, delivery.ErrNotFound)
 	}
 	return it.event()
 }

@@ -186,9 +186,9 @@ func (s *Store) Delivery(ctx context.Context, webhookID, deliveryID string) (del
 	case err != nil:
 		return delivery.Summary{}, err
 	case d.DeliveryID == "":
-		return delivery.Summary{}, fmt.Errorf("delivery %s: %w", deliveryID, webhook.ErrNotFound)
+		return delivery.Summary{}, fmt.Errorf("delivery %s: %w", deliveryID, delivery.ErrNotFound)
 	case expired(d.ExpiresAt, s.now()):
-		return delivery.Summary{}, fmt.Errorf("delivery %s expired: %w", deliveryID, webhook.ErrNotFound)
+		return delivery.Summary{}, fmt.Errorf("delivery %s expired: %w", deliveryID, delivery.ErrNotFound)
 	}
 	return d.summary()
 }

@@ -187,7 +187,7 @@ func TestExpiredDeliveriesAreGone(t *testing.T) {
 			t.Fatalf("delivered: %v more=%v, %v; want %v", pageIDs(p), p.HasMore, err, pick(ids, 5, 4, 2, 1))
 		}
 		for _, id := range gone {
-			if _, err := s.Delivery(ctx, w.ID, id); !errors.Is(err, webhook.ErrNotFound) {
+			if _, err := s.Delivery(ctx, w.ID, id); !errors.Is(err, delivery.ErrNotFound) {
 				t.Errorf("expired delivery %s: %v, want ErrNotFound", id, err)
 			}
 		}
@@ -219,10 +219,10 @@ func TestTheClockTellsExpiredItems(t *testing.T) {
 		if p, err := s.Deliveries(ctx, w.ID, delivery.Filter{}, 10, ""); err != nil || len(p.Deliveries) != 0 {
 			t.Errorf("deliveries after expiry: %v, %v; want none", pageIDs(p), err)
 		}
-		if _, err := s.Delivery(ctx, w.ID, m.DeliveryID); !errors.Is(err, webhook.ErrNotFound) {
+		if _, err := s.Delivery(ctx, w.ID, m.DeliveryID); !errors.Is(err, delivery.ErrNotFound) {
 			t.Errorf("delivery after expiry: %v, want ErrNotFound", err)
 		}
-		if _, err := s.Event(ctx, w.Owner, ev.ID); !errors.Is(err, webhook.ErrNotFound) {
+		if _, err := s.Event(ctx, w.Owner, ev.ID); !errors.Is(err, delivery.ErrNotFound) {
 			t.Errorf("event after expiry: %v, want ErrNotFound", err)
 		}
 		if p, err := s.Payloads(ctx, w.Owner, []string{ev.ID}); err != nil || len(p) != 0 {
@@ -262,7 +262,7 @@ func TestDeliveryWithItsAttempts(t *testing.T) {
 			a.Response.Duration != 12*time.Millisecond || a.Owner != w.Owner || a.EventID != m.EventID {
 			t.Errorf("second attempt: %+v", a)
 		}
-		if _, err := s.Delivery(ctx, w.ID, delivery.DeliveryID("evt_none", w.ID, time.Now())); !errors.Is(err, webhook.ErrNotFound) {
+		if _, err := s.Delivery(ctx, w.ID, delivery.DeliveryID("evt_none", w.ID, time.Now())); !errors.Is(err, delivery.ErrNotFound) {
 			t.Fatalf("missing delivery: %v, want ErrNotFound", err)
 		}
 	})
@@ -392,7 +392,7 @@ func TestEventsByTime(t *testing.T) {
 			t.Fatalf("test event: %+v, %v", ev, err)
 		}
 		for _, id := range []string{"evt_old", "evt_none", "evt_other"} {
-			if _, err := s.Event(ctx, owner, id); !errors.Is(err, webhook.ErrNotFound) {
+			if _, err := s.Event(ctx, owner, id); !errors.Is(err, delivery.ErrNotFound) {
 				t.Errorf("event %s: %v, want ErrNotFound", id, err)
 			}
 		}

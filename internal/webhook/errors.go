@@ -10,10 +10,9 @@ import (
 // Errors the adapters return. The domain decides what each means for the
 // caller, with the errors below.
 var (
-	// ErrNotFound is an item that does not exist: a webhook (also when a
-	// rotation lock is taken or released on one that is gone) or a signing
-	// secret, and, from the delivery package's ports, a delivery or an
-	// event that was never stored or has expired.
+	// ErrNotFound is a webhook that does not exist (also when a rotation
+	// lock is taken or released on one that is gone) or a signing secret
+	// that does not. A missing delivery or event is delivery.ErrNotFound.
 	ErrNotFound = errors.New("not found")
 	// ErrStale is a conditional write whose webhook changed since it was
 	// read.

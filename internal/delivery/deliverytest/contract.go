@@ -27,11 +27,11 @@ func testKeep(t *testing.T, f *suite) {
 	if err != nil || got.SourceID != ev.SourceID || string(got.Payload) != string(ev.Payload) || !got.Time.Equal(ev.Time) {
 		t.Fatalf("Event = %+v, %v; want the first publish", got, err)
 	}
-	if _, err := f.Event(f.ctx, owner, "evt_missing"); !errors.Is(err, webhook.ErrNotFound) {
+	if _, err := f.Event(f.ctx, owner, "evt_missing"); !errors.Is(err, delivery.ErrNotFound) {
 		t.Errorf("Event of an unknown id: %v, want ErrNotFound", err)
 	}
 	other := tenant.Tenant{Account: owner.Account, Mode: tenant.Live}
-	if _, err := f.Event(f.ctx, other, ev.ID); !errors.Is(err, webhook.ErrNotFound) {
+	if _, err := f.Event(f.ctx, other, ev.ID); !errors.Is(err, delivery.ErrNotFound) {
 		t.Errorf("Event of another Owner: %v, want ErrNotFound", err)
 	}
 	payloads, err := f.Payloads(f.ctx, owner, []string{ev.ID, "evt_missing"})
@@ -399,11 +399,11 @@ func testDeliveryOf(t *testing.T, f *suite) {
 		s.LastStatus != 500 || !s.LastAttemptAt.Equal(f.now) || !s.CreatedAt.Equal(f.now) {
 		t.Errorf("Delivery = %+v, %v; want it failed, its last attempt's 500", s, err)
 	}
-	if _, err := f.Delivery(f.ctx, f.other.ID, m.DeliveryID); !errors.Is(err, webhook.ErrNotFound) {
+	if _, err := f.Delivery(f.ctx, f.other.ID, m.DeliveryID); !errors.Is(err, delivery.ErrNotFound) {
 		t.Errorf("Delivery through another webhook: %v, want ErrNotFound", err)
 	}
 	never := f.message(f.hook, 2)
-	if _, err := f.Delivery(f.ctx, f.hook.ID, never.DeliveryID); !errors.Is(err, webhook.ErrNotFound) {
+	if _, err := f.Delivery(f.ctx, f.hook.ID, never.DeliveryID); !errors.Is(err, delivery.ErrNotFound) {
 		t.Errorf("Delivery never recorded: %v, want ErrNotFound", err)
 	}
 	got, err := f.Statuses(f.ctx, f.hook.ID, []string{m.DeliveryID, never.DeliveryID})

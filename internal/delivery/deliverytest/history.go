@@ -10,7 +10,6 @@ import (
 
 	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/tenant"
-	"github.com/docproc/webhooks/internal/webhook"
 )
 
 // The Manager's ports, over the same maps, so that a Manager and a
@@ -67,7 +66,7 @@ func (s *Store) Delivery(_ context.Context, webhookID, deliveryID string) (deliv
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.t.Deliveries[deliveryID]; !ok || s.webhookOf(deliveryID) != webhookID {
-		return delivery.Summary{}, webhook.ErrNotFound
+		return delivery.Summary{}, delivery.ErrNotFound
 	}
 	return s.summary(deliveryID), nil
 }
@@ -104,7 +103,7 @@ func (s *Store) Event(_ context.Context, owner tenant.Tenant, id string) (delive
 	defer s.mu.Unlock()
 	ev, ok := s.t.Events[EventKey(owner, id)]
 	if !ok {
-		return delivery.Event{}, webhook.ErrNotFound
+		return delivery.Event{}, delivery.ErrNotFound
 	}
 	ev.Payload = slices.Clone(ev.Payload)
 	return ev, nil
