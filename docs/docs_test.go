@@ -44,14 +44,20 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // The docs' examples find the local stack as a user who moved its ports
 // would: the API at http://127.0.0.1:${PORT:-3000}, the emulator at
 // http://127.0.0.1:${EMULATOR_PORT:-4566} and the sample receiver at
-// 127.0.0.1:${RECEIVER_PORT:-9443}. The test sets these variables to the
-// test stack's ports, so an example that spells a default port out
+// https://127.0.0.1:${RECEIVER_PORT:-9443}/, kept in the variables make
+// run's banner exports (docsVars). The test sets the ports' variables to
+// the test stack's ports, so an example that spells a default port out
 // instead fails (and TestExamplesConvention names it).
 const (
 	portVar         = "PORT"
 	emulatorPortVar = "EMULATOR_PORT"
 	receiverPortVar = "RECEIVER_PORT"
 )
+
+// docsVars are the variables the examples keep the stack's URLs and the
+// dev key in, as make run's banner and the receiver export them. The test
+// clears them, so that each file's examples set them as a reader would.
+var docsVars = []string{devstack.VarAPI, devstack.VarEmulator, devstack.VarKey, devstack.VarReceiver}
 
 // hardCodedPort finds a default port spelled out in an example, where it
 // should be read from its variable.
@@ -504,8 +510,11 @@ func runSteps(t *testing.T, root, table string, vars map[string]string, rewrite 
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "AWS_ENDPOINT_URL", "TABLE_NAME", "KEY", "API", "RECEIVER", "BASH_ENV", "ENV", "WEBHOOK_SECRET",
+		case "AWS_ENDPOINT_URL", "TABLE_NAME", "BASH_ENV", "ENV", "WEBHOOK_SECRET",
 			portVar, emulatorPortVar, receiverPortVar:
+			continue
+		}
+		if slices.Contains(docsVars, k) {
 			continue
 		}
 		env = append(env, kv)
@@ -712,6 +721,8 @@ var volatile = []struct {
 	{regexp.MustCompile(`\bwh_[0-9A-Z]{26}\b`), "wh_<id>"},
 	{regexp.MustCompile(`\bevt_[0-9A-Z]{26}\b`), "evt_<id>"},
 	{regexp.MustCompile(`\bmsg_[0-9A-Z]{26}\b`), "msg_<id>"},
+	// EventBridge's event ids, which go run ./cmd/publish prints.
+	{regexp.MustCompile(`\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`), "<uuid>"},
 	{regexp.MustCompile(`whsec_[A-Za-z0-9+/]+=*`), "whsec_<secret>"},
 	{regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z`), "<time>"},
 	{regexp.MustCompile(`\blocal-[a-z0-9]{26}\b`), "<request id>"},
@@ -754,6 +765,9 @@ func TestOutputComparisonCanFail(t *testing.T) {
 	}
 	if got := normalize("revoked 1e574bfd4f51bfdf8d803fd77c51ffc2eb4a70e666f0aceae26591971e9b02bb"); got != "revoked <sha256>" {
 		t.Errorf("normalize = %q", got)
+	}
+	if a, b := normalize("id:\n0c6a1f7e-2b1d-4a43-9d5e-3f1e8b7c6a20"), normalize("id:\n9e0d4c3b-7a6f-4e21-8c0b-5d2f1a3e4b96"); a != b {
+		t.Errorf("two EventBridge ids normalize to %q and %q; want them equal", a, b)
 	}
 }
 
