@@ -138,7 +138,8 @@ type Record struct {
 	RevokedAt time.Time
 }
 
-// Store looks API keys up by hash and saves new ones.
+// Store keeps API keys: it looks them up by hash, saves new ones, lists an
+// account's and revokes them.
 type Store interface {
 	Lookup
 	// PutAPIKey saves a record, replacing any with the same hash.

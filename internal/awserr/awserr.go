@@ -1,7 +1,8 @@
 // Package awserr sorts the errors of AWS SDK calls for the adapters. A
-// failure that a retry may cure (throttling, a timeout, a connection that
-// could not be made or was cut) is wrapped around apperr.ErrUnavailable;
-// anything else is only given the call's context.
+// failure that a retry may cure (throttling, an internal error of AWS's,
+// a timeout, a connection that could not be made or was cut) is wrapped
+// around apperr.ErrUnavailable; anything else is only given the call's
+// context.
 package awserr
 
 import (

@@ -2,12 +2,14 @@
 // (EMF): JSON log lines that CloudWatch Logs turns into metrics, with no
 // CloudWatch API call, client or credentials in the function.
 //
-// One request writes one line for itself (by Operation; and by ErrorCode
-// for validation and authentication failures) and one line per AWS service
-// it called (by Service). AWS publishes no EMF library for Go; the
-// community ones were either unmaintained or not available from the module
-// proxy, and the format is small, so it is written here to the
-// specification: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+// One API request writes one line for itself (by Operation; and by
+// ErrorCode for validation and authentication failures) and one line per
+// AWS service it called (by Service). The pipeline's handlers write counts
+// without dimensions (Counts), such as the attempts of one batch.
+//
+// AWS publishes no EMF library for Go; the community ones were either
+// unmaintained or not available from the module proxy, and the format is
+// small, so it is written here to the specification: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
 package metrics
 
 import (

@@ -154,9 +154,10 @@ func (q *Queue) SetAside(ctx context.Context, body, reason string) error {
 	return awserr.Classify("sqs SendMessage set aside", err)
 }
 
-// Delay holds the received message with receipt back for d, at most
-// MaxVisibility: it becomes visible again once d has passed. The handlers
-// use it only to back off after a dependency failed.
+// Delay holds the received message with receipt back for d, rounded to
+// the second and at most MaxVisibility: it becomes visible again once
+// that has passed. The handlers use it only to back off after a
+// dependency failed.
 func (q *Queue) Delay(ctx context.Context, receipt string, d time.Duration) error {
 	_, err := q.client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
 		QueueUrl:          aws.String(q.url),

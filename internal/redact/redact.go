@@ -11,9 +11,9 @@ import (
 
 // Credential prefixes.
 const (
-	testKey = "dk_test_"
-	liveKey = "dk_live_"
-	secret  = "whsec_"
+	testKeyPrefix = "dk_test_"
+	liveKeyPrefix = "dk_live_"
+	secretPrefix  = "whsec_"
 )
 
 // SecretMark replaces a signing secret. It shows nothing of the secret.
@@ -22,36 +22,38 @@ const SecretMark = "[redacted signing secret]"
 // String returns s with every API key cut to its prefix and last four
 // characters ("dk_live_...wxyz", as apikey.Key prints itself; a run too
 // short to be a key keeps none) and every signing secret replaced by
-// SecretMark. Keys go first: a secret's characters include "/", so a secret
-// written just before a key must not swallow the key's prefix.
+// SecretMark. Keys go first: a secret's characters include "/", so a
+// secret written just before a key runs into the key's "dk"; were secrets
+// replaced first, the rest of the key would have no prefix left and stay
+// whole.
 func String(s string) string {
 	return replace(replace(s, keys), secrets)
 }
 
 // keys cuts the API key at the start of s, if there is one.
 func keys(s string) (string, int) {
-	if !strings.HasPrefix(s, testKey) && !strings.HasPrefix(s, liveKey) {
+	if !strings.HasPrefix(s, testKeyPrefix) && !strings.HasPrefix(s, liveKeyPrefix) {
 		return "", 0
 	}
-	n := len(testKey) + run(s[len(testKey):], isKeyChar)
-	if n-len(testKey) >= 24 {
-		return s[:len(testKey)] + "..." + s[n-4:n], n
+	n := len(testKeyPrefix) + run(s[len(testKeyPrefix):], isKeyChar)
+	if n-len(testKeyPrefix) >= 24 {
+		return s[:len(testKeyPrefix)] + "..." + s[n-4:n], n
 	}
-	return s[:len(testKey)] + "...", n
+	return s[:len(testKeyPrefix)] + "...", n
 }
 
 // secrets replaces the signing secret at the start of s, if there is one.
 func secrets(s string) (string, int) {
-	if !strings.HasPrefix(s, secret) {
+	if !strings.HasPrefix(s, secretPrefix) {
 		return "", 0
 	}
-	return SecretMark, len(secret) + run(s[len(secret):], isSecretChar)
+	return SecretMark, len(secretPrefix) + run(s[len(secretPrefix):], isSecretChar)
 }
 
 // replace rewrites every match of at in s: at reports, for a position,
 // the replacement and how many bytes it replaces (0 for no match).
 func replace(s string, at func(string) (string, int)) string {
-	if !strings.Contains(s, testKey) && !strings.Contains(s, liveKey) && !strings.Contains(s, secret) {
+	if !strings.Contains(s, testKeyPrefix) && !strings.Contains(s, liveKeyPrefix) && !strings.Contains(s, secretPrefix) {
 		return s
 	}
 	var b strings.Builder

@@ -3,7 +3,9 @@
 // Each webhook has one secret named <prefix>/<mode>/<account>/<webhook id>,
 // tagged with account, mode and webhook id. Its value is JSON holding the
 // signing secret (the deliverer needs it to compute HMACs) and its SHA-256
-// (support can confirm which secret a customer holds without reading it).
+// (support can confirm which secret a customer holds without reading it),
+// and the same for each earlier secret a rotation keeps in its grace
+// period (Value).
 package secrets
 
 import (

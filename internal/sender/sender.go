@@ -87,8 +87,9 @@ type Client struct {
 	timeout time.Duration
 }
 
-// New returns a Client configured by o. It fails only when o.CAFile cannot
-// be read or holds no certificate.
+// New returns a Client configured by o. It fails only when o.Timeout is
+// negative, or when o.CAFile cannot be read or holds no certificate, or
+// the system roots it adds to cannot be loaded.
 func New(o Options) (*Client, error) {
 	if o.Timeout < 0 {
 		return nil, fmt.Errorf("sender: timeout %v is negative", o.Timeout)
@@ -164,12 +165,14 @@ func (c *Client) Timeout() time.Duration { return c.timeout }
 func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 
 // Send POSTs req.Body to req.URL with the webhook headers and reports what
-// came back; every failure is a Response with an ErrorClass. A 3xx is
+// came back: a status, or, when none came, a Response with an ErrorClass
+// and no status (a URL the rules refuse is ClassAddressRefused). A 3xx is
 // reported with its status and delivery.ClassRedirect. Once a status has
 // arrived the attempt has an answer: a body cut short (by the timeout or
 // the endpoint) keeps the status and what was read of the body.
 //
-// Neither the signature nor the body appear in anything Send returns.
+// Neither the signature nor the request body appear in anything Send
+// returns.
 func (c *Client) Send(ctx context.Context, req delivery.Request) delivery.Response {
 	start := time.Now()
 	resp := c.send(ctx, req)

@@ -5,8 +5,8 @@ package worker
 // an endpoint meanwhile. template.yaml alarms on each within 5 minutes.
 const (
 	// MetricDeliveryStepErrors counts the delivery messages whose step
-	// failed on a dependency (DynamoDB, Secrets Manager, EventBridge) and
-	// that come back.
+	// failed on a dependency (DynamoDB, Secrets Manager, SQS, EventBridge)
+	// and that come back.
 	MetricDeliveryStepErrors = "DeliveryStepErrors"
 	// MetricFanoutErrors counts the events whose fan-out failed (or whose
 	// setting aside did) and that come back.

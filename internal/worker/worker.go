@@ -1,9 +1,11 @@
-// Package worker holds the Lambda handlers of the delivery pipeline, both
-// fed by SQS with ReportBatchItemFailures: the fan-out, which turns each
-// EventBridge event into one delivery message per endpoint, and the
-// deliverer, which makes each message's next attempt. A message that
-// fails is listed in batchItemFailures, so the others of its batch are
-// not handled again.
+// Package worker holds the Lambda handlers of the delivery pipeline. Two
+// are fed by SQS with ReportBatchItemFailures: the fan-out
+// (FanoutHandler), which turns each EventBridge event into one delivery
+// message per endpoint, and the deliverer (DeliveryHandler), which makes
+// each message's next attempt; a message that fails is listed in
+// batchItemFailures, so the others of its batch are not handled again.
+// The third, the sweeper (SweeperHandler), runs on a schedule and queues
+// the parked deliveries that are due.
 package worker
 
 import (
@@ -22,7 +24,8 @@ import (
 	"github.com/docproc/webhooks/internal/metrics"
 )
 
-// Metric names the handlers write (template.yaml's alarms use them).
+// Metric names the handlers write; template.yaml alarms on MetricAttempts
+// and MetricFailures.
 const (
 	// MetricAttempts counts the attempts made.
 	MetricAttempts = "DeliveryAttempts"
@@ -33,7 +36,9 @@ const (
 	// MetricDeliveriesQueued counts the delivery messages queued.
 	MetricDeliveriesQueued = "DeliveriesQueued"
 	// MetricDeliveriesHeld counts the deliveries an endpoint's gate held
-	// back (its concurrency, rate limit or breaker), parked unattempted.
+	// back (its concurrency or the retries' share of it, its rate limit,
+	// its breaker, or a lost race to enter it: delivery's Held* reasons),
+	// parked unattempted.
 	MetricDeliveriesHeld = "DeliveriesHeld"
 	// MetricBreakerHolds counts those held by an open or probing breaker.
 	MetricBreakerHolds = "BreakerHolds"
@@ -46,10 +51,11 @@ type Delayer interface {
 }
 
 // DefaultErrorDelay is how soon a message comes back after a dependency
-// failed (DynamoDB or Secrets Manager) the first time: sooner than the
-// queue's visibility timeout, and without counting as an attempt. It
-// doubles with each receive of the message, up to MaxErrorDelay, so that
-// an outage of hours does not use up the message's receives.
+// (DynamoDB, Secrets Manager, SQS or EventBridge) failed the first time:
+// sooner than the queue's visibility timeout, and without counting as an
+// attempt. It doubles with each receive of the message, up to
+// MaxErrorDelay, so that an outage of hours does not use up the
+// message's receives.
 const DefaultErrorDelay = 30 * time.Second
 
 // MaxErrorDelay caps the wait after a dependency failure.
