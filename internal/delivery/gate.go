@@ -8,7 +8,7 @@ import (
 // An endpoint's gate admits its attempts, so that no endpoint, however
 // slow, dead or busy, takes the delivery capacity that every endpoint
 // shares. It bounds the attempts in progress at once (Concurrency, of
-// which retries may hold only RetryShare), the attempts begun per second
+// which retries may hold only half, retryShare), the attempts begun per second
 // (the webhook's rate_limit), and it holds a circuit breaker: an endpoint
 // whose recent attempts mostly failed trips it, and its deliveries then
 // wait behind one probe attempt at a time, spaced out, instead of each

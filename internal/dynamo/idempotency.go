@@ -44,7 +44,7 @@ type idempotencyItem struct {
 	Webhook     *webhookItem `dynamodbav:"webhook,omitempty"`
 	// SecretSHA256 is the hash of the secret the first response carried.
 	SecretSHA256 string `dynamodbav:"secret_sha256,omitempty"`
-	// Result is the first response of an operation run by webhook.Once.
+	// Result is the first response of an operation run by webhook.Service.Once.
 	Result []byte `dynamodbav:"result,omitempty"`
 }
 
@@ -79,7 +79,7 @@ func heldByValues(c webhook.Claim) map[string]types.AttributeValue {
 func completeClaim(table string, c webhook.Claim, rec webhook.IdempotencyRecord) (types.TransactWriteItem, error) {
 	it := claimItem(c, stateCompleted)
 	it.SecretSHA256, it.Result = rec.SecretSHA256, rec.Result
-	if rec.Webhook.ID != "" { // a create or a rotation; webhook.Once keeps a Result instead
+	if rec.Webhook.ID != "" { // a create or a rotation; webhook.Service.Once keeps a Result instead
 		snapshot := toWebhookItem(rec.Webhook)
 		it.Webhook = &snapshot
 	}

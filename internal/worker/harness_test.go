@@ -218,8 +218,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// sharedReceiverCert is the certificate every httptest TLS server serves
-// (for 127.0.0.1 and example.com), written once as the deliverer's CA.
+// writeCA writes the certificate every httptest TLS server serves (for
+// 127.0.0.1 and example.com) as the deliverer's CA, and returns its path.
 func writeCA(t *testing.T) string {
 	t.Helper()
 	srv := httptest.NewTLSServer(http.NotFoundHandler())

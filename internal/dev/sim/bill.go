@@ -36,7 +36,7 @@ type Calls struct {
 		Invocations int
 		GBSeconds   float64
 		// Sweeps are the sweeper's invocations, one a minute, billed at
-		// sweepGBSeconds each.
+		// sweeperGB × sweepSeconds each.
 		Sweeps int
 	}
 }
