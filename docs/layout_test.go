@@ -84,3 +84,38 @@ func TestLayoutShowsWhatShips(t *testing.T) {
 		}
 	}
 }
+
+// maxShippedLines is the most lines a non-test Go file of a package that
+// ships to Lambda may have: past it, a file holds more than one concept.
+const maxShippedLines = 450
+
+// TestShippedFilesStaySmall checks that no non-test Go file of a package
+// the Lambda functions link is over maxShippedLines lines. It runs with
+// -short too.
+func TestShippedFilesStaySmall(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", "-f",
+		`{{if not .Standard}}{{range .GoFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{end}}`, "./functions/...")
+	cmd.Dir = testenv.RepoFile("")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	files := 0
+	for _, f := range strings.Fields(string(out)) {
+		if !strings.HasPrefix(f, cmd.Dir) {
+			continue // a module dependency, not this repository's
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files++
+		if n := strings.Count(string(b), "\n"); n > maxShippedLines {
+			rel, _ := filepath.Rel(cmd.Dir, f)
+			t.Errorf("%s has %d lines; a file that ships to Lambda has at most %d: split it by concept", rel, n, maxShippedLines)
+		}
+	}
+	if files < 50 {
+		t.Fatalf("go list named %d of this repository's files; want the functions' packages' files", files)
+	}
+}
