@@ -72,23 +72,26 @@ lint: ## gofmt, go vet, staticcheck, cfn-lint and openapi-spec-validator
 # names each package as it compiles it: BUILD_PROGRESS counts those lines,
 # printing a line at each tenth with the time so far, and passes every
 # other line (compile errors) through; it exits with go build's status,
-# which the last line carries.
+# which the last line carries, flushing each line as it goes (mawk would
+# hold them back). A Ctrl-C while building ends the recipe with a plain line
+# rather than make's "Interrupt" error.
 BUILD_PROGRESS := awk -v total="$$n" -v start="$$(date +%s)" ' \
 	/^exit [0-9]+$$/ { status = $$2; next }; \
 	/^[A-Za-z0-9._~+\/-]+$$/ { \
 		done++; step = int(total / 10); if (step < 1) step = 1; \
 		if (done % step == 0 && done <= total) { \
 			"date +%s" | getline now; close("date +%s"); \
-			printf "make run: compiled %d of %d packages (%ds)\n", done, total, now - start; \
+			printf "make run: compiled %d of %d packages (%ds)\n", done, total, now - start; fflush(); \
 		} \
 		next; \
 	}; \
-	{ print }; \
+	{ print; fflush() }; \
 	END { exit status }'
 
 run: ## local stack: API on :3000, kumo on :4566 (or AWS_ENDPOINT_URL); data in .local/data (make clean empties it)
 	@echo "make run: checking what .build/devserver needs (the first time, this downloads the Go modules) ..."
-	@n=$$($(GO) build -n -o .build/devserver ./cmd/devserver 2>&1 | grep -c '/compile '); \
+	@trap 'echo; echo "make run: stopped while building, as asked (Ctrl-C)"; exit 0' INT; \
+	n=$$($(GO) build -n -o .build/devserver ./cmd/devserver 2>&1 | grep -c '/compile '); \
 	if [ "$$n" -gt 50 ]; then \
 		echo "make run: building .build/devserver: $$n packages to compile, which takes a minute or two ..."; \
 	elif [ "$$n" -gt 0 ]; then \

@@ -61,6 +61,10 @@ type Settings struct {
 	Function appconfig.APIFunction
 	// DevAPIKey and DevAccount are the seeded key and its account.
 	DevAPIKey, DevAccount string
+	// ReceiverURL is where the sample receiver listens (RECEIVER_PORT, as
+	// the docs' examples pass it to go run ./cmd/receiver -addr; 9443
+	// unless set): the banner and the hints name it.
+	ReceiverURL string
 	// Timeout stands in for the Lambda function timeout.
 	Timeout time.Duration
 	// LogFormat is LogFormatLine ($LOG_FORMAT unset), or the function's
@@ -105,6 +109,7 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		Region:       cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), "us-east-1"),
 		DevAPIKey:    cmp.Or(getenv("DEV_API_KEY"), devkey.APIKey),
 		DevAccount:   cmp.Or(getenv("DEV_ACCOUNT"), devkey.Account),
+		ReceiverURL:  "https://127.0.0.1:" + cmp.Or(getenv("RECEIVER_PORT"), "9443") + "/",
 		Timeout:      10 * time.Second,
 		EventBusName: cmp.Or(getenv(appconfig.EnvEventBusName), pipeline.DefaultBusName),
 	}
@@ -264,7 +269,7 @@ func Run(ctx context.Context, s Settings, out, logOut io.Writer) (err error) {
 	srv := &http.Server{Handler: bridge.New(parts.Handler.Handle, s.Timeout), ReadHeaderTimeout: 10 * time.Second}
 	step("ready")
 	writeBanner(out, banner{API: "http://" + ln.Addr().String(), Endpoint: endpoint, Table: s.Function.TableName,
-		Data: data, Key: key, Account: s.DevAccount, LogFormat: s.LogFormat, Bus: bus, Region: s.Region})
+		Data: data, Key: key, Account: s.DevAccount, LogFormat: s.LogFormat, Bus: bus, Region: s.Region, Receiver: s.ReceiverURL})
 	serving = true
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -369,7 +374,9 @@ func checkEndpoint(ctx context.Context, awsCfg aws.Config, addr string) error {
 // banner is what make run tells a person at its start.
 type banner struct {
 	API, Endpoint, Table, Data, Account, LogFormat string
-	Key                                            apikey.Key
+	// Receiver is the sample receiver's URL.
+	Receiver string
+	Key      apikey.Key
 	// Bus is the event bus, "" when the template defines none yet.
 	Bus, Region string
 }
@@ -385,10 +392,6 @@ const (
 	// VarReceiver is the sample receiver's URL, to register as a webhook.
 	VarReceiver = "RECEIVER"
 )
-
-// receiverURL is where `go run ./cmd/receiver` listens unless -addr moves
-// it; the receiver prints its own export line with its address.
-const receiverURL = "https://127.0.0.1:9443/"
 
 // writeBanner prints b: where everything is, the shell variables the
 // docs' examples use, a curl line and a publish line to paste.
@@ -408,14 +411,14 @@ Dev API key (%s, account %s):
 
 For the docs' examples, paste into the shell you run them in:
 export %s=%s %s=%s %s=%s
-export %s=%s   # go run ./cmd/receiver's default address
+export %s=%s   # go run ./cmd/receiver prints its own
 
 Try:
 curl -sS -X POST %s/v1/webhooks -H "Authorization: Bearer %s" -H "Content-Type: application/json" -d '{"url":"https://example.com/hooks","events":["document.uploaded"]}'
 
 %sCtrl-C stops.
 `, b.API, b.Endpoint, b.Endpoint, b.Table, b.Data, logs, b.Key.Mode(), b.Account, b.Key.Raw(),
-		VarAPI, b.API, VarEmulator, b.Endpoint, VarKey, b.Key.Raw(), VarReceiver, receiverURL,
+		VarAPI, b.API, VarEmulator, b.Endpoint, VarKey, b.Key.Raw(), VarReceiver, b.Receiver,
 		b.API, b.Key.Raw(), publishHint(b))
 }
 

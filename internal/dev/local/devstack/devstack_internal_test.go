@@ -145,9 +145,10 @@ func TestForbiddenHostLineNamesTheSetting(t *testing.T) {
 		want string
 	}{
 		{nil, "error=url_forbidden_host request_id=req-2 (make run refuses loopback and private addresses unless ALLOWED_DESTINATION_CIDRS allows them: " +
-			"for a receiver on this machine, restart it with ALLOWED_DESTINATION_CIDRS=127.0.0.1/32 and register its address"},
+			"for a receiver on this machine, restart make run with ALLOWED_DESTINATION_CIDRS=127.0.0.1/32"},
 		{map[string]string{"ALLOWED_DESTINATION_CIDRS": "127.0.0.1/32"}, "error=url_forbidden_host request_id=req-2 (make run allows only the addresses in " +
-			"ALLOWED_DESTINATION_CIDRS=127.0.0.1/32, and only by address: a name such as localhost stays refused (register https://127.0.0.1:9443/, not https://localhost:9443/))"},
+			"ALLOWED_DESTINATION_CIDRS=127.0.0.1/32, and only by address: a name such as localhost stays refused (register https://127.0.0.1:9443/, not https://localhost:…/))"},
+		{map[string]string{"RECEIVER_PORT": "9543"}, "register the receiver's address, such as https://127.0.0.1:9543/ (a name"},
 	} {
 		lines := accessLine(t, settings(t, c.env), apperr.CodeURLForbiddenHost)
 		if !strings.Contains(lines[0], c.want) {
@@ -167,12 +168,13 @@ func TestBannerSaysWhereDataIsAndHowToReset(t *testing.T) {
 	var out bytes.Buffer
 	writeBanner(&out, banner{API: "http://127.0.0.1:3100", Endpoint: "http://127.0.0.1:4666", Table: "t",
 		Data: "local data persists in /d; stop make run and run `make clean` (or remove the dir) to start empty",
-		Key:  key, Account: devkey.Account, LogFormat: LogFormatLine, Bus: "webhooks-local", Region: "us-east-1"})
+		Key:  key, Account: devkey.Account, LogFormat: LogFormatLine, Bus: "webhooks-local", Region: "us-east-1",
+		Receiver: "https://127.0.0.1:9543/"})
 	for _, want := range []string{"Local webhook API      http://127.0.0.1:3100", "Event bus              webhooks-local",
 		`AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws events put-events --endpoint-url http://127.0.0.1:4666 --region us-east-1 --entries '[{"Detail":"{\"account\":\"acct_local\",\"data\":{\"document_id\":\"doc_123\"},\"livemode\":false}","DetailType":"document.uploaded","EventBusName":"webhooks-local","Source":"docproc.documents"}]'`, "/d; stop make run and run `make clean`",
 		"LOG_FORMAT=json", "LOCAL_METRICS=1", devkey.APIKey, "curl -sS -X POST http://127.0.0.1:3100/v1/webhooks",
 		"\nexport API=http://127.0.0.1:3100 EMULATOR=http://127.0.0.1:4666 KEY=" + devkey.APIKey + "\n",
-		"\nexport RECEIVER=https://127.0.0.1:9443/ ",
+		"\nexport RECEIVER=https://127.0.0.1:9543/ ",
 		"\ngo run ./cmd/publish -type document.uploaded -endpoint http://127.0.0.1:4666 -data '{\"document_id\":\"doc_123\"}'\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())

@@ -18,15 +18,16 @@ import (
 // is of addresses and a name is only judged by its address when dialled.
 func (s Settings) localHints(data string) map[string]string {
 	forbidden := "make run refuses loopback and private addresses unless " + appconfig.EnvAllowedCIDRs +
-		" allows them: for a receiver on this machine, restart it with " + appconfig.EnvAllowedCIDRs +
-		"=127.0.0.1/32 and register its address, such as https://127.0.0.1:9443/ (a name such as localhost stays refused)"
+		" allows them: for a receiver on this machine, restart make run with " + appconfig.EnvAllowedCIDRs +
+		"=127.0.0.1/32 (and, for the sample receiver, DELIVERY_CA_FILE=.local/receiver-ca.pem) and register the receiver's address, such as " +
+		s.ReceiverURL + " (a name such as localhost stays refused)"
 	if allowed := s.Function.AllowedDestinations; len(allowed) > 0 {
 		prefixes := make([]string, len(allowed))
 		for i, p := range allowed {
 			prefixes[i] = p.String()
 		}
 		forbidden = "make run allows only the addresses in " + appconfig.EnvAllowedCIDRs + "=" + strings.Join(prefixes, ",") +
-			", and only by address: a name such as localhost stays refused (register https://127.0.0.1:9443/, not https://localhost:9443/)"
+			", and only by address: a name such as localhost stays refused (register " + s.ReceiverURL + ", not https://localhost:…/)"
 	}
 	return map[string]string{
 		apperr.CodeURLForbiddenHost: forbidden,
