@@ -23,6 +23,7 @@ import (
 	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/egress"
 	"github.com/docproc/webhooks/internal/metrics"
+	"github.com/docproc/webhooks/internal/redact"
 	"github.com/docproc/webhooks/internal/tenant"
 	"github.com/docproc/webhooks/internal/webhook"
 )
@@ -196,8 +197,9 @@ func withDeadlineMargin(ctx context.Context) (context.Context, context.CancelFun
 }
 
 // dispatch finds the route and method, authenticates, and runs the handler.
-// Its errors never repeat the path: a segment that is not a route's may be
-// anything the caller sent, an API key included.
+// Its errors repeat the method and path only as apperr.Echo allows: a
+// segment that is not a route's may be anything the caller sent, an API
+// key included.
 func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (events.APIGatewayV2HTTPResponse, error) {
 	for _, r := range h.routes {
 		params, ok := match(r.pattern, path)
@@ -229,6 +231,16 @@ func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (e
 	}
 	return events.APIGatewayV2HTTPResponse{}, apperr.New(apperr.NotFound, apperr.CodeRouteNotFound,
 		"no route matches "+apperr.Echo(method+" "+path))
+}
+
+// loggedPath is path for the access log: as sent, or, when it holds a
+// credential only once percent-decoded (which the log's redaction would
+// not find), decoded with the credential cut out.
+func loggedPath(path string) string {
+	if u, err := url.PathUnescape(path); err == nil && u != path && redact.String(u) != u {
+		return redact.String(u)
+	}
+	return path
 }
 
 // allow lists a route's methods for the Allow header.
@@ -286,7 +298,7 @@ func (h *Handler) logRequest(ctx context.Context, c *call, method, path string, 
 		slog.String("operation", c.operation),
 		slog.String("route", c.route),
 		slog.String("method", method),
-		slog.String("path", path),
+		slog.String("path", loggedPath(path)),
 		slog.Int("status", status),
 		slog.Float64("latency_ms", float64(d.Microseconds())/1000),
 	}

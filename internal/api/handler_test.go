@@ -171,12 +171,15 @@ func TestCredentialsInPathsAreNotEchoed(t *testing.T) {
 		{"GET", "/v1/" + testKey, 404},
 		{"GET", "/v1/webhooks/" + secret + "/" + testKey, 404},
 		{"PUT", "/v1/webhooks/" + testKey, 405},
+		{"GET", "/v1/dk%5Ftest%5F4eC39HqLyjWDarjtT1zdp7dc", 404},
+		{"GET", "/v1/%64k_test_4eC39HqLyjWDarjtT1zdp7dc", 404},
+		{"GET", "/v1/whsec%5FMfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 404},
 	} {
 		resp := serve(t, w, fakeDeliveries{}, c.method, c.path, "", nil)
 		if resp.StatusCode != c.status {
 			t.Errorf("%s %s: %d %s; want %d", c.method, c.path, resp.StatusCode, resp.Body, c.status)
 		}
-		if strings.Contains(resp.Body, "dk_test_") || strings.Contains(resp.Body, "whsec_") {
+		if strings.Contains(resp.Body, "4eC39HqLyjWDarjtT1zdp7dc") || strings.Contains(resp.Body, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") {
 			t.Errorf("%s %s answered with the credential: %s", c.method, c.path, resp.Body)
 		}
 	}

@@ -1,6 +1,7 @@
 package apperr
 
 import (
+	"net/url"
 	"strconv"
 
 	"github.com/docproc/webhooks/internal/redact"
@@ -15,10 +16,17 @@ const Withheld = "(a value shaped like an API key or a signing secret, not repea
 // anything shaped like an API key ("dk_test_...", "dk_live_...") or a
 // signing secret ("whsec_..."), as package redact finds them. An error
 // never holds a credential, not even the caller's own sent by mistake:
-// error bodies end up on screens, in tickets and in logs.
+// error bodies end up on screens, in tickets and in logs. A value that
+// holds one once percent-decoded (a path or query as sent,
+// "dk%5Ftest%5F...") is withheld too.
 func Echo(s string) string {
 	if redact.String(s) != s {
 		return Withheld
+	}
+	for _, unescape := range []func(string) (string, error){url.PathUnescape, url.QueryUnescape} {
+		if u, err := unescape(s); err == nil && redact.String(u) != u {
+			return Withheld
+		}
 	}
 	return s
 }
