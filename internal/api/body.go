@@ -64,7 +64,7 @@ func decodeObject(b []byte) (map[string]json.RawMessage, error) {
 		}
 		if _, dup := members[name]; dup {
 			return nil, &apperr.Error{Kind: apperr.Invalid, Code: apperr.CodeParameterDuplicated,
-				Message: fmt.Sprintf("parameter %s appears more than once", apperr.Quote(name)), Param: apperr.Echo(name)}
+				Message: fmt.Sprintf("parameter %s appears more than once", apperr.Quote(name)), Param: apperr.EchoParam(name)}
 		}
 		members[name] = raw
 	}
@@ -82,7 +82,7 @@ func checkText(b []byte, members map[string]json.RawMessage) error {
 	var problems []apperr.FieldError
 	for _, name := range slices.Sorted(maps.Keys(members)) {
 		if !validText(members[name]) {
-			problems = append(problems, apperr.FieldError{Param: apperr.Echo(name), Code: apperr.CodeParameterInvalidEncoding,
+			problems = append(problems, apperr.FieldError{Param: apperr.EchoParam(name), Code: apperr.CodeParameterInvalidEncoding,
 				Message: apperr.Echo(name) + " must be valid UTF-8 text without unpaired surrogates"})
 		}
 	}

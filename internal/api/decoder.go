@@ -51,14 +51,14 @@ func (d *decoder) unknown(members map[string]json.RawMessage, known []string) {
 // unknownParam notes a body member the operation does not take. Its name
 // is repeated only as apperr.Echo allows.
 func (d *decoder) unknownParam(name string) {
-	d.check(apperr.Echo(name), &apperr.FieldProblem{Code: apperr.CodeParameterUnknown,
+	d.check(apperr.EchoParam(name), &apperr.FieldProblem{Code: apperr.CodeParameterUnknown,
 		Message: "unknown parameter " + apperr.Quote(name)})
 }
 
 // unknownQuery notes a query parameter the operation does not take. Its
 // name is repeated only as apperr.Echo allows.
 func (d *decoder) unknownQuery(name string) {
-	d.check(apperr.Echo(name), &apperr.FieldProblem{Code: apperr.CodeParameterUnknown,
+	d.check(apperr.EchoParam(name), &apperr.FieldProblem{Code: apperr.CodeParameterUnknown,
 		Message: "unknown query parameter " + apperr.Quote(name)})
 }
 

@@ -13,9 +13,14 @@ func TestEchoWithholdsCredentials(t *testing.T) {
 		"dk_live_4eC39HqLyjWDarjtT1zdp7dc",
 		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 		"x-dk_test_abc",
+		"dk%5Ftest%5F4eC39HqLyjWDarjtT1zdp7dc",
+		"whsec%5fMfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 	} {
 		if got := apperr.Echo(s); got != apperr.Withheld {
 			t.Errorf("Echo(%q) = %q; want it withheld", s, got)
+		}
+		if got := apperr.EchoParam(s); got != "" {
+			t.Errorf("EchoParam(%q) = %q; want it empty", s, got)
 		}
 		if got := apperr.Quote(s); got != apperr.Withheld {
 			t.Errorf("Quote(%q) = %q; want it withheld", s, got)
@@ -23,6 +28,9 @@ func TestEchoWithholdsCredentials(t *testing.T) {
 	}
 	if got := apperr.Echo("document.uploaded"); got != "document.uploaded" {
 		t.Errorf("Echo of a plain value = %q", got)
+	}
+	if got := apperr.EchoParam("colour"); got != "colour" {
+		t.Errorf("EchoParam of a plain name = %q", got)
 	}
 	if got := apperr.Quote("colour"); got != `"colour"` {
 		t.Errorf("Quote of a plain value = %s", got)

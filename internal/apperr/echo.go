@@ -39,3 +39,12 @@ func Quote(s string) string {
 	}
 	return strconv.Quote(s)
 }
+
+// EchoParam is Echo for an error's param, which names a field: name, or
+// "" when Echo would withhold it, so that param never holds a sentence.
+func EchoParam(name string) string {
+	if Echo(name) == Withheld {
+		return ""
+	}
+	return name
+}
