@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/docproc/webhooks/internal/apperr"
 	"github.com/docproc/webhooks/internal/delivery"
 	"github.com/docproc/webhooks/internal/dev/testenv"
 	"github.com/docproc/webhooks/internal/dynamo"
@@ -349,6 +352,35 @@ func TestFailuresInARowAreCounted(t *testing.T) {
 		}
 		if _, h = save(delivery.StartFailing); h.FailingAttempts != 1 {
 			t.Fatalf("the first failure after a re-enable: %+v", h)
+		}
+	})
+}
+
+// A Save whose transaction concurrent ones keep cancelling is tried
+// transactionTries times, then reported as unavailable, for the caller to
+// try again later; nothing of it was written.
+func TestSaveGivesUpOnAConflictAfterItsTries(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		client := dynamo.NewClient(b.Config(t))
+		table := testenv.Unique("dlv-")
+		testenv.CreateTable(t, client, table)
+		s := dynamo.New(client, table)
+		w, m := deliveryFixture(t, s)
+		conflict := &types.TransactionCanceledException{Message: aws.String("injected"),
+			CancellationReasons: []types.CancellationReason{{Code: aws.String("None")}, {Code: aws.String("TransactionConflict")}}}
+		in := testenv.NewInjector(testenv.Fault{Operation: "TransactWriteItems", Times: 100, Err: conflict})
+		conflicted := dynamo.New(dynamo.NewClient(b.Config(t, in.Middleware)), table)
+		_, err := save(ctx, conflicted, attemptRecord(m, "msg-a", 1, delivery.StatePending, delivery.NoChange))
+		if !errors.Is(err, apperr.ErrUnavailable) {
+			t.Fatalf("save through conflicts: %v; want apperr.ErrUnavailable", err)
+		}
+		if n := in.Calls("TransactWriteItems"); n != dynamo.TransactionTries {
+			t.Errorf("TransactWriteItems tried %d times; want %d", n, dynamo.TransactionTries)
+		}
+		target, err := s.Target(ctx, w.Owner, w.ID, m.DeliveryID)
+		if err != nil || target.Delivery.Attempts != 0 {
+			t.Errorf("after the conflicts: %+v, %v; want no attempt recorded", target.Delivery, err)
 		}
 	})
 }

@@ -12,3 +12,7 @@ func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
 // Table is the name of s's table, for a second Store over it.
 func (s *Store) Table() string { return s.table }
+
+// TransactionTries is how often a transaction that concurrent ones keep
+// cancelling is tried.
+const TransactionTries = transactionTries
