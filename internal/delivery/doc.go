@@ -22,7 +22,8 @@
 //     records are kept (DefaultRetention).
 //   - notice.go: the operational notices (Notice) a delivery's outcome
 //     owes the platform.
-//   - errors.go: ErrChanged, and the errors customers see.
+//   - errors.go: ErrChanged and ErrNotFound, which the store ports return,
+//     and the errors customers see.
 //
 // The use cases:
 //

@@ -19,7 +19,7 @@ var ErrChanged = errors.New("delivery changed meanwhile")
 // ErrNotFound is a delivery or an event that was never stored, or has
 // expired (History.Delivery, History.Event). A missing webhook or signing
 // secret is webhook.ErrNotFound.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = errors.New("delivery or event not found")
 
 // The errors callers see, each with its code from apperr.
 

@@ -13,7 +13,7 @@ var (
 	// ErrNotFound is a webhook that does not exist (also when a rotation
 	// lock is taken or released on one that is gone) or a signing secret
 	// that does not. A missing delivery or event is delivery.ErrNotFound.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = errors.New("webhook or secret not found")
 	// ErrStale is a conditional write whose webhook changed since it was
 	// read.
 	ErrStale = errors.New("webhook changed since it was read")
