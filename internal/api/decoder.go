@@ -116,7 +116,7 @@ func (d *decoder) events(param string, raw json.RawMessage) []webhook.EventType 
 	for i, item := range items {
 		entry := fmt.Sprintf("%s[%d]", param, i)
 		if name, ok := d.string(entry, item); ok {
-			if e, p := webhook.ParseEvent(name); d.check(entry, p) {
+			if e, p := webhook.ParseEventType(name); d.check(entry, p) {
 				chosen = append(chosen, e)
 			}
 		}

@@ -45,7 +45,7 @@ func decodeDeliveriesQuery(query map[string]string) (deliveriesQuery, error) {
 				q.filter.State = st
 			}
 		case "event_type":
-			if e, p := webhook.ParseEvent(v); d.check(name, p) {
+			if e, p := webhook.ParseEventType(v); d.check(name, p) {
 				q.filter.Type = e
 			}
 		case "event_id":
@@ -115,7 +115,7 @@ func decodeTest(members map[string]json.RawMessage) (webhook.EventType, error) {
 			Message: "type is required: the event type of the test event"})
 	default:
 		if s, ok := d.string("type", raw); ok {
-			if e, p := webhook.ParseEvent(s); d.check("type", p) {
+			if e, p := webhook.ParseEventType(s); d.check("type", p) {
 				typ = e
 			}
 		}

@@ -19,12 +19,12 @@ const (
 // Secrets Manager secret, billed monthly.
 const MaxWebhooksCeiling = 10000
 
-// Required lists the variables the API function needs set and not empty.
-var Required = []string{EnvTableName, EnvSecretPrefix, EnvDeliveryQueueURL}
+// APIRequired lists the variables the API function needs set and not empty.
+var APIRequired = []string{EnvTableName, EnvSecretPrefix, EnvDeliveryQueueURL}
 
-// Optional lists the variables the API function reads that may be absent
+// APIOptional lists the variables the API function reads that may be absent
 // and that template.yaml declares (LocalOnly lists those it does not).
-var Optional = []string{EnvKMSKeyID, EnvLogLevel, EnvMaxWebhooks, EnvKeyCacheTTL, EnvNamespace, EnvRetentionDays}
+var APIOptional = []string{EnvKMSKeyID, EnvLogLevel, EnvMaxWebhooks, EnvKeyCacheTTL, EnvNamespace, EnvRetentionDays}
 
 // APIFunction is the API function's settings.
 type APIFunction struct {
@@ -59,7 +59,7 @@ type APIFunction struct {
 
 // LoadAPIFunction reads the API function's settings through getenv.
 func LoadAPIFunction(getenv func(string) string) (APIFunction, error) {
-	return load(getenv, Required, func(r *reader) APIFunction {
+	return load(getenv, APIRequired, func(r *reader) APIFunction {
 		return APIFunction{
 			TableName:           getenv(EnvTableName),
 			SecretNamePrefix:    r.prefix(),

@@ -65,7 +65,7 @@ func TestLoadMaxWebhooks(t *testing.T) {
 	}
 }
 
-func TestLoadJanitor(t *testing.T) {
+func TestLoadJanitorFunction(t *testing.T) {
 	c, err := LoadJanitorFunction(env(map[string]string{EnvTableName: "t", EnvSecretPrefix: "p/", EnvOrphanMinAge: "2h"}))
 	if err != nil || c.TableName != "t" || c.SecretNamePrefix != "p" || c.MinAge != 2*time.Hour {
 		t.Fatalf("LoadJanitorFunction = %+v, %v", c, err)
@@ -195,7 +195,7 @@ func TestLoadDeliveryDefaults(t *testing.T) {
 	}
 }
 
-func TestLoadDelivery(t *testing.T) {
+func TestLoadDeliveryFunction(t *testing.T) {
 	c, err := LoadDeliveryFunction(deliveryEnv(map[string]string{
 		EnvRetrySchedule: "1s, 2m,3h", EnvDeliveryTimeout: "50s", EnvDisableAfter: "1h", EnvRetentionDays: "7",
 		EnvAllowedCIDRs: " 127.0.0.1/32,10.0.0.0/8 ", EnvCAFile: "/tmp/ca.pem", EnvLogLevel: "WARN", EnvNamespace: "Webhooks/s",
@@ -304,7 +304,7 @@ func TestDisableAfter(t *testing.T) {
 // required variable is in fact required.
 func TestVariableLists(t *testing.T) {
 	for name, list := range map[string][]string{
-		"API":      slices.Concat(Required, Optional),
+		"API":      slices.Concat(APIRequired, APIOptional),
 		"Fanout":   slices.Concat(FanoutRequired, FanoutOptional),
 		"Delivery": slices.Concat(DeliveryRequired, DeliveryOptional),
 	} {
@@ -313,7 +313,7 @@ func TestVariableLists(t *testing.T) {
 		}
 	}
 	for _, v := range LocalOnly {
-		if !slices.Contains(DeliveryOptional, v) || slices.Contains(FanoutOptional, v) || slices.Contains(Optional, v) {
+		if !slices.Contains(DeliveryOptional, v) || slices.Contains(FanoutOptional, v) || slices.Contains(APIOptional, v) {
 			t.Errorf("%s: local-only variables are read by the delivery function only", v)
 		}
 	}
@@ -324,7 +324,7 @@ func TestVariableLists(t *testing.T) {
 			t.Errorf("LoadFanoutFunction without %s: %v", v, err)
 		}
 	}
-	for _, v := range Required {
+	for _, v := range APIRequired {
 		m := map[string]string{EnvTableName: "t", EnvSecretPrefix: "p", EnvDeliveryQueueURL: "d"}
 		delete(m, v)
 		if _, err := LoadAPIFunction(env(m)); err == nil || !strings.Contains(err.Error(), v+" is not set") {
@@ -362,7 +362,7 @@ func TestLoadAllowedDestinations(t *testing.T) {
 // must not be there.
 func TestLocalOnlyIsNotOptional(t *testing.T) {
 	for _, name := range LocalOnly {
-		if slices.Contains(Optional, name) || slices.Contains(Required, name) {
+		if slices.Contains(APIOptional, name) || slices.Contains(APIRequired, name) {
 			t.Errorf("%s is both LocalOnly and in the template's lists", name)
 		}
 	}

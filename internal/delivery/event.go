@@ -109,7 +109,7 @@ func ParseEventBridge(body []byte) (Event, error) {
 	case env.Time.IsZero():
 		return Event{}, fmt.Errorf("%w: no time", ErrMalformed)
 	}
-	typ, problem := webhook.ParseEvent(env.DetailType)
+	typ, problem := webhook.ParseEventType(env.DetailType)
 	if problem != nil {
 		return Event{}, fmt.Errorf("%w: %q", ErrUnknownType, env.DetailType)
 	}

@@ -350,14 +350,14 @@ func (s *Store) Begin(ctx context.Context, b delivery.Begin) error {
 		ExpressionAttributeNames:  deliveryNames(),
 		ExpressionAttributeValues: withZero(u.values),
 	})
-	return s.settle(ctx, op, m, token, err)
+	return s.conditionalOutcome(ctx, op, m, token, err)
 }
 
-// settle is the outcome of a conditional write of m's delivery item that
-// carried token and returned err: a failed condition is ErrChanged,
-// unless the token read back says this write's own first try committed
-// (the SDK retried it after a lost answer).
-func (s *Store) settle(ctx context.Context, op string, m delivery.Message, token string, err error) error {
+// conditionalOutcome is the outcome of a conditional write of m's
+// delivery item that carried token and returned err: a failed condition
+// is ErrChanged, unless the token read back says this write's own first
+// try committed (the SDK retried it after a lost answer).
+func (s *Store) conditionalOutcome(ctx context.Context, op string, m delivery.Message, token string, err error) error {
 	if !conditionFailed(err) {
 		return awserr.Classify(op, err)
 	}

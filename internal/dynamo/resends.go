@@ -64,7 +64,7 @@ func (s *Store) Reopen(ctx context.Context, r delivery.Reopen) error {
 		ExpressionAttributeNames:  deliveryNames(),
 		ExpressionAttributeValues: u.values,
 	})
-	return s.settle(ctx, op, m, token, err)
+	return s.conditionalOutcome(ctx, op, m, token, err)
 }
 
 // Restore implements delivery.Resends: while the delivery is still

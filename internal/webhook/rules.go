@@ -97,9 +97,9 @@ func URLRequired() *apperr.FieldProblem {
 	return &apperr.FieldProblem{Code: apperr.CodeParameterMissing, Message: "url is required"}
 }
 
-// ParseEvent checks the name of one event type. Its problem repeats the
+// ParseEventType checks the name of one event type. Its problem repeats the
 // name only as apperr.Quote allows.
-func ParseEvent(name string) (EventType, *apperr.FieldProblem) {
+func ParseEventType(name string) (EventType, *apperr.FieldProblem) {
 	if !slices.Contains(EventTypes, EventType(name)) {
 		names := make([]string, len(EventTypes))
 		for i, e := range EventTypes {

@@ -73,7 +73,7 @@ func TestSubscribe(t *testing.T) {
 	if _, p := Subscribe(nil); p == nil || p.Code != apperr.CodeEventsEmpty {
 		t.Errorf("Subscribe(nil) = %v; want events_empty", p)
 	}
-	if _, p := ParseEvent("document.deleted"); p == nil || p.Code != apperr.CodeEventUnknown {
-		t.Errorf("ParseEvent(document.deleted) = %v; want event_unknown", p)
+	if _, p := ParseEventType("document.deleted"); p == nil || p.Code != apperr.CodeEventUnknown {
+		t.Errorf("ParseEventType(document.deleted) = %v; want event_unknown", p)
 	}
 }

@@ -95,7 +95,7 @@ func TestFunctionRuntime(t *testing.T) {
 func TestEnvironmentMatchesConfig(t *testing.T) {
 	fns := functions(t, load(t))
 	for id, want := range map[string][]string{
-		"ApiFunction":     slices.Concat(config.Required, config.Optional, config.SDKVariables),
+		"ApiFunction":     slices.Concat(config.APIRequired, config.APIOptional, config.SDKVariables),
 		"JanitorFunction": slices.Concat(config.JanitorRequired, config.JanitorOptional, config.SDKVariables),
 		"FanoutFunction":  slices.Concat(config.FanoutRequired, config.FanoutOptional, config.SDKVariables),
 		// The local-only variables are read but never set in AWS.

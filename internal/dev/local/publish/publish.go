@@ -59,7 +59,7 @@ var ErrUsage = errors.New("usage")
 // aside: an unknown type, no account, data that is not a JSON object, an
 // id or a detail too long.
 func (ev Event) Check() error {
-	if _, problem := webhook.ParseEvent(ev.Type); problem != nil {
+	if _, problem := webhook.ParseEventType(ev.Type); problem != nil {
 		return fmt.Errorf("%w: -type: %s", ErrUsage, problem.Message)
 	}
 	var obj map[string]json.RawMessage
