@@ -74,7 +74,8 @@ lint: ## gofmt, go vet, staticcheck, cfn-lint and openapi-spec-validator
 # other line (compile errors) through; it exits with go build's status,
 # which the last line carries, flushing each line as it goes (mawk would
 # hold them back). A Ctrl-C while building ends the recipe with a plain line
-# rather than make's "Interrupt" error.
+# rather than make's "Interrupt" error; the server runs from the same shell
+# (exec), so a recipe stopped while building never starts it.
 BUILD_PROGRESS := awk -v total="$$n" -v start="$$(date +%s)" ' \
 	/^exit [0-9]+$$/ { status = $$2; next }; \
 	/^[A-Za-z0-9._~+\/-]+$$/ { \
@@ -97,8 +98,8 @@ run: ## local stack: API on :3000, kumo on :4566 (or AWS_ENDPOINT_URL); data in 
 	elif [ "$$n" -gt 0 ]; then \
 		echo "make run: building .build/devserver: $$n packages to compile ..."; \
 	fi; \
-	{ $(GO) build -v -o .build/devserver ./cmd/devserver 2>&1; echo "exit $$?"; } | $(BUILD_PROGRESS)
-	@./.build/devserver
+	{ $(GO) build -v -o .build/devserver ./cmd/devserver 2>&1; echo "exit $$?"; } | $(BUILD_PROGRESS) && \
+	exec ./.build/devserver
 
 invoke: ## sam build, then sam local invoke FUNCTION with EVENT against `make run` (needs sam and Docker)
 	$(NEED_SAM)
