@@ -291,9 +291,10 @@ func TestSendOfAMessageOverABatchsSizeSendsIt(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		f := newFixture(t, b, declineNone)
 		big := messages(1, 200<<10) // over 256 KiB once base64-encoded
-		_ = f.q.Send(context.Background(), big)
-		// Whether the emulator takes a message this size or not, the
-		// call carries it: never an empty batch before it.
+		if err := f.q.Send(context.Background(), big); err != nil {
+			t.Errorf("send of one message over a batch's size: %v", err)
+		}
+		// The call carries it alone: never an empty batch before it.
 		if got, want := f.c.sent(), [][]string{{"0"}}; !slices.EqualFunc(got, want, slices.Equal) {
 			t.Errorf("batches %v, want %v", got, want)
 		}
@@ -343,7 +344,9 @@ func TestDelayHoldsTheMessageBack(t *testing.T) {
 		// Past MaxVisibility, the request asks for MaxVisibility. (SQS
 		// counts it from the receive, so moto, like SQS, refuses it once
 		// any time has passed since: the handlers never ask as much.)
-		_ = f.q.Delay(context.Background(), receipt, 20*time.Hour)
+		if err := f.q.Delay(context.Background(), receipt, 20*time.Hour); err != nil && !strings.Contains(err.Error(), "VisibilityTimeout") {
+			t.Errorf("Delay past MaxVisibility: %v; want nil, or the emulator's refusal of its VisibilityTimeout", err)
+		}
 		if in := f.c.last().(*sqs.ChangeMessageVisibilityInput); in.VisibilityTimeout != int32(queue.MaxVisibility/time.Second) {
 			t.Errorf("VisibilityTimeout %d, want %d", in.VisibilityTimeout, int32(queue.MaxVisibility/time.Second))
 		}
