@@ -16,6 +16,10 @@ import (
 type Stores interface {
 	webhook.Store
 	webhook.KeyStore
+	// DueChecks reads the secret checks noted in hour and not cleared, as
+	// the janitor does (janitor.Checks), so that the suite sees what
+	// NoteCheck and ClearCheck wrote.
+	DueChecks(ctx context.Context, hour time.Time) ([]webhook.SecretCheck, error)
 }
 
 // RunStoreConformanceTests runs, as subtests of t, one test of each
@@ -146,7 +150,7 @@ func testLimit(t *testing.T, f *storeSuite) {
 	}
 	third := f.hook(3)
 	wantErr(t, "Create at the limit", f.Create(f.ctx, third, 2, nil, ""), webhook.ErrLimit)
-	if ok, _ := f.Exists(f.ctx, owner, third.ID); ok {
+	if ok, err := f.Exists(f.ctx, owner, third.ID); err != nil || ok {
 		t.Error("a Create refused for the limit wrote its webhook")
 	}
 	w := f.hook(1)
@@ -197,7 +201,7 @@ func testCreateClaim(t *testing.T, f *storeSuite) {
 	}
 	w2 := f.hook(2)
 	wantErr(t, "Create under a lost claim", f.Create(f.ctx, w2, webhook.DefaultLimit, &lost, "sha-2"), webhook.ErrClaimLost)
-	if ok, _ := f.Exists(f.ctx, owner, w2.ID); ok {
+	if ok, err := f.Exists(f.ctx, owner, w2.ID); err != nil || ok {
 		t.Error("a Create under a lost claim wrote its webhook")
 	}
 	if err := f.Create(f.ctx, w2, 1, nil, ""); !errors.Is(err, webhook.ErrLimit) {
@@ -358,15 +362,34 @@ func testClaims(t *testing.T, f *storeSuite) {
 
 func testChecks(t *testing.T, f *storeSuite) {
 	c := webhook.SecretCheck{Kind: webhook.CheckPrune, Owner: owner, WebhookID: f.hook(1).ID, At: f.now}
+	due := func(want int) {
+		t.Helper()
+		got, err := f.DueChecks(f.ctx, c.At)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, g := range got {
+			if g.Kind == c.Kind && g.WebhookID == c.WebhookID && g.Owner == c.Owner && g.At.Equal(c.At) {
+				n++
+			}
+		}
+		if n != want || len(got) != want {
+			t.Errorf("checks due in the hour = %+v; want %d, the check noted", got, want)
+		}
+	}
+	due(0)
 	if err := f.NoteCheck(f.ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.NoteCheck(f.ctx, c); err != nil {
 		t.Errorf("noting a check again: %v", err)
 	}
+	due(1)
 	if err := f.ClearCheck(f.ctx, c); err != nil {
 		t.Fatal(err)
 	}
+	due(0)
 	if err := f.ClearCheck(f.ctx, c); err != nil {
 		t.Errorf("clearing a check that is not there: %v", err)
 	}

@@ -341,6 +341,18 @@ func (s *Store) Count(owner tenant.Tenant) int {
 	return s.counts[owner]
 }
 
+// DueChecks returns the secret checks noted in hour (UTC) and not
+// cleared, as the adapter's janitor.Checks does.
+func (s *Store) DueChecks(_ context.Context, hour time.Time) ([]webhook.SecretCheck, error) {
+	var due []webhook.SecretCheck
+	for _, c := range s.Checks() {
+		if c.At.UTC().Truncate(time.Hour).Equal(hour.UTC().Truncate(time.Hour)) {
+			due = append(due, c)
+		}
+	}
+	return due, nil
+}
+
 // Checks returns the secret checks noted and not cleared, ordered by At,
 // for tests to inspect.
 func (s *Store) Checks() []webhook.SecretCheck {
