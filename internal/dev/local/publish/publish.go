@@ -15,6 +15,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -56,23 +57,29 @@ type detail struct {
 var ErrUsage = errors.New("usage")
 
 // Check returns an error wrapping ErrUsage when the service would set ev
-// aside: an unknown type, no account, data that is not a JSON object, an
-// id or a detail too long.
+// aside. It hands ev, as the bus's rule would deliver it, to the fan-out's
+// own parser (delivery.ParseEventBridge), so its rules are the service's.
 func (ev Event) Check() error {
-	if _, problem := webhook.ParseEventType(ev.Type); problem != nil {
-		return fmt.Errorf("%w: -type: %s", ErrUsage, problem.Message)
-	}
 	var obj map[string]json.RawMessage
-	switch {
-	case ev.Account == "":
-		return fmt.Errorf("%w: -account is empty", ErrUsage)
-	case json.Unmarshal(ev.Data, &obj) != nil || obj == nil:
+	if json.Unmarshal(ev.Data, &obj) != nil || obj == nil {
 		return fmt.Errorf("%w: -data %q is not a JSON object", ErrUsage, ev.Data)
-	case len(ev.ID) > delivery.MaxEventIDLen:
-		return fmt.Errorf("%w: -id is longer than %d bytes", ErrUsage, delivery.MaxEventIDLen)
 	}
-	if b, _ := ev.detail(); len(b) > delivery.MaxDetailBytes {
-		return fmt.Errorf("%w: the event's detail is %d bytes, more than %d", ErrUsage, len(b), delivery.MaxDetailBytes)
+	d, err := ev.detail()
+	if err != nil {
+		return fmt.Errorf("%w: encode the detail: %v", ErrUsage, err)
+	}
+	delivered, err := json.Marshal(struct {
+		ID         string          `json:"id"`
+		Source     string          `json:"source"`
+		DetailType string          `json:"detail-type"`
+		Time       time.Time       `json:"time"`
+		Detail     json.RawMessage `json:"detail"`
+	}{ID: "check", Source: delivery.Source, DetailType: ev.Type, Time: time.Now().UTC(), Detail: d})
+	if err != nil {
+		return fmt.Errorf("%w: encode the event: %v", ErrUsage, err)
+	}
+	if _, err := delivery.ParseEventBridge(delivered); err != nil {
+		return fmt.Errorf("%w: the service would set the event aside: %v", ErrUsage, err)
 	}
 	return nil
 }

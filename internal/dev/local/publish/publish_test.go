@@ -119,7 +119,9 @@ func TestParseFlagsRefusesWhatTheServiceSetsAside(t *testing.T) {
 		{[]string{"-type", "document.eaten"}, "unknown event"},
 		{[]string{"-data", `["doc_1"]`}, "is not a JSON object"},
 		{[]string{"-data", `{`}, "is not a JSON object"},
-		{[]string{"-account", ""}, "-account is empty"},
+		{[]string{"-account", ""}, "detail.account is missing"},
+		{[]string{"-account", "a b"}, "detail.account"},
+		{[]string{"-id", strings.Repeat("e", 300)}, "detail.id is longer than"},
 		{[]string{"extra"}, "unexpected argument"},
 	} {
 		_, err := publish.ParseFlags(c.args, env{}.get, io.Discard)
@@ -139,7 +141,7 @@ func TestCommandLineRoundTrips(t *testing.T) {
 		t.Errorf("CommandLine with the defaults = %s; want %s", short, want)
 	}
 	want := publish.Options{Endpoint: "http://127.0.0.1:4866", Region: "eu-west-1", Bus: "my bus", Event: publish.Event{
-		Type: "document.processing.failed", Account: "acct_it's", Livemode: true, ID: "evt_1", Data: []byte(`{"note":"it's"}`)}}
+		Type: "document.processing.failed", Account: "acct_other", Livemode: true, ID: "evt_1", Data: []byte(`{"note":"it's"}`)}}
 	line := publish.CommandLine(want.Endpoint, want.Region, want.Bus, want.Event)
 	args, ok := strings.CutPrefix(line, "go run ./cmd/publish ")
 	if !ok {
