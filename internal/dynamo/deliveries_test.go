@@ -143,10 +143,7 @@ func TestDeliveryStateAndHealth(t *testing.T) {
 func TestDeliverySaveSurvivesADeletedWebhookAndALostAnswer(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		ctx := context.Background()
-		client := dynamo.NewClient(b.Config(t))
-		table := testenv.Unique("dlv-")
-		testenv.CreateTable(t, client, table)
-		s := dynamo.New(client, table)
+		s := newStore(t, b)
 		w, m := deliveryFixture(t, s)
 		if err := s.Delete(ctx, w, time.Now()); err != nil {
 			t.Fatal(err)
@@ -159,7 +156,7 @@ func TestDeliverySaveSurvivesADeletedWebhookAndALostAnswer(t *testing.T) {
 			t.Fatalf("the deleted webhook exists=%v after a health update (%v)", exists, err)
 		}
 		in := testenv.NewInjector(testenv.Fault{Operation: "TransactWriteItems", Times: 1, AfterSend: true, Err: testenv.ConnectionReset{}})
-		lossy := dynamo.New(dynamo.NewClient(b.Config(t, in.Middleware)), table)
+		lossy := dynamo.New(dynamo.NewClient(b.Config(t, in.Middleware)), s.Table())
 		if _, err := save(ctx, lossy, attemptRecord(m, "msg-a", 2, delivery.StateDelivered, delivery.NoChange)); err != nil {
 			t.Fatalf("save after a lost answer: %v", err)
 		}
@@ -362,15 +359,12 @@ func TestFailuresInARowAreCounted(t *testing.T) {
 func TestSaveGivesUpOnAConflictAfterItsTries(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		ctx := context.Background()
-		client := dynamo.NewClient(b.Config(t))
-		table := testenv.Unique("dlv-")
-		testenv.CreateTable(t, client, table)
-		s := dynamo.New(client, table)
+		s := newStore(t, b)
 		w, m := deliveryFixture(t, s)
 		conflict := &types.TransactionCanceledException{Message: aws.String("injected"),
 			CancellationReasons: []types.CancellationReason{{Code: aws.String("None")}, {Code: aws.String("TransactionConflict")}}}
 		in := testenv.NewInjector(testenv.Fault{Operation: "TransactWriteItems", Times: 100, Err: conflict})
-		conflicted := dynamo.New(dynamo.NewClient(b.Config(t, in.Middleware)), table)
+		conflicted := dynamo.New(dynamo.NewClient(b.Config(t, in.Middleware)), s.Table())
 		_, err := save(ctx, conflicted, attemptRecord(m, "msg-a", 1, delivery.StatePending, delivery.NoChange))
 		if !errors.Is(err, apperr.ErrUnavailable) {
 			t.Fatalf("save through conflicts: %v; want apperr.ErrUnavailable", err)
