@@ -233,16 +233,6 @@ func (h *Handler) dispatch(ctx context.Context, c *call, method, path string) (e
 		"no route matches "+apperr.Echo(method+" "+path))
 }
 
-// loggedPath is path for the access log: as sent, or, when it holds a
-// credential only once percent-decoded (which the log's redaction would
-// not find), decoded with the credential cut out.
-func loggedPath(path string) string {
-	if u, err := url.PathUnescape(path); err == nil && u != path && redact.String(u) != u {
-		return redact.String(u)
-	}
-	return path
-}
-
 // allow lists a route's methods for the Allow header.
 func allow(r route) string {
 	var ms []string
@@ -298,7 +288,7 @@ func (h *Handler) logRequest(ctx context.Context, c *call, method, path string, 
 		slog.String("operation", c.operation),
 		slog.String("route", c.route),
 		slog.String("method", method),
-		slog.String("path", loggedPath(path)),
+		slog.String("path", redact.Escaped(path)),
 		slog.Int("status", status),
 		slog.Float64("latency_ms", float64(d.Microseconds())/1000),
 	}

@@ -6,6 +6,7 @@ package redact
 
 import (
 	"io"
+	"net/url"
 	"strings"
 )
 
@@ -28,6 +29,23 @@ const SecretMark = "[redacted signing secret]"
 // whole.
 func String(s string) string {
 	return replace(replace(s, keys), secrets)
+}
+
+// Escaped finds what String cannot in a value that may be percent-encoded,
+// such as a URL path or query as sent: when s holds a credential once
+// decoded ("dk%5Ftest%5F..."), it returns the decoded s with the
+// credential cut out; otherwise s as it is, for String (or a log line's
+// redaction) to judge. Redaction is not idempotent, so it never cuts what
+// String will cut again.
+func Escaped(s string) string {
+	for _, unescape := range []func(string) (string, error){url.PathUnescape, url.QueryUnescape} {
+		if u, err := unescape(s); err == nil && u != s {
+			if r := String(u); r != u {
+				return r
+			}
+		}
+	}
+	return s
 }
 
 // keys cuts the API key at the start of s, if there is one.

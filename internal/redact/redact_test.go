@@ -42,3 +42,23 @@ func TestWriterRedactsLogLines(t *testing.T) {
 		t.Errorf("redacted line = %s", out)
 	}
 }
+
+// Escaped keeps a value as it is, unless it holds a credential once
+// percent-decoded: then it is decoded and the credential cut out.
+func TestEscapedCutsEncodedCredentials(t *testing.T) {
+	for in, want := range map[string]string{
+		"/v1/webhooks/wh_01M8SGYQ9YKF9CTDV3NSF785K9": "/v1/webhooks/wh_01M8SGYQ9YKF9CTDV3NSF785K9",
+		"/v1/a%20b": "/v1/a%20b",
+		"/v1/dk_test_LocalDevOnlyKey0123456789abcdef": "/v1/dk_test_LocalDevOnlyKey0123456789abcdef", // String's to cut
+	} {
+		if got := redact.Escaped(in); got != want {
+			t.Errorf("Escaped(%q) = %q; want %q", in, got, want)
+		}
+	}
+	for _, in := range []string{"/v1/dk%5Ftest%5F4eC39HqLyjWDarjtT1zdp7dc", "/v1/%64k_live_4eC39HqLyjWDarjtT1zdp7dc",
+		"whsec%5fMfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"} {
+		if got := redact.Escaped(in); strings.Contains(got, "4eC39HqLyjWDarjtT1zdp7dc") || strings.Contains(got, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") {
+			t.Errorf("Escaped(%q) = %q; want the credential cut out", in, got)
+		}
+	}
+}
