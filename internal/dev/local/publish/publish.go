@@ -60,13 +60,20 @@ var ErrUsage = errors.New("usage")
 // aside. It hands ev, as the bus's rule would deliver it, to the fan-out's
 // own parser (delivery.ParseEventBridge), so its rules are the service's.
 func (ev Event) Check() error {
+	_, err := ev.detail()
+	return err
+}
+
+// detail encodes ev's Detail once Check's rules pass; its error wraps
+// ErrUsage.
+func (ev Event) detail() ([]byte, error) {
 	var obj map[string]json.RawMessage
 	if json.Unmarshal(ev.Data, &obj) != nil || obj == nil {
-		return fmt.Errorf("%w: -data %q is not a JSON object", ErrUsage, ev.Data)
+		return nil, fmt.Errorf("%w: -data %q is not a JSON object", ErrUsage, ev.Data)
 	}
-	d, err := ev.detail()
+	d, err := json.Marshal(detail{Account: ev.Account, Livemode: ev.Livemode, ID: ev.ID, Data: ev.Data})
 	if err != nil {
-		return fmt.Errorf("%w: encode the detail: %v", ErrUsage, err)
+		return nil, fmt.Errorf("%w: encode the detail: %v", ErrUsage, err)
 	}
 	delivered, err := json.Marshal(struct {
 		ID         string          `json:"id"`
@@ -76,28 +83,20 @@ func (ev Event) Check() error {
 		Detail     json.RawMessage `json:"detail"`
 	}{ID: "check", Source: delivery.Source, DetailType: ev.Type, Time: time.Now().UTC(), Detail: d})
 	if err != nil {
-		return fmt.Errorf("%w: encode the event: %v", ErrUsage, err)
+		return nil, fmt.Errorf("%w: encode the event: %v", ErrUsage, err)
 	}
 	if _, err := delivery.ParseEventBridge(delivered); err != nil {
-		return fmt.Errorf("%w: the service would set the event aside: %v", ErrUsage, err)
+		return nil, fmt.Errorf("%w: the service would set the event aside: %v", ErrUsage, err)
 	}
-	return nil
-}
-
-// detail encodes ev's Detail.
-func (ev Event) detail() ([]byte, error) {
-	return json.Marshal(detail{Account: ev.Account, Livemode: ev.Livemode, ID: ev.ID, Data: ev.Data})
+	return d, nil
 }
 
 // Publish puts ev on the bus named bus with client, and returns the id
 // EventBridge gave it. An entry EventBridge refuses is an error.
 func Publish(ctx context.Context, client *eventbridge.Client, bus string, ev Event) (string, error) {
-	if err := ev.Check(); err != nil {
-		return "", err
-	}
 	d, err := ev.detail()
 	if err != nil {
-		return "", fmt.Errorf("encode the detail: %w", err)
+		return "", err
 	}
 	out, err := client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
 		EventBusName: aws.String(bus),
